@@ -1,0 +1,12 @@
+/** Jest runs TypeScript through @swc/jest (no type-checking: `npm run typecheck` does that). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
+  },
+  testTimeout: 60_000,
+  // Integration tests start emulators; two workers fit this 2-core machine.
+  maxWorkers: 2,
+};

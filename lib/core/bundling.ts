@@ -1,0 +1,85 @@
+/**
+ * How the catalog bundles Lambda code, in one place: the options LambdaWorker gives esbuild for
+ * a user's handler, and the same options for the catalog's own handlers, which are bundled
+ * when the package is built (users of the package then need no esbuild for them).
+ *
+ * Why these options (measured in bench/cold-start): one minified ESM file with the AWS SDK
+ * inside loads faster than a CommonJS bundle that reads the SDK from many files at start.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+
+/** Lets bundled CommonJS dependencies call `require` inside an ES module. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __cloudPatternsRequire } from 'module';const require = __cloudPatternsRequire(import.meta.url);";
+
+/** The Node.js version the bundles target; keep in step with the default Lambda runtime. */
+export const BUNDLE_TARGET = 'node24';
+
+/** The default Lambda runtime of the catalog: the latest Node.js that Lambda offers. */
+export const DEFAULT_NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** esbuild options for a handler bundle (a subset of esbuild's BuildOptions, without importing esbuild). */
+export const HANDLER_ESBUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node' as const,
+  format: 'esm' as const,
+  target: BUNDLE_TARGET,
+  minify: true,
+  sourcemap: false,
+  mainFields: ['module', 'main'],
+  banner: { js: ESM_REQUIRE_BANNER },
+  legalComments: 'none' as const,
+  logLevel: 'warning' as const,
+};
+
+/** The same options in the shape NodejsFunction takes. */
+export const HANDLER_NODEJS_BUNDLING: nodejs.BundlingOptions = {
+  format: nodejs.OutputFormat.ESM,
+  target: BUNDLE_TARGET,
+  minify: true,
+  sourceMap: false,
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  // Bundle the SDK: one file to load at cold start, and the version we tested against.
+  bundleAwsSDK: true,
+  externalModules: [],
+  logLevel: nodejs.LogLevel.WARNING,
+};
+
+/** File name and handler string of every catalog bundle. */
+export const CATALOG_BUNDLE_FILE = 'index.mjs';
+export const CATALOG_BUNDLE_HANDLER = 'index.handler';
+
+/**
+ * The code of one of the catalog's own Lambda handlers (`lambda/<name>.ts` in the source tree).
+ *
+ * In the installed package the handler was bundled by `npm run build` into
+ * `dist/lambda/<name>/index.mjs`; from the source tree it is bundled now, with the same
+ * options, into `node_modules/.cache/cdk-cloud-patterns/`. Both paths sit at the same place
+ * relative to this file (`<root>/lib/core` and `<root>/dist/lib/core`).
+ */
+export function catalogHandlerCode(name: string): lambda.Code {
+  const prebuilt = path.resolve(__dirname, '..', '..', 'lambda', name);
+  if (fs.existsSync(path.join(prebuilt, CATALOG_BUNDLE_FILE))) {
+    return lambda.Code.fromAsset(prebuilt);
+  }
+  const source = `${prebuilt}.ts`;
+  if (!fs.existsSync(source)) {
+    throw new Error(`cdk-cloud-patterns: no bundled handler at ${prebuilt} and no source at ${source}. Reinstall the package or run \`npm run build\`.`);
+  }
+  const outDir = path.resolve(__dirname, '..', '..', 'node_modules', '.cache', 'cdk-cloud-patterns', 'lambda', name);
+  bundleHandler(source, outDir);
+  return lambda.Code.fromAsset(outDir);
+}
+
+/** Bundles one handler entry into `outDir/index.mjs` with the catalog's options (esbuild is a dev tool here). */
+export function bundleHandler(entry: string, outDir: string): void {
+  // Loaded lazily: the installed package never reaches this line, and needs no esbuild.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  fs.rmSync(outDir, { recursive: true, force: true });
+  esbuild.buildSync({ ...HANDLER_ESBUILD_OPTIONS, entryPoints: [entry], outfile: path.join(outDir, CATALOG_BUNDLE_FILE) });
+}

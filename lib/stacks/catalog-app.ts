@@ -1,0 +1,11 @@
+/**
+ * The catalog app: one stack per pattern. bin/app.ts runs it for the CDK CLI; tests build it
+ * with a fresh App to check every stack the way `cdk synth` does.
+ */
+import type { App } from 'aws-cdk-lib';
+import { WorkQueueStack } from './work-queue-stack';
+
+/** The stacks of the catalog, by construct id (which is also the CloudFormation stack name). */
+export function addCatalogStacks(app: App): void {
+  new WorkQueueStack(app, 'WorkQueueStack');
+}

@@ -1,0 +1,35 @@
+/**
+ * The DynamoDB table in which workers record finished jobs, shared by LambdaWorker and
+ * FleetWorker so that both paths remember jobs the same way (Powertools' persistence layout).
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { IDEMPOTENCY_KEY_ATTRIBUTE, IDEMPOTENCY_TTL_ATTRIBUTE } from '../../runtime/jobs/environment';
+
+/** The DynamoDB actions Powertools' persistence layer calls, and nothing more. */
+export const IDEMPOTENCY_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+
+/**
+ * A table for idempotency records: partition key `id`, TTL on `expiration`, on-demand,
+ * point-in-time recovery, encrypted. Its records are only a memory of finished jobs, so it
+ * is destroyed with the stack.
+ */
+export function newIdempotencyTable(scope: Construct, id: string): dynamodb.Table {
+  return new dynamodb.Table(scope, id, {
+    partitionKey: { name: IDEMPOTENCY_KEY_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    timeToLiveAttribute: IDEMPOTENCY_TTL_ATTRIBUTE,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+}
+
+/** Lets `grantee` read, write and delete idempotency records in `table` (and use its key). */
+export function grantIdempotencyRecords(table: dynamodb.ITable, grantee: iam.IGrantable): iam.Grant {
+  const grant = iam.Grant.addToPrincipal({ grantee, actions: IDEMPOTENCY_ACTIONS, resourceArns: [table.tableArn] });
+  table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*');
+  return grant;
+}

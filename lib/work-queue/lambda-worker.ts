@@ -1,0 +1,327 @@
+/**
+ * LambdaWorker: a Lambda function that takes jobs from a WorkQueue. Failed jobs of a batch are
+ * reported one by one (`ReportBatchItemFailures`), so only they come back; a job that keeps
+ * failing ends in the dead-letter queue; with idempotency on, a job delivered twice runs once.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { DEFAULT_IDEMPOTENCY_TTL_SECONDS, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV } from '../../runtime/jobs/environment';
+import { DEFAULT_NODE_RUNTIME, HANDLER_NODEJS_BUNDLING } from '../core/bundling';
+import { assertProps, isKnown, outsideInt } from '../core/validation';
+import { grantIdempotencyRecords, newIdempotencyTable } from './idempotency';
+import type { WorkQueue } from './work-queue';
+
+/** Properties of a {@link LambdaWorker}. */
+export interface LambdaWorkerProps {
+  /** The queue to take jobs from. */
+  readonly workQueue: WorkQueue;
+
+  /**
+   * The file that exports the job handler (`export const handler = defineJobHandler(...)`),
+   * bundled with esbuild on this machine (no Docker). Give either `entry` or `code`.
+   *
+   * @default - none; `code` must be given
+   */
+  readonly entry?: string;
+
+  /**
+   * The exported name of the handler: in `entry` (e.g. `handler`), or in `code` as `file.export`.
+   *
+   * @default - "handler" with `entry`, "index.handler" with `code`
+   */
+  readonly handler?: string;
+
+  /**
+   * Code that is already bundled, instead of `entry`.
+   *
+   * @default - none; `entry` must be given
+   */
+  readonly code?: lambda.Code;
+
+  /**
+   * esbuild options for `entry`, over the catalog's (one minified ES module with the AWS SDK inside).
+   *
+   * @default - the catalog's bundling options
+   */
+  readonly bundling?: nodejs.BundlingOptions;
+
+  /**
+   * How long one batch may run. The queue's visibility timeout must be at least six times
+   * this plus `maxBatchingWindow`; a queue WorkQueue creates gets that by default.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Memory of the function in MiB (CPU grows with it).
+   *
+   * @default 512
+   */
+  readonly memorySize?: number;
+
+  /**
+   * Jobs per invocation: 1 to 10 for a FIFO queue, 1 to 10,000 for a standard queue (over 10
+   * needs a `maxBatchingWindow` of at least 1 second).
+   *
+   * @default 10
+   */
+  readonly batchSize?: number;
+
+  /**
+   * How long Lambda gathers jobs before invoking with a partial batch. Not available on FIFO queues.
+   *
+   * @default - no batching window: invoke as soon as jobs arrive
+   */
+  readonly maxBatchingWindow?: Duration;
+
+  /**
+   * The most concurrent invocations this queue may start, from 2 to 1,000.
+   *
+   * @default - no limit but the account's Lambda concurrency
+   */
+  readonly maxConcurrency?: number;
+
+  /**
+   * Remember finished jobs in a DynamoDB table so that a job delivered twice, even at the
+   * same time, applies its effect once.
+   *
+   * @default false
+   */
+  readonly idempotency?: boolean;
+
+  /**
+   * An existing table for idempotency records (partition key `id` as a string, TTL on
+   * `expiration`). Requires `idempotency: true`.
+   *
+   * @default - a new table when `idempotency` is true
+   */
+  readonly idempotencyTable?: dynamodb.ITable;
+
+  /**
+   * How long a finished job is remembered: a duplicate that arrives later runs again.
+   *
+   * @default Duration.days(1)
+   */
+  readonly idempotencyTtl?: Duration;
+
+  /**
+   * How long the function's logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * X-Ray tracing of the function.
+   *
+   * @default lambda.Tracing.ACTIVE
+   */
+  readonly tracing?: lambda.Tracing;
+
+  /**
+   * The Lambda runtime.
+   *
+   * @default - the latest Node.js runtime (nodejs24.x)
+   */
+  readonly runtime?: lambda.Runtime;
+
+  /**
+   * The processor architecture.
+   *
+   * @default lambda.Architecture.ARM_64 (Graviton: the same work for less)
+   */
+  readonly architecture?: lambda.Architecture;
+
+  /**
+   * More environment variables for the handler.
+   *
+   * @default - only the catalog's own settings
+   */
+  readonly environment?: { readonly [key: string]: string };
+}
+
+/**
+ * A Lambda function that runs a job handler on every job of a WorkQueue.
+ *
+ * @example
+ * const jobs = new WorkQueue(this, 'Jobs');
+ * const worker = new LambdaWorker(this, 'Resizer', {
+ *   workQueue: jobs,
+ *   entry: path.join(__dirname, 'resize-image.ts'),
+ *   idempotency: true,
+ *   maxConcurrency: 20,
+ * });
+ */
+export class LambdaWorker extends Construct {
+  /** The function that runs the handler. */
+  public readonly function: lambda.Function;
+  /** The function's execution role. */
+  public readonly role: iam.IRole;
+  /** The log group of the function. */
+  public readonly logGroup: logs.ILogGroup;
+  /** The table of finished jobs, when idempotency is on. */
+  public readonly idempotencyTable?: dynamodb.ITable;
+  /** The SQS event source that feeds the function. */
+  public readonly eventSource: SqsEventSource;
+
+  constructor(scope: Construct, id: string, props: LambdaWorkerProps) {
+    super(scope, id);
+
+    const queue = props.workQueue;
+    const timeout = props.timeout ?? Duration.seconds(30);
+    const batchSize = props.batchSize ?? 10;
+    const windowSeconds = props.maxBatchingWindow?.toSeconds() ?? 0;
+    const idempotency = props.idempotency ?? false;
+    const ttl = props.idempotencyTtl ?? Duration.seconds(DEFAULT_IDEMPOTENCY_TTL_SECONDS);
+
+    const timeoutSeconds = timeout.toSeconds();
+    const maxBatch = queue.fifo ? 10 : 10_000;
+    assertProps(this, [
+      {
+        failed: (props.entry === undefined) === (props.code === undefined),
+        prop: 'entry, code',
+        message: `give exactly one: \`entry\` (a handler file to bundle) or \`code\` (already bundled); received ${props.entry === undefined ? 'neither' : 'both'}.`,
+      },
+      {
+        failed: props.bundling !== undefined && props.entry === undefined,
+        prop: 'bundling',
+        message: 'only applies to `entry`; `code` is already bundled. Remove `bundling` or give `entry`.',
+      },
+      {
+        failed: outsideInt(timeoutSeconds, 1, 900),
+        prop: 'timeout',
+        message: `must be from 1 to 900 seconds (whole seconds), received ${timeoutSeconds} seconds.`,
+      },
+      {
+        failed: outsideInt(props.memorySize, 128, 10_240),
+        prop: 'memorySize',
+        message: `must be an integer from 128 to 10,240 MiB, received ${props.memorySize}.`,
+      },
+      {
+        failed: outsideInt(batchSize, 1, maxBatch),
+        prop: 'batchSize',
+        message: `must be an integer from 1 to ${maxBatch} for a ${queue.fifo ? 'FIFO' : 'standard'} queue, received ${batchSize}.`,
+      },
+      {
+        failed: isKnown(batchSize) && batchSize > 10 && windowSeconds < 1,
+        prop: 'batchSize, maxBatchingWindow',
+        message: `a batchSize over 10 (received ${batchSize}) needs a maxBatchingWindow of at least 1 second, received ${windowSeconds} seconds.`,
+      },
+      {
+        failed: outsideInt(windowSeconds, 0, 300),
+        prop: 'maxBatchingWindow',
+        message: `must be from 0 to 300 seconds, received ${windowSeconds} seconds.`,
+      },
+      {
+        failed: queue.fifo && props.maxBatchingWindow !== undefined,
+        prop: 'maxBatchingWindow',
+        message: 'is not supported by Lambda on a FIFO queue. Remove it.',
+      },
+      {
+        failed: outsideInt(props.maxConcurrency, 2, 1000),
+        prop: 'maxConcurrency',
+        message: `must be an integer from 2 to 1,000, received ${props.maxConcurrency}.`,
+      },
+      {
+        failed: props.idempotencyTable !== undefined && !idempotency,
+        prop: 'idempotencyTable',
+        message: 'is only used with `idempotency: true`. Set `idempotency: true` or remove `idempotencyTable`.',
+      },
+      {
+        failed: outsideInt(ttl.toSeconds(), 60, 31_536_000),
+        prop: 'idempotencyTtl',
+        message: `must be from 1 minute to 365 days, received ${ttl.toSeconds()} seconds.`,
+      },
+    ]);
+
+    if (isKnown(timeoutSeconds)) {
+      queue.ensureVisibilityTimeout(
+        Duration.seconds(6 * timeoutSeconds + windowSeconds),
+        `${this.node.path} (6 x timeout ${timeoutSeconds} s + maxBatchingWindow ${windowSeconds} s)`,
+      );
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Our own role: only what this worker uses, no managed policies.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the job handler of ${this.node.path}`,
+    });
+    this.role = role;
+    this.logGroup.grantWrite(role);
+
+    const environment: Record<string, string> = { ...props.environment };
+    if (idempotency) {
+      this.idempotencyTable = props.idempotencyTable ?? newIdempotencyTable(this, 'IdempotencyTable');
+      grantIdempotencyRecords(this.idempotencyTable, role);
+      environment[IDEMPOTENCY_TABLE_ENV] = this.idempotencyTable.tableName;
+      environment[IDEMPOTENCY_TTL_ENV] = String(ttl.toSeconds());
+    }
+
+    const common: lambda.FunctionOptions = {
+      description: `Job worker of ${this.node.path}`,
+      timeout,
+      memorySize: props.memorySize ?? 512,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      tracing: props.tracing ?? lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      role,
+      environment,
+    };
+    const runtime = props.runtime ?? DEFAULT_NODE_RUNTIME;
+    this.function = props.entry !== undefined
+      ? new nodejs.NodejsFunction(this, 'Function', {
+        ...common,
+        runtime,
+        entry: props.entry,
+        handler: props.handler ?? 'handler',
+        bundling: { ...HANDLER_NODEJS_BUNDLING, ...props.bundling },
+      })
+      : new lambda.Function(this, 'Function', {
+        ...common,
+        runtime,
+        code: props.code!,
+        handler: props.handler ?? 'index.handler',
+      });
+
+    this.eventSource = new SqsEventSource(queue.queue, {
+      batchSize,
+      maxBatchingWindow: props.maxBatchingWindow,
+      maxConcurrency: props.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    this.function.addEventSource(this.eventSource);
+
+    Validations.of(this.function).acknowledge(
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason: 'The function is invoked by an SQS event source mapping, not asynchronously: failed jobs go to the work queue\'s dead-letter queue.',
+      },
+      {
+        id: 'Serverless-LambdaAsyncFailureDestination',
+        reason: 'The function is invoked by an SQS event source mapping, not asynchronously: failed jobs go to the work queue\'s dead-letter queue.',
+      },
+    );
+    Validations.of(this).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason: 'Lambda supports no on-failure destination for SQS event sources: the queue\'s redrive policy moves failed jobs to its dead-letter queue.',
+    });
+    if (common.tracing === lambda.Tracing.ACTIVE) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; CDK adds them for active tracing.',
+      });
+    }
+  }
+}

@@ -1,0 +1,372 @@
+/**
+ * WorkQueue: the queue that hands work to other machines. A worker takes a job, pushes its
+ * result to a shared store and only then deletes the message, so a dead worker loses nothing;
+ * a job that keeps failing moves to the dead-letter queue instead of looping forever.
+ */
+import { Annotations, Duration, Lazy, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { assertProps, isKnown, outsideInt } from '../core/validation';
+
+/** How a WorkQueue encrypts jobs at rest. */
+export enum WorkQueueEncryption {
+  /** Server-side encryption with keys SQS owns and manages (no KMS cost, no key policy to keep). */
+  SQS_MANAGED = 'SQS_MANAGED',
+  /** Server-side encryption with a customer-managed KMS key (`encryptionKey`, or a new one with rotation on). */
+  KMS = 'KMS',
+}
+
+/** Properties of a {@link WorkQueue}. */
+export interface WorkQueueProps {
+  /**
+   * An existing queue to use instead of creating one. It is used as it is: none of the
+   * queue-shaping props (`fifo`, `encryption`, `encryptionKey`, `visibilityTimeout`,
+   * `retentionPeriod`, `maxReceiveCount`, `queueName`) may be set with it.
+   *
+   * @default - a new queue with the secure defaults below
+   */
+  readonly queue?: sqs.IQueue;
+
+  /**
+   * The dead-letter queue. With a new queue: the queue that receives jobs after
+   * `maxReceiveCount` failed receives. With `queue`: the dead-letter queue already attached
+   * to that queue, used for the dead-letter alarm and metrics only.
+   *
+   * @default - a new dead-letter queue for a new queue; none for an existing `queue`
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+
+  /**
+   * Make it a FIFO queue (and its dead-letter queue), with content-based deduplication.
+   *
+   * @default false
+   */
+  readonly fifo?: boolean;
+
+  /**
+   * A name for the queue; the dead-letter queue gets the same name with a `-dlq` suffix.
+   * A FIFO queue's name must end in `.fifo`.
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly queueName?: string;
+
+  /**
+   * How jobs are encrypted at rest.
+   *
+   * @default WorkQueueEncryption.SQS_MANAGED
+   */
+  readonly encryption?: WorkQueueEncryption;
+
+  /**
+   * The KMS key for `WorkQueueEncryption.KMS`.
+   *
+   * @default - a new key with rotation on, when `encryption` is `KMS`
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * How long a received job stays invisible to other workers. Workers attached to this
+   * queue check it against what they need (six times a Lambda worker's timeout plus its
+   * batching window, per AWS guidance).
+   *
+   * @default - the longest that the attached workers need, or 30 seconds with none
+   */
+  readonly visibilityTimeout?: Duration;
+
+  /**
+   * How long SQS keeps a job that no worker has taken (also used for the dead-letter queue).
+   *
+   * @default Duration.days(14), the longest SQS allows, so that a job outlives an outage
+   */
+  readonly retentionPeriod?: Duration;
+
+  /**
+   * How many times a job is received before it moves to the dead-letter queue.
+   * Five or more is AWS's advice for Lambda consumers, so that throttling alone does not
+   * send good jobs to the dead-letter queue.
+   *
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * The alarm on the age of the oldest waiting job fires when it exceeds this.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly oldestJobAgeThreshold?: Duration;
+
+  /**
+   * An SNS topic to notify when an alarm fires.
+   *
+   * @default - alarms have no action
+   */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/** The SQS actions a worker needs to take, finish and extend jobs (batch calls share these names). */
+const CONSUME_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'];
+
+/** Default receive count before a job moves to the dead-letter queue. */
+export const DEFAULT_MAX_RECEIVE_COUNT = 5;
+
+/** Visibility timeout of a new queue that no worker constrains. */
+const DEFAULT_VISIBILITY = Duration.seconds(30);
+
+/**
+ * A job queue with a dead-letter queue, encryption at rest, a TLS-only policy and alarms.
+ *
+ * @example
+ * const jobs = new WorkQueue(this, 'Jobs', { maxReceiveCount: 3 });
+ * new LambdaWorker(this, 'Worker', { workQueue: jobs, entry: 'src/resize-image.ts' });
+ * jobs.grantSendJobs(apiFunction);
+ */
+export class WorkQueue extends Construct {
+  /** The queue jobs are sent to. */
+  public readonly queue: sqs.IQueue;
+  /** Where jobs go after `maxReceiveCount` failed receives; undefined for an existing queue given without one. */
+  public readonly deadLetterQueue?: sqs.IQueue;
+  /** The KMS key of the queues, when they use KMS. */
+  public readonly encryptionKey?: kms.IKey;
+  /** Receives before a job is dead-lettered; undefined for an existing queue (not known here). */
+  public readonly maxReceiveCount?: number;
+  /** Whether this is a FIFO queue. */
+  public readonly fifo: boolean;
+  /** True when this construct created the queue (and so controls its settings). */
+  public readonly createdQueue: boolean;
+  /** Fires when the dead-letter queue holds any job; undefined without a dead-letter queue. */
+  public readonly deadLetterAlarm?: cloudwatch.Alarm;
+  /** Fires when the oldest waiting job is older than `oldestJobAgeThreshold`. */
+  public readonly oldestJobAgeAlarm: cloudwatch.Alarm;
+
+  private readonly explicitVisibility?: Duration;
+  private readonly visibilityNeeds: { readonly seconds: number; readonly by: string }[] = [];
+
+  constructor(scope: Construct, id: string, props: WorkQueueProps = {}) {
+    super(scope, id);
+
+    const byo = props.queue !== undefined;
+    const fifo = props.fifo ?? props.queue?.fifo ?? false;
+    const encryption = props.encryption ?? WorkQueueEncryption.SQS_MANAGED;
+    const retention = props.retentionPeriod ?? Duration.days(14);
+    const maxReceiveCount = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
+    const oldestJobAgeThreshold = props.oldestJobAgeThreshold ?? Duration.minutes(15);
+
+    const shaping: (keyof WorkQueueProps)[] = [
+      'fifo', 'queueName', 'encryption', 'encryptionKey', 'visibilityTimeout', 'retentionPeriod', 'maxReceiveCount',
+    ];
+    const conflicts = byo ? shaping.filter((k) => props[k] !== undefined) : [];
+    const seconds = (d?: Duration) => (d === undefined ? undefined : d.toSeconds());
+    assertProps(this, [
+      {
+        failed: conflicts.length > 0,
+        prop: `queue + ${conflicts.join(', ')}`,
+        message: `an existing queue is used as it is, so ${conflicts.join(', ')} cannot be set with it. Remove them, or remove \`queue\` to let WorkQueue create one.`,
+      },
+      {
+        failed: outsideInt(props.maxReceiveCount, 1, 1000),
+        prop: 'maxReceiveCount',
+        message: `must be an integer from 1 to 1000, received ${props.maxReceiveCount}.`,
+      },
+      {
+        failed: outsideInt(seconds(props.retentionPeriod), 60, 1_209_600),
+        prop: 'retentionPeriod',
+        message: `must be from 60 seconds to 14 days, received ${seconds(props.retentionPeriod)} seconds.`,
+      },
+      {
+        failed: outsideInt(seconds(props.visibilityTimeout), 0, 43_200),
+        prop: 'visibilityTimeout',
+        message: `must be from 0 to 43,200 seconds (12 hours), received ${seconds(props.visibilityTimeout)} seconds.`,
+      },
+      {
+        failed: outsideInt(seconds(oldestJobAgeThreshold), 60, 1_209_600),
+        prop: 'oldestJobAgeThreshold',
+        message: `must be from 1 minute to 14 days, received ${seconds(oldestJobAgeThreshold)} seconds.`,
+      },
+      {
+        failed: props.encryptionKey !== undefined && props.encryption === WorkQueueEncryption.SQS_MANAGED,
+        prop: 'encryptionKey',
+        message: 'is only used with `encryption: WorkQueueEncryption.KMS`, but `encryption` is SQS_MANAGED. Set `encryption` to KMS or remove `encryptionKey`.',
+      },
+      {
+        failed: !byo && props.deadLetterQueue !== undefined && props.deadLetterQueue.fifo !== fifo,
+        prop: 'deadLetterQueue',
+        message: `must be ${fifo ? 'a FIFO' : 'a standard'} queue like the work queue (fifo: ${fifo}), received ${props.deadLetterQueue?.fifo ? 'a FIFO' : 'a standard'} queue.`,
+      },
+      {
+        failed: props.queueName !== undefined && !Token.isUnresolved(props.queueName) && fifo !== props.queueName.endsWith('.fifo'),
+        prop: 'queueName',
+        message: `a FIFO queue's name must end in ".fifo" and a standard queue's must not; received "${props.queueName}" with fifo: ${fifo}.`,
+      },
+    ]);
+
+    this.fifo = fifo;
+    this.createdQueue = !byo;
+    this.explicitVisibility = props.visibilityTimeout;
+
+    if (props.queue) {
+      this.queue = props.queue;
+      this.deadLetterQueue = props.deadLetterQueue;
+      this.encryptionKey = props.queue.encryptionMasterKey;
+    } else {
+      const useKms = encryption === WorkQueueEncryption.KMS;
+      // sqs.Queue's own KMS key has rotation off (AwsSolutions-KMS5); ours has it on.
+      this.encryptionKey = useKms
+        ? props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: `Encrypts the jobs of ${this.node.path}` })
+        : undefined;
+      const atRest = useKms
+        ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey }
+        : { encryption: sqs.QueueEncryption.SQS_MANAGED };
+      const dlqName = props.queueName === undefined || Token.isUnresolved(props.queueName)
+        ? undefined
+        : props.queueName.replace(/(\.fifo)?$/, (m) => `-dlq${m}`);
+      this.deadLetterQueue = props.deadLetterQueue ?? new sqs.Queue(this, 'DeadLetterQueue', {
+        ...atRest,
+        fifo: fifo || undefined,
+        queueName: dlqName,
+        retentionPeriod: retention,
+        enforceSSL: true,
+      });
+      if (!props.deadLetterQueue) {
+        Validations.of(this.deadLetterQueue).acknowledge({
+          id: 'Serverless-SQSRedrivePolicy',
+          reason: 'This is the dead-letter queue of the work queue: a dead-letter queue of its own would only move failed jobs once more. Its alarm reports them.',
+        });
+      }
+      this.maxReceiveCount = maxReceiveCount;
+      this.queue = new sqs.Queue(this, 'Queue', {
+        ...atRest,
+        fifo: fifo || undefined,
+        contentBasedDeduplication: fifo || undefined,
+        queueName: props.queueName,
+        retentionPeriod: retention,
+        // Resolved at synth: the longest visibility any attached worker needs.
+        visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(Lazy.number({ produce: () => this.resolvedVisibilitySeconds() })),
+        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+        enforceSSL: true,
+      });
+    }
+
+    const action = props.alarmTopic ? new cwActions.SnsAction(props.alarmTopic) : undefined;
+    if (this.deadLetterQueue) {
+      this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+        alarmDescription: `Jobs of ${this.node.path} failed ${this.maxReceiveCount ?? 'too many'} times and wait in the dead-letter queue.`,
+        metric: this.metricDeadLetterJobs(),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      if (action) this.deadLetterAlarm.addAlarmAction(action);
+    }
+    this.oldestJobAgeAlarm = new cloudwatch.Alarm(this, 'OldestJobAgeAlarm', {
+      alarmDescription: `The oldest waiting job of ${this.node.path} is older than ${oldestJobAgeThreshold.toHumanString()}: workers are down or too few.`,
+      metric: this.metricOldestJobAge(),
+      threshold: oldestJobAgeThreshold.toSeconds(),
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (action) this.oldestJobAgeAlarm.addAlarmAction(action);
+  }
+
+  /**
+   * Records that a worker needs the queue's visibility timeout to be at least `atLeast`.
+   * A queue this construct created with the default timeout gets the longest need; an
+   * explicit `visibilityTimeout` that is too short throws; an existing queue cannot be
+   * checked here, so it gets a warning that says what to verify.
+   *
+   * @param atLeast the shortest visibility timeout the worker can live with
+   * @param requiredBy who needs it and why, used in messages (e.g. "Worker: 6 x timeout 30 s + batching window 0 s")
+   */
+  public ensureVisibilityTimeout(atLeast: Duration, requiredBy: string): void {
+    const need = atLeast.toSeconds();
+    if (!this.createdQueue) {
+      Annotations.of(this).addWarningV2(
+        'cdk-cloud-patterns:unchecked-visibility-timeout',
+        `The visibility timeout of an existing queue cannot be checked at synth time: make sure it is at least ${need} seconds (${requiredBy}), or jobs will be delivered twice while still running.`,
+      );
+      return;
+    }
+    if (this.explicitVisibility !== undefined) {
+      const have = this.explicitVisibility.toSeconds();
+      if (!Token.isUnresolved(have) && have < need) {
+        throw new Error(
+          `${this.node.path}: visibilityTimeout is ${have} seconds, but ${requiredBy} needs at least ${need} seconds. ` +
+            `Raise visibilityTimeout to ${need} seconds or more, or leave it unset so WorkQueue picks it.`,
+        );
+      }
+      if (Token.isUnresolved(have)) {
+        Annotations.of(this).addWarningV2(
+          'cdk-cloud-patterns:unchecked-visibility-timeout',
+          `visibilityTimeout is a deploy-time value and cannot be checked: make sure it is at least ${need} seconds (${requiredBy}).`,
+        );
+      }
+      return;
+    }
+    this.visibilityNeeds.push({ seconds: need, by: requiredBy });
+  }
+
+  /** The visibility timeout of the queue in seconds, when known at synth time. */
+  public get visibilityTimeoutSeconds(): number | undefined {
+    if (!this.createdQueue) return undefined;
+    if (this.explicitVisibility !== undefined) {
+      const s = this.explicitVisibility.toSeconds();
+      return isKnown(s) ? s : undefined;
+    }
+    return this.resolvedVisibilitySeconds();
+  }
+
+  /** Lets `grantee` send jobs (and use the KMS key to encrypt them). */
+  public grantSendJobs(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grantSendMessages(grantee);
+  }
+
+  /**
+   * Lets `grantee` take, finish and extend jobs: receive, delete and change visibility
+   * (also in batches), and decrypt with the KMS key. Nothing else: no purge, no attributes.
+   */
+  public grantConsumeJobs(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: CONSUME_ACTIONS,
+      resourceArns: [this.queue.queueArn],
+      resource: this.queue,
+    });
+    this.queue.encryptionMasterKey?.grantDecrypt(grantee);
+    return grant;
+  }
+
+  /** Jobs waiting to be taken (`ApproximateNumberOfMessagesVisible`, maximum over 1 minute). */
+  public metricBacklog(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /** Jobs taken by a worker and not yet finished (`ApproximateNumberOfMessagesNotVisible`). */
+  public metricJobsInFlight(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /** Age in seconds of the oldest waiting job (`ApproximateAgeOfOldestMessage`, maximum over 1 minute). */
+  public metricOldestJobAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /** Jobs in the dead-letter queue. Throws when there is none known. */
+  public metricDeadLetterJobs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.deadLetterQueue) {
+      throw new Error(`${this.node.path}: no dead-letter queue is known. Pass \`deadLetterQueue\` with an existing \`queue\` to get its metric.`);
+    }
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  private resolvedVisibilitySeconds(): number {
+    return Math.max(DEFAULT_VISIBILITY.toSeconds(), ...this.visibilityNeeds.map((n) => n.seconds));
+  }
+}

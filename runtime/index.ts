@@ -1,0 +1,17 @@
+/**
+ * cdk-cloud-patterns/runtime: the code that runs in the cloud (Lambda handlers, EC2 agents,
+ * clients). It never imports aws-cdk-lib.
+ */
+export { defineJobHandler, isJobHandler } from './jobs/define-job-handler';
+export type { JobHandler } from './jobs/define-job-handler';
+export { JobClient, SQS_MAX_MESSAGE_BYTES } from './jobs/job-client';
+export type { JobClientOptions, SentJob } from './jobs/job-client';
+export { JobRunner, idempotencyFromEnv } from './jobs/job-runner';
+export type { IdempotencySettings, JobOutcome } from './jobs/job-runner';
+export { messageFromRecord } from './jobs/lambda-adapter';
+export type { SqsBatchHandler } from './jobs/lambda-adapter';
+export { MalformedJobError, JobTooLargeError, JobSendError } from './jobs/errors';
+export type { FailedJob } from './jobs/errors';
+export { isUuid } from './jobs/parse-job';
+export type { JobContext, JobFunction, JobHandlerOptions, JobLogger, JobMessage, JobSchema, JobDefinition } from './jobs/types';
+export * from './jobs/environment';

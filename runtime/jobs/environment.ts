@@ -1,0 +1,22 @@
+/**
+ * The environment variables through which a deployed worker (Lambda function or EC2 agent)
+ * learns its settings. Constructs set them; the runtime reads them; both import these names.
+ */
+
+/** Name of the DynamoDB table that records finished jobs; idempotency is on when it is set. */
+export const IDEMPOTENCY_TABLE_ENV = 'CLOUD_PATTERNS_IDEMPOTENCY_TABLE';
+
+/** How long, in seconds, a finished job is remembered (and a duplicate of it skipped). */
+export const IDEMPOTENCY_TTL_ENV = 'CLOUD_PATTERNS_IDEMPOTENCY_TTL_SECONDS';
+
+/** Default for {@link IDEMPOTENCY_TTL_ENV}: one day, well past SQS's duplicate-delivery window. */
+export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+/** The attribute of the idempotency table that DynamoDB's TTL deletes expired records by. */
+export const IDEMPOTENCY_TTL_ATTRIBUTE = 'expiration';
+
+/** The partition key of the idempotency table. */
+export const IDEMPOTENCY_KEY_ATTRIBUTE = 'id';
+
+/** The message attribute that carries a job's id, set by JobClient. */
+export const JOB_ID_ATTRIBUTE = 'jobId';

@@ -1,0 +1,64 @@
+/** The types of the job API: what a job handler receives and how it is configured. */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+
+/** Structured log lines of one job, with its ids attached. */
+export interface JobLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a job handler knows about the job it runs, wherever it runs (Lambda or an EC2 agent). */
+export interface JobContext {
+  /** The job's id (a UUID): the same on every delivery of the same job. */
+  readonly jobId: string;
+  /** The SQS message id of this delivery. */
+  readonly messageId: string;
+  /** 1 on the first delivery, then 2, 3, ... (SQS's ApproximateReceiveCount). */
+  readonly attempt: number;
+  /** Epoch milliseconds by which the job must be done, or it may be delivered again. */
+  readonly deadline: number;
+  /** Aborted when the deadline passes or the worker stops; pass it to cancellable calls. */
+  readonly signal: AbortSignal;
+  /** Log lines tagged with the job id and message id. */
+  readonly log: JobLogger;
+}
+
+/** The function a user writes once: do one job, return a JSON-serializable result (or nothing). */
+export type JobFunction<T, R> = (job: T, context: JobContext) => Promise<R> | R;
+
+/** A check of a job's shape: a Standard Schema (zod, valibot, arktype...) or a function that throws. */
+export type JobSchema<T> = StandardSchemaV1<unknown, T> | ((raw: unknown) => T);
+
+/** Options of {@link defineJobHandler}. */
+export interface JobHandlerOptions<T> {
+  /**
+   * Checks every job before the handler sees it; a job that fails goes to the dead-letter queue.
+   *
+   * @default - no check: the parsed JSON is passed as it is
+   */
+  readonly schema?: JobSchema<T>;
+
+  /**
+   * The field of the job that holds its id (a UUID string), for jobs that carry their own.
+   *
+   * @default - the `jobId` message attribute that JobClient sets, else the SQS message id
+   */
+  readonly jobIdField?: string;
+}
+
+/** A job handler as defined by the user, free of where it runs. */
+export interface JobDefinition<T, R> {
+  readonly run: JobFunction<T, R>;
+  readonly options: JobHandlerOptions<T>;
+}
+
+/** One delivery of a job, in a shape common to Lambda's SQS records and SQS's ReceiveMessage. */
+export interface JobMessage {
+  readonly messageId: string;
+  readonly body: string;
+  /** ApproximateReceiveCount. */
+  readonly receiveCount: number;
+  /** The `jobId` message attribute, when the sender set one. */
+  readonly jobIdAttribute?: string;
+}
