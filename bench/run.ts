@@ -1,0 +1,30 @@
+/**
+ * `npm run bench [-- name ...]`: runs the benchmarks (every bench/<name>.bench.ts, or the ones
+ * named), writes bench/results/<name>.json and regenerates docs/benchmarks.md.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { writeDoc, writeResult, type BenchOutcome } from './lib/results';
+
+async function main() {
+  const all = fs.readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
+  const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const unknown = asked.filter((a) => !all.includes(a));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark(s): ${unknown.join(', ')}. Known: ${all.join(', ')}`);
+    process.exit(2);
+  }
+  for (const name of asked.length > 0 ? asked : all) {
+    console.log(`\n=== ${name}`);
+    const mod = (await import(path.join(__dirname, `${name}.bench.ts`))) as { run(): Promise<BenchOutcome> };
+    const result = writeResult(name, await mod.run());
+    for (const g of result.goals) console.log(`  ${g.met ? 'met ' : 'MISS'}  ${g.goal}: ${g.measured}`);
+  }
+  writeDoc();
+  console.log('\nwrote bench/results/ and docs/benchmarks.md');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
