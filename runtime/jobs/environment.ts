@@ -20,3 +20,20 @@ export const IDEMPOTENCY_KEY_ATTRIBUTE = 'id';
 
 /** The message attribute that carries a job's id, set by JobClient. */
 export const JOB_ID_ATTRIBUTE = 'jobId';
+
+// --- The EC2 worker agent (FleetWorker sets these in the agent's systemd unit) ---
+
+/** URL of the work queue the agent takes jobs from. */
+export const QUEUE_URL_ENV = 'CLOUD_PATTERNS_QUEUE_URL';
+
+/** Jobs the agent runs at once. */
+export const CONCURRENCY_ENV = 'CLOUD_PATTERNS_CONCURRENCY';
+
+/** The queue's visibility timeout in seconds (the agent's job deadline and heartbeat basis). */
+export const VISIBILITY_TIMEOUT_ENV = 'CLOUD_PATTERNS_VISIBILITY_TIMEOUT_SECONDS';
+
+/** The Auto Scaling group of the instance, for scale-in protection and the termination hook. */
+export const AUTO_SCALING_GROUP_ENV = 'CLOUD_PATTERNS_AUTO_SCALING_GROUP';
+
+/** The termination lifecycle hook the agent completes once it has drained. */
+export const LIFECYCLE_HOOK_ENV = 'CLOUD_PATTERNS_LIFECYCLE_HOOK';
