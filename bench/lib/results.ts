@@ -26,7 +26,8 @@ export interface BenchOutcome {
   /** What was measured and how, in a sentence or two. */
   readonly method: string;
   readonly ours: BenchSide;
-  readonly peer: BenchSide;
+  /** The peer a user would otherwise pick; omitted where there is none (say why in `notes`). */
+  readonly peer?: BenchSide;
   /** Per figure: ours divided by the peer's (say in `notes` which direction is better). */
   readonly ratios: Readonly<Record<string, number>>;
   readonly goals: readonly BenchGoal[];
@@ -78,12 +79,13 @@ export function writeDoc(): void {
     '',
   ];
   for (const r of results) {
-    const names = [...new Set([...Object.keys(r.ours.figures), ...Object.keys(r.peer.figures)])];
+    const peerFigures = r.peer?.figures ?? {};
+    const names = [...new Set([...Object.keys(r.ours.figures), ...Object.keys(peerFigures)])];
     parts.push(`## ${r.title}`, '', r.method, '', `Reproduce: \`${r.command}\` (last run ${r.date.slice(0, 10)}, ${r.machine.cpus} x ${r.machine.cpuModel}, Node ${r.machine.node}).`, '');
-    parts.push(`| figure | ${r.ours.label} | ${r.peer.label} | ratio (ours / peer) |`, '|---|---:|---:|---:|');
+    parts.push(`| figure | ${r.ours.label} | ${r.peer?.label ?? 'peer: none'} | ratio (ours / peer) |`, '|---|---:|---:|---:|');
     for (const n of names) {
       const o = r.ours.figures[n];
-      const p = r.peer.figures[n];
+      const p = peerFigures[n];
       const ratio = r.ratios[n];
       parts.push(`| ${n} | ${o === undefined ? '-' : fmt(o)} | ${p === undefined ? '-' : fmt(p)} | ${ratio === undefined ? '-' : fmt(ratio)} |`);
     }
