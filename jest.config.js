@@ -6,6 +6,7 @@ module.exports = {
   transform: {
     '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
   },
+  setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   testTimeout: 60_000,
   // Integration tests start emulators; two workers fit this 2-core machine.
   maxWorkers: 2,

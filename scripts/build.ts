@@ -1,0 +1,35 @@
+/**
+ * `npm run build`: the installable package in dist/. tsc emits JS and .d.ts for lib/ and
+ * runtime/; every catalog handler under lambda/ is bundled with the catalog's esbuild options
+ * into dist/lambda/<name>/index.mjs, so users of the package need no esbuild for them.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { bundleHandler } from '../lib/core/bundling';
+
+const ROOT = path.join(__dirname, '..');
+const DIST = path.join(ROOT, 'dist');
+
+function handlers(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return handlers(full);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [full] : [];
+  });
+}
+
+function main() {
+  const started = Date.now();
+  fs.rmSync(DIST, { recursive: true, force: true });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const lambdaDir = path.join(ROOT, 'lambda');
+  for (const entry of handlers(lambdaDir)) {
+    const name = path.relative(lambdaDir, entry).replace(/\.ts$/, '');
+    bundleHandler(entry, path.join(DIST, 'lambda', name));
+    console.log(`bundled lambda/${name}.ts -> dist/lambda/${name}/index.mjs`);
+  }
+  console.log(`build done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main();

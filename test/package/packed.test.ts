@@ -1,0 +1,107 @@
+/**
+ * The package as users get it: `npm pack`, installed into a scratch CDK app next to
+ * aws-cdk-lib, constructs and esbuild, then a user's app that composes WorkQueue and
+ * LambdaWorker (and deploys the ready WorkQueueStack) synthesizes, and the user's bundled
+ * handler runs.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { pathToFileURL } from 'url';
+
+const ROOT = path.join(__dirname, '..', '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: 'pipe', env: { ...process.env, npm_config_loglevel: 'error' } });
+
+const USER_HANDLER = `
+import { defineJobHandler } from 'cdk-cloud-patterns/runtime';
+
+interface Greeting { readonly name: string }
+
+export const handler = defineJobHandler<Greeting, string>(async (job) => \`hello \${job.name}\`);
+`;
+
+const USER_APP = `
+const path = require('path');
+const { App, Stack } = require('aws-cdk-lib');
+const { WorkQueue, LambdaWorker, WorkQueueStack } = require('cdk-cloud-patterns');
+
+const app = new App({ outdir: process.argv[2] });
+const stack = new Stack(app, 'UserStack');
+const jobs = new WorkQueue(stack, 'Jobs', { maxReceiveCount: 3 });
+new LambdaWorker(stack, 'Worker', { workQueue: jobs, entry: path.join(__dirname, 'handler.ts'), idempotency: true });
+new WorkQueueStack(app, 'ReadyStack');
+app.synth();
+`;
+
+describe('the packed package in a scratch CDK app', () => {
+  let scratch: string;
+  let outdir: string;
+
+  beforeAll(() => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cloud-patterns-user-'));
+    outdir = path.join(scratch, 'cdk.out');
+    // GIVEN the package packed (prepack builds it) and installed as a user would
+    const tarball = npm(['pack', '--pack-destination', scratch, '--silent'], ROOT).trim().split('\n').pop()!;
+    fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', private: true }));
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', path.join(scratch, tarball),
+      `aws-cdk-lib@${pkg.devDependencies['aws-cdk-lib']}`, `constructs@${pkg.devDependencies.constructs}`, `esbuild@${pkg.devDependencies.esbuild}`], scratch);
+    fs.writeFileSync(path.join(scratch, 'handler.ts'), USER_HANDLER);
+    fs.writeFileSync(path.join(scratch, 'app.js'), USER_APP);
+  }, 120_000);
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+  test('ships compiled code, type declarations and prebundled catalog handlers only', () => {
+    const installed = path.join(scratch, 'node_modules', 'cdk-cloud-patterns');
+    expect(fs.existsSync(path.join(installed, 'dist', 'lib', 'index.d.ts'))).toBe(true);
+    expect(fs.existsSync(path.join(installed, 'dist', 'runtime', 'index.js'))).toBe(true);
+    expect(fs.existsSync(path.join(installed, 'dist', 'lambda', 'work-queue', 'demo-job', 'index.mjs'))).toBe(true);
+    expect(fs.existsSync(path.join(installed, 'lib'))).toBe(false);
+    expect(fs.existsSync(path.join(installed, 'test'))).toBe(false);
+  });
+
+  test.each([
+    ['nodenext', 'nodenext'],
+    ['commonjs', 'node'], // older tsconfigs: resolved through typesVersions
+  ])('type-checks a user handler against the published declarations (module %s, resolution %s)', (module, resolution) => {
+    const tsc = require.resolve('typescript/bin/tsc');
+    const check = () => execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', module, '--moduleResolution', resolution, 'handler.ts'], { cwd: scratch, encoding: 'utf8', stdio: 'pipe' });
+    expect(check).not.toThrow();
+  });
+
+  test('synthesizes a user stack composing WorkQueue and LambdaWorker, and the ready WorkQueueStack', () => {
+    // WHEN the user's app synthesizes
+    execFileSync(process.execPath, ['app.js', outdir], { cwd: scratch, stdio: 'pipe', env: { ...process.env, CDK_VALIDATION: 'false' } });
+
+    // THEN both stacks have their worker, fed by their queue
+    for (const name of ['UserStack', 'ReadyStack']) {
+      const template = JSON.parse(fs.readFileSync(path.join(outdir, `${name}.template.json`), 'utf8'));
+      const types = Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type);
+      expect(types).toEqual(expect.arrayContaining(['AWS::SQS::Queue', 'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping', 'AWS::DynamoDB::Table']));
+    }
+    // and the catalog's own handler came prebundled: nothing was bundled into a cache
+    expect(fs.existsSync(path.join(scratch, 'node_modules', '.cache', 'cdk-cloud-patterns'))).toBe(false);
+  });
+
+  test('bundles the user handler so that it runs on its own, as Lambda would call it', async () => {
+    // GIVEN the asset of the user's worker (the bundle holding 'hello ')
+    const assets = fs.readdirSync(outdir).filter((d) => d.startsWith('asset.')).map((d) => path.join(outdir, d, 'index.mjs'));
+    const bundle = assets.find((f) => fs.existsSync(f) && fs.readFileSync(f, 'utf8').includes('hello '))!;
+    expect(bundle).toBeDefined();
+    const copy = path.join(scratch, 'bundle-only', 'index.mjs'); // away from node_modules: it must need nothing
+    fs.mkdirSync(path.dirname(copy));
+    fs.copyFileSync(bundle, copy);
+
+    // WHEN it is called with an SQS event in a fresh node process
+    const script = `
+      const { handler } = await import(${JSON.stringify(pathToFileURL(copy).href)});
+      const record = { messageId: '6f1c1a52-4d5e-4bb0-9c1a-2f6f3e0c9e11', body: '{"name":"Ada"}', attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:jobs' };
+      const out = await handler({ Records: [record] }, { getRemainingTimeInMillis: () => 30000 });
+      console.log(JSON.stringify(out));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: path.dirname(copy), encoding: 'utf8', env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' } });
+
+    // THEN it reports no failures
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ batchItemFailures: [] });
+  });
+});

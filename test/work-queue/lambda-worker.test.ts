@@ -1,0 +1,219 @@
+/** LambdaWorker: its template for every default and option, the visibility rule, and each validation rule. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, Token, type Stack } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { LambdaWorker, WorkQueue, type LambdaWorkerProps, type WorkQueueProps } from '../../lib';
+import { newStack, templateOf } from '../support/stacks';
+
+const ENTRY = path.join(__dirname, 'fixtures', 'job-handler.ts');
+const code = () => lambda.Code.fromInline('export const handler = async () => ({ batchItemFailures: [] });');
+
+function build(props: Partial<LambdaWorkerProps> = {}, queueProps?: WorkQueueProps) {
+  const { stack } = newStack();
+  const workQueue = new WorkQueue(stack, 'Jobs', queueProps);
+  const worker = new LambdaWorker(stack, 'Worker', { workQueue, code: code(), ...props });
+  return {
+    stack,
+    workQueue,
+    worker,
+    get template() {
+      return templateOf(stack);
+    },
+  };
+}
+
+function policyStatements(stack: Stack): unknown[] {
+  const policies = templateOf(stack).findResources('AWS::IAM::Policy');
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+describe('LambdaWorker defaults', () => {
+  const { stack, worker, workQueue, template } = build();
+
+  test('runs on the latest Node.js runtime, arm64, 512 MiB, 30 s, traced, with JSON logs', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 30,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: stack.resolve(worker.logGroup.logGroupName) },
+    });
+  });
+
+  test('is fed by the queue in batches of 10 and always reports batch item failures', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: stack.resolve(workQueue.queue.queueArn),
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumBatchingWindowInSeconds: Match.absent(),
+      ScalingConfig: Match.absent(),
+    });
+  });
+
+  test('sets the queue visibility timeout to six times the function timeout', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 180, RedrivePolicy: Match.anyValue() });
+  });
+
+  test('keeps logs a month in its own log group', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  test('has a role of its own with no managed policies, writing only to its log group', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
+      ManagedPolicyArns: Match.absent(),
+    });
+    expect(policyStatements(stack)).toContainEqual({
+      Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: stack.resolve(worker.logGroup.logGroupArn),
+    });
+  });
+
+  test('has no idempotency table or settings', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    expect(worker.idempotencyTable).toBeUndefined();
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0]!;
+    expect(fn.Properties.Environment).toBeUndefined();
+  });
+});
+
+describe('LambdaWorker options', () => {
+  test('passes batch size, batching window and maximum concurrency to the event source', () => {
+    const { template } = build({ batchSize: 100, maxBatchingWindow: Duration.seconds(5), maxConcurrency: 20 });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 100, MaximumBatchingWindowInSeconds: 5, ScalingConfig: { MaximumConcurrency: 20 } });
+  });
+
+  test('adds the batching window to the visibility timeout it needs', () => {
+    const { template } = build({ timeout: Duration.minutes(2), maxBatchingWindow: Duration.seconds(20) });
+    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 6 * 120 + 20, RedrivePolicy: Match.anyValue() });
+  });
+
+  test('sets memory, tracing, log retention, architecture and extra environment', () => {
+    const { template } = build({
+      memorySize: 1024, tracing: lambda.Tracing.DISABLED, logRetention: 7, architecture: lambda.Architecture.X86_64, environment: { STAGE: 'test' },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, TracingConfig: Match.absent(), Architectures: ['x86_64'], Environment: { Variables: { STAGE: 'test' } } });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+  });
+
+  test('with idempotency, creates an encrypted table with TTL and point-in-time recovery, and tells the handler', () => {
+    const { stack, worker, template } = build({ idempotency: true });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { CLOUD_PATTERNS_IDEMPOTENCY_TABLE: stack.resolve(worker.idempotencyTable!.tableName), CLOUD_PATTERNS_IDEMPOTENCY_TTL_SECONDS: '86400' } },
+    });
+  });
+
+  test('with idempotency, grants only the four record calls on that table', () => {
+    const { stack, worker } = build({ idempotency: true, idempotencyTtl: Duration.hours(2) });
+    const dynamoStatements = policyStatements(stack).filter((s) => JSON.stringify(s).includes('dynamodb:'));
+    expect(dynamoStatements).toEqual([{
+      Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], Resource: stack.resolve(worker.idempotencyTable!.tableArn),
+    }]);
+  });
+
+  test('uses an idempotency table it is given', () => {
+    const { stack } = newStack();
+    const table = dynamodb.Table.fromTableName(stack, 'Existing', 'records');
+    const worker = new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), code: code(), idempotency: true, idempotencyTable: table });
+    expect(worker.idempotencyTable).toBe(table);
+    templateOf(stack).resourceCountIs('AWS::DynamoDB::Table', 0);
+  });
+
+  test('bundles an entry file with esbuild into one minified ES module with the AWS SDK inside', () => {
+    const { stack } = newStack();
+    new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), entry: ENTRY });
+    const assembly = stack.node.root as unknown as { synth(): { directory: string } };
+    const template = templateOf(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler' });
+    const outdir = assembly.synth().directory;
+    const assetDirs = fs.readdirSync(outdir).filter((d) => d.startsWith('asset.'));
+    const bundle = fs.readFileSync(path.join(outdir, assetDirs[0]!, 'index.mjs'), 'utf8');
+    expect(bundle).toContain('createRequire');
+    expect(bundle).toContain('hello ');
+    expect(bundle).not.toMatch(/from\s*["']@aws-sdk\//); // not imported at run time...
+    expect(bundle).toContain('DynamoDBClient'); // ...because the SDK is inside the bundle
+    expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000); // minified: long lines
+  });
+});
+
+describe('LambdaWorker and the visibility timeout of its queue', () => {
+  test('fails when the queue\'s explicit visibility timeout is under six times the function timeout', () => {
+    expect(() => build({ timeout: Duration.seconds(60) }, { visibilityTimeout: Duration.seconds(300) }))
+      .toThrow(/visibilityTimeout is 300 seconds, but TestStack\/Worker \(6 x timeout 60 s \+ maxBatchingWindow 0 s\) needs at least 360 seconds/);
+  });
+
+  test('warns, instead of failing, when the queue is an existing one it cannot inspect', () => {
+    const { stack } = newStack();
+    const queue = sqs.Queue.fromQueueArn(stack, 'Existing', 'arn:aws:sqs:us-east-1:123456789012:existing');
+    new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs', { queue }), code: code() });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Jobs', Match.stringLikeRegexp('at least 180 seconds'));
+  });
+});
+
+describe('LambdaWorker validation', () => {
+  test('fails when neither entry nor code is given', () => {
+    expect(() => build({ code: undefined })).toThrow(/entry, code: give exactly one.*received neither/);
+  });
+
+  test('fails when both entry and code are given', () => {
+    expect(() => build({ entry: ENTRY })).toThrow(/entry, code: give exactly one.*received both/);
+  });
+
+  test('fails when bundling comes with code', () => {
+    expect(() => build({ bundling: { minify: false } })).toThrow(/bundling: only applies to `entry`/);
+  });
+
+  test.each([0, 901])('fails when timeout is %p seconds', (s) => {
+    expect(() => build({ timeout: Duration.seconds(s) })).toThrow(new RegExp(`timeout: must be from 1 to 900 seconds \\(whole seconds\\), received ${s} seconds`));
+  });
+
+  test('fails when memorySize is out of range', () => {
+    expect(() => build({ memorySize: 64 })).toThrow(/memorySize: must be an integer from 128 to 10,240 MiB, received 64/);
+  });
+
+  test('fails when batchSize is over 10 on a FIFO queue', () => {
+    expect(() => build({ batchSize: 20 }, { fifo: true })).toThrow(/batchSize: must be an integer from 1 to 10 for a FIFO queue, received 20/);
+  });
+
+  test('fails when batchSize is over 10 without a batching window', () => {
+    expect(() => build({ batchSize: 50 })).toThrow(/batchSize, maxBatchingWindow: a batchSize over 10 \(received 50\) needs a maxBatchingWindow of at least 1 second/);
+  });
+
+  test('fails when maxBatchingWindow is over 5 minutes', () => {
+    expect(() => build({ maxBatchingWindow: Duration.minutes(6) })).toThrow(/maxBatchingWindow: must be from 0 to 300 seconds, received 360 seconds/);
+  });
+
+  test('fails when maxBatchingWindow is set on a FIFO queue', () => {
+    expect(() => build({ maxBatchingWindow: Duration.seconds(1) }, { fifo: true })).toThrow(/maxBatchingWindow: is not supported by Lambda on a FIFO queue/);
+  });
+
+  test.each([1, 1001])('fails when maxConcurrency is %p', (maxConcurrency) => {
+    expect(() => build({ maxConcurrency })).toThrow(new RegExp(`maxConcurrency: must be an integer from 2 to 1,000, received ${maxConcurrency}`));
+  });
+
+  test('fails when idempotencyTable is given without idempotency', () => {
+    const { stack } = newStack();
+    const table = dynamodb.Table.fromTableName(stack, 'Existing', 'records');
+    expect(() => new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), code: code(), idempotencyTable: table }))
+      .toThrow(/idempotencyTable: is only used with `idempotency: true`/);
+  });
+
+  test('fails when idempotencyTtl is under a minute', () => {
+    expect(() => build({ idempotency: true, idempotencyTtl: Duration.seconds(5) })).toThrow(/idempotencyTtl: must be from 1 minute to 365 days, received 5 seconds/);
+  });
+
+  test('skips the checks of deploy-time values', () => {
+    expect(() => build({ batchSize: Token.asNumber({ Ref: 'Size' }), maxConcurrency: Token.asNumber({ Ref: 'Max' }) })).not.toThrow();
+  });
+});
