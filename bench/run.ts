@@ -16,7 +16,9 @@ async function main() {
   }
   for (const name of asked.length > 0 ? asked : all) {
     console.log(`\n=== ${name}`);
-    const mod = (await import(path.join(__dirname, `${name}.bench.ts`))) as { run(): Promise<BenchOutcome> };
+    // require, not import(): esbuild-register compiles TypeScript on require only.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path.join(__dirname, `${name}.bench.ts`)) as { run(): Promise<BenchOutcome> };
     const result = writeResult(name, await mod.run());
     for (const g of result.goals) console.log(`  ${g.met ? 'met ' : 'MISS'}  ${g.goal}: ${g.measured}`);
   }

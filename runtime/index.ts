@@ -15,3 +15,14 @@ export type { FailedJob } from './jobs/errors';
 export { isUuid } from './jobs/parse-job';
 export type { JobContext, JobFunction, JobHandlerOptions, JobLogger, JobMessage, JobSchema, JobDefinition } from './jobs/types';
 export * from './jobs/environment';
+
+// The worker agent: the same job handler on EC2 (or anywhere).
+export {
+  startWorker, runWorkerFromEnv, workerConfigFromEnv, startFleetIntegration, InstanceMetadataClient, METADATA_ENDPOINT_ENV, messageFromSqs,
+  AGENT_SQS_ACTIONS, AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, iamActionOf,
+  WorkerOptionsError, WorkerEnvironmentError, SqsRequestError, InstanceMetadataError,
+} from './worker-agent';
+export type {
+  Worker, WorkerOptions, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport, RunWorkerOptions, WorkerEnvConfig,
+  FleetIntegration, FleetOptions, FleetStats, TerminationReport, InstanceMetadataOptions, SqsRequestKind,
+} from './worker-agent';

@@ -37,3 +37,9 @@ export const AUTO_SCALING_GROUP_ENV = 'CLOUD_PATTERNS_AUTO_SCALING_GROUP';
 
 /** The termination lifecycle hook the agent completes once it has drained. */
 export const LIFECYCLE_HOOK_ENV = 'CLOUD_PATTERNS_LIFECYCLE_HOOK';
+
+/** The longest a job may run on the agent, in seconds (also its drain bound before termination). Optional. */
+export const JOB_TIMEOUT_ENV = 'CLOUD_PATTERNS_JOB_TIMEOUT_SECONDS';
+
+/** How long SIGTERM lets the agent's running jobs finish, in seconds, before releasing them. Optional. */
+export const STOP_TIMEOUT_ENV = 'CLOUD_PATTERNS_STOP_TIMEOUT_SECONDS';

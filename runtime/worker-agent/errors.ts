@@ -1,0 +1,56 @@
+/** Errors of the worker agent. Each sets `name`, so logs and `instanceof` both tell them apart. */
+
+/** startWorker (or the fleet integration) was given options it cannot run with; lists every problem at once. */
+export class WorkerOptionsError extends Error {
+  override readonly name = 'WorkerOptionsError';
+  constructor(
+    /** One line per problem, each naming the option and the value received. */
+    readonly problems: readonly string[],
+  ) {
+    super(`startWorker: ${problems.length === 1 ? problems[0] : `${problems.length} problems with the options:\n  - ${problems.join('\n  - ')}`}`);
+  }
+}
+
+/** The worker program's environment is missing variables or holds values it cannot use; lists every problem. */
+export class WorkerEnvironmentError extends Error {
+  override readonly name = 'WorkerEnvironmentError';
+  constructor(
+    /** One line per problem, each naming its variable. */
+    readonly problems: readonly string[],
+    /** The environment variables at fault, in the order of `problems`. */
+    readonly variables: readonly string[],
+  ) {
+    super(`the worker's environment is not usable:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** The kinds of SQS request the agent makes (the names of the SQS API actions). */
+export type SqsRequestKind = 'ReceiveMessage' | 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch';
+
+/** An SQS request failed (after the SDK's own retries); the agent backs off and carries on. */
+export class SqsRequestError extends Error {
+  override readonly name = 'SqsRequestError';
+  constructor(
+    message: string,
+    /** Which request failed. */
+    readonly kind: SqsRequestKind,
+    /** The SDK's error. */
+    override readonly cause: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The EC2 instance metadata service (IMDSv2) did not answer as expected. */
+export class InstanceMetadataError extends Error {
+  override readonly name = 'InstanceMetadataError';
+  constructor(
+    message: string,
+    /** The metadata path asked for. */
+    readonly path: string,
+    /** The HTTP status, when there was a response. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The program a FleetWorker instance runs: FleetWorker bundles (esbuild) a generated entry
+ * `import { handler } from '<user entry>'; runWorkerFromEnv(handler);` and starts it as a
+ * systemd service. Configured from the environment; SIGTERM/SIGINT drain and exit 0; on an Auto
+ * Scaling group it protects the instance while busy and drains before termination.
+ * Everything is imported statically, so the bundle needs nothing at run time.
+ */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { JobHandler } from '../jobs/define-job-handler';
+import { createLogger, errorFields } from '../jobs/logger';
+import { workerConfigFromEnv } from './env-config';
+import { startFleetIntegration, type FleetIntegration } from './fleet';
+import { InstanceMetadataClient } from './instance-metadata';
+import type { WorkerOptions } from './options';
+import type { Worker } from './types';
+import { startWorker } from './worker';
+
+/** Options of {@link runWorkerFromEnv}, for tests and unusual hosts. */
+export interface RunWorkerOptions {
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Ends the program. @default process.exit */
+  readonly exit?: (code: number) => void;
+  /**
+   * startWorker options applied over those from the environment (say a logger, or a shorter
+   * long-poll wait in tests).
+   *
+   * @default - none
+   */
+  readonly worker?: Partial<Omit<WorkerOptions<unknown, unknown>, 'queueUrl' | 'handler'>>;
+}
+
+/** Extra time past the stop bound for the last deletes and releases, before giving up on them. */
+const EXIT_GRACE_MS = 10_000;
+
+/**
+ * Runs the worker agent as a program until a signal or the instance's termination; exits 0
+ * after a drain, 1 when the configuration is unusable (the log names the variable).
+ *
+ * @example
+ * // worker.ts, bundled by FleetWorker
+ * import { runWorkerFromEnv } from 'cdk-cloud-patterns/runtime';
+ * import { handler } from './resize-job';
+ * void runWorkerFromEnv(handler);
+ */
+export async function runWorkerFromEnv<T, R>(handler: JobHandler<T, R>, options: RunWorkerOptions = {}): Promise<void> {
+  const env = options.env ?? process.env;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const log = createLogger({ component: 'worker-agent' });
+
+  let worker: Worker;
+  let fleet: FleetIntegration | undefined;
+  let stopTimeoutSeconds: number;
+  try {
+    const config = workerConfigFromEnv(env);
+    stopTimeoutSeconds = options.worker?.stopTimeoutSeconds ?? config.stopTimeoutSeconds ?? 30;
+    // On a fleet, read the instance id before taking any job: without it the instance could
+    // neither be protected nor drained, and a job taken then would be at risk.
+    const metadata = config.fleet ? new InstanceMetadataClient({ endpoint: env.AWS_EC2_METADATA_SERVICE_ENDPOINT }) : undefined;
+    const instanceId = metadata ? await metadata.instanceId() : undefined;
+    // Started again (say by systemd) on an instance that is already going: take no jobs.
+    if (metadata && config.fleet?.lifecycleHookName && (await metadata.targetLifecycleState()) === 'Terminated') {
+      log.info('the instance is terminating: not taking jobs', { instanceId });
+      exit(0);
+      return;
+    }
+    worker = startWorker({
+      queueUrl: config.queueUrl,
+      handler,
+      sqs: new SQSClient({ region: config.region }),
+      concurrency: config.concurrency,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      jobTimeoutSeconds: config.jobTimeoutSeconds,
+      stopTimeoutSeconds,
+      idempotency: config.idempotency ? { ...config.idempotency, client: new DynamoDBClient({ region: config.region }) } : false,
+      ...options.worker,
+    });
+    if (config.fleet) {
+      fleet = await startFleetIntegration({
+        worker,
+        ...config.fleet,
+        instanceId,
+        metadata,
+        autoScaling: new AutoScalingClient({ region: config.region }),
+        drainTimeoutSeconds: config.jobTimeoutSeconds ?? 900,
+      });
+    }
+  } catch (error) {
+    log.error('the worker cannot start', errorFields(error));
+    exit(1);
+    return;
+  }
+
+  let exiting = false;
+  const finish = async (why: string) => {
+    if (exiting) return;
+    exiting = true;
+    const report = await worker.stopped;
+    await fleet?.stop();
+    log.info('worker program exiting', { why, ...report });
+    exit(0);
+  };
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      log.info('signal received: draining', { signal, stopTimeoutSeconds });
+      // If SQS is unreachable the last deletes could hang; the program still ends.
+      setTimeout(() => { log.error('the drain did not end in time; exiting', {}); exit(1); }, stopTimeoutSeconds * 1000 + EXIT_GRACE_MS).unref();
+      void worker.stop(stopTimeoutSeconds);
+      void finish(signal);
+    } else {
+      // A second signal: release running jobs now rather than at the bound.
+      log.warn('second signal: releasing running jobs now', { signal });
+      void worker.stop(0);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  void fleet?.terminated.then(() => finish('instance terminating'));
+}

@@ -1,0 +1,103 @@
+/** The public shapes of a running worker: its events, its stats and what a stop reports. */
+import type { SqsRequestError, SqsRequestKind } from './errors';
+
+/** A job that ended. */
+export interface JobEvent {
+  /** The SQS message id of the delivery. */
+  readonly messageId: string;
+  /** 1 on the first delivery, then 2, 3, ... */
+  readonly attempt: number;
+  /** How long the job ran, in ms. */
+  readonly durationMs: number;
+}
+
+/** A job that failed: its message is not deleted and comes back after its visibility timeout. */
+export interface JobFailedEvent extends JobEvent {
+  readonly error: unknown;
+  /** True when the message can never become a job (bad JSON, schema, id): it will end in the DLQ. */
+  readonly malformed: boolean;
+}
+
+/** What {@link Worker.stop} reports. */
+export interface StopReport {
+  /** Jobs that were running when the stop began and finished within its bound. */
+  readonly finished: number;
+  /** Jobs still running at the bound: made visible again (or left to time out) for another worker. */
+  readonly released: number;
+  /** True when nothing had to be released. */
+  readonly clean: boolean;
+  /** How long the stop took, in ms. */
+  readonly durationMs: number;
+}
+
+/** The events of a worker, and their arguments. */
+export interface WorkerEvents {
+  /** A job succeeded; its message is queued for deletion. */
+  readonly jobSucceeded: [event: JobEvent];
+  /** A job failed or was malformed. */
+  readonly jobFailed: [event: JobFailedEvent];
+  /** A job ran past jobTimeoutSeconds: heartbeats stopped, so its message comes back. */
+  readonly jobTimedOut: [event: JobEvent];
+  /** The worker went from no jobs to some. */
+  readonly busy: [];
+  /** The worker went from some jobs to none. */
+  readonly idle: [];
+  /** An SQS request failed after the SDK's retries; the worker backs off and carries on. */
+  readonly sqsError: [error: SqsRequestError];
+  /** `stop()` was called: no more receives. */
+  readonly stopping: [];
+  /** The worker has stopped. */
+  readonly stopped: [report: StopReport];
+}
+
+/** Counters of a worker since it started. */
+export interface WorkerStats {
+  /** Jobs that succeeded. */
+  readonly jobsSucceeded: number;
+  /** Jobs that failed, malformed ones included. */
+  readonly jobsFailed: number;
+  /** Of the failed jobs, those that can never succeed (bad JSON, schema, job id). */
+  readonly jobsMalformed: number;
+  /** Jobs that ran past jobTimeoutSeconds. */
+  readonly jobsTimedOut: number;
+  /** Jobs released at a stop's bound, and messages a late long poll returned while stopping. */
+  readonly jobsReleased: number;
+  /**
+   * Failed jobs whose idempotency record said "in progress" (a duplicate running elsewhere, or a
+   * worker that died): hidden until that record expires instead of for one visibility timeout.
+   */
+  readonly jobsPostponed: number;
+  /** Jobs running now. */
+  readonly inFlight: number;
+  /** Messages received. */
+  readonly messagesReceived: number;
+  /** Messages deleted. */
+  readonly messagesDeleted: number;
+  /** Deletes given up on (the message comes back after its visibility timeout). */
+  readonly deletesFailed: number;
+  /** SQS requests sent, by kind. */
+  readonly requests: Readonly<Record<SqsRequestKind, number>>;
+  /** SQS requests that failed after the SDK's retries. */
+  readonly sqsErrors: number;
+}
+
+/** A running worker. */
+export interface Worker {
+  /** Counters since it started (a snapshot). */
+  readonly stats: WorkerStats;
+  /** True until `stop()` is called. */
+  readonly running: boolean;
+  /** Resolves with the stop report once the worker has stopped. */
+  readonly stopped: Promise<StopReport>;
+  /**
+   * Stops receiving, lets running jobs (and a long poll already waiting) finish for up to
+   * `timeoutSeconds`, then releases the jobs still running; flushes pending deletes. Calling it again returns the same promise, with the
+   * bound shortened if the new one is sooner.
+   *
+   * @param timeoutSeconds @default - the worker's stopTimeoutSeconds
+   */
+  stop(timeoutSeconds?: number): Promise<StopReport>;
+  on<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): this;
+  once<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): this;
+  off<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): this;
+}

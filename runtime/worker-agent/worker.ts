@@ -1,0 +1,393 @@
+/**
+ * The worker agent: takes jobs from an SQS queue and runs them with the same JobRunner as the
+ * Lambda path (same idempotency, same poison-message handling), many at a time.
+ *
+ * - Receives long-poll (20 s) for up to 10 messages, and only into free slots: a receive reserves
+ *   the slots it asks for, so the concurrency limit always holds, and slots are refilled as jobs
+ *   end rather than a batch at a time. Extra pollers run while receives come back full.
+ * - A finished job's message is deleted in a batch (deleter.ts); a failed or malformed one is left
+ *   alone: it comes back after its visibility timeout and, after the queue's maxReceiveCount, goes
+ *   to the dead-letter queue, exactly as on Lambda. Failed jobs are not released early on purpose:
+ *   the visibility timeout is the retry delay, so a downstream outage does not burn every job's
+ *   receives (and send it to the DLQ) in a tight loop.
+ * - Running jobs' messages are kept hidden by heartbeats (heartbeat.ts).
+ * - SQS errors are retried with exponential back-off and jitter (backoff.ts).
+ * - stop() sends no more receives, lets running jobs (and long polls already waiting) finish within
+ *   a bound, releases what is still running and what late polls return, and flushes deletes.
+ */
+import { EventEmitter, setMaxListeners } from 'events';
+import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { JobRunner } from '../jobs/job-runner';
+import { errorFields } from '../jobs/logger';
+import { backoffDelay, sleep } from './backoff';
+import { BatchDeleter } from './deleter';
+import { SqsRequestError, type SqsRequestKind } from './errors';
+import { VisibilityKeeper, type KeptMessage } from './heartbeat';
+import { RECEIVE_ATTRIBUTES, messageFromSqs } from './message';
+import { SQS_MAX_BATCH, SQS_MAX_VISIBILITY_SECONDS, resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options';
+import { SqsSender } from './sqs-sender';
+import type { StopReport, Worker, WorkerEvents, WorkerStats } from './types';
+
+/**
+ * Starts a worker that runs `handler` on the jobs of `queueUrl` until `stop()`.
+ *
+ * @example
+ * import { startWorker } from 'cdk-cloud-patterns/runtime';
+ * import { handler } from './resize-job'; // export const handler = defineJobHandler(...)
+ *
+ * const worker = startWorker({ queueUrl: process.env.JOBS_QUEUE_URL!, handler, concurrency: 50 });
+ * worker.on('jobFailed', ({ messageId, malformed }) => metrics.count('failed', { malformed }));
+ * process.once('SIGTERM', () => void worker.stop().then(() => process.exit(0)));
+ */
+export function startWorker<T, R>(options: WorkerOptions<T, R>): Worker {
+  return new QueueWorker(resolveWorkerOptions(options));
+}
+
+interface RunningJob {
+  readonly messageId: string;
+  readonly receiptHandle: string;
+  readonly kept: KeptMessage;
+  /** Set at a stop's bound: the job's message was handed back, so its outcome must not delete it. */
+  released: boolean;
+}
+
+/** Past a job's deadline, when its in-progress idempotency record has surely expired (clock skew between instances). */
+const IN_PROGRESS_MARGIN_SECONDS = 1;
+
+/** How long polls still waiting at a stop's bound may take to return released messages. */
+const POLL_GRACE_MS = 250;
+
+type Counters = { -readonly [K in Exclude<keyof WorkerStats, 'inFlight' | 'requests'>]: number };
+
+class QueueWorker<T, R> implements Worker {
+  private readonly events = new EventEmitter();
+  private readonly runner: JobRunner<T, R>;
+  private readonly sender: SqsSender;
+  private readonly deleter: BatchDeleter;
+  private readonly keeper: VisibilityKeeper;
+  private readonly inFlight = new Set<RunningJob>();
+  private readonly pollers = new Set<Promise<void>>();
+  /** Slots promised to receives in flight. */
+  private reserved = 0;
+  private isRunning = true;
+  /** Aborted when stop() is called: ends back-off sleeps. */
+  private readonly stopAbort = new AbortController();
+  /** Aborted at a stop's bound: cancels long polls still waiting. */
+  private readonly pollAbort = new AbortController();
+  /** Aborts running jobs' signals at a stop's bound. */
+  private readonly jobsAbort = new AbortController();
+  /** Called, and cleared, whenever a slot frees up or the stop's bound moves. */
+  private wakers: (() => void)[] = [];
+  private stopping: Promise<StopReport> | undefined;
+  private stopBoundAt = Infinity;
+  private resolveStopped!: (report: StopReport) => void;
+  private readonly counters: Counters = {
+    jobsSucceeded: 0, jobsFailed: 0, jobsMalformed: 0, jobsTimedOut: 0, jobsReleased: 0, jobsPostponed: 0,
+    messagesReceived: 0, messagesDeleted: 0, deletesFailed: 0, sqsErrors: 0,
+  };
+  public readonly stopped: Promise<StopReport>;
+
+  constructor(private readonly o: ResolvedWorkerOptions<T, R>) {
+    this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
+    this.runner = new JobRunner(o.handler.definition, o.idempotency);
+    this.sender = new SqsSender(o.sqs);
+    // Every running job listens to this one signal.
+    setMaxListeners(o.concurrency + 10, this.jobsAbort.signal);
+    this.deleter = new BatchDeleter({
+      sender: this.sender,
+      queueUrl: o.queueUrl,
+      windowMs: o.deleteBatchWindowMs,
+      backoffBaseMs: o.backoffBaseMs,
+      backoffMaxMs: o.backoffMaxMs,
+      logger: o.logger,
+      onDeleted: (n) => { this.counters.messagesDeleted += n; },
+      onGivenUp: (n) => { this.counters.deletesFailed += n; },
+    });
+    this.keeper = new VisibilityKeeper({
+      sender: this.sender,
+      queueUrl: o.queueUrl,
+      visibilityTimeoutSeconds: o.visibilityTimeoutSeconds,
+      logger: o.logger,
+      onError: (error) => this.reportSqsError('ChangeMessageVisibilityBatch', error),
+    });
+    o.logger.info('worker started', {
+      queueUrl: o.queueUrl,
+      concurrency: o.concurrency,
+      visibilityTimeoutSeconds: o.visibilityTimeoutSeconds,
+      jobTimeoutSeconds: o.jobTimeoutSeconds,
+      idempotent: this.runner.isIdempotent,
+    });
+    this.startPoller(true);
+  }
+
+  public get running(): boolean {
+    return this.isRunning;
+  }
+
+  public get stats(): WorkerStats {
+    return { ...this.counters, inFlight: this.inFlight.size, requests: { ...this.sender.counts } };
+  }
+
+  public on<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): this {
+    this.events.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  public once<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): this {
+    this.events.once(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  public off<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): this {
+    this.events.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  public stop(timeoutSeconds: number = this.o.stopTimeoutSeconds): Promise<StopReport> {
+    if (!(typeof timeoutSeconds === 'number' && timeoutSeconds >= 0)) {
+      return Promise.reject(new RangeError(`stop: timeoutSeconds must be a number of seconds, 0 or more, received ${timeoutSeconds}.`));
+    }
+    const boundAt = Date.now() + timeoutSeconds * 1000;
+    if (boundAt < this.stopBoundAt) {
+      this.stopBoundAt = boundAt;
+      this.wake();
+    }
+    if (!this.stopping) {
+      this.isRunning = false;
+      this.fire('stopping');
+      this.stopAbort.abort();
+      this.wake();
+      this.stopping = this.drain();
+    }
+    return this.stopping;
+  }
+
+  // --- receiving ---
+
+  private startPoller(primary: boolean): void {
+    const poller: Promise<void> = this.poll(primary)
+      .catch((error) => this.o.logger.error('a poller of the worker crashed', errorFields(error)))
+      .finally(() => {
+        this.pollers.delete(poller);
+        this.wake();
+      });
+    this.pollers.add(poller);
+  }
+
+  private async poll(primary: boolean): Promise<void> {
+    let failures = 0;
+    while (this.isRunning) {
+      const free = this.o.concurrency - this.inFlight.size - this.reserved;
+      if (free < this.o.receiveThreshold) {
+        await this.nextWake();
+        continue;
+      }
+      const wanted = Math.min(SQS_MAX_BATCH, free);
+      this.reserved += wanted;
+      // Visibility counts from when SQS hands a message out, which is after this instant.
+      const sentAt = Date.now();
+      let messages: Message[];
+      try {
+        const out = await this.sender.send('ReceiveMessage', new ReceiveMessageCommand({
+          QueueUrl: this.o.queueUrl,
+          MaxNumberOfMessages: wanted,
+          WaitTimeSeconds: this.o.waitTimeSeconds,
+          VisibilityTimeout: this.o.visibilityTimeoutSeconds,
+          ...RECEIVE_ATTRIBUTES,
+        }), this.pollAbort.signal);
+        messages = out.Messages ?? [];
+        failures = 0;
+      } catch (error) {
+        this.reserved -= wanted;
+        if (!this.isRunning) return; // the stop's bound aborted the long poll
+        failures += 1;
+        this.reportSqsError('ReceiveMessage', error);
+        await sleep(backoffDelay(failures, this.o.backoffBaseMs, this.o.backoffMaxMs), this.stopAbort.signal);
+        continue;
+      }
+      this.reserved -= wanted;
+      this.counters.messagesReceived += messages.length;
+      if (!this.isRunning) {
+        // Received while stopping: hand them straight back.
+        this.counters.jobsReleased += await this.keeper.release(messages.map((m) => ({ messageId: m.MessageId ?? '', receiptHandle: m.ReceiptHandle ?? '' })));
+        return;
+      }
+      for (const message of messages) this.startJob(message, sentAt);
+      if (messages.length === 0 && !primary) return;
+      if (messages.length === SQS_MAX_BATCH && this.pollers.size < this.o.maxPollers) this.startPoller(false);
+    }
+  }
+
+  // --- running jobs ---
+
+  private startJob(message: Message, receivedAt: number): void {
+    if (!message.ReceiptHandle || !message.MessageId) {
+      this.o.logger.error('SQS returned a message without a receipt handle or id; skipped', { messageId: message.MessageId });
+      return;
+    }
+    const job: RunningJob = {
+      messageId: message.MessageId,
+      receiptHandle: message.ReceiptHandle,
+      kept: this.keeper.track(message.MessageId, message.ReceiptHandle, receivedAt),
+      released: false,
+    };
+    this.inFlight.add(job);
+    if (this.inFlight.size === 1) this.fire('busy');
+    void this.runJob(job, message, receivedAt).catch((error) => this.o.logger.error('the worker failed to settle a job', errorFields(error)));
+  }
+
+  private async runJob(job: RunningJob, message: Message, receivedAt: number): Promise<void> {
+    const startedAt = Date.now();
+    const jobMessage = messageFromSqs(message);
+    const deadline = receivedAt + this.o.jobTimeoutSeconds * 1000;
+    const event = () => ({ messageId: job.messageId, attempt: jobMessage.receiveCount, durationMs: Date.now() - startedAt });
+    // JobRunner aborts the job's signal at the deadline; the agent also stops the heartbeats, so
+    // that the message of a job that ignores its signal still comes back.
+    const deadlineTimer = setTimeout(() => {
+      this.keeper.untrack(job.kept);
+      this.counters.jobsTimedOut += 1;
+      this.o.logger.error('job passed its timeout; its message is no longer kept hidden and will come back', {
+        messageId: job.messageId,
+        jobTimeoutSeconds: this.o.jobTimeoutSeconds,
+      });
+      this.fire('jobTimedOut', event());
+    }, Math.max(deadline - Date.now(), 0));
+
+    const outcome = await this.runner.run(jobMessage, deadline, this.jobsAbort.signal);
+    clearTimeout(deadlineTimer);
+    this.keeper.untrack(job.kept);
+    if (job.released) return; // counted, and handed back, at the stop's bound
+
+    if (outcome.ok) {
+      // Even past its deadline: the work is done, and running it again would only be skipped.
+      this.deleter.delete(job.receiptHandle, job.messageId);
+      this.counters.jobsSucceeded += 1;
+      this.finish(job);
+      this.fire('jobSucceeded', event());
+    } else {
+      this.counters.jobsFailed += 1;
+      if (outcome.malformed) this.counters.jobsMalformed += 1;
+      if (isInProgressElsewhere(outcome.error)) await this.postponeDuplicate(job);
+      this.finish(job);
+      this.fire('jobFailed', { ...event(), error: outcome.error, malformed: outcome.malformed });
+    }
+  }
+
+  /**
+   * The job's idempotency record says it is in progress: a duplicate runs elsewhere, or a worker
+   * died running it and the record holds until that run's deadline (up to jobTimeoutSeconds,
+   * far longer than a visibility timeout). Coming back after one visibility timeout would fail
+   * the same way and spend the message's receives until it lands in the dead-letter queue; so it
+   * comes back once the record has expired (or, for a live duplicate, is complete and skips it).
+   */
+  private async postponeDuplicate(job: RunningJob): Promise<void> {
+    const seconds = Math.min(this.o.jobTimeoutSeconds + IN_PROGRESS_MARGIN_SECONDS, SQS_MAX_VISIBILITY_SECONDS);
+    this.counters.jobsPostponed += await this.keeper.postpone([job], seconds);
+    this.o.logger.info('job in progress elsewhere (or on a worker that died): retrying once its in-progress record has expired', {
+      messageId: job.messageId,
+      retryInSeconds: seconds,
+    });
+  }
+
+  private finish(job: RunningJob): void {
+    this.inFlight.delete(job);
+    if (this.inFlight.size === 0) this.fire('idle');
+    this.wake();
+  }
+
+  // --- stopping ---
+
+  private async drain(): Promise<StopReport> {
+    const startedAt = Date.now();
+    const runningAtStop = this.inFlight.size;
+    this.o.logger.info('worker stopping: no more receives; waiting for running jobs', {
+      running: runningAtStop,
+      boundSeconds: Math.max(0, Math.round((this.stopBoundAt - startedAt) / 1000)),
+    });
+    // Long polls in flight are waited for, not cancelled: SQS (and emulators) may hand messages
+    // to a poll whose client has gone, hiding them for a visibility timeout. What they return
+    // is released at once.
+    while ((this.inFlight.size > 0 || this.pollers.size > 0) && Date.now() < this.stopBoundAt) {
+      await this.nextWake(this.stopBoundAt - Date.now());
+    }
+
+    const left = [...this.inFlight];
+    if (left.length > 0) {
+      for (const job of left) {
+        job.released = true;
+        this.keeper.untrack(job.kept);
+        this.inFlight.delete(job);
+      }
+      this.counters.jobsReleased += left.length;
+      this.jobsAbort.abort(new Error('the worker is stopping'));
+      const released = await this.keeper.release(left);
+      this.o.logger.warn('jobs still running at the stop bound were released for another worker', { released: left.length, acknowledged: released });
+      this.fire('idle');
+    }
+    if (this.pollers.size > 0) {
+      // Released messages may land in our own polls still waiting; those return them at once and
+      // release them again, so give them a moment before cancelling what is left.
+      await Promise.race([Promise.all(this.pollers), sleep(POLL_GRACE_MS)]);
+      if (this.pollers.size > 0) {
+        this.o.logger.warn('long polls still waiting at the stop bound were cancelled; a message SQS hands to one comes back after its visibility timeout', { polls: this.pollers.size });
+        this.pollAbort.abort();
+      }
+    }
+    await Promise.all(this.pollers);
+    await this.deleter.flush();
+    this.keeper.stop();
+    if (this.o.ownsSqsClient) this.o.sqs.destroy();
+
+    const report: StopReport = {
+      finished: runningAtStop - left.length,
+      released: left.length,
+      clean: left.length === 0,
+      durationMs: Date.now() - startedAt,
+    };
+    this.o.logger.info('worker stopped', { ...report, ...this.counters });
+    this.fire('stopped', report);
+    this.resolveStopped(report);
+    return report;
+  }
+
+  // --- plumbing ---
+
+  /** Resolves at the next freed slot, stop or bound change, or after `timeoutMs`. */
+  private nextWake(timeoutMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(resolve, timeoutMs);
+      this.wakers.push(() => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private wake(): void {
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const w of wakers) w();
+  }
+
+  private reportSqsError(kind: SqsRequestKind, cause: unknown): void {
+    this.counters.sqsErrors += 1;
+    const message = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const error = new SqsRequestError(`${kind} failed: ${message}`, kind, cause);
+    this.o.logger.warn('SQS request failed; backing off', { kind, errorName: cause instanceof Error ? cause.name : typeof cause, errorMessage: message });
+    this.fire('sqsError', error);
+  }
+
+  /** Emits an event; a listener that throws is logged and does not break the worker. */
+  private fire<E extends keyof WorkerEvents>(event: E, ...args: WorkerEvents[E]): void {
+    try {
+      this.events.emit(event, ...args);
+    } catch (error) {
+      this.o.logger.error(`a listener of the worker's "${event}" event threw`, errorFields(error));
+    }
+  }
+}
+
+/** JobRunner's outcome when the job's idempotency record is IN_PROGRESS (Powertools' error, matched by name as JobRunner does). */
+function isInProgressElsewhere(error: unknown): boolean {
+  return error instanceof Error && error.name === 'IdempotencyAlreadyInProgressError';
+}

@@ -1,0 +1,311 @@
+/**
+ * The agent on a fleet, against moto (SQS, DynamoDB, Auto Scaling) started by this file, a fake
+ * IMDSv2 server, and a proxy that adds CompleteLifecycleAction (which moto lacks): scale-in
+ * protection, the termination lifecycle hook, idempotency with duplicate deliveries, and the
+ * IAM contract (every SDK command the agent sends, recorded by SDK middleware).
+ */
+import { randomUUID } from 'crypto';
+import { setTimeout as sleep } from 'timers/promises';
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  CreateLaunchConfigurationCommand,
+  DescribeAutoScalingInstancesCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { JobClient, defineJobHandler } from '../../runtime';
+import {
+  AGENT_AUTOSCALING_ACTIONS,
+  AGENT_DYNAMODB_ACTIONS,
+  AGENT_SQS_ACTIONS,
+  InstanceMetadataClient,
+  iamActionOf,
+  startFleetIntegration,
+  startWorker,
+  type FleetIntegration,
+  type Worker,
+} from '../../runtime/worker-agent';
+import { AUTO_SCALING_GROUP_ENV, IDEMPOTENCY_TABLE_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV } from '../../runtime/jobs/environment';
+import { JOB_TIMEOUT_ENV } from '../../runtime/worker-agent/environment';
+import { startAutoScalingProxy, type AutoScalingProxy } from '../support/autoscaling-proxy';
+import { startFakeImds, type FakeImds } from '../support/fake-imds';
+import { createIdempotencyTable, createWorkQueue, queueDepth, useLocalAws, waitFor } from '../support/local-aws';
+import { killWorkerProcesses, startWorkerProcess } from '../support/worker-process';
+
+const aws = useLocalAws();
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+interface Job { readonly n: number; readonly ms?: number; readonly failFirst?: boolean }
+
+let proxy: AutoScalingProxy;
+let imds: FakeImds;
+let group: string;
+let instanceId: string;
+const workers: Worker[] = [];
+const fleets: FleetIntegration[] = [];
+
+/** An Auto Scaling group with one instance in moto, and the fake IMDS of that instance. */
+beforeAll(async () => {
+  proxy = await startAutoScalingProxy(aws.moto.endpoint);
+  const autoscaling = new AutoScalingClient({});
+  group = `fleet-${randomUUID().slice(0, 8)}`;
+  await autoscaling.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: group, ImageId: 'ami-12c6146b', InstanceType: 't3.micro' }));
+  await autoscaling.send(new CreateAutoScalingGroupCommand({
+    AutoScalingGroupName: group, LaunchConfigurationName: group, MinSize: 1, MaxSize: 1, DesiredCapacity: 1, AvailabilityZones: ['us-east-1a'],
+  }));
+  const described = await autoscaling.send(new DescribeAutoScalingInstancesCommand({}));
+  instanceId = described.AutoScalingInstances!.find((i) => i.AutoScalingGroupName === group)!.InstanceId!;
+  autoscaling.destroy();
+  imds = await startFakeImds(instanceId);
+});
+
+afterAll(async () => {
+  await imds?.stop();
+  await proxy?.stop();
+});
+
+afterEach(async () => {
+  await killWorkerProcesses();
+  await Promise.all(fleets.splice(0).map((f) => f.stop()));
+  await Promise.all(workers.splice(0).map((w) => w.stop(0)));
+  imds.targetLifecycleState = 'InService';
+  jest.restoreAllMocks();
+});
+
+beforeEach(() => {
+  jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+});
+
+async function isProtected(): Promise<boolean | undefined> {
+  const autoscaling = new AutoScalingClient({});
+  try {
+    const out = await autoscaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }));
+    return out.AutoScalingInstances![0]!.ProtectedFromScaleIn;
+  } finally {
+    autoscaling.destroy();
+  }
+}
+
+/** Records the name of every command a client sends (SDK middleware at the first step). */
+function recordCommands<C extends SQSClient | DynamoDBClient | AutoScalingClient>(client: C, into: string[]): C {
+  (client.middlewareStack as { add: (mw: unknown, options: unknown) => void }).add(
+    (next: (args: unknown) => Promise<unknown>, context: { commandName: string }) => async (args: unknown) => {
+      into.push(context.commandName);
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommandsForIamContract' },
+  );
+  return client;
+}
+
+function fleetOf(worker: Worker, options: { autoScaling?: AutoScalingClient; lifecycleHookName?: string; unprotectAfterIdleMs?: number } = {}) {
+  return startFleetIntegration({
+    worker,
+    autoScalingGroupName: group,
+    lifecycleHookName: options.lifecycleHookName,
+    autoScaling: options.autoScaling ?? new AutoScalingClient({ endpoint: proxy.endpoint }),
+    metadata: new InstanceMetadataClient({ endpoint: imds.endpoint }),
+    unprotectAfterIdleMs: options.unprotectAfterIdleMs ?? 300,
+    lifecyclePollIntervalMs: 100,
+    logger: quiet,
+  }).then((f) => { fleets.push(f); return f; });
+}
+
+describe('the worker agent on a fleet', () => {
+  test('protects the instance from scale-in while it holds jobs, and lifts it once idle, without flapping between jobs', async () => {
+    // GIVEN a worker on the instance, whose leftover protection the agent has cleared
+    const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 30 });
+    let running = false;
+    const handler = defineJobHandler<Job>(async (job) => { running = true; await sleep(job.ms ?? 0); running = false; });
+    const worker = startWorker({ queueUrl, handler, sqs: aws.sqs, concurrency: 1, idempotency: false, waitTimeSeconds: 1, logger: quiet });
+    workers.push(worker);
+    const fleet = await fleetOf(worker);
+    await waitFor('the initial protection to be cleared', () => fleet.stats.protectedFromScaleIn === false, 5000, 20);
+
+    // WHEN three jobs run back to back
+    await new JobClient<Job>({ queueUrl }).send([{ n: 1, ms: 600 }, { n: 2, ms: 300 }, { n: 3, ms: 300 }]);
+    await waitFor('a job to run', () => running, 10_000, 10);
+
+    // THEN the instance is protected while they run, and unprotected once the worker is idle
+    await waitFor('protection on', async () => (await isProtected()) === true, 5000, 50);
+    await waitFor('all jobs done', () => worker.stats.jobsSucceeded === 3, 10_000, 20);
+    await waitFor('protection off', async () => (await isProtected()) === false, 5000, 50);
+    // one call to clear, one on, one off: none between the jobs
+    expect(fleet.stats.requests.SetInstanceProtection).toBe(3);
+  });
+
+  test('on termination, drains the worker and then completes the lifecycle action with CONTINUE', async () => {
+    // GIVEN a worker running a 1 s job on an instance with a termination lifecycle hook
+    const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 30 });
+    const finished: number[] = [];
+    const handler = defineJobHandler<Job>(async (job) => { await sleep(job.ms ?? 0); finished.push(job.n); });
+    const worker = startWorker({ queueUrl, handler, sqs: aws.sqs, idempotency: false, waitTimeSeconds: 1, logger: quiet });
+    workers.push(worker);
+    const fleet = await fleetOf(worker, { lifecycleHookName: 'drain-before-terminate' });
+    await new JobClient<Job>({ queueUrl }).send([{ n: 1, ms: 1000 }]);
+    await waitFor('the job to start', () => worker.stats.inFlight === 1, 10_000, 20);
+
+    // WHEN Auto Scaling moves the instance toward Terminated
+    imds.targetLifecycleState = 'Terminated';
+    const report = await fleet.terminated;
+
+    // THEN the job finished before the hook was completed, for this instance, group and hook
+    expect(finished).toEqual([1]);
+    expect(report).toEqual({ drain: expect.objectContaining({ finished: 1, released: 0, clean: true }), lifecycleActionCompleted: true });
+    expect(worker.running).toBe(false);
+    expect(proxy.completedLifecycleActions).toContainEqual(expect.objectContaining({
+      AutoScalingGroupName: group, LifecycleHookName: 'drain-before-terminate', InstanceId: instanceId, LifecycleActionResult: 'CONTINUE',
+    }));
+    expect(await queueDepth(aws.sqs, queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('the worker program on a fleet protects its instance, then drains, completes the hook and exits 0 when it is terminated', async () => {
+    // GIVEN the worker program configured for a group with a termination hook, busy on a 1 s job
+    const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 30 });
+    const worker = startWorkerProcess({
+      AWS_ENDPOINT_URL: aws.moto.endpoint,
+      AWS_ENDPOINT_URL_AUTO_SCALING: proxy.endpoint, // the SDK's per-service endpoint setting
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+      [QUEUE_URL_ENV]: queueUrl, [AUTO_SCALING_GROUP_ENV]: group, [LIFECYCLE_HOOK_ENV]: 'drain', TEST_JOB_MS: '1000',
+    });
+    await new JobClient<Job>({ queueUrl }).send([{ n: 1 }]);
+    await waitFor('the job to start', () => worker.reports.length === 1, 20_000, 20);
+    await waitFor('protection on', async () => (await isProtected()) === true, 5000, 50);
+
+    // WHEN Auto Scaling moves the instance toward Terminated
+    imds.targetLifecycleState = 'Terminated';
+    const exit = await worker.exited;
+
+    // THEN the job finished, the hook was completed with CONTINUE, and the program exited 0
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(worker.reports.map((r) => r.type)).toEqual(['started', 'done']);
+    expect(proxy.completedLifecycleActions).toContainEqual(expect.objectContaining({ LifecycleHookName: 'drain', InstanceId: instanceId, LifecycleActionResult: 'CONTINUE' }));
+    expect(await queueDepth(aws.sqs, queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('reads instance metadata with IMDSv2 session tokens only, and renews a token that stopped working', async () => {
+    // GIVEN a metadata client and the fake IMDSv2, which refuses requests without a token
+    const client = new InstanceMetadataClient({ endpoint: imds.endpoint });
+    const seen = imds.requests.length;
+
+    // WHEN it reads the instance id, the token is revoked, and it reads the lifecycle state
+    const id = await client.instanceId();
+    imds.revokeTokens();
+    const state = await client.targetLifecycleState();
+
+    // THEN both reads worked, every GET carried a token, and a new one was fetched after the 401
+    expect([id, state]).toEqual([instanceId, 'InService']);
+    expect(imds.requests.slice(seen).map((r) => `${r.method} ${r.path} ${r.authorized ? 'token' : 'no-token'}`)).toEqual([
+      'PUT /latest/api/token token',
+      'GET /latest/meta-data/instance-id token',
+      'GET /latest/meta-data/autoscaling/target-lifecycle-state no-token',
+      'PUT /latest/api/token token',
+      'GET /latest/meta-data/autoscaling/target-lifecycle-state token',
+    ]);
+  });
+
+  test('with idempotency, applies a job delivered twice at once, and again later, only once', async () => {
+    // GIVEN an idempotency table and the same job (one job id) in the queue twice
+    const table = await createIdempotencyTable(aws.dynamodb);
+    const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 1, maxReceiveCount: 5 });
+    const effects = new Map<string, number>();
+    const handler = defineJobHandler<Job>(async (_job, { jobId }) => {
+      await sleep(300); // long enough for the two deliveries to overlap
+      effects.set(jobId, (effects.get(jobId) ?? 0) + 1);
+    });
+    const jobId = randomUUID();
+    const client = new JobClient<Job>({ queueUrl, jobId: () => jobId });
+    await client.send([{ n: 7 }, { n: 7 }]);
+
+    // WHEN a worker runs both at once, then the job is sent a third time
+    const worker = startWorker({
+      queueUrl, handler, sqs: aws.sqs, concurrency: 10, visibilityTimeoutSeconds: 1, jobTimeoutSeconds: 1, waitTimeSeconds: 1, logger: quiet,
+      idempotency: { tableName: table, ttlSeconds: 3600, client: aws.dynamodb },
+    });
+    workers.push(worker);
+    await waitFor('both deliveries to be consumed', async () => worker.stats.messagesDeleted === 2, 15_000);
+    await client.send([{ n: 7 }]);
+    await waitFor('the third to be consumed', async () => worker.stats.messagesDeleted === 3, 15_000);
+
+    // THEN the effect happened once; the delivery that overlapped was postponed past the job
+    // timeout (when an in-progress record surely ends), retried and skipped
+    expect(Object.fromEntries(effects)).toEqual({ [jobId]: 1 });
+    expect(worker.stats).toMatchObject({ jobsFailed: 1, jobsPostponed: 1 });
+    expect(await queueDepth(aws.sqs, deadLetterQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('with idempotency, a job whose worker was killed mid-job runs again once its in-progress record expires, not into the DLQ', async () => {
+    // GIVEN two worker processes with idempotency, a 1 s visibility timeout, a 3 s job timeout
+    // (so the in-progress record of a run holds for 3 s) and handlers that hang on a first delivery
+    const table = await createIdempotencyTable(aws.dynamodb);
+    const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 1, maxReceiveCount: 3 });
+    const env = {
+      AWS_ENDPOINT_URL: aws.moto.endpoint, [QUEUE_URL_ENV]: queueUrl, [IDEMPOTENCY_TABLE_ENV]: table,
+      [VISIBILITY_TIMEOUT_ENV]: '1', [JOB_TIMEOUT_ENV]: '3', TEST_HANG_FIRST_ATTEMPT: '1', TEST_JOB_MS: '50',
+    };
+    const workers = [startWorkerProcess(env), startWorkerProcess(env)];
+    await new JobClient<Job>({ queueUrl }).send([{ n: 1 }]);
+    await waitFor('a worker to start the job', () => workers.some((w) => w.reports.length > 0), 20_000, 20);
+    const first = workers.find((w) => w.reports.length > 0)!;
+    const other = workers.find((w) => w !== first)!;
+
+    // WHEN that worker is killed mid-job
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    // THEN the other's delivery within the record's 3 s is postponed rather than retried every
+    // second (which would spend the 3 receives), and the job is done once, after the record expires
+    await waitFor('the job to be done', () => other.reports.some((r) => r.type === 'done'), 20_000, 50);
+    expect(other.reports.filter((r) => r.type === 'done')).toHaveLength(1);
+    expect(other.reports.filter((r) => r.type === 'started')).toEqual([expect.objectContaining({ attempt: 3 })]);
+    expect(other.output()).toMatch(/retrying once its in-progress record has expired/);
+    await waitFor('the message to be deleted', async () => (await queueDepth(aws.sqs, queueUrl)).inFlight === 0);
+    expect(await queueDepth(aws.sqs, deadLetterQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('calls exactly the AWS actions it exports for the instance role (recorded by SDK middleware over a realistic run)', async () => {
+    // GIVEN clients that record every command, a worker with idempotency on a fleet with a lifecycle hook
+    const sent = { sqs: [] as string[], dynamodb: [] as string[], autoscaling: [] as string[] };
+    const sqs = recordCommands(new SQSClient({}), sent.sqs);
+    const dynamodb = recordCommands(new DynamoDBClient({}), sent.dynamodb);
+    const autoScaling = recordCommands(new AutoScalingClient({ endpoint: proxy.endpoint }), sent.autoscaling);
+    const table = await createIdempotencyTable(aws.dynamodb);
+    const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 1, maxReceiveCount: 5 });
+    const handler = defineJobHandler<Job>(async (job, { attempt }) => {
+      await sleep(job.ms ?? 10);
+      if (job.failFirst && attempt === 1) throw new Error('transient failure');
+    });
+    const worker = startWorker({
+      queueUrl, handler, sqs, concurrency: 5, visibilityTimeoutSeconds: 1, jobTimeoutSeconds: 3, waitTimeSeconds: 1, logger: quiet,
+      idempotency: { tableName: table, ttlSeconds: 3600, client: dynamodb },
+    });
+    workers.push(worker);
+    const fleet = await fleetOf(worker, { autoScaling, lifecycleHookName: 'drain' });
+
+    // WHEN it runs good jobs, a job that fails once, a duplicate, and a job longer than the
+    // visibility timeout; goes idle; and is then terminated
+    const duplicateId = randomUUID();
+    const client = new JobClient<Job>({ queueUrl });
+    await client.send(Array.from({ length: 10 }, (_, n) => ({ n })));
+    await client.send([{ n: 10, failFirst: true }, { n: 11, ms: 2500 }]);
+    await new JobClient<Job>({ queueUrl, jobId: () => duplicateId }).send([{ n: 12, ms: 300 }, { n: 12, ms: 300 }]);
+    await waitFor('every job to be done', () => worker.stats.messagesDeleted === 14, 20_000, 50);
+    await waitFor('protection off', () => fleet.stats.protectedFromScaleIn === false, 5000, 20);
+    imds.targetLifecycleState = 'Terminated';
+    await fleet.terminated;
+
+    // THEN the commands sent map onto exactly the exported IAM actions
+    const actions = (prefix: 'sqs' | 'dynamodb' | 'autoscaling', commands: string[]) => [...new Set(commands.map((c) => iamActionOf(prefix, c)))].sort();
+    expect(actions('sqs', sent.sqs)).toEqual([...AGENT_SQS_ACTIONS].sort());
+    expect(actions('autoscaling', sent.autoscaling)).toEqual([...AGENT_AUTOSCALING_ACTIONS].sort());
+    // GetItem is Powertools' fallback when a failed conditional write does not return the
+    // record; DynamoDB (and moto) return it, so a run does not show it.
+    const dynamodbActions = actions('dynamodb', sent.dynamodb);
+    expect(dynamodbActions).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(AGENT_DYNAMODB_ACTIONS).toEqual(expect.arrayContaining(dynamodbActions));
+    // and the batch commands were the ones used
+    expect(new Set(sent.sqs)).toEqual(new Set(['ReceiveMessageCommand', 'DeleteMessageBatchCommand', 'ChangeMessageVisibilityBatchCommand']));
+  });
+});

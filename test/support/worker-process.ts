@@ -1,0 +1,64 @@
+/**
+ * Worker programs as child processes, for the agent's kill -9 and SIGTERM drills: each runs
+ * test/runtime/fixtures/worker-agent-process.ts (runWorkerFromEnv with a reporting handler) and
+ * exits when its IPC channel to the test closes, so none outlives the test process.
+ */
+import { fork, type ChildProcess } from 'child_process';
+import * as path from 'path';
+import { LOCAL_AWS_ENV } from '../../local/moto';
+
+const FIXTURE = path.join(__dirname, '..', 'runtime', 'fixtures', 'worker-agent-process.ts');
+
+/** What the fixture's handler reports. */
+export interface JobReport {
+  readonly type: 'started' | 'done';
+  readonly jobId: string;
+  readonly n: number;
+  readonly attempt: number;
+  readonly pid: number;
+}
+
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Everything the handler reported, in order. */
+  readonly reports: JobReport[];
+  /** stdout and stderr (JSON log lines), for assertions and failure messages. */
+  output(): string;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Every process started by this module, so that a test can kill what it leaves behind. */
+const started = new Set<WorkerProcess>();
+
+/** Starts a worker program with `env` on top of the local AWS settings. */
+export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
+  const child = fork(FIXTURE, [], {
+    execArgv: ['-r', 'esbuild-register'],
+    env: { PATH: process.env.PATH ?? '', ...LOCAL_AWS_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+  const reports: JobReport[] = [];
+  child.on('message', (m: JobReport) => reports.push(m));
+  const worker: WorkerProcess = {
+    child,
+    pid: child.pid!,
+    reports,
+    output: () => output,
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+  };
+  started.add(worker);
+  void worker.exited.then(() => started.delete(worker));
+  return worker;
+}
+
+/** Kills (SIGKILL) every worker process still running; for afterEach. */
+export async function killWorkerProcesses(): Promise<void> {
+  const running = [...started];
+  for (const w of running) w.child.kill('SIGKILL');
+  await Promise.all(running.map((w) => w.exited));
+}
