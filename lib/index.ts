@@ -7,3 +7,21 @@ export { WorkQueueStack } from './stacks/work-queue-stack';
 export type { WorkQueueStackProps } from './stacks/work-queue-stack';
 export { PatternPropsError } from './core/validation';
 export type { PropRule } from './core/validation';
+
+// Image bootstrap: launch templates finished at boot from typed steps, or baked with Image Builder.
+export { BootstrappedImage, amazonLinux2023Parameter } from './image-bootstrap/bootstrapped-image';
+export type { BootstrappedImageProps, BakeOptions, BootstrappedGroupProps } from './image-bootstrap/bootstrapped-image';
+export { BootStep, BootPhase, SecretSource, BOOT_DEFAULT_PATHS } from './image-bootstrap/boot-steps';
+export type {
+  BootStepOptions, BootStepBase, BootStepKind, PackagesStep, FileStep, S3FileStep, EnvironmentStep, CommandsStep, ServiceStep,
+  SecretStep, SecretReference, FileStepOptions, AssetFileStepOptions, S3FileStepOptions, EnvironmentStepOptions,
+  ServiceStepOptions, SecretStepOptions,
+} from './image-bootstrap/boot-steps';
+export { renderBootScript, renderComponentDocument, ScriptPart, BOOT_LOG_FILE } from './image-bootstrap/boot-script';
+export type { BootScriptOptions, BootSignalTarget } from './image-bootstrap/boot-script';
+export { SecretGuard, findSecretLookalikes } from './image-bootstrap/secret-guard';
+export type { SecretLookalike } from './image-bootstrap/secret-guard';
+export { ImageBakery } from './image-bootstrap/image-bakery';
+export type { ImageBakeryProps } from './image-bootstrap/image-bakery';
+export { ImageBootstrapStack } from './stacks/image-bootstrap-stack';
+export type { ImageBootstrapStackProps } from './stacks/image-bootstrap-stack';

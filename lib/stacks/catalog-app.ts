@@ -3,9 +3,11 @@
  * with a fresh App to check every stack the way `cdk synth` does.
  */
 import type { App } from 'aws-cdk-lib';
+import { ImageBootstrapStack } from './image-bootstrap-stack';
 import { WorkQueueStack } from './work-queue-stack';
 
 /** The stacks of the catalog, by construct id (which is also the CloudFormation stack name). */
 export function addCatalogStacks(app: App): void {
   new WorkQueueStack(app, 'WorkQueueStack');
+  new ImageBootstrapStack(app, 'ImageBootstrapStack');
 }

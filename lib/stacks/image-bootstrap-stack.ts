@@ -1,0 +1,180 @@
+/**
+ * ImageBootstrapStack: the image pattern, deployable as it is. One small Graviton instance in
+ * an Auto Scaling group, finished at boot from typed steps: a package, files, an environment
+ * file, a parameter (and, with `withGeneratedSecret`, a generated secret) read at boot with the
+ * instance role, and a demo service that shows they arrived. The group's creation waits for the
+ * boot's signal.
+ *
+ * The VPC has public subnets only, with no NAT gateway (no hourly NAT cost) and no inbound rule
+ * anywhere: instances reach AWS APIs and the Amazon Linux repositories over HTTPS through the
+ * internet gateway, and people reach the instances through Session Manager only.
+ */
+import { Aws, CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type { Construct } from 'constructs';
+import { assertProps, outsideInt } from '../core/validation';
+import { BootStep, SecretSource } from '../image-bootstrap/boot-steps';
+import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
+
+/** Properties of an {@link ImageBootstrapStack}. */
+export interface ImageBootstrapStackProps extends StackProps {
+  /**
+   * The VPC to run in; its public subnets are used, or its private subnets with egress when it has no public ones.
+   *
+   * @default - a new VPC with two public subnets and no NAT gateway
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * How many instances run: 1 shows the pattern (about 10 USD a month for a t4g.micro with its
+   * public IPv4 address); 0 keeps everything but the instances.
+   *
+   * @default 1
+   */
+  readonly instances?: number;
+
+  /**
+   * Also generate a Secrets Manager secret (a demo API token) and read it at boot. Off by
+   * default because the local cloud's CloudFormation (moto) has no Secrets Manager; on AWS,
+   * turn it on to see a generated secret reach the service without entering the template.
+   *
+   * @default false
+   */
+  readonly withGeneratedSecret?: boolean;
+
+  /**
+   * Bake the image part of the steps into an AMI with EC2 Image Builder (the first deploy then
+   * takes 20 to 40 minutes more). Not supported by the local cloud.
+   *
+   * @default false
+   */
+  readonly bake?: boolean;
+}
+
+/** The script of the demo service: it proves the parameter (and the secret) arrived, without printing the secret. */
+const HEARTBEAT_PROGRAM = `#!/bin/bash
+# Demo service of ImageBootstrapStack. The boot read a parameter (and a generated secret, when
+# there is one) with the instance role; systemd hands them to this service as credentials, files
+# only it can read.
+set -euo pipefail
+greeting=$(cat "\${CREDENTIALS_DIRECTORY}/greeting")
+while true; do
+  if [ -e "\${CREDENTIALS_DIRECTORY}/api-token" ]; then
+    echo "\${greeting} from stack \${DEMO_STACK}: API token loaded ($(wc -c < "\${CREDENTIALS_DIRECTORY}/api-token") bytes)"
+  else
+    echo "\${greeting} from stack \${DEMO_STACK}"
+  fi
+  sleep 60
+done
+`;
+
+/** The image pattern with a demo service. */
+export class ImageBootstrapStack extends Stack {
+  /** The VPC of the instances. */
+  public readonly vpc: ec2.IVpc;
+  /** The launch template, role, security group and boot log group. */
+  public readonly image: BootstrappedImage;
+  /** The Auto Scaling group that launches from the image. */
+  public readonly group: autoscaling.AutoScalingGroup;
+  /** A parameter, read at boot like a secret: change it and new instances pick it up without a deploy. */
+  public readonly greeting: ssm.StringParameter;
+  /** A generated secret, read at boot (never in the template, user data or image); with `withGeneratedSecret` only. */
+  public readonly apiToken?: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: ImageBootstrapStackProps = {}) {
+    super(scope, id, { description: 'cdk-cloud-patterns: an image finished at boot from typed steps', ...props });
+
+    const instances = props.instances ?? 1;
+    assertProps(this, [{
+      failed: outsideInt(instances, 0, 10),
+      prop: 'instances',
+      message: `must be an integer from 0 to 10 (a demo: each instance costs money), received ${instances}.`,
+    }]);
+
+    this.vpc = props.vpc ?? this.newVpc();
+    const subnets: ec2.SubnetSelection = this.vpc.publicSubnets.length > 0
+      ? { subnetType: ec2.SubnetType.PUBLIC }
+      : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+
+    this.greeting = new ssm.StringParameter(this, 'Greeting', {
+      // A name of its own: the local cloud's CloudFormation (moto) cannot create an unnamed parameter.
+      parameterName: `/cdk-cloud-patterns/${this.stackName}/greeting`,
+      description: 'Demo parameter of ImageBootstrapStack, read by its instances at boot',
+      stringValue: 'Hello',
+    });
+    const greeting = BootStep.secret('greeting', SecretSource.fromParameter(this.greeting));
+    const secrets = [greeting];
+    if (props.withGeneratedSecret) {
+      this.apiToken = new secretsmanager.Secret(this, 'ApiToken', {
+        description: 'Demo secret of ImageBootstrapStack, read by its instances at boot',
+        generateSecretString: { passwordLength: 32, excludePunctuation: true },
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      Validations.of(this.apiToken).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'A demo value that grants nothing; rotating it would need a rotation Lambda function for no benefit. A real secret read by BootStep.secret should rotate.',
+      });
+      secrets.push(BootStep.secret('api-token', SecretSource.fromSecret(this.apiToken)));
+    }
+
+    this.image = new BootstrappedImage(this, 'Image', {
+      vpc: this.vpc,
+      bake: props.bake ? { subnetSelection: subnets } : undefined,
+      steps: [
+        BootStep.packages('tools', ['jq']),
+        BootStep.file('motd', {
+          path: '/etc/motd.d/30-cloud-patterns',
+          content: 'This instance was finished at boot by cdk-cloud-patterns (ImageBootstrapStack).\nBoot log: /var/log/bootstrap.log\n',
+        }),
+        BootStep.file('heartbeat-program', { path: '/opt/demo/heartbeat.sh', content: HEARTBEAT_PROGRAM, mode: '0755' }),
+        BootStep.environment('demo', { DEMO_STACK: Aws.STACK_NAME }),
+        ...secrets,
+        BootStep.service('heartbeat', {
+          execStart: '/opt/demo/heartbeat.sh',
+          description: 'Demo heartbeat of ImageBootstrapStack',
+          environmentFiles: ['/etc/bootstrap/demo.env'],
+          credentials: secrets,
+        }),
+      ],
+    });
+
+    this.group = this.image.createAutoScalingGroup(this, 'Group', {
+      vpcSubnets: subnets,
+      minCapacity: instances,
+      maxCapacity: instances,
+    });
+
+    new CfnOutput(this, 'AutoScalingGroupName', { value: this.group.autoScalingGroupName });
+    new CfnOutput(this, 'BootLogGroupName', { value: this.image.logGroup.logGroupName, description: 'Streams <instance id>/bootstrap and <instance id>/heartbeat' });
+    new CfnOutput(this, 'LaunchTemplateId', { value: this.image.launchTemplate.launchTemplateId! });
+    new CfnOutput(this, 'InstanceRoleArn', { value: this.image.role.roleArn });
+    new CfnOutput(this, 'ConnectCommand', {
+      value: `aws ssm start-session --target $(aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names ${this.group.autoScalingGroupName} --query 'AutoScalingGroups[0].Instances[0].InstanceId' --output text)`,
+      description: 'A shell on the instance through Session Manager (no SSH, no open port)',
+    });
+    if (this.image.bakery) {
+      new CfnOutput(this, 'AmiParameterName', { value: this.image.bakery.amiParameterName, description: 'The id of the newest baked AMI' });
+      new CfnOutput(this, 'ImagePipelineArn', { value: this.image.bakery.pipeline.attrArn, description: 'Rebuild with aws imagebuilder start-image-pipeline-execution' });
+    }
+  }
+
+  /** Two public subnets, no NAT gateway, and REJECT flow logs (which show the inbound traffic nothing lets in). */
+  private newVpc(): ec2.Vpc {
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr('10.40.0.0/24'),
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26 }],
+      // true would add a Lambda-backed custom resource (which the local cloud cannot run); the
+      // default security group is used by nothing here.
+      restrictDefaultSecurityGroup: false,
+    });
+    const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.REJECT });
+    return vpc;
+  }
+}
