@@ -25,3 +25,14 @@ export { ImageBakery } from './image-bootstrap/image-bakery';
 export type { ImageBakeryProps } from './image-bootstrap/image-bakery';
 export { ImageBootstrapStack } from './stacks/image-bootstrap-stack';
 export type { ImageBootstrapStackProps } from './stacks/image-bootstrap-stack';
+
+// The render farm: EC2 workers that run a LambdaWorker's handler unchanged, scaling on the backlog.
+export {
+  FleetWorker, FLEET_WORKER_TAGS, FLEET_LIFECYCLE_HOOK_NAME, FLEET_AGENT_VISIBILITY_SECONDS, FLEET_AGENT_STOP_SECONDS,
+  FLEET_AGENT_DIRECTORY, FLEET_AGENT_ENV_FILE, FLEET_AGENT_SERVICE,
+} from './work-queue/fleet-worker';
+export type { FleetWorkerProps } from './work-queue/fleet-worker';
+export { BacklogScaling, BACKLOG_PER_INSTANCE_EXPRESSION, WAITING_WITH_NO_INSTANCE_EXPRESSION } from './work-queue/fleet-scaling';
+export type { BacklogScalingProps } from './work-queue/fleet-scaling';
+export { FleetWorkerStack } from './stacks/fleet-worker-stack';
+export type { FleetWorkerStackProps } from './stacks/fleet-worker-stack';

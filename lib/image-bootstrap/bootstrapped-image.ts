@@ -537,8 +537,10 @@ export class BootstrappedImage extends Construct {
     // The policies are set here rather than with the group's `signals` and `updatePolicy`
     // props, which need the launch template's role (see the instance profile above).
     const cfnGroup = group.node.defaultChild as autoscaling.CfnAutoScalingGroup;
-    cfnGroup.cfnOptions.creationPolicy = autoscaling.Signals.waitForAll({ timeout: bootTimeout, minSuccessPercentage })
+    const creationPolicy = autoscaling.Signals.waitForAll({ timeout: bootTimeout, minSuccessPercentage })
       .renderCreationPolicy({ desiredCapacity: props.desiredCapacity, minCapacity: props.minCapacity ?? 1 });
+    // A group that starts empty has no boot to wait for: omit the policy rather than ask for 0 signals.
+    if (creationPolicy.resourceSignal?.count !== 0) cfnGroup.cfnOptions.creationPolicy = creationPolicy;
     cfnGroup.cfnOptions.updatePolicy = {
       autoScalingRollingUpdate: {
         maxBatchSize,

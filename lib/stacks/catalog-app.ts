@@ -3,6 +3,7 @@
  * with a fresh App to check every stack the way `cdk synth` does.
  */
 import type { App } from 'aws-cdk-lib';
+import { FleetWorkerStack } from './fleet-worker-stack';
 import { ImageBootstrapStack } from './image-bootstrap-stack';
 import { WorkQueueStack } from './work-queue-stack';
 
@@ -10,4 +11,5 @@ import { WorkQueueStack } from './work-queue-stack';
 export function addCatalogStacks(app: App): void {
   new WorkQueueStack(app, 'WorkQueueStack');
   new ImageBootstrapStack(app, 'ImageBootstrapStack');
+  new FleetWorkerStack(app, 'FleetWorkerStack');
 }

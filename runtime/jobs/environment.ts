@@ -35,6 +35,14 @@ export const VISIBILITY_TIMEOUT_ENV = 'CLOUD_PATTERNS_VISIBILITY_TIMEOUT_SECONDS
 /** The Auto Scaling group of the instance, for scale-in protection and the termination hook. */
 export const AUTO_SCALING_GROUP_ENV = 'CLOUD_PATTERNS_AUTO_SCALING_GROUP';
 
+/**
+ * `1` on FleetWorker instances: the agent runs on an instance of an Auto Scaling group and, when
+ * CLOUD_PATTERNS_AUTO_SCALING_GROUP is unset, reads the group's name from the instance metadata
+ * (the `aws:autoscaling:groupName` tag). The name cannot be in the instance's user data: the
+ * launch template would then depend on the group that launches from it.
+ */
+export const FLEET_ENV = 'CLOUD_PATTERNS_FLEET';
+
 /** The termination lifecycle hook the agent completes once it has drained. */
 export const LIFECYCLE_HOOK_ENV = 'CLOUD_PATTERNS_LIFECYCLE_HOOK';
 

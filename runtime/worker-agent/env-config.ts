@@ -5,6 +5,7 @@
 import {
   AUTO_SCALING_GROUP_ENV,
   CONCURRENCY_ENV,
+  FLEET_ENV,
   IDEMPOTENCY_TTL_ENV,
   LIFECYCLE_HOOK_ENV,
   QUEUE_URL_ENV,
@@ -26,8 +27,11 @@ export interface WorkerEnvConfig {
   readonly stopTimeoutSeconds?: number;
   /** Idempotency settings (without a client), when CLOUD_PATTERNS_IDEMPOTENCY_TABLE is set. */
   readonly idempotency?: IdempotencySettings;
-  /** Set when the agent runs in an Auto Scaling group. */
-  readonly fleet?: { readonly autoScalingGroupName: string; readonly lifecycleHookName?: string };
+  /**
+   * Set when the agent runs in an Auto Scaling group. `autoScalingGroupName` is undefined when
+   * the group's name is to be read from the instance metadata (CLOUD_PATTERNS_FLEET=1).
+   */
+  readonly fleet?: { readonly autoScalingGroupName?: string; readonly lifecycleHookName?: string };
 }
 
 /** Reads the settings; throws WorkerEnvironmentError listing every unusable variable. */
@@ -68,8 +72,17 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
 
   const autoScalingGroupName = env[AUTO_SCALING_GROUP_ENV] || undefined;
   const lifecycleHookName = env[LIFECYCLE_HOOK_ENV] || undefined;
-  if (lifecycleHookName && !autoScalingGroupName) {
-    fail(AUTO_SCALING_GROUP_ENV, `${LIFECYCLE_HOOK_ENV} is set (${lifecycleHookName}) but ${AUTO_SCALING_GROUP_ENV} is not: the hook belongs to a group; set both, or neither.`);
+  const fleetFlag = env[FLEET_ENV] ?? '';
+  if (!['', '0', '1'].includes(fleetFlag)) {
+    fail(FLEET_ENV, `${FLEET_ENV} must be 1 (on an Auto Scaling group whose name is read from instance metadata) or 0, received ${JSON.stringify(fleetFlag)}.`);
+  }
+  const onFleet = autoScalingGroupName !== undefined || fleetFlag === '1';
+  if (lifecycleHookName && !onFleet) {
+    fail(
+      AUTO_SCALING_GROUP_ENV,
+      `${LIFECYCLE_HOOK_ENV} is set (${lifecycleHookName}) but neither ${AUTO_SCALING_GROUP_ENV} nor ${FLEET_ENV}=1 is: the hook belongs to a group; ` +
+        `name the group, set ${FLEET_ENV}=1 to read its name from instance metadata, or unset ${LIFECYCLE_HOOK_ENV}.`,
+    );
   }
 
   if (problems.length > 0) throw new WorkerEnvironmentError(problems.map((p) => p.message), problems.map((p) => p.variable));
@@ -81,7 +94,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     jobTimeoutSeconds,
     stopTimeoutSeconds,
     idempotency,
-    fleet: autoScalingGroupName ? { autoScalingGroupName, lifecycleHookName } : undefined,
+    fleet: onFleet ? { autoScalingGroupName, lifecycleHookName } : undefined,
   };
 }
 

@@ -12,6 +12,6 @@ export { InstanceMetadataClient, METADATA_ENDPOINT_ENV } from './instance-metada
 export type { InstanceMetadataOptions } from './instance-metadata';
 export { messageFromSqs } from './message';
 export { AGENT_SQS_ACTIONS, AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, iamActionOf } from './iam';
-export { JOB_TIMEOUT_ENV, STOP_TIMEOUT_ENV } from './environment';
+export { FLEET_ENV, JOB_TIMEOUT_ENV, STOP_TIMEOUT_ENV } from './environment';
 export { WorkerOptionsError, WorkerEnvironmentError, SqsRequestError, InstanceMetadataError } from './errors';
 export type { SqsRequestKind } from './errors';

@@ -1,15 +1,17 @@
 /**
  * A small client of the EC2 instance metadata service, IMDSv2 only (the token flow: PUT a
  * session token, then GET with it), which is what BootstrappedImage requires of its instances.
- * The agent reads its instance id and its Auto Scaling target lifecycle state from it. The
- * endpoint is injectable (the SDK's standard AWS_EC2_METADATA_SERVICE_ENDPOINT), so tests run a
- * fake IMDSv2 server on 127.0.0.1.
+ * The agent reads its instance id, its Auto Scaling target lifecycle state and (on a FleetWorker)
+ * its group's name from it. The endpoint is injectable (the SDK's standard
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT), so tests run a fake IMDSv2 server on 127.0.0.1.
  */
 import { InstanceMetadataError } from './errors';
 
 /** The SDK's standard variable for the metadata endpoint. */
 export const METADATA_ENDPOINT_ENV = 'AWS_EC2_METADATA_SERVICE_ENDPOINT';
 const DEFAULT_ENDPOINT = 'http://169.254.169.254';
+/** Where instance metadata lists the instance's tags (when the launch template allows it). */
+const INSTANCE_TAGS_PATH = '/latest/meta-data/tags/instance';
 
 /** Options of an {@link InstanceMetadataClient}. */
 export interface InstanceMetadataOptions {
@@ -47,6 +49,25 @@ export class InstanceMetadataClient {
    */
   public async targetLifecycleState(): Promise<string | undefined> {
     return (await this.get('/latest/meta-data/autoscaling/target-lifecycle-state'))?.trim();
+  }
+
+  /**
+   * The name of the instance's Auto Scaling group, from its `aws:autoscaling:groupName` tag.
+   * Instance metadata shows tags only when the launch template allows it (BootstrappedImage's
+   * `instanceMetadataTags: true`); throws when the tag is not there.
+   */
+  public async autoScalingGroupName(): Promise<string> {
+    const path = `${INSTANCE_TAGS_PATH}/aws:autoscaling:groupName`;
+    const name = (await this.get(path))?.trim();
+    if (!name) {
+      throw new InstanceMetadataError(
+        'the instance metadata has no aws:autoscaling:groupName tag: the instance must be launched by an Auto Scaling group ' +
+          'from a launch template that allows tags in instance metadata, or the group must be named in CLOUD_PATTERNS_AUTO_SCALING_GROUP',
+        path,
+        404,
+      );
+    }
+    return name;
   }
 
   /** The value at `path`, or undefined when there is none (404). */

@@ -60,6 +60,8 @@ export async function runWorkerFromEnv<T, R>(handler: JobHandler<T, R>, options:
     // neither be protected nor drained, and a job taken then would be at risk.
     const metadata = config.fleet ? new InstanceMetadataClient({ endpoint: env.AWS_EC2_METADATA_SERVICE_ENDPOINT }) : undefined;
     const instanceId = metadata ? await metadata.instanceId() : undefined;
+    // A FleetWorker names no group in the environment (see FLEET_ENV): its instance's tag does.
+    const autoScalingGroupName = config.fleet ? config.fleet.autoScalingGroupName ?? (await metadata!.autoScalingGroupName()) : undefined;
     // Started again (say by systemd) on an instance that is already going: take no jobs.
     if (metadata && config.fleet?.lifecycleHookName && (await metadata.targetLifecycleState()) === 'Terminated') {
       log.info('the instance is terminating: not taking jobs', { instanceId });
@@ -80,7 +82,8 @@ export async function runWorkerFromEnv<T, R>(handler: JobHandler<T, R>, options:
     if (config.fleet) {
       fleet = await startFleetIntegration({
         worker,
-        ...config.fleet,
+        autoScalingGroupName: autoScalingGroupName!,
+        lifecycleHookName: config.fleet.lifecycleHookName,
         instanceId,
         metadata,
         autoScaling: new AutoScalingClient({ region: config.region }),

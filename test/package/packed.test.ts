@@ -25,13 +25,17 @@ export const handler = defineJobHandler<Greeting, string>(async (job) => \`hello
 const USER_APP = `
 const path = require('path');
 const { App, Stack } = require('aws-cdk-lib');
-const { WorkQueue, LambdaWorker, WorkQueueStack } = require('cdk-cloud-patterns');
+const ec2 = require('aws-cdk-lib/aws-ec2');
+const { WorkQueue, LambdaWorker, FleetWorker, WorkQueueStack, FleetWorkerStack } = require('cdk-cloud-patterns');
 
 const app = new App({ outdir: process.argv[2] });
 const stack = new Stack(app, 'UserStack');
 const jobs = new WorkQueue(stack, 'Jobs', { maxReceiveCount: 3 });
 new LambdaWorker(stack, 'Worker', { workQueue: jobs, entry: path.join(__dirname, 'handler.ts'), idempotency: true });
+const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+new FleetWorker(stack, 'Farm', { workQueue: jobs, entry: path.join(__dirname, 'handler.ts'), vpc, idempotency: true });
 new WorkQueueStack(app, 'ReadyStack');
+new FleetWorkerStack(app, 'ReadyFleetStack');
 app.synth();
 `;
 
@@ -57,6 +61,7 @@ describe('the packed package in a scratch CDK app', () => {
     expect(fs.existsSync(path.join(installed, 'dist', 'lib', 'index.d.ts'))).toBe(true);
     expect(fs.existsSync(path.join(installed, 'dist', 'runtime', 'index.js'))).toBe(true);
     expect(fs.existsSync(path.join(installed, 'dist', 'lambda', 'work-queue', 'demo-job', 'index.mjs'))).toBe(true);
+    expect(fs.existsSync(path.join(installed, 'dist', 'agents', 'work-queue', 'demo-job', 'index.mjs'))).toBe(true);
     expect(fs.existsSync(path.join(installed, 'lib'))).toBe(false);
     expect(fs.existsSync(path.join(installed, 'test'))).toBe(false);
   });
@@ -70,17 +75,19 @@ describe('the packed package in a scratch CDK app', () => {
     expect(check).not.toThrow();
   });
 
-  test('synthesizes a user stack composing WorkQueue and LambdaWorker, and the ready WorkQueueStack', () => {
+  test('synthesizes a user stack composing WorkQueue, LambdaWorker and FleetWorker, and the ready stacks', () => {
     // WHEN the user's app synthesizes
     execFileSync(process.execPath, ['app.js', outdir], { cwd: scratch, stdio: 'pipe', env: { ...process.env, CDK_VALIDATION: 'false' } });
 
     // THEN both stacks have their worker, fed by their queue
+    const types = (name: string) => Object.values(JSON.parse(fs.readFileSync(path.join(outdir, `${name}.template.json`), 'utf8')).Resources as Record<string, { Type: string }>).map((r) => r.Type);
     for (const name of ['UserStack', 'ReadyStack']) {
-      const template = JSON.parse(fs.readFileSync(path.join(outdir, `${name}.template.json`), 'utf8'));
-      const types = Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type);
-      expect(types).toEqual(expect.arrayContaining(['AWS::SQS::Queue', 'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping', 'AWS::DynamoDB::Table']));
+      expect(types(name)).toEqual(expect.arrayContaining(['AWS::SQS::Queue', 'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping', 'AWS::DynamoDB::Table']));
     }
-    // and the catalog's own handler came prebundled: nothing was bundled into a cache
+    for (const name of ['UserStack', 'ReadyFleetStack']) {
+      expect(types(name)).toEqual(expect.arrayContaining(['AWS::SQS::Queue', 'AWS::EC2::LaunchTemplate', 'AWS::AutoScaling::AutoScalingGroup', 'AWS::AutoScaling::ScalingPolicy']));
+    }
+    // and the catalog's own handler and agent program came prebundled: nothing was bundled into a cache
     expect(fs.existsSync(path.join(scratch, 'node_modules', '.cache', 'cdk-cloud-patterns'))).toBe(false);
   });
 

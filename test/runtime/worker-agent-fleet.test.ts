@@ -20,13 +20,17 @@ import {
   AGENT_DYNAMODB_ACTIONS,
   AGENT_SQS_ACTIONS,
   InstanceMetadataClient,
+  WorkerEnvironmentError,
   iamActionOf,
   startFleetIntegration,
   startWorker,
+  workerConfigFromEnv,
   type FleetIntegration,
   type Worker,
 } from '../../runtime/worker-agent';
-import { AUTO_SCALING_GROUP_ENV, IDEMPOTENCY_TABLE_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV } from '../../runtime/jobs/environment';
+import {
+  AUTO_SCALING_GROUP_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV,
+} from '../../runtime/jobs/environment';
 import { JOB_TIMEOUT_ENV } from '../../runtime/worker-agent/environment';
 import { startAutoScalingProxy, type AutoScalingProxy } from '../support/autoscaling-proxy';
 import { startFakeImds, type FakeImds } from '../support/fake-imds';
@@ -183,6 +187,55 @@ describe('the worker agent on a fleet', () => {
     expect(worker.reports.map((r) => r.type)).toEqual(['started', 'done']);
     expect(proxy.completedLifecycleActions).toContainEqual(expect.objectContaining({ LifecycleHookName: 'drain', InstanceId: instanceId, LifecycleActionResult: 'CONTINUE' }));
     expect(await queueDepth(aws.sqs, queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('the worker program on a FleetWorker instance (CLOUD_PATTERNS_FLEET=1) reads its group\'s name from the instance metadata tag', async () => {
+    // GIVEN the program configured as FleetWorker configures it: no group name in its
+    // environment (user data cannot name the group that launches from it), the group in the
+    // instance's aws:autoscaling:groupName tag
+    imds.tags['aws:autoscaling:groupName'] = group;
+    try {
+      const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 30 });
+      const worker = startWorkerProcess({
+        AWS_ENDPOINT_URL: aws.moto.endpoint,
+        AWS_ENDPOINT_URL_AUTO_SCALING: proxy.endpoint,
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+        [QUEUE_URL_ENV]: queueUrl, [FLEET_ENV]: '1', [LIFECYCLE_HOOK_ENV]: 'drain', TEST_JOB_MS: '1000',
+      });
+
+      // WHEN it takes a job and its instance is then terminated
+      await new JobClient<Job>({ queueUrl }).send([{ n: 1 }]);
+      await waitFor('the job to start', () => worker.reports.length === 1, 20_000, 20);
+      await waitFor('protection on', async () => (await isProtected()) === true, 5000, 50);
+      imds.targetLifecycleState = 'Terminated';
+
+      // THEN it protected the instance in that group, and completed that group's hook
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
+      expect(proxy.completedLifecycleActions).toContainEqual(expect.objectContaining({
+        AutoScalingGroupName: group, LifecycleHookName: 'drain', InstanceId: instanceId, LifecycleActionResult: 'CONTINUE',
+      }));
+      expect(imds.requests.some((r) => r.path === '/latest/meta-data/tags/instance/aws:autoscaling:groupName' && r.authorized)).toBe(true);
+    } finally {
+      delete imds.tags['aws:autoscaling:groupName'];
+    }
+  });
+
+  test('the worker program\'s fleet settings: a group name, or CLOUD_PATTERNS_FLEET=1 to read it from metadata; a hook needs one of them', () => {
+    const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs';
+    expect(workerConfigFromEnv({ [QUEUE_URL_ENV]: queueUrl, [FLEET_ENV]: '1', [LIFECYCLE_HOOK_ENV]: 'drain' }).fleet)
+      .toEqual({ autoScalingGroupName: undefined, lifecycleHookName: 'drain' });
+    expect(workerConfigFromEnv({ [QUEUE_URL_ENV]: queueUrl, [AUTO_SCALING_GROUP_ENV]: 'farm' }).fleet).toEqual({ autoScalingGroupName: 'farm', lifecycleHookName: undefined });
+    expect(workerConfigFromEnv({ [QUEUE_URL_ENV]: queueUrl, [FLEET_ENV]: '0' }).fleet).toBeUndefined();
+    const problems = (env: NodeJS.ProcessEnv) => {
+      try {
+        workerConfigFromEnv({ [QUEUE_URL_ENV]: queueUrl, ...env });
+      } catch (error) {
+        return (error as WorkerEnvironmentError).variables;
+      }
+      return [];
+    };
+    expect(problems({ [LIFECYCLE_HOOK_ENV]: 'drain' })).toEqual([AUTO_SCALING_GROUP_ENV]);
+    expect(problems({ [FLEET_ENV]: 'yes' })).toEqual([FLEET_ENV]);
   });
 
   test('reads instance metadata with IMDSv2 session tokens only, and renews a token that stopped working', async () => {

@@ -1,7 +1,8 @@
 /**
  * A fake EC2 instance metadata service that speaks IMDSv2 only, on 127.0.0.1 at a free port:
  * PUT /latest/api/token issues a session token; every GET without a valid token gets 401, as on
- * an instance that requires IMDSv2. Tests set the target lifecycle state to play Auto Scaling.
+ * an instance that requires IMDSv2. Tests set the target lifecycle state to play Auto Scaling, and
+ * the instance's tags (as a launch template that allows tags in metadata shows them).
  */
 import { randomUUID } from 'crypto';
 import * as http from 'http';
@@ -12,6 +13,8 @@ export interface FakeImds {
   readonly endpoint: string;
   /** What `/latest/meta-data/autoscaling/target-lifecycle-state` answers. */
   targetLifecycleState: string;
+  /** The instance's tags under `/latest/meta-data/tags/instance/` (empty: tags not allowed in metadata). */
+  readonly tags: Record<string, string>;
   /** Every request: method, path, and whether it carried a valid token. */
   readonly requests: { method: string; path: string; authorized: boolean }[];
   /** Forgets every token issued, as if they had expired. */
@@ -24,6 +27,7 @@ export async function startFakeImds(instanceId: string): Promise<FakeImds> {
   const tokens = new Set<string>();
   const requests: FakeImds['requests'] = [];
   const state = { targetLifecycleState: 'InService' };
+  const tags: Record<string, string> = {};
   const server = http.createServer((req, res) => {
     const path = req.url ?? '/';
     const send = (status: number, body = '') => { res.writeHead(status, { 'content-type': 'text/plain' }).end(body); };
@@ -40,6 +44,8 @@ export async function startFakeImds(instanceId: string): Promise<FakeImds> {
     if (!authorized) return send(401);
     if (path === '/latest/meta-data/instance-id') return send(200, instanceId);
     if (path === '/latest/meta-data/autoscaling/target-lifecycle-state') return send(200, state.targetLifecycleState);
+    const tag = /^\/latest\/meta-data\/tags\/instance\/(.+)$/.exec(path);
+    if (tag && Object.prototype.hasOwnProperty.call(tags, tag[1]!)) return send(200, tags[tag[1]!]);
     return send(404);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -48,6 +54,7 @@ export async function startFakeImds(instanceId: string): Promise<FakeImds> {
     endpoint: `http://127.0.0.1:${port}`,
     get targetLifecycleState() { return state.targetLifecycleState; },
     set targetLifecycleState(value: string) { state.targetLifecycleState = value; },
+    tags,
     requests,
     revokeTokens: () => tokens.clear(),
     stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),

@@ -1,0 +1,549 @@
+/**
+ * FleetWorker: the render farm. EC2 instances in an Auto Scaling group, built on
+ * BootstrappedImage, pull jobs from a WorkQueue with the worker agent, which runs the very job
+ * handler a LambdaWorker runs (bundled with the agent and shipped as an asset, started as a
+ * systemd service). The group scales on the backlog per instance, from zero; an instance that
+ * holds jobs is protected from scale-in, and a terminating instance drains before it goes.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Annotations, AssetHashType, Aws, DockerImage, Duration, Stack, Tags, Token, Validations, type ILocalBundling } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+import {
+  AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, DEFAULT_IDEMPOTENCY_TTL_SECONDS, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV,
+  JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
+} from '../../runtime/jobs/environment';
+import { AGENT_AUTOSCALING_ACTIONS } from '../../runtime/worker-agent/iam';
+import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleAgentProgram, workerAgentMainModule } from '../core/bundling';
+import { assertProps, isKnown, outsideInt } from '../core/validation';
+import { BootStep } from '../image-bootstrap/boot-steps';
+import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
+import { BACKLOG_SCALING_GROUP_METRICS, BacklogScaling } from './fleet-scaling';
+import { grantIdempotencyRecords, newIdempotencyTable } from './idempotency';
+import type { WorkQueue } from './work-queue';
+
+/** Properties of a {@link FleetWorker}. */
+export interface FleetWorkerProps {
+  /** The queue to take jobs from. */
+  readonly workQueue: WorkQueue;
+
+  /**
+   * The file that exports the job handler (`export const handler = defineJobHandler(...)`): the
+   * same file a LambdaWorker runs, unchanged. It is bundled at synth with esbuild (on this
+   * machine, no Docker) together with the worker agent into one program. Give either `entry` or
+   * `programDirectory`.
+   *
+   * @default - none; `programDirectory` must be given
+   */
+  readonly entry?: string;
+
+  /**
+   * The name the handler is exported under in `entry`.
+   *
+   * @default "handler"
+   */
+  readonly handler?: string;
+
+  /**
+   * A directory holding an agent program already bundled, instead of `entry`: its `index.mjs`
+   * runs `runWorkerFromEnv(handler)` (from `cdk-cloud-patterns/runtime`) and needs nothing but
+   * Node.js 22.
+   *
+   * @default - none; `entry` must be given
+   */
+  readonly programDirectory?: string;
+
+  /** The VPC the instances run in; they need a way out to AWS APIs over HTTPS. */
+  readonly vpc: ec2.IVpc;
+
+  /**
+   * Where the instances run.
+   *
+   * @default - the VPC's default selection: private subnets with egress, else isolated, else public
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The instance type; its architecture picks the Amazon Linux 2023 image.
+   *
+   * @default ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO)
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * Jobs one instance runs at once: about one per vCPU for CPU-bound jobs, tens to hundreds for
+   * jobs that mostly wait on I/O.
+   *
+   * @default 10
+   */
+  readonly concurrency?: number;
+
+  /**
+   * The fewest instances. 0 lets an idle fleet cost nothing: the first job brings up an instance
+   * within a few minutes.
+   *
+   * @default 0
+   */
+  readonly minCapacity?: number;
+
+  /**
+   * The most instances: the fleet's cost limit.
+   *
+   * @default 4
+   */
+  readonly maxCapacity?: number;
+
+  /**
+   * The jobs waiting in the queue per in-service instance that the group scales to hold. With
+   * jobs of similar length, a job then waits about `targetBacklogPerInstance / concurrency` job
+   * durations before it starts: lower it for shorter waits (more instances), raise it for fewer.
+   *
+   * @default - `concurrency`: one more round of jobs waits per instance
+   */
+  readonly targetBacklogPerInstance?: number;
+
+  /**
+   * How long a new instance takes to boot and start taking jobs; scaling does not count its
+   * metrics meanwhile (the group's default instance warm-up).
+   *
+   * @default Duration.minutes(3)
+   */
+  readonly warmup?: Duration;
+
+  /**
+   * The longest a job may run. A job that runs longer is abandoned and retried (or
+   * dead-lettered); it is also how long a terminating instance waits for its jobs to finish (the
+   * termination lifecycle hook allows a minute more), so at most 7,140 seconds (the hook's
+   * two-hour limit).
+   *
+   * @default Duration.minutes(15) (Lambda's limit: a handler that fits a LambdaWorker fits here)
+   */
+  readonly jobTimeout?: Duration;
+
+  /**
+   * Remember finished jobs in a DynamoDB table so that a job delivered twice, even at the same
+   * time, applies its effect once (the same records as a LambdaWorker's). Needs a queue whose
+   * `maxReceiveCount` is at least 3.
+   *
+   * @default false
+   */
+  readonly idempotency?: boolean;
+
+  /**
+   * An existing table for idempotency records (partition key `id` as a string, TTL on
+   * `expiration`), e.g. the one a LambdaWorker on the same queue uses. Requires `idempotency: true`.
+   *
+   * @default - a new table when `idempotency` is true
+   */
+  readonly idempotencyTable?: dynamodb.ITable;
+
+  /**
+   * How long a finished job is remembered: a duplicate that arrives later runs again.
+   *
+   * @default Duration.days(1)
+   */
+  readonly idempotencyTtl?: Duration;
+
+  /**
+   * More environment variables for the handler (not secrets: they are in the user data and in
+   * the group's tags).
+   *
+   * @default - only the agent's own settings
+   */
+  readonly environment?: { readonly [name: string]: string };
+
+  /**
+   * More boot steps, run before the agent is installed and started: say a package the handler
+   * needs (`BootStep.packages('render', ['ImageMagick'])`).
+   *
+   * @default - none
+   */
+  readonly steps?: BootStep[];
+
+  /**
+   * How long the instances' boot and agent logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** How long the agent hides a job it received, in seconds; heartbeats extend it while the job runs. */
+export const FLEET_AGENT_VISIBILITY_SECONDS = 60;
+
+/** How long a SIGTERM (a reboot, `systemctl stop`) lets running jobs finish before releasing them, in seconds. */
+export const FLEET_AGENT_STOP_SECONDS = 30;
+
+/** The termination lifecycle hook the agent completes once it has drained. */
+export const FLEET_LIFECYCLE_HOOK_NAME = 'drain-before-terminate';
+
+/** Where the agent program is extracted on an instance, and where its settings are. */
+export const FLEET_AGENT_DIRECTORY = '/opt/fleet-worker';
+export const FLEET_AGENT_ENV_FILE = '/etc/fleet-worker/agent.env';
+
+/** The systemd service (and log stream suffix) of the agent. */
+export const FLEET_AGENT_SERVICE = 'fleet-worker';
+
+/**
+ * The group's tags that describe its agent (not propagated to instances), for tools that run the
+ * same agent elsewhere, like the local cloud: the program (an `s3://` URL of a zip archive with
+ * `index.mjs`), the tracked backlog per instance, and one tag per variable of the agent's
+ * environment (`cloud-patterns:fleet-worker:env:<NAME>`).
+ */
+export const FLEET_WORKER_TAGS = {
+  program: 'cloud-patterns:fleet-worker:program',
+  targetBacklogPerInstance: 'cloud-patterns:fleet-worker:target-backlog-per-instance',
+  environmentPrefix: 'cloud-patterns:fleet-worker:env:',
+} as const;
+
+/** The lifecycle hook's heartbeat must outlast the drain: the job timeout, a long poll and the calls around it. */
+const HOOK_SLACK_SECONDS = 60;
+/** Auto Scaling's longest lifecycle hook heartbeat timeout. */
+const MAX_HOOK_HEARTBEAT_SECONDS = 7200;
+/** systemd waits this much past the agent's stop bound: a long poll in flight (20 s) and the agent's own exit grace (10 s), plus 10 s. */
+const STOP_SLACK_SECONDS = 40;
+/** What Auto Scaling tags may hold. */
+const TAG_KEY_LIMIT = 128;
+const TAG_VALUE_LIMIT = 256;
+/** Tag keys that instance metadata can show (tags propagated to instances must fit, or launches fail). */
+const METADATA_TAG_KEY = /^(?!\.{1,2}$)(?!_index$)[A-Za-z0-9+\-=.,_:@]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const JS_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * A fleet of EC2 workers that run a job handler on every job of a WorkQueue, scaling on the
+ * backlog per instance.
+ *
+ * @example
+ * const jobs = new WorkQueue(this, 'Frames');
+ * const farm = new FleetWorker(this, 'RenderFarm', {
+ *   workQueue: jobs,
+ *   entry: path.join(__dirname, 'render-frame.ts'), // the file a LambdaWorker would run
+ *   vpc,
+ *   instanceType: ec2.InstanceType.of(ec2.InstanceClass.C7G, ec2.InstanceSize.XLARGE),
+ *   concurrency: 4,
+ *   maxCapacity: 20,
+ *   idempotency: true,
+ * });
+ * outputBucket.grantWrite(farm); // what the handler itself calls
+ */
+export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConnectable {
+  /** The launch template, instance role, security group and log group of the instances. */
+  public readonly image: BootstrappedImage;
+  /** The Auto Scaling group of the workers. */
+  public readonly group: autoscaling.AutoScalingGroup;
+  /** The instance role: grant it what the handler calls (`grant...(fleetWorker)`). */
+  public readonly role: iam.IRole;
+  /** The instance role, as what grants go to. */
+  public readonly grantPrincipal: iam.IPrincipal;
+  /** The instances' security group, to open a way to a database and the like. */
+  public readonly connections: ec2.Connections;
+  /** The agent program (bundled from `entry`, or `programDirectory`), an S3 asset. */
+  public readonly program: s3Assets.Asset;
+  /** The scaling policies on the backlog per instance (and the scale-out from zero). */
+  public readonly scaling: BacklogScaling;
+  /** The table of finished jobs, when idempotency is on. */
+  public readonly idempotencyTable?: dynamodb.ITable;
+  /** The agent's environment, as the instances' environment file holds it. */
+  public readonly agentEnvironment: { readonly [name: string]: string };
+  /** Jobs one instance runs at once. */
+  public readonly concurrency: number;
+  /** The longest a job may run, in seconds. */
+  public readonly jobTimeoutSeconds: number;
+  /** The backlog per in-service instance the group holds. */
+  public readonly targetBacklogPerInstance: number;
+  /** The termination lifecycle hook's heartbeat timeout, in seconds: how long a terminating instance may drain. */
+  public readonly drainTimeoutSeconds: number;
+
+  constructor(scope: Construct, id: string, props: FleetWorkerProps) {
+    super(scope, id);
+
+    const queue = props.workQueue;
+    const concurrency = props.concurrency ?? 10;
+    const minCapacity = props.minCapacity ?? 0;
+    const maxCapacity = props.maxCapacity ?? 4;
+    const targetBacklog = props.targetBacklogPerInstance ?? concurrency;
+    const warmup = props.warmup ?? Duration.minutes(3);
+    const jobTimeout = props.jobTimeout ?? Duration.minutes(15);
+    const idempotency = props.idempotency ?? false;
+    const ttl = props.idempotencyTtl ?? Duration.seconds(DEFAULT_IDEMPOTENCY_TTL_SECONDS);
+    const exportName = props.handler ?? 'handler';
+    const environment = props.environment ?? {};
+
+    const jobTimeoutSeconds = jobTimeout.toSeconds();
+    const warmupSeconds = warmup.toSeconds();
+    const maxJobTimeout = MAX_HOOK_HEARTBEAT_SECONDS - HOOK_SLACK_SECONDS;
+    const reserved = new Set([...Object.values(agentSettingNames()), 'AWS_REGION']);
+    const reservedGiven = Object.keys(environment).filter((k) => reserved.has(k));
+    const badNames = Object.keys(environment).filter((k) => !ENV_NAME.test(k) || FLEET_WORKER_TAGS.environmentPrefix.length + k.length > TAG_KEY_LIMIT);
+    const longValues = Object.entries(environment).filter(([, v]) => !Token.isUnresolved(v) && v.length > TAG_VALUE_LIMIT).map(([k]) => k);
+    const receives = queue.maxReceiveCount;
+    assertProps(this, [
+      {
+        failed: (props.entry === undefined) === (props.programDirectory === undefined),
+        prop: 'entry, programDirectory',
+        message: `give exactly one: \`entry\` (a handler file to bundle with the agent) or \`programDirectory\` (an agent program already bundled); received ${props.entry === undefined ? 'neither' : 'both'}.`,
+      },
+      {
+        failed: props.entry !== undefined && !fs.existsSync(props.entry),
+        prop: 'entry',
+        message: `must be the job handler's file, but there is no file at ${props.entry} (relative paths start from ${process.cwd()}).`,
+      },
+      {
+        failed: props.programDirectory !== undefined && !fs.existsSync(path.join(props.programDirectory, AGENT_PROGRAM_FILE)),
+        prop: 'programDirectory',
+        message: `must hold the bundled agent program ${AGENT_PROGRAM_FILE}, but ${path.join(props.programDirectory ?? '', AGENT_PROGRAM_FILE)} does not exist.`,
+      },
+      {
+        failed: props.handler !== undefined && (props.entry === undefined || !JS_IDENTIFIER.test(props.handler)),
+        prop: 'handler',
+        message: props.entry === undefined
+          ? 'only applies to `entry`; a program in `programDirectory` already names its handler. Remove `handler` or give `entry`.'
+          : `must be the name the handler is exported under in \`entry\` (a JavaScript identifier), received "${props.handler}".`,
+      },
+      {
+        failed: outsideInt(concurrency, 1, 10_000),
+        prop: 'concurrency',
+        message: `must be an integer from 1 to 10,000 jobs per instance, received ${concurrency}.`,
+      },
+      {
+        failed: outsideInt(minCapacity, 0, 10_000),
+        prop: 'minCapacity',
+        message: `must be an integer from 0 to 10,000, received ${minCapacity}.`,
+      },
+      {
+        failed: outsideInt(maxCapacity, 1, 10_000),
+        prop: 'maxCapacity',
+        message: `must be an integer from 1 to 10,000, received ${maxCapacity}.`,
+      },
+      {
+        failed: isKnown(minCapacity) && isKnown(maxCapacity) && minCapacity > maxCapacity,
+        prop: 'minCapacity, maxCapacity',
+        message: `minCapacity (${minCapacity}) must not exceed maxCapacity (${maxCapacity}). Raise maxCapacity or lower minCapacity.`,
+      },
+      {
+        failed: isKnown(targetBacklog) && !(targetBacklog > 0 && targetBacklog <= 1_000_000),
+        prop: 'targetBacklogPerInstance',
+        message: `must be a number of jobs above 0 (up to 1,000,000), received ${targetBacklog}.`,
+      },
+      {
+        failed: outsideInt(warmupSeconds, 0, 3600),
+        prop: 'warmup',
+        message: `must be from 0 seconds to 1 hour (whole seconds), received ${warmupSeconds} seconds.`,
+      },
+      {
+        failed: outsideInt(jobTimeoutSeconds, 1, maxJobTimeout),
+        prop: 'jobTimeout',
+        message: `must be from 1 to ${maxJobTimeout} seconds (whole seconds): a terminating instance waits for its jobs up to the lifecycle hook's limit of 2 hours, less ${HOOK_SLACK_SECONDS} s; received ${jobTimeoutSeconds} seconds.`,
+      },
+      {
+        failed: props.idempotencyTable !== undefined && !idempotency,
+        prop: 'idempotencyTable',
+        message: 'is only used with `idempotency: true`. Set `idempotency: true` or remove `idempotencyTable`.',
+      },
+      {
+        failed: outsideInt(ttl.toSeconds(), 60, 31_536_000),
+        prop: 'idempotencyTtl',
+        message: `must be from 1 minute to 365 days, received ${ttl.toSeconds()} seconds.`,
+      },
+      {
+        failed: idempotency && receives !== undefined && receives < 3,
+        prop: 'idempotency',
+        message: `needs the queue's maxReceiveCount to be at least 3, received ${receives}: a delivery that finds its job in progress on another instance is postponed once, which spends a receive. Raise maxReceiveCount on ${queue.node.path} or turn idempotency off.`,
+      },
+      {
+        failed: reservedGiven.length > 0,
+        prop: 'environment',
+        message: `${reservedGiven.join(', ')} ${reservedGiven.length === 1 ? 'is' : 'are'} set by FleetWorker for the agent. Use other names.`,
+      },
+      {
+        failed: badNames.length > 0,
+        prop: 'environment',
+        message: `names must be letters, digits and "_", not starting with a digit, up to ${TAG_KEY_LIMIT - FLEET_WORKER_TAGS.environmentPrefix.length} characters; received ${badNames.map((n) => JSON.stringify(n)).join(', ')}.`,
+      },
+      {
+        failed: longValues.length > 0,
+        prop: 'environment',
+        message: `values are also tags of the group, which hold up to ${TAG_VALUE_LIMIT} characters; ${longValues.join(', ')} ${longValues.length === 1 ? 'is' : 'are'} longer. Pass a reference instead (a parameter name, a bucket key).`,
+      },
+    ]);
+    if (idempotency && receives === undefined) {
+      Annotations.of(this).addWarningV2(
+        'cdk-cloud-patterns:unchecked-max-receive-count',
+        'The maxReceiveCount of an existing queue cannot be checked at synth time: with idempotency it must be at least 3 (a delivery that finds its job in progress elsewhere is postponed once, which spends a receive).',
+      );
+    }
+
+    this.concurrency = concurrency;
+    this.jobTimeoutSeconds = jobTimeoutSeconds;
+    this.targetBacklogPerInstance = targetBacklog;
+    this.drainTimeoutSeconds = isKnown(jobTimeoutSeconds) ? jobTimeoutSeconds + HOOK_SLACK_SECONDS : MAX_HOOK_HEARTBEAT_SECONDS;
+
+    // The agent asks for its own visibility timeout on every receive and extends it while a job
+    // runs, so it needs nothing like Lambda's six times the timeout; the queue's own setting is
+    // kept at least as long, so that it never understates how long a taken job stays hidden.
+    queue.ensureVisibilityTimeout(
+      Duration.seconds(FLEET_AGENT_VISIBILITY_SECONDS),
+      `${this.node.path} (the agent hides each job for ${FLEET_AGENT_VISIBILITY_SECONDS} s and extends it while the job runs)`,
+    );
+
+    this.program = props.entry !== undefined
+      ? new s3Assets.Asset(this, 'Program', {
+        path: path.dirname(path.resolve(props.entry)),
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never pulled: the local bundler below always bundles (esbuild on this machine).
+          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22'),
+          local: new AgentProgramBundler(path.resolve(props.entry), exportName),
+        },
+      })
+      : new s3Assets.Asset(this, 'Program', { path: props.programDirectory! });
+
+    if (idempotency) {
+      this.idempotencyTable = props.idempotencyTable ?? newIdempotencyTable(this, 'IdempotencyTable');
+    }
+
+    // No group name here: user data that named the group would make the launch template depend
+    // on the group that launches from it. The agent reads the name from its instance's tag.
+    const agentEnvironment: Record<string, string> = {
+      ...environment,
+      AWS_REGION: Aws.REGION,
+      [QUEUE_URL_ENV]: queue.queue.queueUrl,
+      [CONCURRENCY_ENV]: String(concurrency),
+      [VISIBILITY_TIMEOUT_ENV]: String(FLEET_AGENT_VISIBILITY_SECONDS),
+      [JOB_TIMEOUT_ENV]: String(jobTimeoutSeconds),
+      [STOP_TIMEOUT_ENV]: String(FLEET_AGENT_STOP_SECONDS),
+      [FLEET_ENV]: '1',
+      [LIFECYCLE_HOOK_ENV]: FLEET_LIFECYCLE_HOOK_NAME,
+      ...(this.idempotencyTable
+        ? { [IDEMPOTENCY_TABLE_ENV]: this.idempotencyTable.tableName, [IDEMPOTENCY_TTL_ENV]: String(ttl.toSeconds()) }
+        : {}),
+    };
+    this.agentEnvironment = agentEnvironment;
+
+    const envStep = BootStep.environment('fleet-worker-env', agentEnvironment, { path: FLEET_AGENT_ENV_FILE });
+    this.image = new BootstrappedImage(this, 'Image', {
+      vpc: props.vpc,
+      instanceType: props.instanceType,
+      logRetention: props.logRetention,
+      // The agent reads its group's name from the aws:autoscaling:groupName tag.
+      instanceMetadataTags: true,
+      steps: [
+        BootStep.packages('nodejs', [`nodejs${AGENT_NODE_MAJOR}`]),
+        ...(props.steps ?? []),
+        BootStep.fileFromAsset('fleet-worker-program', { path: FLEET_AGENT_DIRECTORY, asset: this.program, extract: true }),
+        envStep,
+        BootStep.service(FLEET_AGENT_SERVICE, {
+          execStart: `/usr/bin/node-${AGENT_NODE_MAJOR} ${FLEET_AGENT_DIRECTORY}/${AGENT_PROGRAM_FILE}`,
+          description: `Worker agent of ${this.node.path}: runs the job handler on the jobs of its queue`,
+          environmentFiles: [envStep.path],
+          // The agent exits 0 after draining for a termination: that is not to be restarted.
+          restart: 'on-failure',
+          stopTimeout: Duration.seconds(FLEET_AGENT_STOP_SECONDS + STOP_SLACK_SECONDS),
+        }),
+      ],
+    });
+    this.role = this.image.role;
+    this.grantPrincipal = this.image.role;
+    this.connections = new ec2.Connections({ securityGroups: [this.image.securityGroup] });
+
+    this.group = this.image.createAutoScalingGroup(this, 'Group', {
+      vpcSubnets: props.vpcSubnets,
+      minCapacity,
+      maxCapacity,
+      defaultInstanceWarmup: warmup,
+      // Launched protected: the agent lifts the protection once its instance is idle.
+      newInstancesProtectedFromScaleIn: true,
+      groupMetrics: [new autoscaling.GroupMetrics(...BACKLOG_SCALING_GROUP_METRICS)],
+    });
+    // In the group itself (not a resource of its own), so it exists before any instance does.
+    const cfnGroup = this.group.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    cfnGroup.lifecycleHookSpecificationList = [{
+      lifecycleHookName: FLEET_LIFECYCLE_HOOK_NAME,
+      lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      heartbeatTimeout: this.drainTimeoutSeconds,
+      // After the heartbeat timeout the instance goes anyway; its unfinished jobs come back to the queue.
+      defaultResult: 'CONTINUE',
+    }];
+
+    this.scaling = new BacklogScaling(this, 'Scaling', {
+      group: this.group,
+      backlog: queue.metricBacklog(),
+      targetBacklogPerInstance: targetBacklog,
+      scaleOutFromZero: !isKnown(minCapacity) || minCapacity === 0,
+    });
+
+    // Exactly what the agent calls (runtime/worker-agent/iam.ts), on this queue, table and group.
+    queue.grantConsumeJobs(this.role);
+    if (this.idempotencyTable) grantIdempotencyRecords(this.idempotencyTable, this.role);
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'WorkerAgentFleet',
+      actions: [...AGENT_AUTOSCALING_ACTIONS],
+      resources: [this.group.autoScalingGroupArn],
+    }));
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(this).getLogicalId(cfnGroup)}>]`,
+      reason: 'The wildcard is the group\'s id, which CloudFormation does not return; the group\'s name pins the ARN to this group. The agent sets scale-in protection and completes the lifecycle action on its own group only.',
+    });
+
+    // Tools that run the agent elsewhere (the local cloud) read what it runs and how it scales here.
+    const tags = Tags.of(this.group);
+    tags.add(FLEET_WORKER_TAGS.program, `s3://${this.program.s3BucketName}/${this.program.s3ObjectKey}`, { applyToLaunchedInstances: false });
+    tags.add(FLEET_WORKER_TAGS.targetBacklogPerInstance, String(targetBacklog), { applyToLaunchedInstances: false });
+    for (const [name, value] of Object.entries(agentEnvironment)) {
+      tags.add(`${FLEET_WORKER_TAGS.environmentPrefix}${name}`, value, { applyToLaunchedInstances: false });
+    }
+
+    this.node.addValidation({ validate: () => unreadableInstanceTags(cfnGroup) });
+  }
+
+  /** Jobs waiting per in-service instance: the metric the group tracks. */
+  public metricBacklogPerInstance(): cloudwatch.MathExpression {
+    return this.scaling.backlogPerInstance;
+  }
+}
+
+/** The names of the agent's settings that FleetWorker sets. */
+function agentSettingNames(): Record<string, string> {
+  return {
+    AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV, JOB_TIMEOUT_ENV,
+    LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
+  };
+}
+
+/**
+ * Tags propagated to the instances must be readable in instance metadata (which FleetWorker
+ * turns on, for the group's name): a key outside its characters fails every launch. Checked
+ * after the app's tags were applied.
+ */
+function unreadableInstanceTags(cfnGroup: autoscaling.CfnAutoScalingGroup): string[] {
+  const rendered = (cfnGroup.tags.renderTags() ?? []) as { key: string; propagateAtLaunch?: boolean }[];
+  const bad = rendered.filter((t) => t.propagateAtLaunch !== false && !Token.isUnresolved(t.key) && !METADATA_TAG_KEY.test(t.key)).map((t) => t.key);
+  return bad.length === 0 ? [] : [
+    `tags ${bad.map((k) => JSON.stringify(k)).join(', ')} would be propagated to the instances, whose tags are readable in instance metadata ` +
+      '(the agent reads its group\'s name there), where a key may hold only letters, digits and + - = . , _ : @ (no spaces or "/"): ' +
+      'EC2 would refuse to launch them. Rename the tags, or apply them with `applyToLaunchedInstances: false`.',
+  ];
+}
+
+/**
+ * Bundles the agent program for a handler entry at synth (an asset's local bundling: no Docker).
+ * Its fields are part of CDK's asset cache key, so two entries never share a bundle.
+ */
+class AgentProgramBundler implements ILocalBundling {
+  public readonly agentModule = workerAgentMainModule();
+
+  constructor(public readonly entry: string, public readonly exportName: string) {}
+
+  public tryBundle(outputDir: string): boolean {
+    bundleAgentProgram(this.entry, outputDir, { exportName: this.exportName });
+    return true;
+  }
+}
