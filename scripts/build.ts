@@ -1,7 +1,7 @@
 /**
  * `npm run build`: the installable package in dist/. tsc emits JS and .d.ts for lib/ and
  * runtime/; every catalog handler under lambda/ is bundled with the catalog's esbuild options
- * into dist/lambda/<name>/index.mjs, and every catalog agent program (the worker agent running
+ * into dist/lambda/<name>/index.js, and every catalog agent program (the worker agent running
  * one of those handlers, for FleetWorker) into dist/agents/<name>/index.mjs, so users of the
  * package need no esbuild for them.
  */
@@ -29,7 +29,7 @@ function main() {
   for (const entry of handlers(lambdaDir)) {
     const name = path.relative(lambdaDir, entry).replace(/\.ts$/, '');
     bundleHandler(entry, path.join(DIST, 'lambda', name));
-    console.log(`bundled lambda/${name}.ts -> dist/lambda/${name}/index.mjs`);
+    console.log(`bundled lambda/${name}.ts -> dist/lambda/${name}/index.js`);
   }
   for (const name of CATALOG_AGENT_PROGRAMS) {
     bundleAgentProgram(path.join(lambdaDir, `${name}.ts`), path.join(DIST, 'agents', name));

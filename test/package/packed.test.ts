@@ -60,7 +60,7 @@ describe('the packed package in a scratch CDK app', () => {
     const installed = path.join(scratch, 'node_modules', 'cdk-cloud-patterns');
     expect(fs.existsSync(path.join(installed, 'dist', 'lib', 'index.d.ts'))).toBe(true);
     expect(fs.existsSync(path.join(installed, 'dist', 'runtime', 'index.js'))).toBe(true);
-    expect(fs.existsSync(path.join(installed, 'dist', 'lambda', 'work-queue', 'demo-job', 'index.mjs'))).toBe(true);
+    expect(fs.existsSync(path.join(installed, 'dist', 'lambda', 'work-queue', 'demo-job', 'index.js'))).toBe(true);
     expect(fs.existsSync(path.join(installed, 'dist', 'agents', 'work-queue', 'demo-job', 'index.mjs'))).toBe(true);
     expect(fs.existsSync(path.join(installed, 'lib'))).toBe(false);
     expect(fs.existsSync(path.join(installed, 'test'))).toBe(false);
@@ -93,10 +93,10 @@ describe('the packed package in a scratch CDK app', () => {
 
   test('bundles the user handler so that it runs on its own, as Lambda would call it', async () => {
     // GIVEN the asset of the user's worker (the bundle holding 'hello ')
-    const assets = fs.readdirSync(outdir).filter((d) => d.startsWith('asset.')).map((d) => path.join(outdir, d, 'index.mjs'));
+    const assets = fs.readdirSync(outdir).filter((d) => d.startsWith('asset.')).map((d) => path.join(outdir, d, 'index.js'));
     const bundle = assets.find((f) => fs.existsSync(f) && fs.readFileSync(f, 'utf8').includes('hello '))!;
     expect(bundle).toBeDefined();
-    const copy = path.join(scratch, 'bundle-only', 'index.mjs'); // away from node_modules: it must need nothing
+    const copy = path.join(scratch, 'bundle-only', 'index.js'); // away from node_modules: it must need nothing
     fs.mkdirSync(path.dirname(copy));
     fs.copyFileSync(bundle, copy);
 
@@ -106,7 +106,8 @@ describe('the packed package in a scratch CDK app', () => {
       const record = { messageId: '6f1c1a52-4d5e-4bb0-9c1a-2f6f3e0c9e11', body: '{"name":"Ada"}', attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:jobs' };
       const out = await handler({ Records: [record] }, { getRemainingTimeInMillis: () => 30000 });
       console.log(JSON.stringify(out));`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: path.dirname(copy), encoding: 'utf8', env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' } });
+    const env = { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' }; // as Lambda sets them
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: path.dirname(copy), encoding: 'utf8', env });
 
     // THEN it reports no failures
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ batchItemFailures: [] });

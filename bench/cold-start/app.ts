@@ -1,0 +1,37 @@
+/**
+ * The tiny CDK app of the cold-start benchmark: the demo job handler built twice, as a user
+ * would get it. `Ours` is a LambdaWorker with `entry` (the catalog's bundling options); `Peer`
+ * is a plain `new NodejsFunction(this, 'F', { entry, runtime: NODEJS_24_X })` (its defaults:
+ * CommonJS, not minified, `@aws-sdk/*` left to the runtime). Run by bench/cold-start.bench.ts
+ * with CDK_OUTDIR; it writes bench-functions.json into the assembly: function -> asset folder.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LambdaWorker } from '../../lib/work-queue/lambda-worker';
+import { WorkQueue } from '../../lib/work-queue/work-queue';
+
+const entry = path.join(__dirname, '..', '..', 'lambda', 'work-queue', 'demo-job.ts');
+
+const app = new App();
+const stack = new Stack(app, 'ColdStartBench');
+const worker = new LambdaWorker(stack, 'Ours', { workQueue: new WorkQueue(stack, 'Jobs'), entry });
+const peer = new nodejs.NodejsFunction(stack, 'Peer', { entry, runtime: lambda.Runtime.NODEJS_24_X });
+const assembly = app.synth();
+
+// Find each function's asset folder from the synthesized template (S3Key is `<hash>.zip`).
+const template = assembly.getStackByName(stack.stackName).template as {
+  Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string }; Handler?: string } }>;
+};
+const describe = (fn: lambda.Function) => {
+  const logicalId = stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+  const props = template.Resources[logicalId]!.Properties;
+  const hash = String(props.Code?.S3Key).replace(/\.zip$/, '');
+  return { logicalId, handler: props.Handler, assetDir: path.join(assembly.directory, `asset.${hash}`) };
+};
+fs.writeFileSync(
+  path.join(assembly.directory, 'bench-functions.json'),
+  JSON.stringify({ ours: describe(worker.function), peer: describe(peer) }, null, 2),
+);
