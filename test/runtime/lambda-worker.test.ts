@@ -20,7 +20,9 @@ async function work(queueUrl: string, handler: JobHandler<Job>, done: () => Prom
     queueUrl,
     invoke: (event, context) => handler(event, context),
     batchSize: 10,
-    maxBatchingWindowSeconds: 1,
+    // No batching window: the jobs are queued before polling starts, so one receive takes them all,
+    // and a window would eat into the short visibility timeouts these tests use.
+    maxBatchingWindowSeconds: 0,
     maxConcurrency: 2,
     onInvoke: (o) => outcomes.push(o),
   });
@@ -47,7 +49,7 @@ describe('a Lambda job worker', () => {
 
   test('reports only the failed message of a batch, and only that one comes back', async () => {
     // GIVEN a queue with five jobs, one of which fails on its first attempt
-    const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 1 });
+    const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 2 });
     const calls = new Map<number, number>();
     const handler = defineJobHandler<Job>(async (job, { attempt }) => {
       calls.set(job.n, (calls.get(job.n) ?? 0) + 1);
@@ -82,7 +84,7 @@ describe('a Lambda job worker', () => {
 
   test('moves a poison message to the dead-letter queue after maxReceiveCount, and the others are done', async () => {
     // GIVEN a queue with maxReceiveCount 3 and a job that always fails
-    const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 1, maxReceiveCount: 3 });
+    const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 2, maxReceiveCount: 3 });
     const calls = new Map<number, number>();
     const handler = defineJobHandler<Job>(async (job) => {
       calls.set(job.n, (calls.get(job.n) ?? 0) + 1);
@@ -101,7 +103,7 @@ describe('a Lambda job worker', () => {
 
   test('sends malformed JSON to the dead-letter queue without calling the handler, and keeps working', async () => {
     // GIVEN a queue holding a body that is not JSON between two good jobs
-    const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 1, maxReceiveCount: 2 });
+    const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 2, maxReceiveCount: 2 });
     const seen: number[] = [];
     const handler = defineJobHandler<Job>((job) => { seen.push(job.n); });
     const client = new JobClient<Job>({ queueUrl });
