@@ -1,7 +1,11 @@
 /**
- * The demo worker of WorkQueueStack: "renders" a job (hashes its text a number of times) and
- * pushes the result to the results table before the message is deleted. `doneCount` counts
- * how many times the effect was applied: with idempotency on it stays 1, whatever SQS redelivers.
+ * The demo worker of WorkQueueStack and FleetWorkerStack: "renders" a job (hashes its text a
+ * number of times) and pushes the result to the results table before the message is deleted.
+ *
+ * The write is the job's effect, and it is idempotent by itself: it only creates the job's item
+ * (`doneCount = 1`). Idempotency records skip a job that already finished; the conditional write
+ * covers the one gap they leave, a worker that died after writing but before the record said
+ * "finished". The run that finds the item adds 1 to `reruns` instead, so reruns stay visible.
  */
 import { createHash } from 'crypto';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -35,12 +39,26 @@ export const handler = defineJobHandler<DemoJob, { digest: string }>(
     for (let i = 0; i < job.rounds; i++) digest = createHash('sha256').update(digest).digest('hex');
     const table = process.env.RESULTS_TABLE;
     if (!table) throw new Error('RESULTS_TABLE is not set: deploy the worker with WorkQueueStack, which sets it.');
-    await dynamodb.send(new UpdateItemCommand({
-      TableName: table,
-      Key: { jobId: { S: jobId } },
-      UpdateExpression: 'SET digest = :d, finishedAt = :t ADD doneCount :one',
-      ExpressionAttributeValues: { ':d': { S: digest }, ':t': { S: new Date().toISOString() }, ':one': { N: '1' } },
-    }));
+    try {
+      await dynamodb.send(new UpdateItemCommand({
+        TableName: table,
+        Key: { jobId: { S: jobId } },
+        UpdateExpression: 'SET digest = :d, finishedAt = :t, doneCount = :one',
+        ConditionExpression: 'attribute_not_exists(jobId)',
+        ExpressionAttributeValues: { ':d': { S: digest }, ':t': { S: new Date().toISOString() }, ':one': { N: '1' } },
+      }));
+    } catch (e) {
+      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      // An earlier attempt wrote the result and died before it was recorded: the effect stands.
+      await dynamodb.send(new UpdateItemCommand({
+        TableName: table,
+        Key: { jobId: { S: jobId } },
+        UpdateExpression: 'ADD reruns :one',
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }));
+      log.warn('already rendered by an earlier attempt; its result stands', { attempt });
+      return { digest };
+    }
     log.info('rendered', { rounds: job.rounds });
     return { digest };
   },

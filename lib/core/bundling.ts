@@ -103,8 +103,16 @@ export function bundleHandler(entry: string, outDir: string): void {
   // Loaded lazily: the installed package never reaches this line, and needs no esbuild.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
-  fs.rmSync(outDir, { recursive: true, force: true });
-  esbuild.buildSync({ ...HANDLER_ESBUILD_OPTIONS, entryPoints: [entry], outfile: path.join(outDir, CATALOG_BUNDLE_FILE) });
+  // Several synths (tests, the local cloud) may share outDir: build aside, then rename the file
+  // into place, so a reader sees the old bundle or the new one, never a half-written or missing one.
+  const staging = `${outDir}.${process.pid}.${Date.now()}.building`;
+  try {
+    esbuild.buildSync({ ...HANDLER_ESBUILD_OPTIONS, entryPoints: [entry], outfile: path.join(staging, CATALOG_BUNDLE_FILE) });
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.renameSync(path.join(staging, CATALOG_BUNDLE_FILE), path.join(outDir, CATALOG_BUNDLE_FILE));
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 // --- Agent programs: the worker agent running a job handler, for FleetWorker instances ---

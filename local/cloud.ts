@@ -1,0 +1,362 @@
+/**
+ * The local cloud, start to stop: the embedded AWS (moto) and the app's synthesis side by
+ * side, `cdk bootstrap` and `cdk deploy` of the real templates, the deployed state read back
+ * from the embedded AWS, what AWS would run started from it (local/workloads), demo jobs with
+ * live progress, and a stop that ends every process it started. local/start.ts is its CLI.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { demoProblems, demoStatus, demoTargets, sendDemoJobs, type DemoRun } from './demo';
+import { DeployError, bootstrap, deploy, localCredentials, notModelled, selectStacks, synth, type AssemblyStack } from './deploy';
+import { readInventory, type Inventory } from './inventory';
+import { LOCAL_AWS_ENV, freePort, startMoto, type MotoServer } from './moto';
+import { runningPids, stopAll } from './processes';
+import { sampleProgress, startProgress, type Progress, type ProgressRow } from './progress';
+import { startWorkloads, type Workload } from './workloads';
+
+/** Moments of a start, for the benchmark and the smoke summary. */
+export type Milestone = 'moto' | 'synth' | 'bootstrap' | 'deploy' | 'workers' | 'jobsSent' | 'firstDone' | 'allDone';
+
+/** Options of a {@link LocalCloud}. */
+export interface LocalCloudOptions {
+  /** Stacks to deploy, by id or name. @default - all stacks of the app */
+  readonly stacks?: readonly string[];
+  /** Port of the embedded AWS. @default - a free port */
+  readonly port?: number;
+  /** Run CDK's template validation and cdk-nag during synthesis. @default true */
+  readonly checks?: boolean;
+  /** Good demo jobs per demo stack. @default 30 */
+  readonly jobs?: number;
+  /** Also send one job that always fails. @default true */
+  readonly failingJob?: boolean;
+  /** Echo the workloads' logs to the console too (they always go to files). @default false */
+  readonly echoLogs?: boolean;
+  /** The state folder (cloud assembly, code packages, logs). */
+  readonly stateDir: string;
+  /** Prints a line for the user. */
+  readonly print: (line: string) => void;
+  /** Called at each milestone with Date.now(). */
+  readonly onMilestone?: (milestone: Milestone, at: number) => void;
+  /** Called when the local cloud can no longer run (the embedded AWS died); stop() it then. */
+  readonly onFatal?: (message: string) => void;
+}
+
+/** The endpoint, account and region of the embedded AWS. */
+export interface LocalAws {
+  readonly endpoint: string;
+  readonly account: string;
+  readonly region: string;
+}
+
+/** Clients of the embedded AWS, with its endpoint and the dummy credentials set explicitly. */
+function clientsFor(endpoint: string) {
+  const config = { endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: localCredentials() };
+  return {
+    cloudformation: new CloudFormationClient(config),
+    autoscaling: new AutoScalingClient(config),
+    lambda: new LambdaClient(config),
+    sqs: new SQSClient(config),
+    s3: new S3Client({ ...config, forcePathStyle: true }),
+    dynamodb: new DynamoDBClient(config),
+  };
+}
+
+type Clients = ReturnType<typeof clientsFor>;
+
+/** The account moto reports through STS (no STS client needed: one query call). */
+async function callerAccount(endpoint: string): Promise<string> {
+  const res = await fetch(`${endpoint}/`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      // moto routes by the credential scope of the signature; it does not check the signature.
+      authorization: `AWS4-HMAC-SHA256 Credential=${LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID}/20240101/${LOCAL_AWS_ENV.AWS_REGION}/sts/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: 'Action=GetCallerIdentity&Version=2011-06-15',
+  });
+  const account = (await res.text()).match(/<Account>(\d{12})<\/Account>/)?.[1];
+  if (!account) throw new Error(`the embedded AWS did not report an account through STS (HTTP ${res.status})`);
+  return account;
+}
+
+/** A local cloud: `start()`, then `waitForDemo()` or wait for Ctrl-C, then `stop()`. */
+export class LocalCloud {
+  private motoStarting?: Promise<MotoServer>;
+  private clients?: Clients;
+  private workloads: Workload[] = [];
+  private progress?: Progress;
+  private demos: DemoRun[] = [];
+  private readonly abort = new AbortController();
+  private stopping?: Promise<void>;
+  private readonly startedAt = Date.now();
+  private milestones = new Map<Milestone, number>();
+  /** What was deployed, once it is. */
+  inventory?: Inventory;
+  /** The embedded AWS, once it runs. */
+  aws?: LocalAws;
+
+  constructor(private readonly options: LocalCloudOptions) {}
+
+  /** True once stop() was called. */
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /** Milestone -> ms since the start. */
+  get timings(): ReadonlyMap<Milestone, number> {
+    return new Map([...this.milestones].map(([k, v]) => [k, v - this.startedAt]));
+  }
+
+  /** The workloads running now. */
+  get running(): readonly Workload[] {
+    return this.workloads;
+  }
+
+  /** The demo runs sent. */
+  get demoRuns(): readonly DemoRun[] {
+    return this.demos;
+  }
+
+  private mark(milestone: Milestone): void {
+    if (this.milestones.has(milestone)) return;
+    const at = Date.now();
+    this.milestones.set(milestone, at);
+    this.options.onMilestone?.(milestone, at);
+  }
+
+  private elapsed(): string {
+    return `${((Date.now() - this.startedAt) / 1000).toFixed(1)} s`;
+  }
+
+  private checkNotStopping(): void {
+    if (this.stopping) throw new DeployError('the local cloud was stopped');
+  }
+
+  /** Starts everything, up to the demo jobs and the live progress. Throws when a step fails (call stop() then). */
+  async start(): Promise<void> {
+    const { print } = this.options;
+    const stateDir = this.options.stateDir;
+    const assemblyDir = path.join(stateDir, 'cdk.out');
+    // Code packages and logs of the previous run belong to an embedded AWS that is gone.
+    for (const old of ['run', 'logs']) fs.rmSync(path.join(stateDir, old), { recursive: true, force: true });
+    fs.mkdirSync(stateDir, { recursive: true });
+
+    // The port is known before moto answers, so synthesis runs while moto starts.
+    const port = this.options.port ?? (await freePort());
+    const endpoint = `http://localhost:${port}`;
+    const checks = this.options.checks ?? true;
+    print(`Starting the embedded AWS (moto) on ${endpoint} and synthesizing the app${checks ? '' : ' (template validation and cdk-nag skipped)'}...`);
+    this.motoStarting = startMoto({ port });
+    void this.motoStarting.then((moto) => moto.exited.then(({ code, signal }) => {
+      if (this.stopping) return;
+      const log = moto.stderrTail().split('\n').slice(-5).join('\n    ');
+      this.options.onFatal?.(`the embedded AWS (moto) exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${log ? `; its last log lines:\n    ${log}` : ''}`);
+    }), () => undefined);
+    // Bootstrapping needs the embedded AWS but not the app: it runs while the app synthesizes.
+    const bootstrapped = this.motoStarting.then(async () => {
+      if (this.stopping) return;
+      this.clients = clientsFor(endpoint);
+      const account = await callerAccount(endpoint);
+      this.aws = { endpoint, account, region: LOCAL_AWS_ENV.AWS_REGION };
+      this.mark('moto');
+      print(`  embedded AWS ready: account ${account}, ${LOCAL_AWS_ENV.AWS_REGION} (${this.elapsed()}); bootstrapping it (cdk bootstrap)...`);
+      // moto loads each service on its first request (CloudFormation takes seconds): load the
+      // ones the deployment and the workers use now, alongside the bootstrap.
+      await Promise.all([
+        this.warmUp(this.clients),
+        bootstrap({ endpoint, workDir: stateDir, account, region: this.aws.region, signal: this.abort.signal, onLine: (l) => print(`  bootstrap | ${l}`) }),
+      ]);
+      this.mark('bootstrap');
+      print(`  bootstrapped aws://${account}/${this.aws.region} (${this.elapsed()})`);
+    });
+    const synthesized = synth({ endpoint, outDir: assemblyDir, checks, signal: this.abort.signal, onLine: (l) => print(`  synth | ${l}`) })
+      .then((all) => {
+        this.mark('synth');
+        print(`  synthesized ${all.map((s) => s.id).join(', ')} (${this.elapsed()})`);
+        return selectStacks(all, this.options.stacks ?? []);
+      });
+    // The first failure (an unknown stack name, moto failing to start) stops the other step;
+    // both settle before it is thrown, so nothing is left running half-way.
+    let firstError: unknown;
+    const failFast = <T>(step: Promise<T>) => step.catch((e: unknown) => {
+      firstError ??= e;
+      this.abort.abort();
+      throw e;
+    });
+    const [, synthResult] = await Promise.allSettled([failFast(bootstrapped), failFast(synthesized)]);
+    if (firstError !== undefined) throw firstError;
+    const stacks = (synthResult as PromiseFulfilledResult<AssemblyStack[]>).value;
+    this.checkNotStopping();
+
+    print(`Deploying ${stacks.map((s) => s.id).join(', ')} (cdk deploy)...`);
+    await deploy({ endpoint, assemblyDir, stacks, signal: this.abort.signal, onLine: (l) => print(`  ${l}`) });
+    this.mark('deploy');
+    this.checkNotStopping();
+
+    const clients = this.clients!;
+    this.inventory = await readInventory(endpoint, clients, stacks.map((s) => s.stackName));
+    await this.printDeployed(clients);
+    this.checkNotStopping();
+
+    this.workloads = await startWorkloads(this.inventory, {
+      endpoint,
+      workDir: path.join(stateDir, 'run'),
+      logDir: path.join(stateDir, 'logs'),
+      s3: clients.s3,
+      sqs: clients.sqs,
+      lambda: clients.lambda,
+      autoscaling: clients.autoscaling,
+      note: (line) => print(line),
+      echoLogs: this.options.echoLogs ?? false,
+    });
+    this.mark('workers');
+    if (this.workloads.length > 0) {
+      print('Running what AWS would run:');
+      for (const w of this.workloads) print(`  ${w.stackName}: ${w.title}`);
+      print(`  (their logs: ${path.relative(process.cwd(), path.join(stateDir, 'logs')) || '.'}/<function or group>.log)`);
+    }
+    const runs = (stackName: string, logicalId: string) => this.workloads.some((w) => w.stackName === stackName && w.resources.includes(logicalId));
+    for (const g of this.inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId))) {
+      print(
+        `  ${g.stackName}: Auto Scaling group ${g.logicalId} (min ${g.minSize}, max ${g.maxSize}, desired ${g.desiredCapacity}) is deployed, ` +
+          'but nothing runs for it locally: the local cloud does not boot EC2 instances (it runs FleetWorker groups\' agents).',
+      );
+    }
+    this.checkNotStopping();
+
+    const jobs = this.options.jobs ?? 30;
+    const failingJob = this.options.failingJob ?? true;
+    for (const target of jobs > 0 ? demoTargets(this.inventory) : []) {
+      if (!this.workloads.some((w) => w.queueUrl === target.queueUrl)) continue;
+      this.demos.push(await sendDemoJobs(target, clients.sqs, jobs, failingJob));
+      print(`Demo: sent ${jobs} jobs${failingJob ? ' and 1 that always fails' : ''} to ${target.stackName}.`);
+    }
+    this.mark('jobsSent');
+    this.progress = startProgress({
+      since: this.startedAt,
+      print: (line) => print(`  ${line}`),
+      sample: async () => this.onSample(await sampleProgress(this.inventory!, this.workloads, this.demos, clients)),
+    });
+    await this.progress.tick();
+  }
+
+  private async warmUp(clients: Clients): Promise<void> {
+    await Promise.allSettled([
+      clients.cloudformation.send(new ListStacksCommand({})),
+      clients.s3.send(new ListBucketsCommand({})),
+      clients.lambda.send(new ListFunctionsCommand({})),
+      clients.sqs.send(new ListQueuesCommand({})),
+      clients.dynamodb.send(new ListTablesCommand({})),
+    ]);
+  }
+
+  private async printDeployed(clients: Clients): Promise<void> {
+    const { print } = this.options;
+    print(`Deployed (${this.elapsed()}), as the embedded AWS describes it:`);
+    for (const stack of this.inventory!.stacks) {
+      print(`  ${stack.name}: ${stack.status}, ${stack.resources.length} resources`);
+      for (const [key, value] of Object.entries(stack.outputs)) print(`    ${key} = ${value}`);
+      const skipped = await notModelled(clients.cloudformation, stack.name).catch(() => new Map<string, number>());
+      if (skipped.size > 0) {
+        print(`    accepted but not modelled by moto (nothing runs for them locally): ${[...skipped].map(([t, n]) => `${t} x${n}`).join(', ')}`);
+      }
+    }
+  }
+
+  /** Marks firstDone/allDone from a progress sample. */
+  private onSample(rows: ProgressRow[]): ProgressRow[] {
+    const demoRows = rows.map((r) => r.demo).filter((d): d is NonNullable<ProgressRow['demo']> => d !== undefined);
+    if (demoRows.some((d) => d.done > 0)) this.mark('firstDone');
+    if (demoRows.length > 0 && demoRows.every((d) => d.done >= d.total) && !this.milestones.has('allDone')) {
+      this.mark('allDone');
+      const t = this.timings;
+      const since = (m: Milestone) => (((t.get(m) ?? 0) - (t.get('jobsSent') ?? 0)) / 1000).toFixed(1);
+      this.options.print(
+        `All demo jobs done: first ${since('firstDone')} s and all ${since('allDone')} s after sending (${this.elapsed()} after the start).`,
+      );
+    }
+    return rows;
+  }
+
+  /** Waits until every good demo job has a result; false when `timeoutMs` passed first. */
+  async waitForDemo(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.demos.length > 0 && !this.milestones.has('allDone') && Date.now() < until && !this.stopping) {
+      await new Promise((r) => setTimeout(r, 250));
+      await this.progress?.tick();
+    }
+    return this.milestones.has('allDone');
+  }
+
+  /**
+   * Checks the demo (after {@link waitForDemo}): every good job done exactly once and the
+   * failing one never. Returns the problems; empty when all is well.
+   */
+  async checkDemo(): Promise<string[]> {
+    if (this.demos.length === 0) return ['no stack took demo jobs: nothing to check (deploy a stack with QueueUrl and ResultsTableName outputs).'];
+    const problems: string[] = [];
+    for (const run of this.demos) {
+      problems.push(...demoProblems(run, await demoStatus(run, this.clients!.dynamodb)));
+    }
+    return problems;
+  }
+
+  /** How to send more jobs, for the running local cloud. */
+  howToUse(): string[] {
+    const aws = this.aws;
+    if (!aws) return [];
+    const env = `AWS_ACCESS_KEY_ID=${LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY} AWS_REGION=${aws.region} AWS_DEFAULT_REGION=${aws.region}`;
+    const lines: string[] = [
+      `The embedded AWS runs at ${aws.endpoint} (account ${aws.account}, ${aws.region}): use it with any AWS tool,`,
+      `  with ${env} and --endpoint-url ${aws.endpoint} (or AWS_ENDPOINT_URL=${aws.endpoint}).`,
+    ];
+    for (const run of this.demos) {
+      lines.push(
+        `Send more jobs to ${run.target.stackName}:`,
+        `  ${env} \\`,
+        `    aws --endpoint-url ${aws.endpoint} sqs send-message --queue-url ${run.target.queueUrl} --message-body '{"text":"hello","rounds":1000}'`,
+        '  or from TypeScript (cdk-cloud-patterns/runtime), with the same variables and AWS_ENDPOINT_URL=' + aws.endpoint + ':',
+        `    await new JobClient({ queueUrl: '${run.target.queueUrl}' }).send([{ text: 'hello', rounds: 1000 }]);`,
+        `  Results: aws --endpoint-url ${aws.endpoint} dynamodb scan --table-name ${run.target.resultsTable}`,
+      );
+    }
+    const pids = this.workloads.flatMap((w) => w.pids());
+    if (pids.length > 0) lines.push(`Worker processes now: ${pids.join(' ')} (kill one: no job is lost, its jobs come back after their visibility timeout).`);
+    lines.push('Ctrl-C stops everything.');
+    return lines;
+  }
+
+  /** Stops the progress, the workloads, the CLI if it runs, and the embedded AWS. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.abort.abort();
+      this.progress?.stop();
+      await Promise.allSettled(this.workloads.map((w) => w.stop()));
+      // Anything else this process started (a CLI run that was aborted, a sandbox starting).
+      await stopAll(2000);
+      for (const client of Object.values(this.clients ?? {})) client.destroy();
+      const moto = await this.motoStarting?.catch(() => undefined);
+      await moto?.stop();
+    })();
+    return this.stopping;
+  }
+
+  /** Pids of child processes still running (empty after stop()). */
+  leftovers(): number[] {
+    return runningPids();
+  }
+
+  /** The elapsed line of a final summary. */
+  summary(): string {
+    const t = this.timings;
+    const s = (m: Milestone) => (t.has(m) ? `${(t.get(m)! / 1000).toFixed(1)} s` : '-');
+    return `timings since start: embedded AWS ${s('moto')}, synth ${s('synth')}, bootstrap ${s('bootstrap')}, deploy ${s('deploy')}, ` +
+      `first job done ${s('firstDone')}, all done ${s('allDone')}`;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The demo jobs of the local cloud. Every deployed stack whose outputs name a job queue and a
+ * results table (`QueueUrl` and `ResultsTableName`, as WorkQueueStack has) gets a few dozen
+ * jobs of the demo handler (`{ text, rounds }`), plus one that always fails (`fail: true`) to
+ * show partial batch failures and retries. The results table says what was done: the demo
+ * handler creates a job's item with `doneCount = 1` (a conditional write: the effect is applied
+ * once) and adds 1 to `reruns` when a job runs again after a worker died between its effect and
+ * the record of its end. "Done exactly once" is `doneCount == 1` for every good job and no item
+ * for the failing one.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { JobClient } from '../runtime/jobs/job-client';
+import type { Inventory } from './inventory';
+
+/** A demo job, as lambda/work-queue/demo-job.ts takes it. */
+export interface DemoJob {
+  readonly text: string;
+  readonly rounds: number;
+  readonly fail?: boolean;
+}
+
+/** A stack that takes demo jobs. */
+export interface DemoTarget {
+  readonly stackName: string;
+  readonly queueUrl: string;
+  readonly resultsTable: string;
+  readonly deadLetterQueueUrl?: string;
+}
+
+/** The stacks of `inventory` that take demo jobs, found by their outputs. */
+export function demoTargets(inventory: Inventory): DemoTarget[] {
+  return inventory.stacks
+    .filter((s) => s.outputs.QueueUrl && s.outputs.ResultsTableName)
+    .map((s) => ({
+      stackName: s.name,
+      queueUrl: s.outputs.QueueUrl!,
+      resultsTable: s.outputs.ResultsTableName!,
+      ...(s.outputs.DeadLetterQueueUrl ? { deadLetterQueueUrl: s.outputs.DeadLetterQueueUrl } : {}),
+    }));
+}
+
+/** Jobs sent to one target. */
+export interface DemoRun {
+  readonly target: DemoTarget;
+  /** Job ids of the jobs that should be done once each. */
+  readonly good: readonly string[];
+  /** Job id of the job that always fails, when one was sent. */
+  readonly failing?: string;
+  /** Epoch ms when they were sent. */
+  readonly sentAt: number;
+}
+
+/**
+ * Sends `count` good jobs (and one failing job, when `failingJob`) to `target`, each hashing
+ * `rounds` times (2,000: a few milliseconds; 100,000, the most: a good fraction of a second).
+ */
+export async function sendDemoJobs(target: DemoTarget, sqs: SQSClient, count: number, failingJob: boolean, rounds = 2_000): Promise<DemoRun> {
+  const jobs: DemoJob[] = Array.from({ length: count }, (_, i) => ({ text: `demo job ${i + 1} of ${count}`, rounds }));
+  if (failingJob) jobs.push({ text: 'the demo job that always fails', rounds: 1, fail: true });
+  const sentAt = Date.now();
+  const sent = await new JobClient<DemoJob>({ queueUrl: target.queueUrl, sqs }).send(jobs);
+  return {
+    target,
+    good: sent.slice(0, count).map((s) => s.jobId),
+    ...(failingJob ? { failing: sent[count]!.jobId } : {}),
+    sentAt,
+  };
+}
+
+/** How far a demo run is, from the results table. */
+export interface DemoStatus {
+  /** Good jobs with a result. */
+  readonly done: number;
+  /** Every job with a result, including jobs the user sent. */
+  readonly doneAll: number;
+  /** Good jobs whose effect was applied more than once: jobId -> doneCount. */
+  readonly duplicates: ReadonlyMap<string, number>;
+  /** Good jobs that ran again (and found their effect already applied): jobId -> reruns. */
+  readonly reruns: ReadonlyMap<string, number>;
+  /** Good jobs without a result yet. */
+  readonly missing: readonly string[];
+  /** True when the failing job has a result (it never should). */
+  readonly failingDone: boolean;
+}
+
+/** Reads the results table of `run`. */
+export async function demoStatus(run: DemoRun, dynamodb: DynamoDBClient): Promise<DemoStatus> {
+  const counts = new Map<string, number>();
+  const rerunCounts = new Map<string, number>();
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamodb.send(new ScanCommand({
+      TableName: run.target.resultsTable,
+      ProjectionExpression: 'jobId, doneCount, reruns',
+      ExclusiveStartKey: start,
+    }));
+    for (const item of page.Items ?? []) {
+      if (item.jobId?.S) counts.set(item.jobId.S, Number(item.doneCount?.N ?? 0));
+      if (item.jobId?.S && item.reruns?.N) rerunCounts.set(item.jobId.S, Number(item.reruns.N));
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  const duplicates = new Map<string, number>();
+  const reruns = new Map([...rerunCounts].filter(([id]) => run.good.includes(id)));
+  const missing: string[] = [];
+  let done = 0;
+  for (const id of run.good) {
+    const n = counts.get(id) ?? 0;
+    if (n === 0) missing.push(id);
+    else done++;
+    if (n > 1) duplicates.set(id, n);
+  }
+  const doneAll = [...counts.values()].filter((n) => n > 0).length;
+  return { done, doneAll, duplicates, reruns, missing, failingDone: run.failing !== undefined && (counts.get(run.failing) ?? 0) > 0 };
+}
+
+/** What is wrong with a finished demo run: empty when every good job was done exactly once. */
+export function demoProblems(run: DemoRun, status: DemoStatus): string[] {
+  const problems: string[] = [];
+  const name = run.target.stackName;
+  if (status.missing.length > 0) {
+    problems.push(`${name}: ${status.missing.length} of ${run.good.length} demo jobs were not done: ${status.missing.slice(0, 5).join(', ')}${status.missing.length > 5 ? ', ...' : ''}`);
+  }
+  for (const [id, n] of status.duplicates) problems.push(`${name}: demo job ${id} was applied ${n} times, not once`);
+  if (status.failingDone) problems.push(`${name}: the job that always fails (${run.failing}) has a result`);
+  return problems;
+}

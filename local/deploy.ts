@@ -1,0 +1,320 @@
+/**
+ * The real CDK CLI against the embedded AWS: synthesize the app once into a cloud assembly,
+ * bootstrap, deploy the assembly, and, when a deployment fails, say which resources failed
+ * and why (from the stack's events and resources in the embedded AWS).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  CloudFormationClient,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+  ListStackResourcesCommand,
+  type StackResourceSummary,
+} from '@aws-sdk/client-cloudformation';
+import { LOCAL_AWS_ENV } from './moto';
+import { eachLine, exited, spawnNode, stopChild } from './processes';
+
+/** Where the project is (the CLI runs there, with its cdk.json). */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** A stack of the synthesized app. */
+export interface AssemblyStack {
+  /** The id the CLI selects it by (`cdk deploy <id>`). */
+  readonly id: string;
+  /** Its CloudFormation stack name. */
+  readonly stackName: string;
+}
+
+/** Thrown when a CLI step fails; `details` holds what to show the user. */
+export class DeployError extends Error {
+  override readonly name = 'DeployError';
+  constructor(message: string, readonly details: readonly string[] = []) {
+    super(message);
+  }
+}
+
+/** Says how a CLI step goes: one line at a time, already stripped of noise. */
+export type ProgressLine = (line: string) => void;
+
+/**
+ * The environment of every CLI run: the embedded AWS with dummy credentials, and nothing that
+ * could reach a real account or the internet (profiles, instance metadata, telemetry, notices,
+ * version checks).
+ */
+export function cliEnvironment(endpoint: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const key of Object.keys(env)) {
+    if (/^AWS_/.test(key) || /^CDK_DEFAULT_/.test(key)) delete env[key];
+  }
+  return {
+    ...env,
+    ...LOCAL_AWS_ENV,
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    // The CLI would read the user's real profiles and SSO settings from these files.
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    CDK_DISABLE_CLI_TELEMETRY: '1',
+    CDK_DISABLE_VERSION_CHECK: '1',
+    FORCE_COLOR: '0',
+    ...QUIET_SDK_ENV,
+  };
+}
+
+/**
+ * Silences the SDK's notice that its releases after January 2027 need Node 22 (printed by
+ * every process that loads the SDK on Node 20); other warnings still show.
+ */
+export const QUIET_SDK_ENV = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } as const;
+
+function cliPath(): string {
+  return require.resolve('aws-cdk/bin/cdk', { paths: [PROJECT_ROOT] });
+}
+
+// Lines the CLI prints that tell the user nothing here.
+const NOISE = [
+  /^\s*$/,
+  /feature flags are not configured/,
+  /^Successfully synthesized to |^Supply a stack id \(/,
+  /^Stack ARN:$/,
+  /^arn:aws:cloudformation:/,
+  /Trusted accounts for|Using default execution policy|--cloudformation-execution-policies/,
+];
+
+/** Options of {@link runCdk}. */
+export interface RunCdkOptions {
+  readonly endpoint: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Receives the lines to show as they come. */
+  readonly onLine?: ProgressLine;
+  /** Which lines go to `onLine`. @default - every line but the CLI's noise */
+  readonly show?: (line: string) => boolean;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs the CLI with `args`; resolves with its output lines. On failure throws DeployError
+ * whose details are the lines that were not shown as they came.
+ */
+export async function runCdk(args: readonly string[], options: RunCdkOptions): Promise<string[]> {
+  const child = spawnNode([cliPath(), ...args, '--no-notices', '--no-color'], {
+    cwd: PROJECT_ROOT,
+    env: { ...cliEnvironment(options.endpoint), ...options.env },
+  });
+  const lines: string[] = [];
+  const hidden: string[] = [];
+  const onLine = (raw: string) => {
+    if (NOISE.some((re) => re.test(raw))) return;
+    // A crash inside minified code prints whole files as one line.
+    const line = raw.length > 300 ? `${raw.slice(0, 300)}... (${raw.length} characters)` : raw;
+    lines.push(line);
+    if (options.onLine && (options.show?.(line) ?? true)) options.onLine(line);
+    else hidden.push(line);
+  };
+  eachLine(child.stdout, onLine);
+  eachLine(child.stderr, onLine);
+  const abort = () => void stopChild(child);
+  options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    await exited(child);
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+  }
+  if (options.signal?.aborted) throw new DeployError(`cdk ${args[0]} was stopped`);
+  if (child.exitCode !== 0) {
+    const shown = lines.length > hidden.length;
+    throw new DeployError(`cdk ${args[0]} failed (exit code ${child.exitCode ?? child.signalCode})${shown ? ': see its output above' : ''}`, hidden.slice(-30));
+  }
+  return lines;
+}
+
+/** Lines of `cdk deploy` that only say it works as usual (asset building and publishing, outputs read again below). */
+const DEPLOY_CHATTER = [
+  /: (start|success): (Building|Built|Publishing|Published) /,
+  /^\S+$/, // a stack's name alone, before its events
+  /^✨ {2}Synthesis time/,
+  /^Outputs:$/,
+  /^\S+\.\S+ = /, // Stack.Output = value: printed from the embedded AWS once deployed
+];
+
+/** Options of {@link synth}. */
+export interface SynthOptions {
+  readonly endpoint: string;
+  /** The cloud assembly folder. */
+  readonly outDir: string;
+  /**
+   * Run CDK's template validation and cdk-nag. They add seconds and are covered by the
+   * template tests, so the smoke run skips them.
+   */
+  readonly checks: boolean;
+  readonly onLine?: ProgressLine;
+  readonly signal?: AbortSignal;
+}
+
+/** Synthesizes the app (cdk.json's `app`) into `outDir` and lists its stacks. */
+export async function synth(options: SynthOptions): Promise<AssemblyStack[]> {
+  fs.rmSync(options.outDir, { recursive: true, force: true });
+  await runCdk(['synth', '--quiet', '--output', options.outDir, ...(options.checks ? [] : ['--no-validation'])], {
+    endpoint: options.endpoint,
+    env: options.checks ? {} : { CDK_NAG: 'false' },
+    onLine: options.onLine,
+    signal: options.signal,
+  });
+  return assemblyStacks(options.outDir);
+}
+
+/** The stacks of a synthesized cloud assembly. */
+export function assemblyStacks(dir: string): AssemblyStack[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+    artifacts?: Record<string, { type: string; displayName?: string; properties?: { stackName?: string } }>;
+  };
+  return Object.entries(manifest.artifacts ?? {})
+    .filter(([, a]) => a.type === 'aws:cloudformation:stack')
+    .map(([id, a]) => ({ id: a.displayName ?? id, stackName: a.properties?.stackName ?? id }));
+}
+
+/**
+ * The stacks to deploy: all of them, or the ones named (by id or stack name). Throws
+ * DeployError naming the unknown ones and listing the known ones.
+ */
+export function selectStacks(all: readonly AssemblyStack[], names: readonly string[]): AssemblyStack[] {
+  if (names.length === 0) return [...all];
+  const unknown = names.filter((n) => !all.some((s) => s.id === n || s.stackName === n));
+  if (unknown.length > 0) {
+    throw new DeployError(
+      `unknown stack${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. The app has: ${all.map((s) => s.id).join(', ') || '(no stacks)'}.`,
+    );
+  }
+  return all.filter((s) => names.includes(s.id) || names.includes(s.stackName));
+}
+
+/**
+ * `cdk bootstrap` of the embedded AWS's account and region, without waiting for the app.
+ *
+ * The CLI runs the app before it bootstraps, even when the environment is named, and refuses
+ * an app without stacks. Given this placeholder assembly (one empty stack that is never
+ * deployed) it bootstraps at once, so bootstrapping runs while the real app synthesizes.
+ */
+export async function bootstrap(options: { endpoint: string; workDir: string; account: string; region: string; onLine?: ProgressLine; signal?: AbortSignal }): Promise<void> {
+  const placeholder = path.join(options.workDir, 'bootstrap.out');
+  fs.mkdirSync(placeholder, { recursive: true });
+  fs.writeFileSync(path.join(placeholder, 'Placeholder.template.json'), JSON.stringify({ Resources: { Nothing: { Type: 'AWS::CloudFormation::WaitConditionHandle' } } }));
+  fs.writeFileSync(path.join(placeholder, 'manifest.json'), JSON.stringify({
+    version: '55.0.0',
+    artifacts: { Placeholder: { type: 'aws:cloudformation:stack', environment: 'aws://unknown-account/unknown-region', properties: { templateFile: 'Placeholder.template.json' } } },
+  }));
+  // Only the outcome is worth showing (the caller says it); on failure the error has every line.
+  await runCdk(['bootstrap', '--app', placeholder, `aws://${options.account}/${options.region}`], { ...options, show: (l) => /❌|rror/.test(l) });
+}
+
+/** Options of {@link deploy}. */
+export interface DeployOptions {
+  readonly endpoint: string;
+  /** The cloud assembly from {@link synth}. */
+  readonly assemblyDir: string;
+  readonly stacks: readonly AssemblyStack[];
+  readonly onLine?: ProgressLine;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Deploys `stacks` from the synthesized assembly. Uses CreateStack/UpdateStack directly, not
+ * change sets: moto does not compute a stack's outputs when it executes a change set.
+ * On failure throws DeployError with the failing resources and reasons.
+ */
+export async function deploy(options: DeployOptions): Promise<void> {
+  try {
+    await runCdk([
+      'deploy',
+      '--app', options.assemblyDir,
+      '--method', 'direct',
+      '--require-approval', 'never',
+      '--progress', 'events',
+      '--concurrency', '4',
+      ...options.stacks.map((s) => s.id),
+    ], { ...options, show: (l) => !DEPLOY_CHATTER.some((re) => re.test(l)) });
+  } catch (e) {
+    if (!(e instanceof DeployError) || options.signal?.aborted) throw e;
+    const cfn = new CloudFormationClient({ endpoint: options.endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: localCredentials() });
+    try {
+      const reasons = await failureReport(cfn, options.stacks.map((s) => s.stackName));
+      // The CLI's own messages were shown as they came; only the chatter was held back.
+      throw new DeployError(e.message, reasons);
+    } finally {
+      cfn.destroy();
+    }
+  }
+}
+
+/** The dummy credentials as an SDK credentials object. */
+export function localCredentials() {
+  return { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY, sessionToken: LOCAL_AWS_ENV.AWS_SESSION_TOKEN };
+}
+
+/** What failed in each stack, from its events and resources: one line per failure. */
+export async function failureReport(cfn: CloudFormationClient, stackNames: readonly string[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const stackName of stackNames) {
+    let status: string | undefined;
+    try {
+      status = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0]?.StackStatus;
+    } catch {
+      lines.push(`${stackName}: the stack was not created (see the CLI's message below).`);
+      continue;
+    }
+    const failed: string[] = [];
+    const events = (await cfn.send(new DescribeStackEventsCommand({ StackName: stackName }))).StackEvents ?? [];
+    const failures = events.filter((ev) => ev.ResourceStatus?.endsWith('_FAILED'));
+    // The stack's own event only summarizes its resources' ("The following resource(s) failed...").
+    const ofResources = failures.filter((ev) => ev.ResourceType !== 'AWS::CloudFormation::Stack');
+    for (const ev of ofResources.length > 0 ? ofResources : failures) {
+      failed.push(`  ${ev.LogicalResourceId} (${ev.ResourceType}): ${ev.ResourceStatus}: ${ev.ResourceStatusReason ?? 'no reason given'}`);
+    }
+    // moto cannot list the resources of a stack whose creation failed half-way.
+    const resources = await listResources(cfn, stackName).catch(() => []);
+    for (const r of resources) {
+      if (r.ResourceStatus?.endsWith('_FAILED') && !failed.some((f) => f.includes(`${r.LogicalResourceId} (`))) {
+        failed.push(`  ${r.LogicalResourceId} (${r.ResourceType}): ${r.ResourceStatus}: ${r.ResourceStatusReason ?? 'no reason given'}`);
+      }
+    }
+    if (failed.length > 0 || !status?.endsWith('_COMPLETE') || status.includes('ROLLBACK')) {
+      lines.push(`${stackName}: ${status ?? 'unknown status'}`, ...(failed.length > 0 ? failed : ['  the embedded AWS reported no failed resource (see the CLI\'s message below)']));
+    }
+  }
+  return lines;
+}
+
+async function listResources(cfn: CloudFormationClient, stackName: string): Promise<StackResourceSummary[]> {
+  const out: StackResourceSummary[] = [];
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStackResourcesCommand({ StackName: stackName, NextToken: token }));
+    out.push(...(page.StackResourceSummaries ?? []));
+    token = page.NextToken;
+  } while (token);
+  return out;
+}
+
+/**
+ * Resources of the deployed template that the embedded AWS accepted without creating them
+ * (moto skips the types it does not model, such as AWS::CloudWatch::Alarm): type -> count.
+ * Shown after a deployment so that nobody mistakes them for running locally.
+ */
+export async function notModelled(cfn: CloudFormationClient, stackName: string): Promise<Map<string, number>> {
+  const body = (await cfn.send(new GetTemplateCommand({ StackName: stackName }))).TemplateBody ?? '{}';
+  let template: { Resources?: Record<string, { Type?: string }> };
+  try {
+    template = JSON.parse(body);
+  } catch {
+    return new Map();
+  }
+  const created = new Set((await listResources(cfn, stackName)).map((r) => r.LogicalResourceId).filter(Boolean));
+  const missing = new Map<string, number>();
+  for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
+    if (created.has(logicalId) || !resource.Type) continue;
+    missing.set(resource.Type, (missing.get(resource.Type) ?? 0) + 1);
+  }
+  return missing;
+}

@@ -1,0 +1,223 @@
+/**
+ * What was deployed, read back from the embedded AWS itself: the stacks' outputs and
+ * resources, then each resource from its own service (function configuration and
+ * environment, event source mappings, queue attributes). The local cloud runs what this
+ * says, never what the construct props said, so a wrong name, environment variable or
+ * setting in a template shows up locally as it would in AWS.
+ */
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribePoliciesCommand } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { GetEventSourceMappingCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+
+/** A deployed stack. */
+export interface DeployedStack {
+  readonly name: string;
+  readonly status: string;
+  /** Output key -> value. */
+  readonly outputs: Readonly<Record<string, string>>;
+  /** Logical id -> { type, physical id } of the resources the embedded AWS created. */
+  readonly resources: readonly { readonly logicalId: string; readonly type: string; readonly physicalId: string }[];
+}
+
+/** A deployed Lambda function, as GetFunction describes it. */
+export interface DeployedFunction {
+  readonly stackName: string;
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  readonly runtime: string;
+  /** `file.export`, relative to the code root. */
+  readonly handler: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  readonly environment: Readonly<Record<string, string>>;
+  /** Base64 SHA-256 of the deployed package. */
+  readonly codeSha256: string;
+  /** Where GetFunction says the package is. */
+  readonly codeLocation: string;
+}
+
+/** A deployed SQS queue, as GetQueueAttributes describes it. */
+export interface DeployedQueue {
+  readonly stackName: string;
+  readonly logicalId: string;
+  readonly url: string;
+  readonly arn: string;
+  readonly visibilityTimeoutSeconds: number;
+  /** The dead-letter queue's ARN and the receives before a message moves there. */
+  readonly redrive?: { readonly deadLetterTargetArn: string; readonly maxReceiveCount: number };
+}
+
+/** A deployed Lambda event source mapping on an SQS queue. */
+export interface DeployedSqsMapping {
+  readonly stackName: string;
+  readonly logicalId: string;
+  readonly uuid: string;
+  readonly functionArn: string;
+  readonly queueArn: string;
+  readonly enabled: boolean;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  /** ScalingConfig.MaximumConcurrency; undefined when the mapping sets none. */
+  readonly maxConcurrency?: number;
+  readonly reportBatchItemFailures: boolean;
+}
+
+/** A deployed Auto Scaling group with its scaling policies, as the Auto Scaling API describes them. */
+export interface DeployedAutoScalingGroup {
+  readonly stackName: string;
+  readonly logicalId: string;
+  readonly name: string;
+  readonly minSize: number;
+  readonly maxSize: number;
+  readonly desiredCapacity: number;
+  readonly launchTemplate?: { readonly id?: string; readonly name?: string; readonly version?: string };
+  /** Instances the group runs now (moto launches them as EC2 instances). */
+  readonly instanceIds: readonly string[];
+  /** The group's tags (key -> value), which may describe what its instances run. */
+  readonly tags: Readonly<Record<string, string>>;
+  readonly policies: readonly {
+    readonly name: string;
+    readonly type: string;
+    /** Target tracking: the metric value to hold per instance (e.g. backlog per instance). */
+    readonly targetValue?: number;
+  }[];
+}
+
+/** Everything the local cloud reads about the deployed stacks. */
+export interface Inventory {
+  readonly endpoint: string;
+  readonly stacks: readonly DeployedStack[];
+  readonly functions: readonly DeployedFunction[];
+  readonly queues: readonly DeployedQueue[];
+  readonly sqsMappings: readonly DeployedSqsMapping[];
+  readonly autoScalingGroups: readonly DeployedAutoScalingGroup[];
+}
+
+/** The SDK clients the inventory reads with. */
+export interface InventoryClients {
+  readonly cloudformation: CloudFormationClient;
+  readonly lambda: LambdaClient;
+  readonly sqs: SQSClient;
+  /** Needed only when a stack has an Auto Scaling group. */
+  readonly autoscaling?: AutoScalingClient;
+}
+
+/** Reads the deployed state of `stackNames` from the embedded AWS at `endpoint`. */
+export async function readInventory(endpoint: string, clients: InventoryClients, stackNames: readonly string[]): Promise<Inventory> {
+  const stacks = await Promise.all(stackNames.map((name) => readStack(clients.cloudformation, name)));
+  const of = (type: string) => stacks.flatMap((s) => s.resources.filter((r) => r.type === type).map((r) => ({ stack: s.name, ...r })));
+
+  const functions = await Promise.all(of('AWS::Lambda::Function').map(async (r): Promise<DeployedFunction> => {
+    const out = await clients.lambda.send(new GetFunctionCommand({ FunctionName: r.physicalId }));
+    const c = out.Configuration ?? {};
+    return {
+      stackName: r.stack,
+      logicalId: r.logicalId,
+      name: c.FunctionName ?? r.physicalId,
+      arn: c.FunctionArn ?? '',
+      runtime: c.Runtime ?? '',
+      handler: c.Handler ?? '',
+      timeoutSeconds: c.Timeout ?? 3,
+      memoryMb: c.MemorySize ?? 128,
+      environment: c.Environment?.Variables ?? {},
+      codeSha256: c.CodeSha256 ?? '',
+      codeLocation: out.Code?.Location ?? '',
+    };
+  }));
+
+  const queues = await Promise.all(of('AWS::SQS::Queue').map(async (r): Promise<DeployedQueue> => {
+    const a = (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: r.physicalId, AttributeNames: ['All'] }))).Attributes ?? {};
+    const redrive = a.RedrivePolicy ? (JSON.parse(a.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number | string }) : undefined;
+    return {
+      stackName: r.stack,
+      logicalId: r.logicalId,
+      url: r.physicalId,
+      arn: a.QueueArn ?? '',
+      visibilityTimeoutSeconds: Number(a.VisibilityTimeout ?? 30),
+      ...(redrive ? { redrive: { deadLetterTargetArn: redrive.deadLetterTargetArn, maxReceiveCount: Number(redrive.maxReceiveCount) } } : {}),
+    };
+  }));
+
+  const mappings = await Promise.all(of('AWS::Lambda::EventSourceMapping').map(async (r) => {
+    const m = await clients.lambda.send(new GetEventSourceMappingCommand({ UUID: r.physicalId }));
+    return { r, m };
+  }));
+  const sqsMappings: DeployedSqsMapping[] = mappings
+    .filter(({ m }) => m.EventSourceArn?.startsWith('arn:aws:sqs:'))
+    .map(({ r, m }) => ({
+      stackName: r.stack,
+      logicalId: r.logicalId,
+      uuid: m.UUID ?? r.physicalId,
+      functionArn: m.FunctionArn ?? '',
+      queueArn: m.EventSourceArn ?? '',
+      // moto reports "Enabled"/"Disabled"; AWS also has transitional states that end enabled.
+      enabled: m.State === undefined || /^(Enabled|Enabling|Creating|Updating)$/.test(m.State),
+      batchSize: m.BatchSize ?? 10,
+      maxBatchingWindowSeconds: m.MaximumBatchingWindowInSeconds ?? 0,
+      ...(m.ScalingConfig?.MaximumConcurrency !== undefined ? { maxConcurrency: m.ScalingConfig.MaximumConcurrency } : {}),
+      reportBatchItemFailures: (m.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+    }));
+
+  const groups = of('AWS::AutoScaling::AutoScalingGroup');
+  const autoScalingGroups = clients.autoscaling && groups.length > 0 ? await readGroups(clients.autoscaling, groups) : [];
+
+  return { endpoint, stacks, functions, queues, sqsMappings, autoScalingGroups };
+}
+
+async function readGroups(
+  autoscaling: AutoScalingClient,
+  groups: readonly { stack: string; logicalId: string; physicalId: string }[],
+): Promise<DeployedAutoScalingGroup[]> {
+  return Promise.all(groups.map(async (r): Promise<DeployedAutoScalingGroup> => {
+    const g = (await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [r.physicalId] }))).AutoScalingGroups?.[0];
+    const policies = (await autoscaling.send(new DescribePoliciesCommand({ AutoScalingGroupName: r.physicalId }))).ScalingPolicies ?? [];
+    const lt = g?.LaunchTemplate ?? g?.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+    return {
+      stackName: r.stack,
+      logicalId: r.logicalId,
+      name: g?.AutoScalingGroupName ?? r.physicalId,
+      minSize: g?.MinSize ?? 0,
+      maxSize: g?.MaxSize ?? 0,
+      desiredCapacity: g?.DesiredCapacity ?? 0,
+      ...(lt ? { launchTemplate: { id: lt.LaunchTemplateId, name: lt.LaunchTemplateName, version: lt.Version } } : {}),
+      instanceIds: (g?.Instances ?? []).map((i) => i.InstanceId!).filter(Boolean),
+      tags: Object.fromEntries((g?.Tags ?? []).filter((t) => t.Key).map((t) => [t.Key!, t.Value ?? ''])),
+      policies: policies.map((p) => ({
+        name: p.PolicyName ?? '',
+        type: p.PolicyType ?? '',
+        ...(p.TargetTrackingConfiguration?.TargetValue !== undefined ? { targetValue: p.TargetTrackingConfiguration.TargetValue } : {}),
+      })),
+    };
+  }));
+}
+
+async function readStack(cfn: CloudFormationClient, name: string): Promise<DeployedStack> {
+  const stack = (await cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0];
+  const outputs: Record<string, string> = {};
+  for (const o of stack?.Outputs ?? []) if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
+  const resources: { logicalId: string; type: string; physicalId: string }[] = [];
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStackResourcesCommand({ StackName: name, NextToken: token }));
+    for (const r of page.StackResourceSummaries ?? []) {
+      // moto lists the resource types it does not model with empty ids: nothing to read there.
+      if (r.LogicalResourceId && r.ResourceType && r.PhysicalResourceId) {
+        resources.push({ logicalId: r.LogicalResourceId, type: r.ResourceType, physicalId: r.PhysicalResourceId });
+      }
+    }
+    token = page.NextToken;
+  } while (token);
+  return { name, status: stack?.StackStatus ?? 'UNKNOWN', outputs, resources };
+}
+
+/** The queue with this ARN, if it was deployed. */
+export function queueByArn(inventory: Inventory, arn: string): DeployedQueue | undefined {
+  return inventory.queues.find((q) => q.arn === arn);
+}
+
+/** The function with this ARN or name, if it was deployed. */
+export function functionByArn(inventory: Inventory, arnOrName: string): DeployedFunction | undefined {
+  return inventory.functions.find((f) => f.arn === arnOrName || f.name === arnOrName);
+}

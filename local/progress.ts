@@ -1,0 +1,126 @@
+/**
+ * The live progress of the local cloud: one line per stack that runs work, printed when it
+ * changes (at most once a second), e.g.
+ *
+ *   [ 24.1s] WorkQueueStack  backlog 12 | in flight 10 | done 8 (demo 8/30) | DLQ 0 | workers 5
+ *
+ * Queue figures come from the embedded AWS (ApproximateNumberOfMessages...), "done" from the
+ * demo's results table (every job with a result, the demo's own in brackets; without a demo,
+ * the messages the workers finished), "workers" from the processes the workloads run now.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { demoStatus, type DemoRun } from './demo';
+import type { Inventory } from './inventory';
+import type { Workload } from './workloads';
+
+/** The figures of one stack at one moment. */
+export interface ProgressRow {
+  readonly stackName: string;
+  readonly backlog: number;
+  readonly inFlight: number;
+  readonly done: number;
+  /** For a demo run: its good jobs done, and how many it sent. */
+  readonly demo?: { readonly done: number; readonly total: number };
+  readonly deadLettered: number;
+  readonly workers: number;
+}
+
+/** `[ 24.1s] WorkQueueStack  backlog 12 | in flight 10 | done 8 (demo 8/30) | DLQ 0 | workers 5` */
+export function formatRow(row: ProgressRow, elapsedMs: number): string {
+  const t = `[${(elapsedMs / 1000).toFixed(1).padStart(5)}s]`;
+  const done = row.demo === undefined ? `${row.done}` : `${row.done} (demo ${row.demo.done}/${row.demo.total})`;
+  return `${t} ${row.stackName}  backlog ${row.backlog} | in flight ${row.inFlight} | done ${done} | DLQ ${row.deadLettered} | workers ${row.workers}`;
+}
+
+async function depth(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+  const a = (await sqs.send(new GetQueueAttributesCommand({
+    QueueUrl: queueUrl,
+    AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+  }))).Attributes ?? {};
+  return { visible: Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) };
+}
+
+/** Reads the figures of every stack that runs a queue workload. */
+export async function sampleProgress(
+  inventory: Inventory,
+  workloads: readonly Workload[],
+  demos: readonly DemoRun[],
+  clients: { readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient },
+): Promise<ProgressRow[]> {
+  const byStack = new Map<string, Workload[]>();
+  for (const w of workloads) if (w.queueUrl) byStack.set(w.stackName, [...(byStack.get(w.stackName) ?? []), w]);
+  return Promise.all([...byStack.entries()].map(async ([stackName, list]) => {
+    const queueUrls = [...new Set(list.map((w) => w.queueUrl!))];
+    const dlqUrls = queueUrls
+      .map((url) => inventory.queues.find((q) => q.url === url)?.redrive?.deadLetterTargetArn)
+      .map((arn) => inventory.queues.find((q) => q.arn === arn)?.url)
+      .filter((u): u is string => !!u);
+    const [queues, dlqs] = await Promise.all([
+      Promise.all(queueUrls.map((u) => depth(clients.sqs, u))),
+      Promise.all(dlqUrls.map((u) => depth(clients.sqs, u))),
+    ]);
+    const demo = demos.find((d) => d.target.stackName === stackName);
+    const stats = list.map((w) => w.stats());
+    const status = demo ? await demoStatus(demo, clients.dynamodb) : undefined;
+    return {
+      stackName,
+      backlog: queues.reduce((n, q) => n + q.visible, 0),
+      inFlight: queues.reduce((n, q) => n + q.inFlight, 0),
+      done: status ? status.doneAll : stats.reduce((n, s) => n + s.done, 0),
+      ...(demo && status ? { demo: { done: status.done, total: demo.good.length } } : {}),
+      deadLettered: dlqs.reduce((n, q) => n + q.visible + q.inFlight, 0),
+      workers: stats.reduce((n, s) => n + s.processes, 0),
+    };
+  }));
+}
+
+/** A running progress display. */
+export interface Progress {
+  /** Samples now and prints what changed; resolves to the rows. */
+  tick(): Promise<ProgressRow[]>;
+  stop(): void;
+}
+
+/** Samples every `intervalMs` and prints each stack's line when it changed. */
+export function startProgress(options: {
+  readonly sample: () => Promise<ProgressRow[]>;
+  readonly print: (line: string) => void;
+  /** Epoch ms the elapsed time counts from. */
+  readonly since: number;
+  readonly intervalMs?: number;
+}): Progress {
+  const last = new Map<string, string>();
+  let stopped = false;
+  let running: Promise<ProgressRow[]> | undefined;
+  const tick = async (): Promise<ProgressRow[]> => {
+    if (running) return running;
+    running = (async () => {
+      try {
+        const rows = await options.sample();
+        for (const row of rows) {
+          // Compare without the time, so an unchanged state prints nothing.
+          const key = formatRow(row, 0);
+          if (!stopped && last.get(row.stackName) !== key) {
+            last.set(row.stackName, key);
+            options.print(formatRow(row, Date.now() - options.since));
+          }
+        }
+        return rows;
+      } catch {
+        return []; // the embedded AWS is stopping, or busy: try again next tick
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+  const timer = setInterval(() => void tick(), options.intervalMs ?? 1000);
+  return {
+    tick,
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The local cloud's FleetWorker path, without the CDK CLI: an Auto Scaling group created in moto
+ * by CloudFormation with FleetWorker's tags (the agent program, the real demo handler bundled
+ * with the worker agent, in S3; the target backlog; the agent's environment), read back by the
+ * inventory and run by the fleet workload as `npm start` runs it. A short visibility timeout
+ * (4 s) and scale-in delay (2 s) let the drills finish in seconds.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AGENT_PROGRAM_FILE, bundleAgentProgram } from '../../lib/core/bundling';
+import { FLEET_WORKER_TAGS } from '../../lib/work-queue/fleet-worker';
+import {
+  CONCURRENCY_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
+} from '../../runtime/jobs/environment';
+import { demoStatus, sendDemoJobs, type DemoTarget } from '../../local/demo';
+import { readInventory, type Inventory } from '../../local/inventory';
+import { runningPids } from '../../local/processes';
+import { FLEET_TAGS, desiredAgents, fleetWorkloadKind } from '../../local/workloads/fleet';
+import { startWorkloads, type Workload } from '../../local/workloads';
+import { writeZip } from '../../local/zip';
+import { queueDepth, useLocalAws, waitFor } from '../support/local-aws';
+
+const aws = useLocalAws();
+const STACK = 'FleetDrill';
+
+/** A stack shaped like FleetWorkerStack: what matters to the local cloud is the group's tags. */
+function drillTemplate(programUrl: string) {
+  const env = (name: string, value: unknown) => ({ Key: `${FLEET_TAGS.environmentPrefix}${name}`, Value: value, PropagateAtLaunch: false });
+  return {
+    Resources: {
+      Results: { Type: 'AWS::DynamoDB::Table', Properties: { KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'jobId', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' } },
+      Idempotency: { Type: 'AWS::DynamoDB::Table', Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' } },
+      DeadLetterQueue: { Type: 'AWS::SQS::Queue', Properties: {} },
+      Queue: { Type: 'AWS::SQS::Queue', Properties: { VisibilityTimeout: 4, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 } } },
+      Template: { Type: 'AWS::EC2::LaunchTemplate', Properties: { LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 't4g.micro' } } },
+      Group: {
+        Type: 'AWS::AutoScaling::AutoScalingGroup',
+        Properties: {
+          MinSize: '0',
+          MaxSize: '2',
+          AvailabilityZones: ['us-east-1a'],
+          LaunchTemplate: { LaunchTemplateId: { Ref: 'Template' }, Version: { 'Fn::GetAtt': ['Template', 'LatestVersionNumber'] } },
+          Tags: [
+            { Key: FLEET_TAGS.program, Value: programUrl, PropagateAtLaunch: false },
+            { Key: FLEET_TAGS.targetBacklogPerInstance, Value: '2', PropagateAtLaunch: false },
+            env(QUEUE_URL_ENV, { Ref: 'Queue' }),
+            env(CONCURRENCY_ENV, '2'),
+            env(VISIBILITY_TIMEOUT_ENV, '4'),
+            // The idempotency layer holds a job whose agent died until its deadline has passed.
+            env(JOB_TIMEOUT_ENV, '3'),
+            env(STOP_TIMEOUT_ENV, '5'),
+            env(FLEET_ENV, '1'),
+            env(LIFECYCLE_HOOK_ENV, 'drain-before-terminate'),
+            env(IDEMPOTENCY_TABLE_ENV, { Ref: 'Idempotency' }),
+            env('RESULTS_TABLE', { Ref: 'Results' }),
+          ],
+        },
+      },
+    },
+    Outputs: {
+      QueueUrl: { Value: { Ref: 'Queue' } },
+      DeadLetterQueueUrl: { Value: { Ref: 'DeadLetterQueue' } },
+      ResultsTableName: { Value: { Ref: 'Results' } },
+    },
+  };
+}
+
+describe('the local cloud running a deployed FleetWorker group', () => {
+  let workDir: string;
+  let inventory: Inventory;
+  let target: DemoTarget;
+  let workloads: Workload[] = [];
+  const notes: string[] = [];
+
+  beforeAll(async () => {
+    // GIVEN the demo handler bundled with the worker agent, and a group whose tags point at it
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-fleet-'));
+    bundleAgentProgram(path.join(__dirname, '..', '..', 'lambda', 'work-queue', 'demo-job.ts'), path.join(workDir, 'agent'));
+    const zip = writeZip([{ name: AGENT_PROGRAM_FILE, data: fs.readFileSync(path.join(workDir, 'agent', AGENT_PROGRAM_FILE)) }]);
+    const s3 = new S3Client({ forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: 'fleet-assets' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'fleet-assets', Key: 'agent.zip', Body: zip }));
+    const cloudformation = new CloudFormationClient({});
+    await cloudformation.send(new CreateStackCommand({ StackName: STACK, TemplateBody: JSON.stringify(drillTemplate('s3://fleet-assets/agent.zip')) }));
+
+    const autoscaling = new AutoScalingClient({});
+    inventory = await readInventory(aws.moto.endpoint, { cloudformation, lambda: new LambdaClient({}), sqs: aws.sqs, autoscaling }, [STACK]);
+    workloads = await startWorkloads(inventory, {
+      endpoint: aws.moto.endpoint,
+      workDir: path.join(workDir, 'run'),
+      logDir: path.join(workDir, 'logs'),
+      s3,
+      sqs: aws.sqs,
+      lambda: new LambdaClient({}),
+      autoscaling,
+      note: (line) => notes.push(line),
+      echoLogs: false,
+    }, [fleetWorkloadKind({ scaleEveryMs: 500, scaleInAfterMs: 2_000 })]);
+    const outputs = inventory.stacks[0]!.outputs;
+    target = { stackName: STACK, queueUrl: outputs.QueueUrl!, resultsTable: outputs.ResultsTableName!, deadLetterQueueUrl: outputs.DeadLetterQueueUrl! };
+  });
+
+  afterAll(async () => {
+    await Promise.all(workloads.map((w) => w.stop()));
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test('reads the group, its size and its agent from the embedded AWS, and runs no agent while the queue is empty', () => {
+    expect(inventory.autoScalingGroups).toEqual([expect.objectContaining({ minSize: 0, maxSize: 2 })]);
+    expect(workloads).toHaveLength(1);
+    expect(workloads[0]!.title).toMatch(/min 0, max 2, target backlog 2 per agent, concurrency 2 per agent, visibility 4 s/);
+    expect(workloads[0]!.stats().processes).toBe(0);
+  });
+
+  test('grows the farm with the backlog, loses no job when an agent is killed mid-job, and shrinks when the queue empties', async () => {
+    // (A job killed between its effect and the record of its end runs again, as in AWS: the
+    // demo's conditional write keeps its effect once and counts the rerun.)
+    // GIVEN 20 jobs of heavy hashing: 10 waiting jobs per agent wanted, so the maximum of 2 agents
+    const run = await sendDemoJobs(target, aws.sqs, 20, false, 100_000);
+    const [fleet] = workloads;
+    await waitFor('two agents', () => fleet!.stats().processes === 2, 20_000, 100);
+
+    // WHEN an agent is killed while jobs run
+    await waitFor('a first job done', async () => (await demoStatus(run, aws.dynamodb)).done > 0, 30_000, 100);
+    const killed = fleet!.busyPids()[0]!;
+    process.kill(killed, 'SIGKILL');
+
+    // THEN it is replaced, no job is lost, and the agents stop once the queue is empty
+    await waitFor('every job done and the queue empty', async () => {
+      const depth = await queueDepth(aws.sqs, target.queueUrl);
+      return depth.visible + depth.inFlight === 0 && (await demoStatus(run, aws.dynamodb)).done === 20;
+    }, 60_000, 250);
+    // and every job's effect was applied exactly once; a job whose effect was written and not yet
+    // recorded as finished when its agent died ran again (at most the agent's 2 running jobs)
+    const status = await demoStatus(run, aws.dynamodb);
+    expect(status.missing).toEqual([]);
+    expect(status.duplicates.size).toBe(0);
+    expect(status.reruns.size).toBeLessThanOrEqual(2);
+    expect(fleet!.stats().crashed).toBe(1);
+    expect(notes).toContainEqual(expect.stringMatching(new RegExp(`worker agent ${killed} of Group was killed \\(SIGKILL\\): its jobs come back after their visibility timeout \\(4 s`)));
+    await waitFor('the farm to shrink to its minimum of 0', () => fleet!.stats().processes === 0, 30_000, 250);
+  }, 120_000);
+
+  test('leaves no process running once stopped', async () => {
+    await Promise.all(workloads.map((w) => w.stop()));
+    expect(runningPids()).toEqual([]);
+  });
+});
+
+describe('the local Auto Scaling of a fleet', () => {
+  test('uses the same tags as FleetWorker', () => {
+    expect(FLEET_TAGS).toEqual(FLEET_WORKER_TAGS);
+  });
+
+  test.each([
+    [0, 2, 0, 2, 0],
+    [1, 2, 0, 2, 1],
+    [5, 2, 0, 2, 2],
+    [31, 2, 0, 20, 16],
+    [0, 2, 1, 3, 1],
+  ])('with %i jobs waiting, a target of %i per agent and sizes %i to %i, wants %i agents', (waiting, target, min, max, want) => {
+    expect(desiredAgents(waiting, target, min, max)).toBe(want);
+  });
+});
