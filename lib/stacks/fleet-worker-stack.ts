@@ -9,15 +9,15 @@
  * anywhere: instances reach AWS APIs and the Amazon Linux repositories over HTTPS through the
  * internet gateway, and people reach them through Session Manager only.
  */
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { catalogAgentProgram } from '../core/bundling';
 import { assertProps, outsideInt } from '../core/validation';
 import { FLEET_AGENT_SERVICE, FleetWorker } from '../work-queue/fleet-worker';
 import { WorkQueue } from '../work-queue/work-queue';
+import { newDemoVpc, newResultsTable } from './demo-resources';
 
 /** Properties of a {@link FleetWorkerStack}. */
 export interface FleetWorkerStackProps extends StackProps {
@@ -57,15 +57,9 @@ export class FleetWorkerStack extends Stack {
       message: `must be an integer from 1 to 20 (a demo: each instance costs money), received ${maxCapacity}.`,
     }]);
 
-    this.vpc = props.vpc ?? this.newVpc();
+    this.vpc = props.vpc ?? newDemoVpc(this, '10.41.0.0/24');
     this.workQueue = new WorkQueue(this, 'Jobs');
-    this.resultsTable = new dynamodb.Table(this, 'Results', {
-      partitionKey: { name: 'jobId', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.resultsTable = newResultsTable(this);
     this.fleet = new FleetWorker(this, 'Workers', {
       workQueue: this.workQueue,
       // The module lambda/work-queue/demo-job.ts, bundled with the worker agent.
@@ -89,21 +83,5 @@ export class FleetWorkerStack extends Stack {
       value: this.fleet.image.logGroup.logGroupName,
       description: `Streams <instance id>/bootstrap and <instance id>/${FLEET_AGENT_SERVICE}`,
     });
-  }
-
-  /** Two public subnets, no NAT gateway, and REJECT flow logs (which show the inbound traffic nothing lets in). */
-  private newVpc(): ec2.Vpc {
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr('10.41.0.0/24'),
-      maxAzs: 2,
-      natGateways: 0,
-      subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26 }],
-      // true would add a Lambda-backed custom resource (which the local cloud cannot run); the
-      // default security group is used by nothing here.
-      restrictDefaultSecurityGroup: false,
-    });
-    const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.REJECT });
-    return vpc;
   }
 }

@@ -12,13 +12,13 @@
 import { Aws, CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { assertProps, outsideInt } from '../core/validation';
 import { BootStep, SecretSource } from '../image-bootstrap/boot-steps';
 import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
+import { newDemoVpc } from './demo-resources';
 
 /** Properties of an {@link ImageBootstrapStack}. */
 export interface ImageBootstrapStackProps extends StackProps {
@@ -95,7 +95,7 @@ export class ImageBootstrapStack extends Stack {
       message: `must be an integer from 0 to 10 (a demo: each instance costs money), received ${instances}.`,
     }]);
 
-    this.vpc = props.vpc ?? this.newVpc();
+    this.vpc = props.vpc ?? newDemoVpc(this, '10.40.0.0/24');
     const subnets: ec2.SubnetSelection = this.vpc.publicSubnets.length > 0
       ? { subnetType: ec2.SubnetType.PUBLIC }
       : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
@@ -160,21 +160,5 @@ export class ImageBootstrapStack extends Stack {
       new CfnOutput(this, 'AmiParameterName', { value: this.image.bakery.amiParameterName, description: 'The id of the newest baked AMI' });
       new CfnOutput(this, 'ImagePipelineArn', { value: this.image.bakery.pipeline.attrArn, description: 'Rebuild with aws imagebuilder start-image-pipeline-execution' });
     }
-  }
-
-  /** Two public subnets, no NAT gateway, and REJECT flow logs (which show the inbound traffic nothing lets in). */
-  private newVpc(): ec2.Vpc {
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr('10.40.0.0/24'),
-      maxAzs: 2,
-      natGateways: 0,
-      subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26 }],
-      // true would add a Lambda-backed custom resource (which the local cloud cannot run); the
-      // default security group is used by nothing here.
-      restrictDefaultSecurityGroup: false,
-    });
-    const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.REJECT });
-    return vpc;
   }
 }

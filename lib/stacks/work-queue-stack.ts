@@ -3,12 +3,13 @@
  * running the demo job handler with idempotency on, and the shared results table the worker
  * writes to before a job's message is deleted.
  */
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import { CATALOG_BUNDLE_HANDLER, catalogHandlerCode } from '../core/bundling';
 import { LambdaWorker } from '../work-queue/lambda-worker';
 import { WorkQueue } from '../work-queue/work-queue';
+import { newResultsTable } from './demo-resources';
 
 /** Properties of a {@link WorkQueueStack}. */
 export interface WorkQueueStackProps extends StackProps {
@@ -33,13 +34,7 @@ export class WorkQueueStack extends Stack {
     super(scope, id, { description: 'cdk-cloud-patterns: work queue with a Lambda worker', ...props });
 
     this.workQueue = new WorkQueue(this, 'Jobs', { maxReceiveCount: props.maxReceiveCount });
-    this.resultsTable = new dynamodb.Table(this, 'Results', {
-      partitionKey: { name: 'jobId', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.resultsTable = newResultsTable(this);
     this.worker = new LambdaWorker(this, 'Worker', {
       workQueue: this.workQueue,
       code: catalogHandlerCode('work-queue/demo-job'),

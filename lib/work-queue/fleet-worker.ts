@@ -13,11 +13,10 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import {
-  AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, DEFAULT_IDEMPOTENCY_TTL_SECONDS, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV,
+  AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV,
   JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
 } from '../../runtime/jobs/environment';
 import { AGENT_AUTOSCALING_ACTIONS } from '../../runtime/worker-agent/iam';
@@ -26,14 +25,11 @@ import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { BootStep } from '../image-bootstrap/boot-steps';
 import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
 import { BACKLOG_SCALING_GROUP_METRICS, BacklogScaling } from './fleet-scaling';
-import { grantIdempotencyRecords, newIdempotencyTable } from './idempotency';
-import type { WorkQueue } from './work-queue';
+import { grantIdempotencyRecords } from './idempotency';
+import { jobWorkerRules, workerIdempotency, type JobWorkerProps } from './job-worker';
 
 /** Properties of a {@link FleetWorker}. */
-export interface FleetWorkerProps {
-  /** The queue to take jobs from. */
-  readonly workQueue: WorkQueue;
-
+export interface FleetWorkerProps extends JobWorkerProps {
   /**
    * The file that exports the job handler (`export const handler = defineJobHandler(...)`): the
    * same file a LambdaWorker runs, unchanged. It is bundled at synth with esbuild (on this
@@ -128,30 +124,6 @@ export interface FleetWorkerProps {
   readonly jobTimeout?: Duration;
 
   /**
-   * Remember finished jobs in a DynamoDB table so that a job delivered twice, even at the same
-   * time, applies its effect once (the same records as a LambdaWorker's). Needs a queue whose
-   * `maxReceiveCount` is at least 3.
-   *
-   * @default false
-   */
-  readonly idempotency?: boolean;
-
-  /**
-   * An existing table for idempotency records (partition key `id` as a string, TTL on
-   * `expiration`), e.g. the one a LambdaWorker on the same queue uses. Requires `idempotency: true`.
-   *
-   * @default - a new table when `idempotency` is true
-   */
-  readonly idempotencyTable?: dynamodb.ITable;
-
-  /**
-   * How long a finished job is remembered: a duplicate that arrives later runs again.
-   *
-   * @default Duration.days(1)
-   */
-  readonly idempotencyTtl?: Duration;
-
-  /**
    * More environment variables for the handler (not secrets: they are in the user data and in
    * the group's tags).
    *
@@ -167,12 +139,6 @@ export interface FleetWorkerProps {
    */
   readonly steps?: BootStep[];
 
-  /**
-   * How long the instances' boot and agent logs are kept.
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /** How long the agent hides a job it received, in seconds; heartbeats extend it while the job runs. */
@@ -273,7 +239,6 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
     const warmup = props.warmup ?? Duration.minutes(3);
     const jobTimeout = props.jobTimeout ?? Duration.minutes(15);
     const idempotency = props.idempotency ?? false;
-    const ttl = props.idempotencyTtl ?? Duration.seconds(DEFAULT_IDEMPOTENCY_TTL_SECONDS);
     const exportName = props.handler ?? 'handler';
     const environment = props.environment ?? {};
 
@@ -343,16 +308,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
         prop: 'jobTimeout',
         message: `must be from 1 to ${maxJobTimeout} seconds (whole seconds): a terminating instance waits for its jobs up to the lifecycle hook's limit of 2 hours, less ${HOOK_SLACK_SECONDS} s; received ${jobTimeoutSeconds} seconds.`,
       },
-      {
-        failed: props.idempotencyTable !== undefined && !idempotency,
-        prop: 'idempotencyTable',
-        message: 'is only used with `idempotency: true`. Set `idempotency: true` or remove `idempotencyTable`.',
-      },
-      {
-        failed: outsideInt(ttl.toSeconds(), 60, 31_536_000),
-        prop: 'idempotencyTtl',
-        message: `must be from 1 minute to 365 days, received ${ttl.toSeconds()} seconds.`,
-      },
+      ...jobWorkerRules(props),
       {
         failed: idempotency && receives !== undefined && receives < 3,
         prop: 'idempotency',
@@ -406,9 +362,8 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       })
       : new s3Assets.Asset(this, 'Program', { path: props.programDirectory! });
 
-    if (idempotency) {
-      this.idempotencyTable = props.idempotencyTable ?? newIdempotencyTable(this, 'IdempotencyTable');
-    }
+    const idempotencyParts = workerIdempotency(this, props);
+    this.idempotencyTable = idempotencyParts.table;
 
     // No group name here: user data that named the group would make the launch template depend
     // on the group that launches from it. The agent reads the name from its instance's tag.
@@ -422,9 +377,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       [STOP_TIMEOUT_ENV]: String(FLEET_AGENT_STOP_SECONDS),
       [FLEET_ENV]: '1',
       [LIFECYCLE_HOOK_ENV]: FLEET_LIFECYCLE_HOOK_NAME,
-      ...(this.idempotencyTable
-        ? { [IDEMPOTENCY_TABLE_ENV]: this.idempotencyTable.tableName, [IDEMPOTENCY_TTL_ENV]: String(ttl.toSeconds()) }
-        : {}),
+      ...idempotencyParts.environment,
     };
     this.agentEnvironment = agentEnvironment;
 

@@ -4,24 +4,20 @@
  * failing ends in the dead-letter queue; with idempotency on, a job delivered twice runs once.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULT_IDEMPOTENCY_TTL_SECONDS, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV } from '../../runtime/jobs/environment';
 import { DEFAULT_NODE_RUNTIME, HANDLER_NODEJS_BUNDLING } from '../core/bundling';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
-import { grantIdempotencyRecords, newIdempotencyTable } from './idempotency';
-import type { WorkQueue } from './work-queue';
+import { grantIdempotencyRecords } from './idempotency';
+import { jobWorkerRules, workerIdempotency, type JobWorkerProps } from './job-worker';
 
 /** Properties of a {@link LambdaWorker}. */
-export interface LambdaWorkerProps {
-  /** The queue to take jobs from. */
-  readonly workQueue: WorkQueue;
-
+export interface LambdaWorkerProps extends JobWorkerProps {
   /**
    * The file that exports the job handler (`export const handler = defineJobHandler(...)`),
    * bundled with esbuild on this machine (no Docker). Give either `entry` or `code`.
@@ -89,36 +85,6 @@ export interface LambdaWorkerProps {
   readonly maxConcurrency?: number;
 
   /**
-   * Remember finished jobs in a DynamoDB table so that a job delivered twice, even at the
-   * same time, applies its effect once.
-   *
-   * @default false
-   */
-  readonly idempotency?: boolean;
-
-  /**
-   * An existing table for idempotency records (partition key `id` as a string, TTL on
-   * `expiration`). Requires `idempotency: true`.
-   *
-   * @default - a new table when `idempotency` is true
-   */
-  readonly idempotencyTable?: dynamodb.ITable;
-
-  /**
-   * How long a finished job is remembered: a duplicate that arrives later runs again.
-   *
-   * @default Duration.days(1)
-   */
-  readonly idempotencyTtl?: Duration;
-
-  /**
-   * How long the function's logs are kept.
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
    * X-Ray tracing of the function.
    *
    * @default lambda.Tracing.ACTIVE
@@ -178,8 +144,6 @@ export class LambdaWorker extends Construct {
     const timeout = props.timeout ?? Duration.seconds(30);
     const batchSize = props.batchSize ?? 10;
     const windowSeconds = props.maxBatchingWindow?.toSeconds() ?? 0;
-    const idempotency = props.idempotency ?? false;
-    const ttl = props.idempotencyTtl ?? Duration.seconds(DEFAULT_IDEMPOTENCY_TTL_SECONDS);
 
     const timeoutSeconds = timeout.toSeconds();
     const maxBatch = queue.fifo ? 10 : 10_000;
@@ -229,16 +193,7 @@ export class LambdaWorker extends Construct {
         prop: 'maxConcurrency',
         message: `must be an integer from 2 to 1,000, received ${props.maxConcurrency}.`,
       },
-      {
-        failed: props.idempotencyTable !== undefined && !idempotency,
-        prop: 'idempotencyTable',
-        message: 'is only used with `idempotency: true`. Set `idempotency: true` or remove `idempotencyTable`.',
-      },
-      {
-        failed: outsideInt(ttl.toSeconds(), 60, 31_536_000),
-        prop: 'idempotencyTtl',
-        message: `must be from 1 minute to 365 days, received ${ttl.toSeconds()} seconds.`,
-      },
+      ...jobWorkerRules(props),
     ]);
 
     if (isKnown(timeoutSeconds)) {
@@ -260,13 +215,10 @@ export class LambdaWorker extends Construct {
     this.role = role;
     this.logGroup.grantWrite(role);
 
-    const environment: Record<string, string> = { ...props.environment };
-    if (idempotency) {
-      this.idempotencyTable = props.idempotencyTable ?? newIdempotencyTable(this, 'IdempotencyTable');
-      grantIdempotencyRecords(this.idempotencyTable, role);
-      environment[IDEMPOTENCY_TABLE_ENV] = this.idempotencyTable.tableName;
-      environment[IDEMPOTENCY_TTL_ENV] = String(ttl.toSeconds());
-    }
+    const idempotency = workerIdempotency(this, props);
+    this.idempotencyTable = idempotency.table;
+    if (this.idempotencyTable) grantIdempotencyRecords(this.idempotencyTable, role);
+    const environment: Record<string, string> = { ...props.environment, ...idempotency.environment };
 
     const common: lambda.FunctionOptions = {
       description: `Job worker of ${this.node.path}`,

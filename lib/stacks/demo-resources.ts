@@ -1,0 +1,39 @@
+/**
+ * Resources the demo stacks share: a network that costs nothing while idle, and the results
+ * table the demo job handler writes to. Construct ids are fixed here, as they are logical ids.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/**
+ * Two public subnets, no NAT gateway (instances reach AWS over HTTPS through the internet
+ * gateway; nothing comes in), and REJECT flow logs, which show the inbound traffic nothing lets in.
+ */
+export function newDemoVpc(scope: Construct, cidr: string): ec2.Vpc {
+  const vpc = new ec2.Vpc(scope, 'Vpc', {
+    ipAddresses: ec2.IpAddresses.cidr(cidr),
+    maxAzs: 2,
+    natGateways: 0,
+    subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26 }],
+    // true would add a Lambda-backed custom resource (which the local cloud cannot run); the
+    // default security group is used by nothing here.
+    restrictDefaultSecurityGroup: false,
+  });
+  const flowLogs = new logs.LogGroup(scope, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+  vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.REJECT });
+  return vpc;
+}
+
+/** One item per finished demo job (`jobId`), encrypted, with point-in-time recovery; demo data, destroyed with the stack. */
+export function newResultsTable(scope: Construct): dynamodb.Table {
+  return new dynamodb.Table(scope, 'Results', {
+    partitionKey: { name: 'jobId', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+}
