@@ -16,14 +16,15 @@ const USAGE = `Usage: npm start [-- [options] [Stack ...]]
 
 Deploys the catalog's stacks (all, or the ones named) into an embedded AWS (moto) on this
 machine with the real CDK CLI, runs what AWS would run (Lambda functions behind their event
-source mappings), sends demo jobs and shows their progress. Ctrl-C stops everything.
+source mappings, FleetWorker agents as the backlog asks), sends demo jobs and shows their
+progress. Ctrl-C stops everything.
 
 Options:
   --smoke            check that every demo job was done exactly once, then stop (exit 0 or 1)
   --port <n>         port of the embedded AWS (default: a free port)
   --jobs <n>         demo jobs per stack, 0 to 200 (default: 30)
   --no-failing-job   do not send the demo job that always fails
-  --skip-checks      skip CDK's template validation and cdk-nag in the synthesis (--smoke does)
+  --skip-checks      skip cdk-nag (and CDK's template validation) in the synthesis (--smoke does)
   --logs             also print the functions' logs (always in .local-cloud/logs/)
   --timings <file>   write the start's milestones (epoch ms) to a JSON file
   -h, --help         show this help
