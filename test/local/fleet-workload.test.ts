@@ -9,9 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AGENT_PROGRAM_FILE, bundleAgentProgram } from '../../lib/core/bundling';
 import { FLEET_WORKER_TAGS } from '../../lib/work-queue/fleet-worker';
 import {
@@ -22,7 +20,7 @@ import { readInventory, type Inventory } from '../../local/inventory';
 import { runningPids } from '../../local/processes';
 import { FLEET_TAGS, desiredAgents, fleetWorkloadKind } from '../../local/workloads/fleet';
 import { startWorkloads, type Workload } from '../../local/workloads';
-import { writeZip } from '../../local/zip';
+import { deployDrill } from '../support/drill';
 import { queueDepth, useLocalAws, waitFor } from '../support/local-aws';
 
 const aws = useLocalAws();
@@ -81,12 +79,10 @@ describe('the local cloud running a deployed FleetWorker group', () => {
     // GIVEN the demo handler bundled with the worker agent, and a group whose tags point at it
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-fleet-'));
     bundleAgentProgram(path.join(__dirname, '..', '..', 'lambda', 'work-queue', 'demo-job.ts'), path.join(workDir, 'agent'));
-    const zip = writeZip([{ name: AGENT_PROGRAM_FILE, data: fs.readFileSync(path.join(workDir, 'agent', AGENT_PROGRAM_FILE)) }]);
-    const s3 = new S3Client({ forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: 'fleet-assets' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'fleet-assets', Key: 'agent.zip', Body: zip }));
-    const cloudformation = new CloudFormationClient({});
-    await cloudformation.send(new CreateStackCommand({ StackName: STACK, TemplateBody: JSON.stringify(drillTemplate('s3://fleet-assets/agent.zip')) }));
+    const { cloudformation, s3 } = await deployDrill({
+      bucket: 'fleet-assets', key: 'agent.zip', name: AGENT_PROGRAM_FILE, file: path.join(workDir, 'agent', AGENT_PROGRAM_FILE),
+      stackName: STACK, template: drillTemplate('s3://fleet-assets/agent.zip'),
+    });
 
     const autoscaling = new AutoScalingClient({});
     inventory = await readInventory(aws.moto.endpoint, { cloudformation, lambda: new LambdaClient({}), sqs: aws.sqs, autoscaling }, [STACK]);

@@ -8,15 +8,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CATALOG_BUNDLE_FILE, CATALOG_BUNDLE_HANDLER, bundleHandler } from '../../lib/core/bundling';
 import { demoStatus, sendDemoJobs, type DemoTarget } from '../../local/demo';
 import { readInventory, type Inventory } from '../../local/inventory';
 import { runningPids } from '../../local/processes';
 import { startWorkloads, type Workload } from '../../local/workloads';
-import { writeZip } from '../../local/zip';
+import { deployDrill } from '../support/drill';
 import { queueDepth, useLocalAws, waitFor } from '../support/local-aws';
 
 const aws = useLocalAws();
@@ -76,12 +74,10 @@ describe('the local cloud running a deployed Lambda worker', () => {
     // GIVEN the demo handler's real bundle, deployed by CloudFormation from S3
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-test-'));
     bundleHandler(path.join(__dirname, '..', '..', 'lambda', 'work-queue', 'demo-job.ts'), path.join(workDir, 'bundle'));
-    const zip = writeZip([{ name: CATALOG_BUNDLE_FILE, data: fs.readFileSync(path.join(workDir, 'bundle', CATALOG_BUNDLE_FILE)) }]);
-    const s3 = new S3Client({ forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: 'drill-assets' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'drill-assets', Key: 'demo-job.zip', Body: zip }));
-    const cloudformation = new CloudFormationClient({});
-    await cloudformation.send(new CreateStackCommand({ StackName: STACK, TemplateBody: JSON.stringify(drillTemplate('drill-assets', 'demo-job.zip')) }));
+    const { cloudformation, s3 } = await deployDrill({
+      bucket: 'drill-assets', key: 'demo-job.zip', name: CATALOG_BUNDLE_FILE, file: path.join(workDir, 'bundle', CATALOG_BUNDLE_FILE),
+      stackName: STACK, template: drillTemplate('drill-assets', 'demo-job.zip'),
+    });
 
     inventory = await readInventory(aws.moto.endpoint, { cloudformation, lambda: new LambdaClient({}), sqs: aws.sqs }, [STACK]);
     workloads = await startWorkloads(inventory, {
