@@ -1,6 +1,6 @@
 /** cdk-cloud-patterns: the public API of the construct library. */
 export { WorkQueue, WorkQueueEncryption, DEFAULT_MAX_RECEIVE_COUNT } from './work-queue/work-queue';
-export type { WorkQueueProps } from './work-queue/work-queue';
+export type { IWorkQueue, WorkQueueAttributes, WorkQueueProps } from './work-queue/work-queue';
 export type { JobWorkerProps } from './work-queue/job-worker';
 export { LambdaWorker } from './work-queue/lambda-worker';
 export type { LambdaWorkerProps } from './work-queue/lambda-worker';
