@@ -11,6 +11,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { BootStep, SecretSource } from '../../lib/image-bootstrap/boot-steps';
 import { ScriptPart, renderBootScript, type BootScriptOptions } from '../../lib/image-bootstrap/boot-script';
+import { requireTool } from '../../scripts/test-tools';
 import { useLocalAws } from '../support/local-aws';
 import { SANDBOX_INSTANCE_ID, createSandbox, type Sandbox, type SandboxRun } from './support/sandbox';
 import { DB_PASSWORD_PARAMETER, DEMO_BUCKET, agentZip, everyKindOfStep, importScope } from './support/steps';
@@ -38,6 +39,8 @@ describe('the boot script, run in a sandbox against moto', () => {
   });
 
   beforeAll(async () => {
+    requireTool('curl'); // `npm test` installs it; a bare `npx jest` says how
+    requireTool('aws');
     // GIVEN what the steps read, in the local AWS: a SecureString, a secret, an archive
     const endpoint = aws.moto.endpoint;
     const s3 = new S3Client({ endpoint, forcePathStyle: true });

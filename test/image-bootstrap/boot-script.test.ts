@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'child_process';
 import { ScriptPart, renderBootScript, renderComponentDocument, shellQuote, type BootScriptOptions } from '../../lib/image-bootstrap/boot-script';
+import { requireTool } from '../../scripts/test-tools';
 import { API_SECRET_ARN, DB_PASSWORD_PARAMETER, everyKindOfStep } from './support/steps';
 
 const SIGNAL = { stackName: 'DemoStack', logicalId: 'GroupASG1234' };
@@ -21,10 +22,9 @@ function script(options: Partial<BootScriptOptions> = {}): string {
 }
 
 function shellcheck(text: string): { status: number | null; output: string } {
+  requireTool('shellcheck'); // `npm test` installs it; a bare `npx jest` says how
   const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', '-'], { input: text, encoding: 'utf8' });
-  if (result.error) {
-    throw new Error(`shellcheck is not installed (${result.error.message}): apt-get install -y shellcheck`);
-  }
+  if (result.error) throw result.error;
   return { status: result.status, output: result.stdout + result.stderr };
 }
 
