@@ -29,7 +29,7 @@ export type { ImageBootstrapStackProps } from './stacks/image-bootstrap-stack';
 
 // The render farm: EC2 workers that run a LambdaWorker's handler unchanged, scaling on the backlog.
 export {
-  FleetWorker, FLEET_WORKER_TAGS, FLEET_LIFECYCLE_HOOK_NAME, FLEET_AGENT_VISIBILITY_SECONDS, FLEET_AGENT_STOP_SECONDS,
+  FleetWorker, FLEET_LIFECYCLE_HOOK_NAME, FLEET_AGENT_VISIBILITY_SECONDS, FLEET_AGENT_STOP_SECONDS,
   FLEET_AGENT_DIRECTORY, FLEET_AGENT_ENV_FILE, FLEET_AGENT_SERVICE,
 } from './work-queue/fleet-worker';
 export type { FleetWorkerProps } from './work-queue/fleet-worker';

@@ -12,7 +12,9 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_NODE_RUNTIME, HANDLER_NODEJS_BUNDLING } from '../core/bundling';
+import { LAMBDA_WORKER_WORKLOAD } from '../../contracts/work-queue';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
+import { declareWorkload } from '../core/workload';
 import { grantIdempotencyRecords } from './idempotency';
 import { jobWorkerRules, workerIdempotency, type JobWorkerProps } from './job-worker';
 
@@ -254,6 +256,10 @@ export class LambdaWorker extends Construct {
       reportBatchItemFailures: true,
     });
     this.function.addEventSource(this.eventSource);
+    // For tools that run the worker elsewhere (the local cloud): declared on the mapping, which
+    // already depends on the function and the queue; its settings are read from the deployed mapping.
+    const mapping = this.function.node.findAll().find((c): c is lambda.CfnEventSourceMapping => c instanceof lambda.CfnEventSourceMapping)!;
+    declareWorkload(mapping, LAMBDA_WORKER_WORKLOAD.declare({ functionName: this.function.functionName, queueUrl: queue.queue.queueUrl }));
 
     Validations.of(this.function).acknowledge(
       {

@@ -6,6 +6,8 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { LAMBDA_WORKER_WORKLOAD } from '../../contracts/work-queue';
+import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
 import { LambdaWorker, WorkQueue, type LambdaWorkerProps, type WorkQueueProps } from '../../lib';
 import { LAMBDA_UNUSED_SDK_MODULES } from '../../lib/core/bundling';
 import { newStack, templateOf } from '../support/stacks';
@@ -53,6 +55,19 @@ describe('LambdaWorker defaults', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       MaximumBatchingWindowInSeconds: Match.absent(),
       ScalingConfig: Match.absent(),
+    });
+  });
+
+  test('declares itself on its event source mapping for the local cloud: the function and the queue', () => {
+    template.hasResource('AWS::Lambda::EventSourceMapping', {
+      Metadata: {
+        [WORKLOAD_METADATA_KEY]: {
+          kind: LAMBDA_WORKER_WORKLOAD.kind,
+          version: LAMBDA_WORKER_WORKLOAD.version,
+          functionName: stack.resolve(worker.function.functionName),
+          queueUrl: stack.resolve(workQueue.queue.queueUrl),
+        },
+      },
     });
   });
 
