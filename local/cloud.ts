@@ -304,7 +304,7 @@ export class LocalCloud {
    * failing one never. Returns the problems; empty when all is well.
    */
   async checkDemo(): Promise<string[]> {
-    if (this.demos.length === 0) return ['no stack took demo jobs: nothing to check (deploy a stack with QueueUrl and ResultsTableName outputs).'];
+    if (this.demos.length === 0) return ['no stack took demo jobs: nothing to check (deploy a stack whose results table declares the demo, as WorkQueueStack and FleetWorkerStack do).'];
     const problems: string[] = [];
     for (const run of this.demos) {
       problems.push(...demoProblems(run, await demoStatus(run, this.clients!.dynamodb)));
