@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeDoc, writeResult, type BenchOutcome } from './lib/results';
+import { loadAverage, writeDoc, writeResult, type BenchOutcome } from './lib/results';
 
 async function main() {
   const all = fs.readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
@@ -19,7 +19,10 @@ async function main() {
     // require, not import(): esbuild-register compiles TypeScript on require only.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(__dirname, `${name}.bench.ts`)) as { run(): Promise<BenchOutcome> };
-    const result = writeResult(name, await mod.run());
+    const started = { load: loadAverage(), at: Date.now() };
+    console.log(`  load average ${started.load.join(' ')}`);
+    const result = writeResult(name, await mod.run(), started);
+    console.log(`  ${result.durationSeconds} s, load average ${result.load.end.join(' ')} at end`);
     for (const g of result.goals) console.log(`  ${g.met ? 'met ' : 'MISS'}  ${g.goal}: ${g.measured}`);
   }
   writeDoc();
