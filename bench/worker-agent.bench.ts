@@ -15,8 +15,10 @@
  *   of each job (p50, p99, pooled over the repetitions) and requests per job at that load.
  * Also the requests a minute of an idle agent and an idle sqs-consumer, over one minute.
  *
- * Knobs: BENCH_WORKER_AGENT_REPS (repetitions, default 3), BENCH_WORKER_AGENT_SCALE (multiplies
- * the job counts, default 1), BENCH_WORKER_AGENT_IDLE=0 (skip the idle minute).
+ * Repetitions: at least 2 and at most BENCH_WORKER_AGENT_REPS (default 3), as many as fit in
+ * BENCH_WORKER_AGENT_BUDGET_S (default 300; the machine is shared). Other knobs:
+ * BENCH_WORKER_AGENT_SCALE (multiplies the seconds of work per run, default 1),
+ * BENCH_WORKER_AGENT_IDLE=0 (skip the idle minute).
  */
 import * as os from 'os';
 import { setTimeout as sleep } from 'timers/promises';
@@ -27,7 +29,9 @@ import { summarize } from './toolchain/timing';
 import { ContenderProcess, describe, jobsInFlight, startIdle, type ContenderSpec, type RunReport } from './worker-agent/contenders';
 import { createQueue, fillQueue, longTailedDurations, percentile, streamJobs } from './worker-agent/load';
 
-const REPS = Number(process.env.BENCH_WORKER_AGENT_REPS ?? 3);
+const MAX_REPS = Number(process.env.BENCH_WORKER_AGENT_REPS ?? 3);
+const MIN_REPS = Math.min(2, MAX_REPS);
+const BUDGET_MS = Number(process.env.BENCH_WORKER_AGENT_BUDGET_S ?? 300) * 1000;
 const SCALE = Number(process.env.BENCH_WORKER_AGENT_SCALE ?? 1);
 const IDLE_WINDOW_MS = 60_000;
 const RUN_LIMIT_MS = 180_000;
@@ -54,6 +58,8 @@ interface Scenario {
   readonly sides: Partial<Record<SideKey, ContenderSpec>>;
   /** Sides that run the throughput run only. */
   readonly throughputOnly?: readonly SideKey[];
+  /** The fewest jobs in a latency stream (for a p99 worth the name), default 30. */
+  readonly minStreamed?: number;
 }
 
 /** Seconds of the slowest side's work in a throughput backlog, and in a latency stream. */
@@ -87,8 +93,8 @@ function scenarios(): Scenario[] {
       sides: { ...at10, defaults: { kind: 'sqs-consumer', instances: 1, batchSize: 1, batchHandler: false } },
       throughputOnly: ['defaults'],
     },
-    { key: 'tail-100', label: 'long-tailed, 100 in flight', durations: tail, minBacklog: 1000, firstGuess: 200, sides: at100 },
-    { key: 'tail-10', label: 'long-tailed, 10 in flight', durations: tail, minBacklog: 200, firstGuess: 20, sides: at10 },
+    { key: 'tail-100', label: 'long-tailed, 100 in flight', durations: tail, minBacklog: 600, firstGuess: 150, sides: at100 },
+    { key: 'tail-10', label: 'long-tailed, 10 in flight', durations: tail, minBacklog: 150, firstGuess: 15, sides: at10, minStreamed: 50 },
   ];
 }
 
@@ -162,6 +168,8 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 
 export async function run(): Promise<BenchOutcome> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const startedAt = Date.now();
+  let reps = 0;
   const list = scenarios();
   const sideKeys: SideKey[] = ['agent', 'batch', 'perMessage', 'defaults'];
   const fauxqs = await startFauxqs();
@@ -183,7 +191,11 @@ export async function run(): Promise<BenchOutcome> {
 
     const estimate = Object.fromEntries(list.map((s) => [s.key, s.firstGuess])) as Record<string, number>;
     let turn = 0;
-    for (let rep = 0; rep < REPS; rep++) {
+    const repsFrom = Date.now();
+    for (let rep = 0; rep < MAX_REPS; rep++) {
+      // Stop when another repetition (as long as the mean one so far) would overrun the budget.
+      if (rep >= MIN_REPS && Date.now() - startedAt + (Date.now() - repsFrom) / rep > BUDGET_MS) break;
+      reps = rep + 1;
       for (const s of list) {
         const keys = sideKeys.filter((k) => s.sides[k]);
         const careful = keys.filter((k) => !s.throughputOnly?.includes(k));
@@ -194,7 +206,7 @@ export async function run(): Promise<BenchOutcome> {
           const order = keys.map((_, i) => keys[(i + turn) % keys.length]!);
           turn++;
           const rate = Math.max(5, Math.round(STREAM_SHARE * (measured.length > 0 ? Math.min(...measured) : estimate[s.key]!)));
-          const stream = { rate, jobs: clamp(rate * STREAM_SECONDS, 30, MAX_JOBS) };
+          const stream = { rate, jobs: clamp(rate * STREAM_SECONDS, s.minStreamed ?? 30, MAX_JOBS) };
           for (const k of order) {
             const spec = s.sides[k]!;
             const id = `${s.key} ${k}`;
@@ -202,12 +214,12 @@ export async function run(): Promise<BenchOutcome> {
               const t = await throughputRun(fauxqs, procs[k], s, spec, backlog);
               (tp[id] ??= []).push(t);
               if (careful.includes(k)) measured.push(t.jobsPerSecond);
-              console.log(`  rep ${rep + 1}/${REPS} ${s.label}, ${describe(spec)}: ${r0(t.jobsPerSecond)} jobs/s, ${r3(t.requestsPerJob)} req/job, ${r0(t.cpuMsPer1000)} CPU ms/1000 jobs (backlog ${backlog})`);
+              console.log(`  rep ${rep + 1} ${s.label}, ${describe(spec)}: ${r0(t.jobsPerSecond)} jobs/s, ${r3(t.requestsPerJob)} req/job, ${r0(t.cpuMsPer1000)} CPU ms/1000 jobs (backlog ${backlog})`);
             } else if (careful.includes(k)) {
               const l = await latencyRun(fauxqs, procs[k], s, spec, stream);
               (lat[id] ??= []).push(l);
               (rates[s.key] ??= []).push(rate);
-              console.log(`  rep ${rep + 1}/${REPS} ${s.label}, ${describe(spec)} at ${rate} jobs/s: p50 ${percentile(l.latenciesMs, 50)} ms, p99 ${percentile(l.latenciesMs, 99)} ms, ${r3(l.requestsPerJob)} req/job`);
+              console.log(`  rep ${rep + 1} ${s.label}, ${describe(spec)} at ${rate} jobs/s: p50 ${percentile(l.latenciesMs, 50)} ms, p99 ${percentile(l.latenciesMs, 99)} ms, ${r3(l.requestsPerJob)} req/job`);
             }
           }
         }
@@ -297,12 +309,12 @@ export async function run(): Promise<BenchOutcome> {
         `With every job taking the same 20 ms, the difference shrinks (${fixedWords.join('; ')}): there a batch's jobs all end together, so sqs-consumer loses little by waiting for its slowest. ` +
         'Requests, CPU per job and latency are in the table; every goal below reads as met or MISSED.',
       method:
-        `fauxqs 1.9.2 (an SQS emulator in its own process on this machine), one fresh queue per run. Each side runs in its own child process, interleaved (the order of sides rotates every round), ${REPS} repetitions. ` +
-        `Jobs: a fixed ${FIXED_MS} ms, or long-tailed (bounded Pareto, shape 1, ${TAIL.minMs} ms to ${TAIL.maxMs} ms, seed ${TAIL.seed}: median ${percentile(list[2]!.durations, 50)} ms, mean ${r0(list[2]!.durations.reduce((a, b) => a + b, 0) / list[2]!.durations.length)} ms, p99 ${percentile(list[2]!.durations, 99)} ms); job n takes the n-th duration on every side. ` +
+        `fauxqs 1.9.2 (an SQS emulator in its own process on this machine), one fresh queue per run. Each side runs in its own child process, interleaved (the order of sides rotates every round), ${reps} repetitions (as many as fit in ${BUDGET_MS / 1000} s, at least ${MIN_REPS}, at most ${MAX_REPS}). ` +
+        `Jobs: a fixed ${FIXED_MS} ms, or long-tailed (log-uniform from ${TAIL.minMs} ms to ${TAIL.maxMs} ms, seed ${TAIL.seed}: median ${percentile(list[2]!.durations, 50)} ms, mean ${r0(list[2]!.durations.reduce((a, b) => a + b, 0) / list[2]!.durations.length)} ms, p99 ${percentile(list[2]!.durations, 99)} ms); job n takes the n-th duration on every side. ` +
         'Throughput: a backlog sent first (JobClient batches of 10), then drained; jobs/s over the steady part of the run (10th to 90th percentile of delete times), SQS requests per job counted at the emulator without the sends (the same for every side), CPU of the consumer process per 1,000 jobs; medians of the repetitions. ' +
         `Latency: a stream of jobs at half the slowest side's jobs/s just measured (the same rate for every side of a round, below each one's capacity); the time from the send to SQS acknowledging the delete, p50 and p99 over all repetitions' jobs. ` +
         `Backlogs (${BACKLOG_SECONDS} s of the slowest side's work, from the previous repetition) and stream rates (${STREAM_SECONDS} s each) per repetition: ${list.map((s) => `${s.label}: ${backlogs[s.key]!.join('/')} jobs, ${[...new Set(rates[s.key])].join('/')} jobs/s`).join('; ')}.`,
-      repetitions: REPS,
+      repetitions: reps,
       ours: side('agent', 'agent (concurrency 100 / 10)'),
       peer: side('batch', 'sqs-consumer x10 / x1, batchSize 10, handleMessageBatch'),
       otherPeers: [

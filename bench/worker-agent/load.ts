@@ -67,14 +67,13 @@ function seeded(seed: number): () => number {
 }
 
 /**
- * `count` durations in ms from a bounded Pareto distribution with shape 1 between `minMs` and
- * `maxMs` (a long tail: most jobs short, a few near the bound), rounded to whole ms, seeded.
+ * `count` durations in ms, log-uniform between `minMs` and `maxMs` (as likely 5-50 ms as
+ * 50-500 ms: most jobs short, a long tail to the bound; the limit of a bounded Pareto as its
+ * shape goes to 0), rounded to whole ms, seeded.
  */
 export function longTailedDurations(count: number, minMs: number, maxMs: number, seed: number): number[] {
   const random = seeded(seed);
-  const ratio = minMs / maxMs;
-  // Inverse CDF of the bounded Pareto with shape 1: x = L / (1 - u (1 - L/H)).
-  return Array.from({ length: count }, () => Math.round(minMs / (1 - random() * (1 - ratio))));
+  return Array.from({ length: count }, () => Math.round(minMs * (maxMs / minMs) ** random()));
 }
 
 /** Percentile (0-100) of samples, nearest rank. */
