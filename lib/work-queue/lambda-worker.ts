@@ -162,7 +162,7 @@ export interface LambdaWorkerProps extends JobWorkerProps {
  *   maxConcurrency: 20,
  * });
  */
-export class LambdaWorker extends Construct implements iam.IGrantable {
+export class LambdaWorker extends Construct implements iam.IGrantable, ec2.IConnectable {
   /** The function that runs the handler. */
   public readonly function: lambda.Function;
   /** The function's execution role. */
@@ -349,5 +349,13 @@ export class LambdaWorker extends Construct implements iam.IGrantable {
     if (wildcards.length > 0) {
       Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards.join(' ') });
     }
+  }
+
+  /**
+   * The function's security groups, to open a way to a database and the like
+   * (`db.connections.allowDefaultPortFrom(worker)`). Only for a worker in a VPC: CDK throws otherwise.
+   */
+  public get connections(): ec2.Connections {
+    return this.function.connections;
   }
 }

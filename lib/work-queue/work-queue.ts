@@ -25,7 +25,9 @@ export enum WorkQueueEncryption {
 /** Properties of a {@link WorkQueue}. */
 export interface WorkQueueProps {
   /**
-   * An existing queue to use instead of creating one. It is used as it is: none of the
+   * An existing queue of this app to use instead of creating one, with this construct's alarms.
+   * For a queue that another stack or app owns (and alarms on), use
+   * {@link WorkQueue.fromQueueAttributes} instead. It is used as it is: none of the
    * queue-shaping props (`fifo`, `encryption`, `encryptionKey`, `visibilityTimeout`,
    * `retentionPeriod`, `maxReceiveCount`, `queueName`) may be set with it.
    *

@@ -202,6 +202,20 @@ describe('LambdaWorker hardening', () => {
     expect(fn.DependsOn).toEqual(expect.arrayContaining([stack.getLogicalId(worker.role.node.defaultChild as CfnResource)]));
   });
 
+  test('is connectable in a VPC: a database can let the worker in', () => {
+    // GIVEN
+    const { stack } = newStack();
+    const vpc = newVpc(stack);
+    const worker = new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), code: code(), vpc });
+    const db = new ec2.SecurityGroup(stack, 'Db', { vpc });
+    // WHEN
+    db.connections.allowFrom(worker, ec2.Port.tcp(5432));
+    // THEN
+    templateOf(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5432, SourceSecurityGroupId: stack.resolve(worker.connections.securityGroups[0]!.securityGroupId),
+    });
+  });
+
   test('reserves the concurrency it is given', () => {
     const { template } = build({ reservedConcurrentExecutions: 25, maxConcurrency: 20 });
     template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 25 });
