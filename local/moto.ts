@@ -98,7 +98,7 @@ export function findMotoPython(): string {
   }
   throw new MotoMissingError(
     'moto\'s server is not installed, and the local cloud needs it as its embedded AWS.\n' +
-      '  Install it with:  pip install "moto[server]"\n' +
+      `  Install it with:  pip install "moto[server]>=${MOTO_TESTED_RANGE.min},<${MOTO_TESTED_RANGE.below}"\n` +
       '  (set MOTO_PYTHON to the Python that has it, if it is not python3 on the PATH).\n' +
       '  `npx cdk synth` and the template tests work without it.',
   );
