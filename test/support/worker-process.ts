@@ -16,6 +16,8 @@ export interface JobReport {
   readonly n: number;
   readonly attempt: number;
   readonly pid: number;
+  /** What context.commit resolved to, when the job's effect is a committed counter. */
+  readonly outcome?: 'committed' | 'alreadyCompleted';
 }
 
 export interface WorkerProcess {
