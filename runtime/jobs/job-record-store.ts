@@ -54,6 +54,8 @@ export interface JobLease {
   heldElsewhereUntil?: number;
   /** The record is no longer this delivery's (completed by commit, released, or taken over). */
   ended: boolean;
+  /** This delivery's commit completed the record. */
+  committed?: boolean;
   /** A renewal or commit in flight: they are serialized, both being conditional on `until`. */
   chain: Promise<unknown>;
 }
@@ -100,6 +102,12 @@ export class JobRecordStore extends DynamoDBPersistenceLayer {
     lease.until = until;
   }
 
+  /** The commit wrote "completed" already; Powertools' own write would only cost a request. */
+  protected override async _updateRecord(record: IdempotencyRecord): Promise<void> {
+    if (this.current.getStore()?.committed) return;
+    return super._updateRecord(record);
+  }
+
   /** Powertools deletes the record when the job fails: only while it is still this delivery's. */
   protected override async _deleteRecord(record: IdempotencyRecord): Promise<void> {
     const lease = this.current.getStore();
@@ -107,10 +115,13 @@ export class JobRecordStore extends DynamoDBPersistenceLayer {
     await this.deleteIfHeld(lease);
   }
 
-  /** Extends the lease by `leaseMs` from now; false when it is no longer this delivery's. */
-  public renew(lease: JobLease): Promise<boolean> {
+  /**
+   * Extends the lease by `leaseMs` from now: `renewed`; `lost` when another delivery took the
+   * record over; `ended` when this delivery no longer holds one (committed, released, or none yet).
+   */
+  public renew(lease: JobLease): Promise<'renewed' | 'lost' | 'ended'> {
     return this.serialize(lease, async () => {
-      if (lease.ended || !lease.key || lease.until === undefined) return false;
+      if (lease.ended || !lease.key || lease.until === undefined) return 'ended';
       const until = Date.now() + lease.leaseMs;
       try {
         await this.dynamodb.send(new UpdateItemCommand({
@@ -122,11 +133,11 @@ export class JobRecordStore extends DynamoDBPersistenceLayer {
           ExpressionAttributeValues: { ':until': { N: String(until) }, ':inprogress': { S: IN_PROGRESS }, ':mine': { N: String(lease.until) } },
         }));
         lease.until = until;
-        return true;
+        return 'renewed';
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) {
           lease.ended = true;
-          return false;
+          return 'lost';
         }
         throw error;
       }
@@ -168,6 +179,7 @@ export class JobRecordStore extends DynamoDBPersistenceLayer {
         throw new JobLeaseLostError('another delivery of this job holds its in-progress record now (this one outlived its lease): nothing was written');
       }
       lease.ended = true;
+      lease.committed = true;
       return 'committed';
     });
   }

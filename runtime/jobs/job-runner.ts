@@ -126,10 +126,10 @@ export class JobRunner<T, R> {
       renewer = setInterval(() => {
         if (lease.until === undefined || lease.ended || lease.until - Date.now() > lease.leaseMs / 2) return;
         void store.renew(lease).then(
-          (held) => {
-            if (held) return;
+          (renewal) => {
+            if (renewal === 'renewed') return;
             stopRenewing();
-            log.warn('the job\'s in-progress record was taken over by another delivery (this one outlived its lease); its commit will fail', {});
+            if (renewal === 'lost') log.warn('the job\'s in-progress record was taken over by another delivery (this one outlived its lease); its commit will fail', {});
           },
           (error) => log.warn('could not renew the job\'s in-progress record; retrying at the next beat', errorFields(error)),
         );
