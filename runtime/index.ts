@@ -28,3 +28,6 @@ export type {
   Worker, WorkerOptions, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport, RunWorkerOptions, WorkerEnvConfig,
   FleetIntegration, FleetOptions, FleetStats, TerminationReport, InstanceMetadataOptions, SqsRequestKind,
 } from './worker-agent';
+
+// Sessions in a shared table: a plain-handler API and an express-session Store.
+export * from './sessions';
