@@ -283,6 +283,9 @@ class QueueWorker<T, R> implements Worker {
     }, Math.max(deadline - Date.now(), 0));
     // A handler that ignores its signal never settles: past a grace, stop counting it as held.
     const abandonTimer = setTimeout(() => this.abandon(job, event()), Math.max(deadline + this.o.hungJobGraceSeconds * 1000 - Date.now(), 0));
+    // A job released at a stop may never settle: its timers must not keep a stopped worker's process alive.
+    deadlineTimer.unref();
+    abandonTimer.unref();
 
     const outcome = await this.runner.run(jobMessage, deadline, {
       stop: this.jobsAbort.signal,
