@@ -20,7 +20,7 @@ import {
   JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
 } from '../../runtime/jobs/environment';
 import { AGENT_AUTOSCALING_ACTIONS } from '../../runtime/worker-agent/iam';
-import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleAgentProgram, workerAgentMainModule } from '../core/bundling';
+import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleAgentProgram, loadEsbuild, workerAgentMainModule } from '../core/bundling';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { BootStep } from '../image-bootstrap/boot-steps';
 import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
@@ -350,6 +350,8 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       `${this.node.path} (the agent hides each job for ${FLEET_AGENT_VISIBILITY_SECONDS} s and extends it while the job runs)`,
     );
 
+    // Fails here with one line when esbuild is missing, not wrapped in the asset's bundling error.
+    if (props.entry !== undefined) loadEsbuild(`FleetWorker ${this.node.path}`, props.entry);
     this.program = props.entry !== undefined
       ? new s3Assets.Asset(this, 'Program', {
         path: path.dirname(path.resolve(props.entry)),
@@ -386,6 +388,9 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       vpc: props.vpc,
       instanceType: props.instanceType,
       logRetention: props.logRetention,
+      logGroup: props.logGroup,
+      logEncryptionKey: props.logEncryptionKey,
+      customerManagedPolicies: props.customerManagedPolicies,
       // The agent reads its group's name from the aws:autoscaling:groupName tag.
       instanceMetadataTags: true,
       steps: [
@@ -442,7 +447,8 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       resources: [this.group.autoScalingGroupArn],
     }));
     Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(this).getLogicalId(cfnGroup)}>]`,
+      // cdk-nag names the finding as the ARN renders: pseudo parameters, or a stack's literal environment.
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${literalOr(Stack.of(this).region, '<AWS::Region>')}:${literalOr(Stack.of(this).account, '<AWS::AccountId>')}:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(this).getLogicalId(cfnGroup)}>]`,
       reason: 'The wildcard is the group\'s id, which CloudFormation does not return; the group\'s name pins the ARN to this group. The agent sets scale-in protection and completes the lifecycle action on its own group only.',
     });
 
@@ -461,6 +467,11 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
   public metricBacklogPerInstance(): cloudwatch.MathExpression {
     return this.scaling.backlogPerInstance;
   }
+}
+
+/** `value` when known at synth time (a stack's literal region or account), else `otherwise`. */
+function literalOr(value: string, otherwise: string): string {
+  return Token.isUnresolved(value) ? otherwise : value;
 }
 
 /** The names of the agent's settings that FleetWorker sets. */
