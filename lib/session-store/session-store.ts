@@ -95,6 +95,9 @@ export interface SessionStoreProps {
   readonly alarmTopic?: sns.ITopic;
 }
 
+/** KMS actions a session user needs on a customer-managed table key. */
+const SESSION_KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
+
 /** The table operations the session library performs, for metrics. */
 const OPERATIONS = [
   dynamodb.Operation.GET_ITEM, dynamodb.Operation.PUT_ITEM, dynamodb.Operation.UPDATE_ITEM, dynamodb.Operation.DELETE_ITEM, dynamodb.Operation.QUERY,
@@ -210,12 +213,14 @@ export class SessionStore extends Construct {
   /**
    * Lets `grantee` use sessions: exactly the actions the session library calls
    * (SESSION_DYNAMODB_ACTIONS: GetItem, PutItem, UpdateItem, DeleteItem, Query) on the table
-   * and its user index, and the KMS key when there is one. No Scan, CreateTable or DescribeTable.
+   * and its user index, and Decrypt, DescribeKey, Encrypt and GenerateDataKey on the KMS key when there is one. No Scan, CreateTable or DescribeTable.
    */
   public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
     const resourceArns = [this.table.tableArn, ...(this.userIndexName ? [`${this.table.tableArn}/index/${this.userIndexName}`] : [])];
     const grant = iam.Grant.addToPrincipal({ grantee, actions: [...SESSION_DYNAMODB_ACTIONS], resourceArns });
-    this.encryptionKey?.grantEncryptDecrypt(grantee);
+    // What DynamoDB asks of the caller for a table under a customer-managed key (it decrypts the
+    // table key with the caller's permission); no ReEncrypt* or GenerateDataKey* wildcards.
+    this.encryptionKey?.grant(grantee, ...SESSION_KMS_ACTIONS);
     return grant;
   }
 
