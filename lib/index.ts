@@ -37,3 +37,6 @@ export { BacklogScaling, BACKLOG_PER_INSTANCE_EXPRESSION, WAITING_WITH_NO_INSTAN
 export type { BacklogScalingProps } from './work-queue/fleet-scaling';
 export { FleetWorkerStack } from './stacks/fleet-worker-stack';
 export type { FleetWorkerStackProps } from './stacks/fleet-worker-stack';
+
+// Shared storage: a secure bucket and a shared-records table, uploads that become jobs.
+export * from './shared-storage';

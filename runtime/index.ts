@@ -26,3 +26,6 @@ export type {
   Worker, WorkerOptions, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport, RunWorkerOptions, WorkerEnvConfig,
   FleetIntegration, FleetOptions, FleetStats, TerminationReport, InstanceMetadataOptions, SqsRequestKind,
 } from './worker-agent';
+
+// Shared storage: content-addressed objects, streaming uploads, presigned URLs, shared records.
+export * from './storage';
