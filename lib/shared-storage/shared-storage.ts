@@ -4,7 +4,7 @@
  * uploads that become jobs on a WorkQueue, through the bucket's own notification configuration
  * (no Lambda-backed custom resource).
  */
-import { Aws, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -208,11 +208,8 @@ export class SharedStorage extends Construct {
   public readonly createdBucket: boolean;
   /** Whether request metrics (4xx, 5xx) are on. */
   public readonly requestMetrics: boolean;
-  /**
-   * What this storage declares for the local cloud (kind `shared-storage`); undefined for an
-   * existing bucket, which the local cloud does not manage.
-   */
-  public readonly workload?: SharedStorageWorkload;
+
+  private readonly primaryBucket?: s3.CfnBucket;
 
   constructor(scope: Construct, id: string, props: SharedStorageProps = {}) {
     super(scope, id);
@@ -292,16 +289,23 @@ export class SharedStorage extends Construct {
     }
 
     const primary = this.bucket.node.defaultChild;
-    if (primary instanceof s3.CfnBucket) {
-      const table = this.recordsTable?.node.defaultChild;
-      const declaration: SharedStorageWorkload = {
-        kind: SHARED_STORAGE_WORKLOAD_KIND,
-        version: SHARED_STORAGE_WORKLOAD_VERSION,
-        bucketLogicalId: primary.logicalId,
-        recordsTableLogicalId: table instanceof dynamodb.CfnTable ? table.logicalId : undefined,
-      };
-      this.workload = declaration;
-    }
+    this.primaryBucket = this.createdBucket && primary instanceof s3.CfnBucket ? primary : undefined;
+  }
+
+  /**
+   * What this storage declares for the local cloud (kind `shared-storage`): the logical ids of
+   * its bucket and records table. Undefined for an existing bucket, which it does not manage.
+   */
+  public get workload(): SharedStorageWorkload | undefined {
+    if (!this.primaryBucket) return undefined;
+    const stack = Stack.of(this);
+    const table = this.recordsTable?.node.defaultChild;
+    return {
+      kind: SHARED_STORAGE_WORKLOAD_KIND,
+      version: SHARED_STORAGE_WORKLOAD_VERSION,
+      bucketLogicalId: stack.resolve(this.primaryBucket.logicalId),
+      recordsTableLogicalId: table instanceof dynamodb.CfnTable ? stack.resolve(table.logicalId) : undefined,
+    };
   }
 
   /**
@@ -382,7 +386,16 @@ export class SharedStorage extends Construct {
     if (!Token.isUnresolved(prefix) && /[*?]/.test(prefix)) {
       throw new Error(`${this.node.path}: the prefix of a grant is a literal key prefix, received "${prefix}". Remove the wildcard (a grant on "incoming/" covers every key under it).`);
     }
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.bucket.arnForObjects(`${prefix}*`)] });
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.bucket.arnForObjects(`${prefix}*`)] });
+    // The wildcard is the key prefix itself: acknowledged for this finding only, with the prefix in its id.
+    const principal = grantee.grantPrincipal;
+    if (this.primaryBucket && principal instanceof Construct) {
+      Validations.of(principal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.primaryBucket)}.Arn>/${prefix}*]`,
+        reason: `SharedStorage grants ${actions.join(', ')} on the keys under "${prefix}" of its bucket: the wildcard is that key prefix, and nothing outside it is granted.`,
+      });
+    }
+    return grant;
   }
 
   private requireTable(method: string): dynamodb.ITable {
