@@ -13,12 +13,12 @@ import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { demoProblems, demoStatus, demoTargets, sendDemoJobs, type DemoRun } from './demo';
-import { DeployError, bootstrap, deploy, localCredentials, notModelled, selectStacks, synth, type AssemblyStack } from './deploy';
+import { DeployError, bootstrap, deploy, localClientConfig, localCredentials, notModelled, selectStacks, synth, type AssemblyStack } from './deploy';
 import { readInventory, type Inventory } from './inventory';
 import { LOCAL_AWS_ENV, freePort, startMoto, type MotoServer } from './moto';
 import { runningPids, stopAll } from './processes';
 import { sampleProgress, startProgress, type Progress, type ProgressRow } from './progress';
-import { startWorkloads, type Workload } from './workloads';
+import { notRunDeclarations, startWorkloads, type Workload } from './workloads';
 
 /** Moments of a start, for the benchmark and the smoke summary. */
 export type Milestone = 'moto' | 'synth' | 'bootstrap' | 'deploy' | 'workers' | 'jobsSent' | 'firstDone' | 'allDone';
@@ -212,6 +212,7 @@ export class LocalCloud {
       sqs: clients.sqs,
       lambda: clients.lambda,
       autoscaling: clients.autoscaling,
+      clientConfig: localClientConfig(endpoint),
       note: (line) => print(line),
       echoLogs: this.options.echoLogs ?? false,
     });
@@ -221,6 +222,10 @@ export class LocalCloud {
       for (const w of this.workloads) print(`  ${w.stackName}: ${w.title}`);
       print(`  (their logs: ${path.relative(process.cwd(), path.join(stateDir, 'logs')) || '.'}/<function or group>.log)`);
     }
+    for (const p of this.inventory.declarationProblems) {
+      print(`  ${p.stackName}/${p.logicalId}: its workload declaration${p.kind ? ` (${p.kind} v${p.version})` : ''} cannot be read, so nothing runs for it: ${p.problem}`);
+    }
+    for (const line of notRunDeclarations(this.inventory)) print(`  ${line}`);
     const runs = (stackName: string, logicalId: string) => this.workloads.some((w) => w.stackName === stackName && w.resources.includes(logicalId));
     for (const g of this.inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId))) {
       print(

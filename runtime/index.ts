@@ -29,3 +29,6 @@ export type {
 
 // Shared storage: content-addressed objects, streaming uploads, presigned URLs, shared records.
 export * from './storage';
+
+// Sessions in a shared table: a plain-handler API and an express-session Store.
+export * from './sessions';
