@@ -3,12 +3,7 @@
  * (runtime/storage/) and the local cloud (local/) all read. Plain TypeScript, no aws-cdk-lib
  * and no SDK, so every tier imports the same values instead of keeping copies.
  */
-
-/** The workload kind SharedStorage declares, for the local cloud. */
-export const SHARED_STORAGE_WORKLOAD_KIND = 'shared-storage';
-
-/** Version of the shared-storage workload declaration. */
-export const SHARED_STORAGE_WORKLOAD_VERSION = 1;
+import { defineWorkloadKind, type WorkloadDeclaration } from './workload';
 
 /** Environment variable holding the bucket name, set on whatever runs the client (`SharedStorage.environment`). */
 export const STORAGE_BUCKET_ENV = 'CLOUD_PATTERNS_STORAGE_BUCKET';
@@ -63,15 +58,15 @@ export const RECORDS_READ_ACTIONS = ['dynamodb:GetItem'] as const;
 export const RECORDS_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
 
 /**
- * What SharedStorage declares for the local cloud on its bucket (CloudFormation Metadata). The
- * local cloud reads the bucket's own deployed properties from the template and applies, through
- * the S3 API, those that moto's CloudFormation ignores.
+ * What SharedStorage declares on each bucket it creates (contracts/workload.ts), for the local
+ * cloud: moto's CloudFormation applies only a bucket's encryption and tags, so the local cloud
+ * reads the bucket's deployed properties from the template and applies the others through the
+ * S3 API (versioning, public access block, ownership, lifecycle, logging, CORS, notifications).
  */
-export interface SharedStorageWorkload {
-  readonly kind: typeof SHARED_STORAGE_WORKLOAD_KIND;
-  readonly version: typeof SHARED_STORAGE_WORKLOAD_VERSION;
-  /** The bucket's logical id in the template. */
-  readonly bucketLogicalId: string;
-  /** The records table's logical id, when the storage has one. */
-  readonly recordsTableLogicalId?: string;
+export interface SharedStorageBucketWorkload extends WorkloadDeclaration<'shared-storage/bucket', 1> {
+  /** What the bucket holds: the storage's objects, or the server access logs of another bucket. */
+  readonly role: 'objects' | 'access-logs';
 }
+
+/** The workload kind of SharedStorage's buckets. */
+export const SHARED_STORAGE_BUCKET_WORKLOAD = defineWorkloadKind<SharedStorageBucketWorkload>('shared-storage/bucket', 1);

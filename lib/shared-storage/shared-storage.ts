@@ -12,10 +12,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
-  RECORD_DATA_ATTRIBUTE, RECORD_ID_ATTRIBUTE, RECORD_VERSION_ATTRIBUTE, RECORD_WRITE_ID_ATTRIBUTE, RECORDS_READ_ACTIONS, RECORDS_WRITE_ACTIONS, SHARED_STORAGE_WORKLOAD_KIND, SHARED_STORAGE_WORKLOAD_VERSION,
+  RECORD_DATA_ATTRIBUTE, RECORD_ID_ATTRIBUTE, RECORD_VERSION_ATTRIBUTE, RECORD_WRITE_ID_ATTRIBUTE, RECORDS_READ_ACTIONS, RECORDS_WRITE_ACTIONS, SHARED_STORAGE_BUCKET_WORKLOAD,
   STORAGE_BUCKET_ENV, STORAGE_DELETE_ACTIONS, STORAGE_READ_ACTIONS, STORAGE_RECORDS_TABLE_ENV, STORAGE_RECORDS_TTL_ATTRIBUTE_ENV,
-  STORAGE_WRITE_ACTIONS, type SharedStorageWorkload,
+  STORAGE_WRITE_ACTIONS,
 } from '../../contracts/shared-storage';
+import { declareWorkload } from '../core/workload';
 import { assertProps, isKnown, type PropRule } from '../core/validation';
 import type { WorkQueue } from '../work-queue/work-queue';
 
@@ -209,8 +210,6 @@ export class SharedStorage extends Construct {
   /** Whether request metrics (4xx, 5xx) are on. */
   public readonly requestMetrics: boolean;
 
-  private readonly primaryBucket?: s3.CfnBucket;
-
   constructor(scope: Construct, id: string, props: SharedStorageProps = {}) {
     super(scope, id);
     // Server access logs reach the log bucket through its bucket policy, not ACLs, which
@@ -288,24 +287,11 @@ export class SharedStorage extends Construct {
       });
     }
 
-    const primary = this.bucket.node.defaultChild;
-    this.primaryBucket = this.createdBucket && primary instanceof s3.CfnBucket ? primary : undefined;
-  }
-
-  /**
-   * What this storage declares for the local cloud (kind `shared-storage`): the logical ids of
-   * its bucket and records table. Undefined for an existing bucket, which it does not manage.
-   */
-  public get workload(): SharedStorageWorkload | undefined {
-    if (!this.primaryBucket) return undefined;
-    const stack = Stack.of(this);
-    const table = this.recordsTable?.node.defaultChild;
-    return {
-      kind: SHARED_STORAGE_WORKLOAD_KIND,
-      version: SHARED_STORAGE_WORKLOAD_VERSION,
-      bucketLogicalId: stack.resolve(this.primaryBucket.logicalId),
-      recordsTableLogicalId: table instanceof dynamodb.CfnTable ? stack.resolve(table.logicalId) : undefined,
-    };
+    if (this.createdBucket) {
+      declareWorkload(this.bucket.node.defaultChild as s3.CfnBucket, SHARED_STORAGE_BUCKET_WORKLOAD.declare({ role: 'objects' }));
+      const logs = this.accessLogsBucket?.node.defaultChild;
+      if (!props.accessLogsBucket && logs instanceof s3.CfnBucket) declareWorkload(logs, SHARED_STORAGE_BUCKET_WORKLOAD.declare({ role: 'access-logs' }));
+    }
   }
 
   /**
@@ -389,9 +375,10 @@ export class SharedStorage extends Construct {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.bucket.arnForObjects(`${prefix}*`)] });
     // The wildcard is the key prefix itself: acknowledged for this finding only, with the prefix in its id.
     const principal = grantee.grantPrincipal;
-    if (this.primaryBucket && principal instanceof Construct) {
+    const cfnBucket = this.createdBucket ? this.bucket.node.defaultChild : undefined;
+    if (cfnBucket instanceof s3.CfnBucket && principal instanceof Construct) {
       Validations.of(principal).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.primaryBucket)}.Arn>/${prefix}*]`,
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(cfnBucket)}.Arn>/${prefix}*]`,
         reason: `SharedStorage grants ${actions.join(', ')} on the keys under "${prefix}" of its bucket: the wildcard is that key prefix, and nothing outside it is granted.`,
       });
     }

@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV } from '../../contracts/shared-storage';
+import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
 import { SharedStorage, SharedStorageEncryption, WorkQueue, WorkQueueEncryption, type SharedStorageProps } from '../../lib';
 import { newStack, templateOf } from '../support/stacks';
 
@@ -82,8 +83,10 @@ describe('SharedStorage defaults', () => {
     expect(storage.environment).toEqual({ [STORAGE_BUCKET_ENV]: storage.bucket.bucketName });
   });
 
-  test('declares its bucket for the local cloud', () => {
-    expect(storage.workload).toEqual({ kind: 'shared-storage', version: 1, bucketLogicalId: stack.getLogicalId(storage.bucket.node.defaultChild as s3.CfnBucket), recordsTableLogicalId: undefined });
+  test('declares its bucket and its log bucket for the local cloud', () => {
+    const declared = (c: s3.IBucket) => (c.node.defaultChild as s3.CfnBucket).getMetadata(WORKLOAD_METADATA_KEY);
+    expect(declared(storage.bucket)).toEqual({ kind: 'shared-storage/bucket', version: 1, role: 'objects' });
+    expect(declared(storage.accessLogsBucket!)).toEqual({ kind: 'shared-storage/bucket', version: 1, role: 'access-logs' });
   });
 });
 
@@ -154,7 +157,6 @@ describe('SharedStorage options', () => {
     templateOf(stack).resourceCountIs('AWS::DynamoDB::Table', 0);
     expect(storage.createdBucket).toBe(false);
     expect(storage.recordsTable).toBe(table);
-    expect(storage.workload).toBeUndefined();
     expect(storage.environment).toEqual({ [STORAGE_BUCKET_ENV]: 'my-existing-bucket', [STORAGE_RECORDS_TABLE_ENV]: 'my-records' });
   });
 });
