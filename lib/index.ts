@@ -8,3 +8,4 @@ export type { PropRule } from './core/validation';
 export * from './work-queue';
 export * from './image-bootstrap';
 export * from './session-store';
+export * from './shared-storage';

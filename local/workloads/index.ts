@@ -6,6 +6,7 @@
  * AWS service would do with them:
  *
  * - LambdaWorker: Lambda's SQS pollers, invoking the function in sandboxes ({@link lambdaSqsWorkloads}).
+ * - SharedStorage: the bucket properties moto's CloudFormation ignores, applied through the S3 API ({@link sharedStorageBuckets}).
  * - FleetWorker: worker-agent processes, as many as target tracking on the backlog per instance
  *   asks for within the group's size ({@link fleetWorkloads}).
  *
@@ -18,12 +19,15 @@ import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
 import type { Inventory } from '../inventory';
 import { fleetWorkloads } from './fleet';
 import { lambdaSqsWorkloads } from './lambda-sqs';
+import { sharedStorageBuckets } from './shared-storage';
 import type { Workload, WorkloadContext, WorkloadKind } from './types';
 
 export type { Workload, WorkloadContext, WorkloadKind, WorkloadStats } from './types';
 
 /** Every kind the local cloud runs, in start order. */
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
+  // First: the buckets' events must be wired before the workers take jobs.
+  sharedStorageBuckets,
   lambdaSqsWorkloads,
   fleetWorkloads,
 ];
