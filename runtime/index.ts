@@ -26,3 +26,6 @@ export type {
   Worker, WorkerOptions, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport, RunWorkerOptions, WorkerEnvConfig,
   FleetIntegration, FleetOptions, FleetStats, TerminationReport, InstanceMetadataOptions, SqsRequestKind,
 } from './worker-agent';
+
+// The web server of WebTier instances: readiness, graceful drain, timings shared with the balancer.
+export * from './web-server';
