@@ -37,3 +37,4 @@ export { BacklogScaling, BACKLOG_PER_INSTANCE_EXPRESSION, WAITING_WITH_NO_INSTAN
 export type { BacklogScalingProps } from './work-queue/fleet-scaling';
 export { FleetWorkerStack } from './stacks/fleet-worker-stack';
 export type { FleetWorkerStackProps } from './stacks/fleet-worker-stack';
+export * from './web-tier';

@@ -2,13 +2,14 @@
  * `npm run build`: the installable package in dist/. tsc emits JS and .d.ts for lib/ and
  * runtime/; every catalog handler under lambda/ is bundled with the catalog's esbuild options
  * into dist/lambda/<name>/index.js, and every catalog agent program (the worker agent running
- * one of those handlers, for FleetWorker) into dist/agents/<name>/index.mjs, so users of the
+ * one of those handlers, for FleetWorker) into dist/agents/<name>/index.mjs, and every catalog
+ * web app (apps/, served by WebTier) into dist/web-programs/<name>/index.mjs, so users of the
  * package need no esbuild for them.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CATALOG_AGENT_PROGRAMS, bundleAgentProgram, bundleHandler } from '../lib/core/bundling';
+import { CATALOG_AGENT_PROGRAMS, CATALOG_WEB_PROGRAMS, bundleAgentProgram, bundleHandler, bundleWebServerProgram } from '../lib/core/bundling';
 
 const ROOT = path.join(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -34,6 +35,10 @@ function main() {
   for (const name of CATALOG_AGENT_PROGRAMS) {
     bundleAgentProgram(path.join(lambdaDir, `${name}.ts`), path.join(DIST, 'agents', name));
     console.log(`bundled the worker agent with lambda/${name}.ts -> dist/agents/${name}/index.mjs`);
+  }
+  for (const name of CATALOG_WEB_PROGRAMS) {
+    bundleWebServerProgram(path.join(ROOT, 'apps', `${name}.ts`), path.join(DIST, 'web-programs', name));
+    console.log(`bundled the web server with apps/${name}.ts -> dist/web-programs/${name}/index.mjs`);
   }
   console.log(`build done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

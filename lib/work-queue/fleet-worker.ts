@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, AssetHashType, Aws, DockerImage, Duration, Stack, Tags, Token, Validations, type ILocalBundling } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -21,6 +21,7 @@ import {
 } from '../../runtime/jobs/environment';
 import { AGENT_AUTOSCALING_ACTIONS } from '../../runtime/worker-agent/iam';
 import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleAgentProgram, workerAgentMainModule } from '../core/bundling';
+import { programAsset } from '../core/program-asset';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { BootStep } from '../image-bootstrap/boot-steps';
 import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
@@ -350,17 +351,13 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       `${this.node.path} (the agent hides each job for ${FLEET_AGENT_VISIBILITY_SECONDS} s and extends it while the job runs)`,
     );
 
-    this.program = props.entry !== undefined
-      ? new s3Assets.Asset(this, 'Program', {
-        path: path.dirname(path.resolve(props.entry)),
-        assetHashType: AssetHashType.OUTPUT,
-        bundling: {
-          // Never pulled: the local bundler below always bundles (esbuild on this machine).
-          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22'),
-          local: new AgentProgramBundler(path.resolve(props.entry), exportName),
-        },
-      })
-      : new s3Assets.Asset(this, 'Program', { path: props.programDirectory! });
+    this.program = programAsset(this, 'Program', {
+      entry: props.entry,
+      directory: props.programDirectory,
+      exportName,
+      runtimeModule: workerAgentMainModule(),
+      bundle: (entry, outDir, name) => bundleAgentProgram(entry, outDir, { exportName: name }),
+    });
 
     const idempotencyParts = workerIdempotency(this, props);
     this.idempotencyTable = idempotencyParts.table;
@@ -484,19 +481,4 @@ function unreadableInstanceTags(cfnGroup: autoscaling.CfnAutoScalingGroup): stri
       '(the agent reads its group\'s name there), where a key may hold only letters, digits and + - = . , _ : @ (no spaces or "/"): ' +
       'EC2 would refuse to launch them. Rename the tags, or apply them with `applyToLaunchedInstances: false`.',
   ];
-}
-
-/**
- * Bundles the agent program for a handler entry at synth (an asset's local bundling: no Docker).
- * Its fields are part of CDK's asset cache key, so two entries never share a bundle.
- */
-class AgentProgramBundler implements ILocalBundling {
-  public readonly agentModule = workerAgentMainModule();
-
-  constructor(public readonly entry: string, public readonly exportName: string) {}
-
-  public tryBundle(outputDir: string): boolean {
-    bundleAgentProgram(this.entry, outputDir, { exportName: this.exportName });
-    return true;
-  }
 }
