@@ -73,6 +73,14 @@ export interface BalancerStats {
   readonly rerouted: number;
 }
 
+/** A request a target failed (the balancer answered 502 or 504). */
+export interface TargetFailure {
+  readonly target: string;
+  /** Date.now() when the balancer saw it fail. */
+  readonly at: number;
+  readonly error: string;
+}
+
 interface Target {
   readonly id: string;
   readonly url: string;
@@ -101,6 +109,7 @@ export class LocalLoadBalancer {
   private next = 0;
   private counters = { requests: 0, targetFailures: 0, noTarget: 0, rerouted: 0 };
   private stopped = false;
+  private readonly failures: TargetFailure[] = [];
 
   constructor(private readonly options: LocalLoadBalancerOptions) {
     // An error without a callback would crash the process; every call passes one, this is the net.
@@ -115,6 +124,11 @@ export class LocalLoadBalancer {
   /** The redirecting listener's URL, when there is one. */
   get redirectUrl(): string | undefined {
     return this.redirectServer ? `http://127.0.0.1:${(this.redirectServer.address() as AddressInfo).port}` : undefined;
+  }
+
+  /** The requests targets failed (the first 1,000): which target, when, with what error. */
+  failureLog(): readonly TargetFailure[] {
+    return [...this.failures];
   }
 
   get stats(): BalancerStats {
@@ -242,12 +256,16 @@ export class LocalLoadBalancer {
       this.proxy.web(req, res, { target: target.url, agent: target.agent, proxyTimeout: this.options.idleTimeoutMs }, (err: NodeJS.ErrnoException) => {
         finished();
         res.off('close', finished);
+        // The target's other idle connections are likely gone too (a crashed process): drop them,
+        // so the next request opens a new connection, which a dead target refuses outright.
+        if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.code === 'ECONNREFUSED') dropIdleSockets(target.agent);
         // Never sent (the connection was refused) and nothing to replay: another target may take it.
         if (err.code === 'ECONNREFUSED' && !hasBody && !res.headersSent && !this.stopped) {
           this.counters.rerouted++;
           return send();
         }
         this.counters.targetFailures++;
+        if (this.failures.length < 1000) this.failures.push({ target: target.id, at: Date.now(), error: err.code ?? err.message });
         const timedOut = Date.now() - started >= this.options.idleTimeoutMs;
         if (!res.headersSent) reply(res, timedOut ? 504 : 502, timedOut ? 'target timed out' : `target failed: ${err.code ?? err.message}`);
         else res.destroy();
@@ -261,7 +279,8 @@ export class LocalLoadBalancer {
     target.checking = true;
     const ok = await probe(target.url + this.options.healthCheck.path, this.options.healthCheck.timeoutMs);
     target.checking = false;
-    if (target.state === 'draining' || !this.targets.has(target.id)) return;
+    // It may have been deregistered while the check ran.
+    if ((target.state as TargetState) === 'draining' || !this.targets.has(target.id)) return;
     const hc = this.options.healthCheck;
     if (ok) {
       target.passes++;
@@ -280,6 +299,10 @@ export class LocalLoadBalancer {
     target.state = state;
     this.options.onTargetState?.(view(target), previous);
   }
+}
+
+function dropIdleSockets(agent: http.Agent): void {
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
 }
 
 function view(t: Target): TargetView {
