@@ -6,8 +6,9 @@
  * period and boot signal, the target group's deregistration delay and slow start, and the
  * server's shutdown and keep-alive can never disagree.
  *
- * Plain TypeScript: it imports nothing, so every tier can import it.
+ * Plain TypeScript: it imports only the workload contract, so every tier can import it.
  */
+import { defineWorkloadKind, type WorkloadDeclaration } from './workload';
 
 /** Environment variables WebTier sets for the web server (and the local cloud sets for its processes). */
 export const WEB_TIER_ENV = {
@@ -45,9 +46,6 @@ export const START_HOOK_EXPORT = 'start';
 /** Consecutive health checks that make a target healthy / unhealthy. */
 export const HEALTHY_THRESHOLD = 2;
 export const UNHEALTHY_THRESHOLD = 2;
-
-/** The kind of WebTier's workload declaration (the local cloud's registry key). */
-export const WEB_TIER_WORKLOAD_KIND = 'web-tier';
 
 /**
  * How long an instance may take from launch to a running server (dnf installs Node.js, the
@@ -162,25 +160,39 @@ export function brokenTimingRules(t: WebTierTimings): string[] {
   return timingRules(t).filter((r) => !r.holds).map((r) => r.rule);
 }
 
-/** The fields of WebTier's workload declaration (what the local cloud runs), besides `kind` and `version`. */
-export interface WebTierWorkloadFields {
+/**
+ * WebTier's workload declaration, on its Auto Scaling group: what the local cloud runs in its
+ * place (server processes behind a local balancer that behaves as the deployed ALB).
+ */
+export interface WebTierWorkload extends WorkloadDeclaration<'web-tier/servers', 1> {
   /** s3:// URL of the server program (a zip archive with index.mjs). */
   readonly program: string;
-  /** The server's environment, as the instances get it (references resolved by the local cloud). */
+  /** The server's environment, as the instances get it. */
   readonly environment: Readonly<Record<string, string>>;
-  /** The timing inputs (the local balancer derives the rest with {@link deriveWebTierTimings}). */
+  /** The two timing inputs; the rest is {@link deriveWebTierTimings} of them, as deployed. */
   readonly requestTimeoutSeconds: number;
   readonly idleTimeoutSeconds: number;
-  /** The listener's scheme: with HTTPS, the HTTP listener redirects to it. */
+  /** The target group's health check, as deployed. */
+  readonly healthCheckPath: string;
+  readonly healthCheckIntervalSeconds: number;
+  readonly healthCheckTimeoutSeconds: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+  readonly deregistrationDelaySeconds: number;
+  /** The group's health check grace period. */
+  readonly gracePeriodSeconds: number;
+  /** With HTTPS, the HTTP listener redirects to it. */
   readonly https: boolean;
-  /** The group's size, and the requests per target per minute that scaling tracks. */
+  /** The group's size, and the requests per server per minute that scaling holds. */
   readonly minCapacity: number;
   readonly maxCapacity: number;
   readonly targetRequestsPerMinute: number;
-  /** Logical ids of the balancer's resources, to read their deployed properties. */
-  readonly targetGroup: string;
-  readonly autoScalingGroup: string;
+  /** The target group's ARN. */
+  readonly targetGroupArn: string;
 }
+
+/** The web tier's workload kind: WebTier declares it, local/workloads/web-tier.ts runs it. */
+export const WEB_TIER_WORKLOAD = defineWorkloadKind<WebTierWorkload>('web-tier/servers', 1);
 
 /**
  * What WebTier grants its instances for its own programs: the boot step that waits for the

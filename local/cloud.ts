@@ -13,12 +13,13 @@ import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { demoProblems, demoStatus, demoTargets, sendDemoJobs, type DemoRun } from './demo';
-import { DeployError, bootstrap, deploy, localCredentials, notModelled, selectStacks, synth, type AssemblyStack } from './deploy';
+import { DeployError, bootstrap, deploy, localClientConfig, localCredentials, notModelled, selectStacks, synth, type AssemblyStack } from './deploy';
 import { readInventory, type Inventory } from './inventory';
 import { LOCAL_AWS_ENV, freePort, startMoto, type MotoServer } from './moto';
 import { runningPids, stopAll } from './processes';
 import { sampleProgress, startProgress, type Progress, type ProgressRow } from './progress';
-import { startWorkloads, type Workload } from './workloads';
+import { notRunDeclarations, startWorkloads, type Workload } from './workloads';
+import { runningWebTiers } from './workloads/web-tier';
 
 /** Moments of a start, for the benchmark and the smoke summary. */
 export type Milestone = 'moto' | 'synth' | 'bootstrap' | 'deploy' | 'workers' | 'jobsSent' | 'firstDone' | 'allDone';
@@ -212,6 +213,7 @@ export class LocalCloud {
       sqs: clients.sqs,
       lambda: clients.lambda,
       autoscaling: clients.autoscaling,
+      clientConfig: localClientConfig(endpoint),
       note: (line) => print(line),
       echoLogs: this.options.echoLogs ?? false,
     });
@@ -221,6 +223,10 @@ export class LocalCloud {
       for (const w of this.workloads) print(`  ${w.stackName}: ${w.title}`);
       print(`  (their logs: ${path.relative(process.cwd(), path.join(stateDir, 'logs')) || '.'}/<function or group>.log)`);
     }
+    for (const p of this.inventory.declarationProblems) {
+      print(`  ${p.stackName}/${p.logicalId}: its workload declaration${p.kind ? ` (${p.kind} v${p.version})` : ''} cannot be read, so nothing runs for it: ${p.problem}`);
+    }
+    for (const line of notRunDeclarations(this.inventory)) print(`  ${line}`);
     const runs = (stackName: string, logicalId: string) => this.workloads.some((w) => w.stackName === stackName && w.resources.includes(logicalId));
     for (const g of this.inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId))) {
       print(
@@ -325,6 +331,9 @@ export class LocalCloud {
         `    await new JobClient({ queueUrl: '${run.target.queueUrl}' }).send([{ text: 'hello', rounds: 1000 }]);`,
         `  Results: aws --endpoint-url ${aws.endpoint} dynamodb scan --table-name ${run.target.resultsTable}`,
       );
+    }
+    for (const tier of runningWebTiers(this.workloads)) {
+      lines.push(`Open ${tier.url}/ in a browser: the ${tier.stackName} demo page, served by ${tier.pool.live().length} servers behind the local load balancer (kill one: it is replaced).`);
     }
     const pids = this.workloads.flatMap((w) => w.pids());
     if (pids.length > 0) lines.push(`Worker processes now: ${pids.join(' ')} (kill one: no job is lost, its jobs come back after their visibility timeout).`);

@@ -253,6 +253,11 @@ export function localCredentials() {
   return { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY, sessionToken: LOCAL_AWS_ENV.AWS_SESSION_TOKEN };
 }
 
+/** The settings of an SDK client of the embedded AWS at `endpoint`. */
+export function localClientConfig(endpoint: string) {
+  return { endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: localCredentials() };
+}
+
 /** What failed in each stack, from its events and resources: one line per failure. */
 export async function failureReport(cfn: CloudFormationClient, stackNames: readonly string[]): Promise<string[]> {
   const lines: string[] = [];

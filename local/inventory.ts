@@ -6,14 +6,22 @@
  * setting in a template shows up locally as it would in AWS.
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribePoliciesCommand } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient, DescribeStacksCommand, GetTemplateCommand, ListExportsCommand, ListStackResourcesCommand,
+} from '@aws-sdk/client-cloudformation';
 import { GetEventSourceMappingCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { WorkloadDeclaration, WorkloadKindContract } from '../contracts/workload';
+import { stackDeclarations, type DeclarationProblem, type DeployedDeclaration, type DeployedTemplate } from './declarations';
 
 /** A deployed stack. */
 export interface DeployedStack {
   readonly name: string;
+  /** Its id (an ARN with the account and region it was deployed in). */
+  readonly id: string;
   readonly status: string;
+  /** Parameter -> the value it was deployed with. */
+  readonly parameters: Readonly<Record<string, string>>;
   /** Output key -> value. */
   readonly outputs: Readonly<Record<string, string>>;
   /** Logical id -> { type, physical id } of the resources the embedded AWS created. */
@@ -93,6 +101,12 @@ export interface Inventory {
   readonly queues: readonly DeployedQueue[];
   readonly sqsMappings: readonly DeployedSqsMapping[];
   readonly autoScalingGroups: readonly DeployedAutoScalingGroup[];
+  /** Every workload declaration on the deployed resources, resolved (contracts/workload.ts). */
+  readonly declared: readonly DeployedDeclaration[];
+  /** Declarations that could not be resolved, with why. */
+  readonly declarationProblems: readonly DeclarationProblem[];
+  /** The declarations of `kind` at the version this code knows (`declared` holds the others too). */
+  declarations<D extends WorkloadDeclaration>(kind: WorkloadKindContract<D>): DeployedDeclaration<D>[];
 }
 
 /** The SDK clients the inventory reads with. */
@@ -163,7 +177,59 @@ export async function readInventory(endpoint: string, clients: InventoryClients,
   const groups = of('AWS::AutoScaling::AutoScalingGroup');
   const autoScalingGroups = clients.autoscaling && groups.length > 0 ? await readGroups(clients.autoscaling, groups) : [];
 
-  return { endpoint, stacks, functions, queues, sqsMappings, autoScalingGroups };
+  const { declared, declarationProblems } = await readDeclarations(clients.cloudformation, stacks);
+  return {
+    endpoint,
+    stacks,
+    functions,
+    queues,
+    sqsMappings,
+    autoScalingGroups,
+    declared,
+    declarationProblems,
+    declarations: <D extends WorkloadDeclaration>(kind: WorkloadKindContract<D>) => declarationsOf(declared, kind),
+  };
+}
+
+/** The declarations of `kind` at its version. */
+export function declarationsOf<D extends WorkloadDeclaration>(declared: readonly DeployedDeclaration[], kind: WorkloadKindContract<D>): DeployedDeclaration<D>[] {
+  return declared.filter((d) => d.declaration.kind === kind.kind && d.declaration.version === kind.version) as DeployedDeclaration<D>[];
+}
+
+/** The workload declarations of the deployed stacks, from their deployed templates. */
+async function readDeclarations(cfn: CloudFormationClient, stacks: readonly DeployedStack[]) {
+  const exports: Record<string, string> = {};
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListExportsCommand({ NextToken: token }));
+    for (const e of page.Exports ?? []) if (e.Name && e.Value !== undefined) exports[e.Name] = e.Value;
+    token = page.NextToken;
+  } while (token);
+  const declared: DeployedDeclaration[] = [];
+  const declarationProblems: DeclarationProblem[] = [];
+  for (const stack of stacks) {
+    const body = (await cfn.send(new GetTemplateCommand({ StackName: stack.name }))).TemplateBody ?? '{}';
+    let template: DeployedTemplate;
+    try {
+      template = JSON.parse(body) as DeployedTemplate;
+    } catch {
+      continue; // A YAML template (not CDK's): it holds no declarations the catalog wrote.
+    }
+    // arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>
+    const [, , , region = '', account = ''] = stack.id.split(':');
+    const found = stackDeclarations(template, {
+      stackName: stack.name,
+      stackId: stack.id,
+      account,
+      region,
+      resources: new Map(stack.resources.map((r) => [r.logicalId, { type: r.type, physicalId: r.physicalId }])),
+      parameters: stack.parameters,
+      exports,
+    });
+    declared.push(...found.declarations);
+    declarationProblems.push(...found.problems);
+  }
+  return { declared, declarationProblems };
 }
 
 async function readGroups(
@@ -197,6 +263,8 @@ async function readStack(cfn: CloudFormationClient, name: string): Promise<Deplo
   const stack = (await cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0];
   const outputs: Record<string, string> = {};
   for (const o of stack?.Outputs ?? []) if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
+  const parameters: Record<string, string> = {};
+  for (const p of stack?.Parameters ?? []) if (p.ParameterKey) parameters[p.ParameterKey] = p.ResolvedValue ?? p.ParameterValue ?? '';
   const resources: { logicalId: string; type: string; physicalId: string }[] = [];
   let token: string | undefined;
   do {
@@ -209,7 +277,7 @@ async function readStack(cfn: CloudFormationClient, name: string): Promise<Deplo
     }
     token = page.NextToken;
   } while (token);
-  return { name, status: stack?.StackStatus ?? 'UNKNOWN', outputs, resources };
+  return { name, id: stack?.StackId ?? '', status: stack?.StackStatus ?? 'UNKNOWN', parameters, outputs, resources };
 }
 
 /** The queue with this ARN, if it was deployed. */

@@ -106,6 +106,27 @@ try:
 except Exception as e:
     warn('record failed CloudFormation resources as stack events', e)
 
+# moto's DynamoDB checks a write's condition and applies the write in separate steps, and its
+# server serves requests on threads, so two conditional writes of one item can both pass (a lost
+# update that DynamoDB never allows: it applies each item operation atomically). One lock around
+# moto's DynamoDB item operations restores that.
+try:
+    import functools, threading
+    from moto.dynamodb.models import DynamoDBBackend
+    dynamodb_lock = threading.RLock()
+
+    def atomic(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with dynamodb_lock:
+                return fn(*args, **kwargs)
+        return wrapper
+    for name in ('get_item', 'put_item', 'update_item', 'delete_item', 'query', 'scan', 'batch_get_item', 'batch_write_item',
+                 'transact_get_items', 'transact_write_items', 'execute_transaction', 'batch_execute_statement'):
+        setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
+except Exception as e:
+    warn('make DynamoDB item operations atomic', e)
+
 from moto.server import main
 main(['-H', sys.argv[1], '-p', port])
 `;

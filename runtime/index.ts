@@ -29,3 +29,6 @@ export type {
 
 // The web server of WebTier instances: readiness, graceful drain, timings shared with the balancer.
 export * from './web-server';
+
+// Sessions in a shared table: a plain-handler API and an express-session Store.
+export * from './sessions';

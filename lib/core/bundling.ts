@@ -73,6 +73,57 @@ export const HANDLER_NODEJS_BUNDLING: nodejs.BundlingOptions = {
   logLevel: nodejs.LogLevel.WARNING,
 };
 
+// --- esbuild: a dev tool of the user's project, found where NodejsFunction looks for it ---
+
+/** The one line a synth fails with when `entry` needs esbuild and the project has none. */
+export function esbuildMissingMessage(what: string, entry: string): string {
+  return `${what}: bundling entry ${entry} needs esbuild, which is not installed in this project: run \`npm i -D esbuild\``;
+}
+
+function resolvableFrom(dir: string): boolean {
+  try {
+    require.resolve('esbuild/package.json', { paths: [dir] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether NodejsFunction will find esbuild: next to aws-cdk-lib (where it requires it from), or
+ * an `esbuild` on the PATH. When it finds none it silently bundles in Docker instead, which
+ * the catalog never wants: the caller fails with {@link esbuildMissingMessage} first.
+ */
+export function esbuildInstalled(): boolean {
+  if (resolvableFrom(path.dirname(require.resolve('aws-cdk-lib')))) return true;
+  return (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, 'esbuild'), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Throws the one line of {@link esbuildMissingMessage} unless {@link esbuildInstalled}. */
+export function assertEsbuildInstalled(what: string, entry: string): void {
+  if (!esbuildInstalled()) throw new Error(esbuildMissingMessage(what, entry));
+}
+
+/** esbuild's API for the catalog's own bundling (agent programs, catalog handlers), or the one line. */
+export function loadEsbuild(what: string, entry: string): typeof import('esbuild') {
+  try {
+    // Loaded lazily: prebuilt handlers and programs in the installed package need no esbuild.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('esbuild') as typeof import('esbuild');
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'MODULE_NOT_FOUND' && message.includes("'esbuild'")) throw new Error(esbuildMissingMessage(what, entry));
+    throw error;
+  }
+}
+
 /** File name and handler string of every catalog bundle. */
 export const CATALOG_BUNDLE_FILE = 'index.js';
 export const CATALOG_BUNDLE_HANDLER = 'index.handler';
@@ -101,9 +152,8 @@ export function catalogHandlerCode(name: string): lambda.Code {
 
 /** Bundles one handler entry into `outDir/index.js` with the catalog's options (esbuild is a dev tool here). */
 export function bundleHandler(entry: string, outDir: string): void {
-  // Loaded lazily: the installed package never reaches this line, and needs no esbuild.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require('esbuild') as typeof import('esbuild');
+  // The installed package never reaches this line (its handlers come prebundled).
+  const esbuild = loadEsbuild('cdk-cloud-patterns (a catalog handler)', entry);
   // Several synths (tests, the local cloud) may share outDir: build aside, then rename the file
   // into place, so a reader sees the old bundle or the new one, never a half-written or missing one.
   const staging = `${outDir}.${process.pid}.${Date.now()}.building`;
@@ -195,6 +245,8 @@ export interface AgentBundleOptions {
   readonly exportName?: string;
   /** esbuild options over the catalog's ({@link AGENT_ESBUILD_OPTIONS}). @default - none */
   readonly esbuild?: Readonly<Record<string, unknown>>;
+  /** Who bundles, for the message when esbuild is missing. @default 'FleetWorker' */
+  readonly what?: string;
 }
 
 /**
@@ -203,9 +255,7 @@ export interface AgentBundleOptions {
  * but Node.js. The user's file stays exactly what they wrote.
  */
 function bundleProgram(contents: string, userEntry: string, sourcefile: string, outDir: string, options: AgentBundleOptions): void {
-  // Loaded lazily, as for handlers: a prebuilt program needs no esbuild.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require('esbuild') as typeof import('esbuild');
+  const esbuild = loadEsbuild(options.what ?? 'FleetWorker', userEntry);
   fs.rmSync(outDir, { recursive: true, force: true });
   esbuild.buildSync({
     ...AGENT_ESBUILD_OPTIONS,
@@ -224,7 +274,7 @@ export function bundleAgentProgram(handlerEntry: string, outDir: string, options
 /** Bundles the web server program for the request handler in `appEntry` into `outDir/index.mjs`. */
 export function bundleWebServerProgram(appEntry: string, outDir: string, options: AgentBundleOptions = {}): void {
   const entry = path.resolve(appEntry);
-  bundleProgram(webServerProgramSource(entry, options.exportName), entry, 'web-server.mjs', outDir, options);
+  bundleProgram(webServerProgramSource(entry, options.exportName), entry, 'web-server.mjs', outDir, { what: 'WebTier', ...options });
 }
 
 /**

@@ -21,12 +21,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_BODY_LIMIT_BYTES, READINESS_PATH, WEB_SERVER_PORT, WEB_TIER_BOOT_ACTIONS, WEB_TIER_ENV,
+  DEFAULT_BODY_LIMIT_BYTES, READINESS_PATH, WEB_SERVER_PORT, WEB_TIER_BOOT_ACTIONS, WEB_TIER_ENV, WEB_TIER_WORKLOAD,
   brokenTimingRules, deriveWebTierTimings, timingRules, type WebTierTimings,
 } from '../../contracts/web-tier';
-import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleWebServerProgram, webServerMainModule } from '../core/bundling';
+import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleWebServerProgram, loadEsbuild, webServerMainModule } from '../core/bundling';
 import { programAsset } from '../core/program-asset';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
+import { declareWorkload } from '../core/workload';
 import { BootStep } from '../image-bootstrap/boot-steps';
 import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
 import { AccessLogsBucket } from './access-logs';
@@ -378,6 +379,8 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     // breaks an ordering fails every synth, not a deployment.
     this.node.addValidation({ validate: () => (timingsKnown ? brokenTimingRules(this.timings).map((r) => `timings: ${r}`) : []) });
 
+    // Fails here with one line when esbuild is missing, not wrapped in the asset's bundling error.
+    if (props.entry !== undefined) loadEsbuild(`WebTier ${this.node.path}`, props.entry);
     this.program = programAsset(this, 'Program', {
       entry: props.entry,
       directory: props.code,
@@ -508,6 +511,26 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'elasticloadbalancing:DescribeTargetHealth takes no resource-level permission (it is read-only); the boot calls it to signal only once its instance is healthy in the target group. The other wildcard is Session Manager\'s (see BootstrappedImage).',
     });
+
+    // What the local cloud runs in this group's place (contracts/web-tier.ts), on the group itself.
+    declareWorkload(this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup, WEB_TIER_WORKLOAD.declare({
+      program: `s3://${this.program.s3BucketName}/${this.program.s3ObjectKey}`,
+      environment: serverEnvironment,
+      requestTimeoutSeconds,
+      idleTimeoutSeconds,
+      healthCheckPath: READINESS_PATH,
+      healthCheckIntervalSeconds: timings.healthCheckIntervalSeconds,
+      healthCheckTimeoutSeconds: timings.healthCheckTimeoutSeconds,
+      healthyThreshold: timings.healthyThreshold,
+      unhealthyThreshold: timings.unhealthyThreshold,
+      deregistrationDelaySeconds: timings.deregistrationDelaySeconds,
+      gracePeriodSeconds: timings.gracePeriodSeconds,
+      https: this.https,
+      minCapacity,
+      maxCapacity,
+      targetRequestsPerMinute: targetRequests,
+      targetGroupArn: this.targetGroup.targetGroupArn,
+    }));
 
     this.autoScalingGroup.scaleOnRequestCount('RequestsPerServer', { targetRequestsPerMinute: targetRequests });
     this.autoScalingGroup.scaleOnCpuUtilization('CpuUtilization', { targetUtilizationPercent: targetCpu });

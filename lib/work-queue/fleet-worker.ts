@@ -20,7 +20,7 @@ import {
   JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
 } from '../../runtime/jobs/environment';
 import { AGENT_AUTOSCALING_ACTIONS } from '../../runtime/worker-agent/iam';
-import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleAgentProgram, workerAgentMainModule } from '../core/bundling';
+import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleAgentProgram, loadEsbuild, workerAgentMainModule } from '../core/bundling';
 import { programAsset } from '../core/program-asset';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { BootStep } from '../image-bootstrap/boot-steps';
@@ -351,6 +351,8 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       `${this.node.path} (the agent hides each job for ${FLEET_AGENT_VISIBILITY_SECONDS} s and extends it while the job runs)`,
     );
 
+    // Fails here with one line when esbuild is missing, not wrapped in the asset's bundling error.
+    if (props.entry !== undefined) loadEsbuild(`FleetWorker ${this.node.path}`, props.entry);
     this.program = programAsset(this, 'Program', {
       entry: props.entry,
       directory: props.programDirectory,

@@ -11,7 +11,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULT_NODE_RUNTIME, HANDLER_NODEJS_BUNDLING } from '../core/bundling';
+import { DEFAULT_NODE_RUNTIME, HANDLER_NODEJS_BUNDLING, assertEsbuildInstalled } from '../core/bundling';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { grantIdempotencyRecords } from './idempotency';
 import { jobWorkerRules, workerIdempotency, type JobWorkerProps } from './job-worker';
@@ -232,6 +232,8 @@ export class LambdaWorker extends Construct {
       environment,
     };
     const runtime = props.runtime ?? DEFAULT_NODE_RUNTIME;
+    // Without esbuild NodejsFunction would silently bundle in Docker: say what to install instead.
+    if (props.entry !== undefined) assertEsbuildInstalled(`LambdaWorker ${this.node.path}`, props.entry);
     this.function = props.entry !== undefined
       ? new nodejs.NodejsFunction(this, 'Function', {
         ...common,

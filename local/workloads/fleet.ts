@@ -28,7 +28,7 @@ import type { DeployedAutoScalingGroup, Inventory } from '../inventory';
 import { LOCAL_AWS_ENV } from '../moto';
 import { eachLine, spawnNode, stopChild } from '../processes';
 import { extractZip } from '../zip';
-import type { Workload, WorkloadContext, WorkloadKind } from './index';
+import type { Workload, WorkloadContext, WorkloadKind } from './types';
 
 /** FleetWorker's tags (FLEET_WORKER_TAGS in lib/work-queue/fleet-worker.ts; a test keeps them equal). */
 export const FLEET_TAGS = {
@@ -93,6 +93,7 @@ export interface FleetScalingOptions {
 export function fleetWorkloadKind(scaling: FleetScalingOptions = {}): WorkloadKind {
   return {
     name: 'FleetWorker groups (worker agents)',
+    declares: [],
     async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
       const workloads: Workload[] = [];
       for (const group of inventory.autoScalingGroups) {

@@ -1,81 +1,34 @@
 /**
- * The registry of "what AWS would run", one kind per deployed resource type. Each kind reads
- * its resources from the inventory (the embedded AWS's own description of them) and starts
- * local processes that do what the AWS service would do with them:
+ * The registry of "what AWS would run": one kind per declared workload (contracts/workload.ts),
+ * each in its own file here. A kind reads its declarations from the inventory
+ * (`inventory.declarations(KIND)`: fields resolved to what the embedded AWS deployed, with the
+ * deployed resources' own descriptions beside them) and starts local processes that do what the
+ * AWS service would do with them:
  *
- * - Lambda event source mappings on SQS queues: pollers that invoke the function in
- *   sandboxes ({@link lambdaSqsWorkloads}).
- * - FleetWorker's Auto Scaling groups: worker-agent processes, as many as target tracking on
- *   the backlog per instance asks for within the group's size ({@link fleetWorkloads}).
+ * - LambdaWorker: Lambda's SQS pollers, invoking the function in sandboxes ({@link lambdaSqsWorkloads}).
+ * - FleetWorker: worker-agent processes, as many as target tracking on the backlog per instance
+ *   asks for within the group's size ({@link fleetWorkloads}).
+ * - WebTier: web servers behind a local load balancer that behaves as the deployed ALB
+ *   ({@link webTierWorkloads}).
  *
- * A later pattern adds its kind to {@link WORKLOAD_KINDS}; the local cloud starts, shows and
- * stops every kind the same way.
+ * A pattern plugs in with one file (`local/workloads/<kind>.ts` exporting a {@link WorkloadKind})
+ * and one line in {@link WORKLOAD_KINDS}; the local cloud starts, shows and stops every kind the
+ * same way, and reports declarations that no kind runs.
  */
-import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import type { LambdaClient } from '@aws-sdk/client-lambda';
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Inventory } from '../inventory';
 import { fleetWorkloads } from './fleet';
 import { lambdaSqsWorkloads } from './lambda-sqs';
+import { webTierWorkloads } from './web-tier';
+import type { Workload, WorkloadContext, WorkloadKind } from './types';
 
-/** What a kind gets to start its workloads with. */
-export interface WorkloadContext {
-  /** The embedded AWS, as AWS_ENDPOINT_URL. */
-  readonly endpoint: string;
-  /** A folder for this run's files (code packages, built runtimes). */
-  readonly workDir: string;
-  /** Where the workloads' own output goes, like CloudWatch Logs: one file per function or group. */
-  readonly logDir: string;
-  readonly s3: S3Client;
-  readonly sqs: SQSClient;
-  readonly lambda: LambdaClient;
-  /** Needed only for FleetWorker groups. */
-  readonly autoscaling?: AutoScalingClient;
-  /** A line for the user (warnings, restarts). */
-  readonly note: (line: string) => void;
-  /** Also echo every log line of the workloads to the console. */
-  readonly echoLogs: boolean;
-}
-
-/** Numbers a workload reports for the progress line. */
-export interface WorkloadStats {
-  /** Processes it runs now (sandboxes, agents). */
-  readonly processes: number;
-  /** Messages it finished (deleted from the queue). */
-  readonly done: number;
-  /** Messages that failed and stay in the queue for a retry. */
-  readonly failed: number;
-  /** Processes that died while working (killed, crashed, timed out); their work comes back. */
-  readonly crashed: number;
-}
-
-/** Something running locally for a deployed resource. */
-export interface Workload {
-  /** One line: what runs, fed by what, with the deployed settings it honours. */
-  readonly title: string;
-  readonly stackName: string;
-  /** Logical ids of the deployed resources it runs (in `stackName`). */
-  readonly resources: readonly string[];
-  /** The queue it takes work from, when it does. */
-  readonly queueUrl?: string;
-  stats(): WorkloadStats;
-  /** Pids of its processes now. */
-  pids(): number[];
-  /** Pids of its processes that are (or may be) working now: kill one to see that no job is lost. */
-  busyPids(): number[];
-  stop(): Promise<void>;
-}
-
-/** A kind of deployed resource that the local cloud runs. */
-export interface WorkloadKind {
-  readonly name: string;
-  /** Starts a workload for each resource of this kind in `inventory` (none when there are none). */
-  start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]>;
-}
+export type { Workload, WorkloadContext, WorkloadKind, WorkloadStats } from './types';
 
 /** Every kind the local cloud runs, in start order. */
-export const WORKLOAD_KINDS: readonly WorkloadKind[] = [lambdaSqsWorkloads, fleetWorkloads];
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
+  lambdaSqsWorkloads,
+  fleetWorkloads,
+  webTierWorkloads,
+];
 
 /**
  * Starts every kind's workloads. When one kind fails to start, the workloads already started
@@ -90,4 +43,20 @@ export async function startWorkloads(inventory: Inventory, context: WorkloadCont
     await Promise.all(started.map((w) => w.stop()));
     throw e;
   }
+}
+
+/**
+ * Declarations on the deployed resources that none of `kinds` runs (an unknown kind, or a
+ * version this local cloud does not know), one line each, for the user.
+ */
+export function notRunDeclarations(inventory: Inventory, kinds: readonly WorkloadKind[] = WORKLOAD_KINDS): string[] {
+  const known = kinds.flatMap((k) => k.declares);
+  return inventory.declared.flatMap(({ stackName, logicalId, declaration: { kind, version } }) => {
+    if (known.some((k) => k.kind === kind && k.version === version)) return [];
+    const versions = known.filter((k) => k.kind === kind).map((k) => `v${k.version}`);
+    const why = versions.length > 0
+      ? `this local cloud runs ${versions.join(', ')} of it (a newer cdk-cloud-patterns may run it)`
+      : 'no workload kind of this local cloud runs it';
+    return [`${stackName}/${logicalId} declares workload ${kind} v${version}: ${why}.`];
+  });
 }

@@ -11,13 +11,14 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { functionByArn, queueByArn, type DeployedFunction, type Inventory } from '../inventory';
 import { FunctionHost, buildLambdaRuntime, fetchFunctionCode, type SandboxEvent } from '../lambda-runner';
 import { startSqsEventSource, type InvocationOutcome } from '../sqs-event-source';
-import type { Workload, WorkloadContext, WorkloadKind } from './index';
+import type { Workload, WorkloadContext, WorkloadKind } from './types';
 
 /** Lambda's initial number of concurrent pollers per SQS queue. */
 export const DEFAULT_SQS_POLLERS = 5;
 
 export const lambdaSqsWorkloads: WorkloadKind = {
   name: 'Lambda event source mappings (SQS)',
+  declares: [],
   async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
     const mappings = inventory.sqsMappings.filter((m) => m.enabled);
     if (mappings.length === 0) return [];

@@ -5,6 +5,7 @@
 import { spawnSync } from 'child_process';
 import { BootStep } from '../../lib/image-bootstrap/boot-steps';
 import { ScriptPart, renderBootScript, renderComponentDocument, shellQuote, type BootScriptOptions } from '../../lib/image-bootstrap/boot-script';
+import { requireTool } from '../../scripts/test-tools';
 import { SANDBOX_INSTANCE_ID, createSandbox, type Sandbox } from './support/sandbox';
 import { API_SECRET_ARN, DB_PASSWORD_PARAMETER, DEMO_BUCKET, agentZip, everyKindOfStep } from './support/steps';
 
@@ -23,10 +24,9 @@ function script(options: Partial<BootScriptOptions> = {}): string {
 }
 
 function shellcheck(text: string): { status: number | null; output: string } {
+  requireTool('shellcheck'); // `npm test` installs it; a bare `npx jest` says how
   const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', '-'], { input: text, encoding: 'utf8' });
-  if (result.error) {
-    throw new Error(`shellcheck is not installed (${result.error.message}): apt-get install -y shellcheck`);
-  }
+  if (result.error) throw result.error;
   return { status: result.status, output: result.stdout + result.stderr };
 }
 

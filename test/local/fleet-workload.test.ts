@@ -16,6 +16,7 @@ import {
   CONCURRENCY_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
 } from '../../runtime/jobs/environment';
 import { demoStatus, sendDemoJobs, type DemoTarget } from '../../local/demo';
+import { localClientConfig } from '../../local/deploy';
 import { readInventory, type Inventory } from '../../local/inventory';
 import { runningPids } from '../../local/processes';
 import { FLEET_TAGS, desiredAgents, fleetWorkloadKind } from '../../local/workloads/fleet';
@@ -93,6 +94,7 @@ describe('the local cloud running a deployed FleetWorker group', () => {
       s3,
       sqs: aws.sqs,
       lambda: new LambdaClient({}),
+      clientConfig: localClientConfig(aws.moto.endpoint),
       autoscaling,
       note: (line) => notes.push(line),
       echoLogs: false,

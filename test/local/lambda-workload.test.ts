@@ -11,6 +11,7 @@ import * as path from 'path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CATALOG_BUNDLE_FILE, CATALOG_BUNDLE_HANDLER, bundleHandler } from '../../lib/core/bundling';
 import { demoStatus, sendDemoJobs, type DemoTarget } from '../../local/demo';
+import { localClientConfig } from '../../local/deploy';
 import { readInventory, type Inventory } from '../../local/inventory';
 import { runningPids } from '../../local/processes';
 import { startWorkloads, type Workload } from '../../local/workloads';
@@ -87,6 +88,7 @@ describe('the local cloud running a deployed Lambda worker', () => {
       s3,
       sqs: aws.sqs,
       lambda: new LambdaClient({}),
+      clientConfig: localClientConfig(aws.moto.endpoint),
       note: (line) => notes.push(line),
       echoLogs: false,
     });

@@ -2,9 +2,10 @@
  * The package as users get it: `npm pack`, installed into a scratch CDK app next to
  * aws-cdk-lib, constructs and esbuild, then a user's app that composes WorkQueue and
  * LambdaWorker (and deploys the ready WorkQueueStack) synthesizes, and the user's bundled
- * handler runs.
+ * handler runs. The user's own AWS SDK client and ours are one copy; the README's links and the
+ * LICENSE ship with it; and without esbuild, a worker built from \`entry\` says what to install.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -39,6 +40,22 @@ new FleetWorkerStack(app, 'ReadyFleetStack');
 app.synth();
 `;
 
+/** A worker from \`entry\` alone: \`node worker-only.js lambda|fleet\`. */
+const WORKER_ONLY_APP = `
+const path = require('path');
+const { App, Stack } = require('aws-cdk-lib');
+const ec2 = require('aws-cdk-lib/aws-ec2');
+const { WorkQueue, LambdaWorker, FleetWorker } = require('cdk-cloud-patterns');
+
+const app = new App({ outdir: process.argv[3] });
+const stack = new Stack(app, 'WorkerOnly');
+const jobs = new WorkQueue(stack, 'Jobs');
+const entry = path.join(__dirname, 'handler.ts');
+if (process.argv[2] === 'lambda') new LambdaWorker(stack, 'Worker', { workQueue: jobs, entry });
+else new FleetWorker(stack, 'Farm', { workQueue: jobs, entry, vpc: new ec2.Vpc(stack, 'Vpc', { natGateways: 0 }) });
+app.synth();
+`;
+
 describe('the packed package in a scratch CDK app', () => {
   let scratch: string;
   let outdir: string;
@@ -49,10 +66,13 @@ describe('the packed package in a scratch CDK app', () => {
     // GIVEN the package packed (prepack builds it) and installed as a user would
     const tarball = npm(['pack', '--pack-destination', scratch, '--silent'], ROOT).trim().split('\n').pop()!;
     fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', private: true }));
+    // with its own SQS client at the newest 3.x, as \`npm install @aws-sdk/client-sqs\` would pick
     npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', path.join(scratch, tarball),
-      `aws-cdk-lib@${pkg.devDependencies['aws-cdk-lib']}`, `constructs@${pkg.devDependencies.constructs}`, `esbuild@${pkg.devDependencies.esbuild}`], scratch);
+      `aws-cdk-lib@${pkg.devDependencies['aws-cdk-lib']}`, `constructs@${pkg.devDependencies.constructs}`, `esbuild@${pkg.devDependencies.esbuild}`,
+      '@aws-sdk/client-sqs@^3'], scratch);
     fs.writeFileSync(path.join(scratch, 'handler.ts'), USER_HANDLER);
     fs.writeFileSync(path.join(scratch, 'app.js'), USER_APP);
+    fs.writeFileSync(path.join(scratch, 'worker-only.js'), WORKER_ONLY_APP);
   }, 120_000);
   afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
@@ -64,6 +84,53 @@ describe('the packed package in a scratch CDK app', () => {
     expect(fs.existsSync(path.join(installed, 'dist', 'agents', 'work-queue', 'demo-job', 'index.mjs'))).toBe(true);
     expect(fs.existsSync(path.join(installed, 'lib'))).toBe(false);
     expect(fs.existsSync(path.join(installed, 'test'))).toBe(false);
+  });
+
+  test('shares one copy of the AWS SDK client with the user\'s own', () => {
+    // WHEN npm lists every copy of the SQS client in the user's app
+    const copies = npm(['ls', '@aws-sdk/client-sqs', '--all', '--parseable'], scratch).trim().split('\n').filter(Boolean);
+    // THEN there is one, the user's (our dependency range accepts it)
+    expect(copies).toEqual([path.join(scratch, 'node_modules', '@aws-sdk', 'client-sqs')]);
+    expect(pkg.dependencies['@aws-sdk/client-sqs']).toMatch(/^\^3\./);
+  });
+
+  test('ships the Apache-2.0 LICENSE its package.json names', () => {
+    const installed = path.join(scratch, 'node_modules', 'cdk-cloud-patterns');
+    expect(JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8')).license).toBe('Apache-2.0');
+    const license = fs.readFileSync(path.join(installed, 'LICENSE'), 'utf8');
+    expect(license).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
+    expect(license).toContain('END OF TERMS AND CONDITIONS');
+    expect(license).toBe(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'));
+  });
+
+  test('every relative link of the README resolves inside the installed package', () => {
+    // GIVEN the README as npm shows it, and its links that are not URLs or anchors
+    const installed = path.join(scratch, 'node_modules', 'cdk-cloud-patterns');
+    const readme = fs.readFileSync(path.join(installed, 'README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:|^#/.test(l));
+    expect(links.length).toBeGreaterThan(0);
+    // THEN each is a file of the package
+    const missing = links.filter((l) => !fs.existsSync(path.join(installed, l.split('#')[0])));
+    expect(missing).toEqual([]);
+  });
+
+  test.each(['lambda', 'fleet'])('without esbuild, a %s worker from `entry` fails at synth with one line saying `npm i -D esbuild`', (kind) => {
+    // GIVEN the user's app without esbuild (moved aside), and no esbuild on the PATH
+    const modules = path.join(scratch, 'node_modules');
+    const aside = [['esbuild', 'esbuild.aside'], ['.bin/esbuild', '.bin/esbuild.aside']].map(([from, to]) => [path.join(modules, from), path.join(modules, to)]).filter(([from]) => fs.existsSync(from));
+    for (const [from, to] of aside) fs.renameSync(from, to);
+    const PATH = (process.env.PATH ?? '').split(path.delimiter).filter((d) => !d.includes('node_modules')).join(path.delimiter);
+    try {
+      // WHEN it synthesizes a worker built from its handler file
+      const run = spawnSync(process.execPath, ['worker-only.js', kind, path.join(scratch, `cdk.out.${kind}`)], { cwd: scratch, encoding: 'utf8', env: { ...process.env, PATH, CDK_VALIDATION: 'false' } });
+      // THEN it fails before any bundling (no Docker), with the line to run
+      expect(run.status).not.toBe(0);
+      const line = run.stderr.split('\n').find((l) => l.startsWith('Error: '));
+      expect(line).toMatch(new RegExp(`^Error: ${kind === 'lambda' ? 'LambdaWorker' : 'FleetWorker'} WorkerOnly/\\w+: bundling entry .*handler\\.ts needs esbuild, which is not installed in this project: run \`npm i -D esbuild\`$`));
+      expect(run.stderr).not.toMatch(/docker|Cannot find module/i);
+    } finally {
+      for (const [from, to] of aside) fs.renameSync(to, from);
+    }
   });
 
   test.each([

@@ -1,0 +1,18 @@
+/**
+ * Work queue: a queue with its dead-letter queue and alarms, and the workers that take its jobs
+ * (Lambda functions, or EC2 fleets scaling on the backlog), with the stacks that deploy them.
+ * The public API of the pattern; everything else in this folder is internal.
+ */
+export { WorkQueue, WorkQueueEncryption } from './work-queue';
+export type { WorkQueueProps } from './work-queue';
+export type { JobWorkerProps } from './job-worker';
+export { LambdaWorker } from './lambda-worker';
+export type { LambdaWorkerProps } from './lambda-worker';
+export { FleetWorker } from './fleet-worker';
+export type { FleetWorkerProps } from './fleet-worker';
+export { BacklogScaling } from './fleet-scaling';
+export type { BacklogScalingProps } from './fleet-scaling';
+export { WorkQueueStack } from '../stacks/work-queue-stack';
+export type { WorkQueueStackProps } from '../stacks/work-queue-stack';
+export { FleetWorkerStack } from '../stacks/fleet-worker-stack';
+export type { FleetWorkerStackProps } from '../stacks/fleet-worker-stack';
