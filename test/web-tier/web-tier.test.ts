@@ -14,6 +14,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { WEB_TIER_BOOT_ACTIONS, deriveWebTierTimings } from '../../contracts/web-tier';
+import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
 import { webServerProgramSource } from '../../lib/core/bundling';
 import { BootStep } from '../../lib/image-bootstrap/boot-steps';
 import { ELB_LOG_DELIVERY_SERVICE, legacyElbAccounts } from '../../lib/web-tier/access-logs';
@@ -223,6 +224,19 @@ describe('WebTier defaults', () => {
     expect(web.metricTargetResponseTime().statistic).toBe('p99');
     expect(web.metricHealthyHosts().metricName).toBe('HealthyHostCount');
     expect(web.metricRequests().metricName).toBe('RequestCount');
+  });
+
+  test('declares its workload on the group for the local cloud: the program, environment and deployed health check', () => {
+    const group = onlyResource(built.template, 'AWS::AutoScaling::AutoScalingGroup') as { Metadata?: Record<string, Record<string, unknown>> };
+    const declared = group.Metadata?.[WORKLOAD_METADATA_KEY];
+    expect(declared).toMatchObject({
+      kind: 'web-tier/servers', version: 1, requestTimeoutSeconds: 30, idleTimeoutSeconds: 60, https: false, minCapacity: 2, maxCapacity: 4,
+      healthCheckPath: '/healthz/ready', healthCheckIntervalSeconds: 10, healthCheckTimeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2,
+      deregistrationDelaySeconds: 35, gracePeriodSeconds: t.gracePeriodSeconds, targetRequestsPerMinute: 1000,
+      targetGroupArn: stack.resolve(web.targetGroup.targetGroupArn),
+    });
+    expect(cfnText(declared!.program)).toMatch(/^s3:\/\/.+\/[0-9a-f]{64}\.zip$/);
+    expect(declared!.environment).toMatchObject({ WEB_TIER_REQUEST_TIMEOUT_SECONDS: '30', WEB_TIER_PORT: '8080' });
   });
 
   test('grants go to the instance role', () => {
