@@ -385,6 +385,9 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       vpc: props.vpc,
       instanceType: props.instanceType,
       logRetention: props.logRetention,
+      logGroup: props.logGroup,
+      logEncryptionKey: props.logEncryptionKey,
+      customerManagedPolicies: props.customerManagedPolicies,
       // The agent reads its group's name from the aws:autoscaling:groupName tag.
       instanceMetadataTags: true,
       steps: [
@@ -441,7 +444,8 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       resources: [this.group.autoScalingGroupArn],
     }));
     Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(this).getLogicalId(cfnGroup)}>]`,
+      // cdk-nag names the finding as the ARN renders: pseudo parameters, or a stack's literal environment.
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${literalOr(Stack.of(this).region, '<AWS::Region>')}:${literalOr(Stack.of(this).account, '<AWS::AccountId>')}:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(this).getLogicalId(cfnGroup)}>]`,
       reason: 'The wildcard is the group\'s id, which CloudFormation does not return; the group\'s name pins the ARN to this group. The agent sets scale-in protection and completes the lifecycle action on its own group only.',
     });
 
@@ -460,6 +464,11 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
   public metricBacklogPerInstance(): cloudwatch.MathExpression {
     return this.scaling.backlogPerInstance;
   }
+}
+
+/** `value` when known at synth time (a stack's literal region or account), else `otherwise`. */
+function literalOr(value: string, otherwise: string): string {
+  return Token.isUnresolved(value) ? otherwise : value;
 }
 
 /** The names of the agent's settings that FleetWorker sets. */

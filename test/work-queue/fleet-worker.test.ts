@@ -9,6 +9,9 @@ import { Duration, Tags, Token, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, AGENT_SQS_ACTIONS } from '../../runtime/worker-agent/iam';
 import { agentProgramSource } from '../../lib/core/bundling';
@@ -334,6 +337,52 @@ describe('FleetWorker options', () => {
   });
 });
 
+describe('FleetWorker hardening', () => {
+  test('passes its log group key and customer-managed policies to the image: no inline policy, logs under the key', () => {
+    // GIVEN
+    const { stack } = newStack();
+    const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    // WHEN
+    const fleet = new FleetWorker(stack, 'Fleet', { workQueue: new WorkQueue(stack, 'Jobs'), vpc, programDirectory: PREBUILT, logEncryptionKey: key, customerManagedPolicies: true, idempotency: true });
+    // THEN
+    const template = templateOf(stack);
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: stack.resolve(key.keyArn) });
+    const text = JSON.stringify(Object.values(template.findResources('AWS::IAM::ManagedPolicy')).map((m) => m.Properties.PolicyDocument));
+    for (const action of [...AGENT_SQS_ACTIONS, ...AGENT_AUTOSCALING_ACTIONS, ...AGENT_DYNAMODB_ACTIONS]) expect(text).toContain(action);
+    expect(fleet.image.bootPolicy).toBeInstanceOf(iam.ManagedPolicy);
+  });
+
+  test('logs to a log group it is given', () => {
+    const { stack } = newStack();
+    const logGroup = logs.LogGroup.fromLogGroupName(stack, 'Mine', 'farm-logs');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    const fleet = new FleetWorker(stack, 'Fleet', { workQueue: new WorkQueue(stack, 'Jobs'), vpc, programDirectory: PREBUILT, logGroup });
+    expect(fleet.image.logGroup).toBe(logGroup);
+    templateOf(stack).resourceCountIs('AWS::Logs::LogGroup', 0);
+  });
+
+  test('fails when logGroup comes with logRetention, naming the fleet', () => {
+    const { stack } = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    expect(() => new FleetWorker(stack, 'Fleet', {
+      workQueue: new WorkQueue(stack, 'Jobs'), vpc, programDirectory: PREBUILT, logGroup: logs.LogGroup.fromLogGroupName(stack, 'Mine', 'farm-logs'), logRetention: 7,
+    })).toThrow(/Invalid props for TestStack\/Fleet:\n  - logGroup \+ logRetention: an existing log group keeps its own retention and encryption/);
+  });
+
+  test('takes jobs from a queue of another app', () => {
+    const { stack } = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: 'arn:aws:sqs:eu-west-1:123456789012:frames', maxReceiveCount: 5, visibilityTimeout: Duration.minutes(2) });
+    const fleet = new FleetWorker(stack, 'Fleet', { workQueue: jobs, vpc, programDirectory: PREBUILT, idempotency: true });
+    const template = templateOf(stack);
+    template.resourceCountIs('AWS::SQS::Queue', 0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 1); // the scale-out-from-zero alarm only
+    expect(roleStatements(stack, fleet)).toContainEqual(expect.objectContaining({ Action: [...AGENT_SQS_ACTIONS], Resource: 'arn:aws:sqs:eu-west-1:123456789012:frames' }));
+  });
+});
+
 describe('FleetWorker validation', () => {
   const fails = (props: Partial<FleetWorkerProps>, pattern: RegExp, queueProps?: WorkQueueProps) => {
     expect(() => build(props, queueProps)).toThrow(pattern);
@@ -418,7 +467,7 @@ describe('FleetWorker validation', () => {
   });
 
   test('fails when the queue\'s explicit visibility timeout is under the agent\'s 60 s', () => {
-    fails({}, /visibilityTimeout is 30 seconds, but TestStack\/Fleet .* needs at least 60 seconds/, { visibilityTimeout: Duration.seconds(30) });
+    fails({}, /visibilityTimeout: is 30 seconds, but TestStack\/Fleet .* needs at least 60 seconds/, { visibilityTimeout: Duration.seconds(30) });
   });
 
   test('fails when a tag propagated to the instances has a key their metadata cannot show', () => {
