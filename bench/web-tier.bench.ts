@@ -11,19 +11,17 @@
  *    balancer to 1 and to 2 servers: the balancer's cost.
  */
 import { spawn } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import { setTimeout as sleep } from 'timers/promises';
 import { READINESS_PATH } from '../contracts/web-tier';
-import { AGENT_ESBUILD_OPTIONS } from '../lib/core/bundling';
 import { freePort } from '../local/moto';
 import { exited, spawnNode } from '../local/processes';
 import { LocalLoadBalancer } from '../local/web-tier/load-balancer';
 import { ServerPool } from '../local/web-tier/server-pool';
+import { bundleDrillServers } from '../test/web-tier/fixtures/bundle';
 import type { BenchGoal, BenchOutcome } from './lib/results';
 
 const ROOT = path.join(__dirname, '..');
-const FIXTURES = path.join(ROOT, 'test', 'web-tier', 'fixtures');
 const OUT = path.join(ROOT, '.tmp', 'bench-web-tier');
 const REPS = 3;
 const RESTART_CONNECTIONS = 10;
@@ -34,17 +32,6 @@ const HEALTH = { path: READINESS_PATH, intervalMs: 200, timeoutMs: 150, healthyT
 const SERVER_TIMINGS = { unreadyNoticeSeconds: 0.6, drainSeconds: 2, shutdownSeconds: 2.6 };
 
 interface Load { readonly requests: number; readonly failed: number; readonly rps: number; readonly p99: number }
-
-/** The drill fixtures bundled into plain ES modules (no TypeScript loader: servers start in ~100 ms). */
-function bundleServers(): Record<'ours' | 'plain', string> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require('esbuild') as typeof import('esbuild');
-  fs.mkdirSync(OUT, { recursive: true });
-  const out = { ours: path.join(OUT, 'ours.mjs'), plain: path.join(OUT, 'plain.mjs') };
-  esbuild.buildSync({ ...AGENT_ESBUILD_OPTIONS, entryPoints: [path.join(FIXTURES, 'drill-server.ts')], outfile: out.ours });
-  esbuild.buildSync({ ...AGENT_ESBUILD_OPTIONS, entryPoints: [path.join(FIXTURES, 'plain-server.ts')], outfile: out.plain });
-  return out;
-}
 
 /** autocannon in its own process, so that it does not share the balancer's event loop. */
 async function loadFor(url: string, connections: number, seconds: number): Promise<Load> {
@@ -115,7 +102,7 @@ async function balanced(program: string, servers: number): Promise<Load> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<BenchOutcome> {
-  const programs = bundleServers();
+  const programs = bundleDrillServers(OUT);
 
   // 1. Rolling restarts, interleaved.
   const ours: Array<{ failed: number; requests: number; restartMs: number }> = [];

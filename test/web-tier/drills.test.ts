@@ -5,15 +5,19 @@
  * failures only among the requests in flight on it, then the replacement takes traffic.
  * Timings are scaled down (checks every 200 ms) on both the balancer and the servers.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'timers/promises';
 import { READINESS_PATH, deriveWebTierTimings } from '../../contracts/web-tier';
 import { LocalLoadBalancer, type TargetState, type TargetView } from '../../local/web-tier/load-balancer';
 import { ServerPool } from '../../local/web-tier/server-pool';
+import { bundleDrillServers } from './fixtures/bundle';
 
-const FIXTURES = path.join(__dirname, 'fixtures');
-const REGISTER = require.resolve('esbuild-register');
+const BUNDLES = path.join(__dirname, '..', '..', '.tmp', `drill-servers-${process.pid}`);
+let programs: { readonly ours: string; readonly plain: string };
+beforeAll(() => { programs = bundleDrillServers(BUNDLES); });
+afterAll(() => fs.rmSync(BUNDLES, { recursive: true, force: true }));
 const DELAY_MS = 40;
 const CONNECTIONS = 8;
 
@@ -27,13 +31,13 @@ async function tier(program: 'drill-server.ts' | 'plain-server.ts', servers: num
     onTargetState: (t, p) => { onState?.(t, p); pool.onTargetState(t, p); },
   });
   const pool: ServerPool = new ServerPool({
-    nodeArgs: ['-r', REGISTER, path.join(FIXTURES, program)],
+    nodeArgs: [program === 'drill-server.ts' ? programs.ours : programs.plain],
     env: { PATH: process.env.PATH, DRILL_DELAY_MS: String(DELAY_MS), DRILL_TIMINGS: JSON.stringify(SERVER_TIMINGS) },
     balancer,
     name: program.replace('.ts', ''),
     healthyTimeoutMs: 15_000,
-    // Servers start in about a second here (esbuild-register); the group waits this long before replacing one.
-    gracePeriodMs: 5_000,
+    // The group waits this long before replacing a server that is not healthy yet (they start in well under that).
+    gracePeriodMs: 2_000,
     stopTimeoutMs: 5_000,
   });
   await balancer.start();
