@@ -9,3 +9,4 @@ export * from './work-queue';
 export * from './image-bootstrap';
 export * from './session-store';
 export * from './shared-storage';
+export * from './web-tier';

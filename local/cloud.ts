@@ -19,6 +19,7 @@ import { LOCAL_AWS_ENV, freePort, startMoto, type MotoServer } from './moto';
 import { runningPids, stopAll } from './processes';
 import { sampleProgress, startProgress, type Progress, type ProgressRow } from './progress';
 import { notRunDeclarations, startWorkloads, type Workload } from './workloads';
+import { runningWebTiers } from './workloads/web-tier';
 
 /** Moments of a start, for the benchmark and the smoke summary. */
 export type Milestone = 'moto' | 'synth' | 'bootstrap' | 'deploy' | 'workers' | 'jobsSent' | 'firstDone' | 'allDone';
@@ -337,6 +338,9 @@ export class LocalCloud {
         `    await new JobClient({ queueUrl: '${run.target.queueUrl}' }).send([{ text: 'hello', rounds: 1000 }]);`,
         `  Results: aws --endpoint-url ${aws.endpoint} dynamodb scan --table-name ${run.target.resultsTable}`,
       );
+    }
+    for (const tier of runningWebTiers(this.workloads)) {
+      lines.push(`Open ${tier.url}/ in a browser: the ${tier.stackName} demo page, served by ${tier.pool.live().length} servers behind the local load balancer (kill one: it is replaced).`);
     }
     const pids = this.workloads.flatMap((w) => w.pids());
     if (pids.length > 0) lines.push(`Worker processes now: ${pids.join(' ')} (kill one: no job is lost, its jobs come back after their visibility timeout).`);

@@ -13,6 +13,8 @@ import { DeployError, PROJECT_ROOT, QUIET_SDK_ENV } from './deploy';
 import { LocalCloudLock, LocalCloudRunningError } from './lock';
 import { MotoMissingError, findMotoPython, motoVersion, motoVersionWarning, portInUse } from './moto';
 import { stopAll } from './processes';
+import { smokeWebTier } from './web-tier/smoke';
+import { runningWebTiers } from './workloads/web-tier';
 
 /** How the local cloud was started: the catalog's `npm start`, or the package's command in a user's app. */
 export interface StartSetup {
@@ -43,7 +45,8 @@ ${USAGE_OPTIONS}`;
 
 const USAGE_OPTIONS = `
 Options:
-  --smoke            check that every demo job was done exactly once, then stop (exit 0 or 1)
+  --smoke            check that every demo job was done exactly once and every web tier serves
+                     through a rolling restart, then stop (exit 0 or 1)
   --port <n>         port of the embedded AWS (default: a free port)
   --jobs <n>         demo jobs per stack, 0 to 200 (default: 30)
   --no-failing-job   do not send the demo job that always fails
@@ -228,8 +231,17 @@ export async function main(argv: readonly string[], setup: StartSetup = CATALOG_
   }
 
   if (args.smoke) {
-    const allDone = await cloud.waitForDemo(SMOKE_TIMEOUT_MS);
-    const problems = [...(allDone ? [] : [`the demo jobs were not all done within ${SMOKE_TIMEOUT_MS / 1000} s`]), ...(await cloud.checkDemo())];
+    // A web tier alone has no demo jobs: its own checks stand for them.
+    const webTiers = runningWebTiers(cloud.running);
+    const jobsExpected = cloud.demoRuns.length > 0 || webTiers.length === 0;
+    const allDone = !jobsExpected || await cloud.waitForDemo(SMOKE_TIMEOUT_MS);
+    const problems = [...(allDone ? [] : [`the demo jobs were not all done within ${SMOKE_TIMEOUT_MS / 1000} s`]), ...(jobsExpected ? await cloud.checkDemo() : [])];
+    const webLines: string[] = [];
+    for (const tier of webTiers) {
+      const web = await smokeWebTier(tier, print);
+      problems.push(...web.problems);
+      webLines.push(web.summary);
+    }
     print(cloud.summary());
     await cloud.stop();
     const clean = report(cloud, print, fail);
@@ -239,7 +251,8 @@ export async function main(argv: readonly string[], setup: StartSetup = CATALOG_
     }
     const good = cloud.demoRuns.reduce((n, r) => n + r.good.length, 0);
     const where = cloud.demoRuns.map((r) => r.target.stackName).join(', ');
-    print(`\nsmoke: OK: all ${good} demo jobs (${where}) done exactly once${args.failingJob ? ', and the failing ones never' : ''}.`);
+    if (jobsExpected) print(`\nsmoke: OK: all ${good} demo jobs (${where}) done exactly once${args.failingJob ? ', and the failing ones never' : ''}.`);
+    for (const line of webLines) print(`smoke: OK: ${line}`);
     return 0;
   }
 

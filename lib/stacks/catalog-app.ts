@@ -7,6 +7,7 @@ import { FleetWorkerStack } from './fleet-worker-stack';
 import { ImageBootstrapStack } from './image-bootstrap-stack';
 import { SessionStoreStack } from './session-store-stack';
 import { SharedStorageStack } from './shared-storage-stack';
+import { WebTierStack } from './web-tier-stack';
 import { WorkQueueStack } from './work-queue-stack';
 
 /** The stacks of the catalog, by construct id (which is also the CloudFormation stack name). */
@@ -16,4 +17,5 @@ export function addCatalogStacks(app: App): void {
   new FleetWorkerStack(app, 'FleetWorkerStack');
   new SessionStoreStack(app, 'SessionStoreStack');
   new SharedStorageStack(app, 'SharedStorageStack');
+  new WebTierStack(app, 'WebTierStack');
 }

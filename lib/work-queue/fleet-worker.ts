@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, AssetHashType, Aws, DockerImage, Duration, Stack, Token, Validations, type ILocalBundling } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -20,6 +20,7 @@ import {
   IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
 } from '../../contracts/work-queue';
 import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleAgentProgram, loadEsbuild, workerAgentMainModule } from '../core/bundling';
+import { programAsset } from '../core/program-asset';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { declareWorkload } from '../core/workload';
 import { BootStep } from '../image-bootstrap/boot-steps';
@@ -330,17 +331,13 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
 
     // Fails here with one line when esbuild is missing, not wrapped in the asset's bundling error.
     if (props.entry !== undefined) loadEsbuild(`FleetWorker ${this.node.path}`, props.entry);
-    this.program = props.entry !== undefined
-      ? new s3Assets.Asset(this, 'Program', {
-        path: path.dirname(path.resolve(props.entry)),
-        assetHashType: AssetHashType.OUTPUT,
-        bundling: {
-          // Never pulled: the local bundler below always bundles (esbuild on this machine).
-          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22'),
-          local: new AgentProgramBundler(path.resolve(props.entry), exportName),
-        },
-      })
-      : new s3Assets.Asset(this, 'Program', { path: props.programDirectory! });
+    this.program = programAsset(this, 'Program', {
+      entry: props.entry,
+      directory: props.programDirectory,
+      exportName,
+      runtimeModule: workerAgentMainModule(),
+      bundle: (entry, outDir, name) => bundleAgentProgram(entry, outDir, { exportName: name }),
+    });
 
     const idempotencyParts = workerIdempotency(this, props);
     this.idempotencyTable = idempotencyParts.table;
@@ -475,19 +472,4 @@ function unreadableInstanceTags(cfnGroup: autoscaling.CfnAutoScalingGroup): stri
       '(the agent reads its group\'s name there), where a key may hold only letters, digits and + - = . , _ : @ (no spaces or "/"): ' +
       'EC2 would refuse to launch them. Rename the tags, or apply them with `applyToLaunchedInstances: false`.',
   ];
-}
-
-/**
- * Bundles the agent program for a handler entry at synth (an asset's local bundling: no Docker).
- * Its fields are part of CDK's asset cache key, so two entries never share a bundle.
- */
-class AgentProgramBundler implements ILocalBundling {
-  public readonly agentModule = workerAgentMainModule();
-
-  constructor(public readonly entry: string, public readonly exportName: string) {}
-
-  public tryBundle(outputDir: string): boolean {
-    bundleAgentProgram(this.entry, outputDir, { exportName: this.exportName });
-    return true;
-  }
 }

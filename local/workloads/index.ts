@@ -9,6 +9,8 @@
  * - SharedStorage: the bucket properties moto's CloudFormation ignores, applied through the S3 API ({@link sharedStorageBuckets}).
  * - FleetWorker: worker-agent processes, as many as target tracking on the backlog per instance
  *   asks for within the group's size ({@link fleetWorkloads}).
+ * - WebTier: web servers behind a local load balancer that behaves as the deployed ALB
+ *   ({@link webTierWorkloads}).
  *
  * A pattern plugs in with one file (`local/workloads/<kind>.ts` exporting a {@link WorkloadKind})
  * and one line in {@link WORKLOAD_KINDS}; the local cloud starts, shows and stops every kind the
@@ -20,6 +22,7 @@ import type { Inventory } from '../inventory';
 import { fleetWorkloads } from './fleet';
 import { lambdaSqsWorkloads } from './lambda-sqs';
 import { sharedStorageBuckets } from './shared-storage';
+import { webTierWorkloads } from './web-tier';
 import type { Workload, WorkloadContext, WorkloadKind } from './types';
 
 export type { Workload, WorkloadContext, WorkloadKind, WorkloadStats } from './types';
@@ -30,6 +33,7 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   sharedStorageBuckets,
   lambdaSqsWorkloads,
   fleetWorkloads,
+  webTierWorkloads,
 ];
 
 /**
