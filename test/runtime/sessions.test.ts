@@ -340,6 +340,11 @@ describe('SessionManager', () => {
     expect(await sessions.listUserSessions('user-9')).toEqual([]);
   });
 
+  test('fails when a user\'s sessions are asked for without the user index, naming userIndexName', async () => {
+    const sessions = manager({ userIndexName: undefined });
+    await expect(sessions.signOutEverywhere('user-9')).rejects.toThrow(/userIndexName: listing or ending a user's sessions needs the user index/);
+  });
+
   test('fails when options are invalid, naming each option and the value received', () => {
     expect(() => new SessionManager({ tableName: 't', secrets: [] })).toThrow(/secrets: none given/);
     expect(() => new SessionManager({ tableName: 't', secrets: ['short'] })).toThrow(/secrets\[0\]: must be a string of at least 32 characters, received one of 5 characters/);
@@ -347,6 +352,7 @@ describe('SessionManager', () => {
     expect(() => new SessionManager({ tableName: 't', secrets: [SECRET], idleTimeoutSeconds: 60, touchIntervalSeconds: 60 })).toThrow(/touchIntervalSeconds: must be shorter than idleTimeoutSeconds \(60\), received 60/);
     expect(() => new SessionManager({ tableName: 't', secrets: [SECRET], idleTimeoutSeconds: 0 })).toThrow(/idleTimeoutSeconds: must be a positive whole number of seconds, received 0/);
     expect(() => new SessionManager({ secrets: [SECRET] }, )).toThrow(SessionOptionsError);
+    expect(() => new SessionManager({ tableName: 't', secrets: [42 as unknown as string] })).toThrow(/secrets\[0\]: must be a string of at least 32 characters, received a number/);
     // every problem at once
     expect(() => new SessionManager({ secrets: [], absoluteTimeoutSeconds: 10 })).toThrow(/tableName[\s\S]*absoluteTimeoutSeconds[\s\S]*secrets/);
   });
