@@ -4,9 +4,11 @@
  * writers, touches at most once per interval, sign-out everywhere, and the IAM contract (the
  * commands the library sends are exactly SESSION_DYNAMODB_ACTIONS).
  */
+import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { IncomingMessage, ServerResponse } from 'http';
 import { Socket } from 'net';
+import * as path from 'path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS } from '../../contracts/session-store';
 import {
@@ -367,6 +369,13 @@ describe('SessionManager', () => {
     expect(setCookies()[0]).toMatch(/^sid=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/plain HTTP.*Never use this outside local development/));
     warn.mockRestore();
+  });
+
+  test('the plain API loads neither express nor express-session (they are the express users\' own)', () => {
+    const loaded = execFileSync(process.execPath, ['-r', 'esbuild-register', '-e',
+      "require('./runtime'); console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('node_modules/express'))))"],
+    { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' });
+    expect(JSON.parse(loaded)).toEqual([]);
   });
 
   test('IAM contract: the commands sent are exactly SESSION_DYNAMODB_ACTIONS (no Scan, CreateTable or DescribeTable)', () => {
