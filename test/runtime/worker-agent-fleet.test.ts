@@ -1,8 +1,9 @@
 /**
  * The agent on a fleet, against moto (SQS, DynamoDB, Auto Scaling) started by this file, a fake
  * IMDSv2 server, and a proxy that adds CompleteLifecycleAction (which moto lacks): scale-in
- * protection, the termination lifecycle hook, idempotency with duplicate deliveries, and the
- * IAM contract (every SDK command the agent sends, recorded by SDK middleware).
+ * protection (also throttled), the termination lifecycle hook, hung handlers, idempotency with
+ * duplicate deliveries, renewed leases, dead workers and stops, and the IAM contract (every SDK
+ * command the agent sends, recorded by SDK middleware).
  */
 import { randomUUID } from 'crypto';
 import { setTimeout as sleep } from 'timers/promises';
