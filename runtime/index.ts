@@ -29,5 +29,8 @@ export type {
   FleetIntegration, FleetOptions, FleetStats, TerminationReport, InstanceMetadataOptions, SqsRequestKind,
 } from './worker-agent';
 
+// Shared storage: content-addressed objects, streaming uploads, presigned URLs, shared records.
+export * from './storage';
+
 // Sessions in a shared table: a plain-handler API and an express-session Store.
 export * from './sessions';
