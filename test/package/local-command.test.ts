@@ -33,7 +33,7 @@ const stack = new Stack(app, 'UserStack');
 const jobs = new WorkQueue(stack, 'Jobs');
 const worker = new LambdaWorker(stack, 'Worker', { workQueue: jobs, entry: path.join(__dirname, 'handler.ts') });
 const apiKey = new secretsmanager.Secret(stack, 'ApiKey', { generateSecretString: { excludePunctuation: true } });
-apiKey.grantRead(worker);
+apiKey.grantRead(worker.function);
 worker.function.addEnvironment('API_KEY_ARN', apiKey.secretArn);
 new WorkQueueStack(app, 'ReadyStack');
 `;
