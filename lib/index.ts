@@ -7,4 +7,5 @@ export type { PropRule } from './core/validation';
 
 export * from './work-queue';
 export * from './image-bootstrap';
+export * from './session-store';
 export * from './shared-storage';

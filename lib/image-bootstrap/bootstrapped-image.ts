@@ -7,12 +7,15 @@
  * CloudFormation, so a group's creation or rolling update waits for booted instances and rolls
  * back when a boot fails.
  */
-import { Aws, Duration, Lazy, RemovalPolicy, Stack, Token, Validations, type CfnResource } from 'aws-cdk-lib';
+import { Aws, Duration, Lazy, Stack, Token, Validations, type CfnResource } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { newLogGroup } from '../core/log-groups';
+import { newAttachedPolicy, newRole } from '../core/roles';
 import { assertProps, isKnown, outsideInt, type PropRule } from '../core/validation';
 import { ScriptPart, renderBootScript, renderComponentDocument, type BootSignalTarget } from './boot-script';
 import { BootPhase, splitForBake, type BootStep } from './boot-steps';
@@ -158,6 +161,23 @@ export interface BootstrappedImageProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
+   * Encrypt the new log group with this KMS key (CloudWatch Logs is allowed to use it for the log
+   * groups of this account and region). Not with `logGroup`, whose encryption is its own.
+   *
+   * @default - encrypted by CloudWatch Logs with its own keys
+   */
+  readonly logEncryptionKey?: kms.IKey;
+
+  /**
+   * Put the permissions of the new role (and the boot policy) in customer-managed policies
+   * instead of inline ones, for rules that forbid inline policies (cdk-nag's IAMNoInlinePolicy in
+   * the HIPAA, NIST and PCI packs). Later grants to the role land there too.
+   *
+   * @default false
+   */
+  readonly customerManagedPolicies?: boolean;
+
+  /**
    * Shut an instance down (and so terminate it) one minute after its boot failed, so that its
    * Auto Scaling group replaces it instead of counting a broken instance as capacity. Its log
    * stays in the log group.
@@ -265,7 +285,7 @@ export class BootstrappedImage extends Construct {
    * secrets and assets, the signal). The launch template depends on it, so that no instance
    * boots before it exists.
    */
-  public readonly bootPolicy: iam.Policy;
+  public readonly bootPolicy: iam.Policy | iam.ManagedPolicy;
   /** The instance profile of the role, which the launch template names. */
   public readonly instanceProfile: iam.CfnInstanceProfile;
   /** The instances' security group. */
@@ -314,6 +334,11 @@ export class BootstrappedImage extends Construct {
         message: 'an existing log group keeps its own retention, so logRetention cannot be set with it. Remove one of them.',
       },
       {
+        failed: props.logGroup !== undefined && props.logEncryptionKey !== undefined,
+        prop: 'logGroup + logEncryptionKey',
+        message: 'an existing log group keeps its own encryption, so logEncryptionKey cannot be set with it. Remove one of them.',
+      },
+      {
         failed: props.securityGroup !== undefined && props.allowAllOutbound !== undefined,
         prop: 'securityGroup + allowAllOutbound',
         message: 'an existing security group keeps its own rules, so allowAllOutbound cannot be set with it. Remove one of them.',
@@ -340,17 +365,19 @@ export class BootstrappedImage extends Construct {
     this.instanceType = instanceType;
     this.shutdownOnBootFailure = props.shutdownOnBootFailure ?? true;
 
-    this.logGroup = props.logGroup ?? new logs.LogGroup(this, 'BootLogs', {
+    this.logGroup = props.logGroup ?? newLogGroup(this, 'BootLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
+      encryptionKey: props.logEncryptionKey,
     });
 
-    const role = props.role ?? new iam.Role(this, 'Role', {
+    const customerManagedPolicies = props.customerManagedPolicies ?? false;
+    const role = props.role ?? newRole(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `Instances of ${this.node.path}: the boot's reads, its log and its signal`,
+      customerManagedPolicies,
     });
     this.role = role;
-    this.bootPolicy = new iam.Policy(this, 'BootPolicy', { roles: [role] });
+    this.bootPolicy = newAttachedPolicy(this, 'BootPolicy', role, customerManagedPolicies);
     this.bootGrantee = new PolicyPrincipal(role, this.bootPolicy);
     this.logGroup.grantWrite(this.bootGrantee);
     this.logGroup.grant(this.bootGrantee, 'logs:DescribeLogStreams');
@@ -621,7 +648,7 @@ export class BootstrappedImage extends Construct {
 class PolicyPrincipal implements iam.IPrincipal {
   public readonly grantPrincipal: iam.IPrincipal = this;
 
-  constructor(private readonly role: iam.IRole, private readonly policy: iam.Policy) {}
+  constructor(private readonly role: iam.IRole, private readonly policy: iam.Policy | iam.ManagedPolicy) {}
 
   public get assumeRoleAction(): string {
     return this.role.assumeRoleAction;

@@ -9,12 +9,13 @@
  * anywhere: instances reach AWS APIs and the Amazon Linux repositories over HTTPS through the
  * internet gateway, and people reach the instances through Session Manager only.
  */
-import { Aws, CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { assertProps, outsideInt } from '../core/validation';
 import { BootStep, SecretSource } from '../image-bootstrap/boot-steps';
 import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
@@ -114,10 +115,8 @@ export class ImageBootstrapStack extends Stack {
         generateSecretString: { passwordLength: 32, excludePunctuation: true },
         removalPolicy: RemovalPolicy.DESTROY,
       });
-      Validations.of(this.apiToken).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason: 'A demo value that grants nothing; rotating it would need a rotation Lambda function for no benefit. A real secret read by BootStep.secret should rotate.',
-      });
+      acknowledgeCheck(this.apiToken, SAME_CHECK.secretsManagerRotation,
+        'A demo value that grants nothing; rotating it would need a rotation Lambda function for no benefit. A real secret read by BootStep.secret should rotate.');
       secrets.push(BootStep.secret('api-token', SecretSource.fromSecret(this.apiToken)));
     }
 

@@ -6,10 +6,11 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { IDEMPOTENCY_KEY_ATTRIBUTE, IDEMPOTENCY_TTL_ATTRIBUTE } from '../../runtime/jobs/environment';
+import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
+import { AGENT_DYNAMODB_ACTIONS, IDEMPOTENCY_KEY_ATTRIBUTE, IDEMPOTENCY_TTL_ATTRIBUTE } from '../../contracts/work-queue';
 
 /** The DynamoDB actions Powertools' persistence layer calls, and nothing more. */
-export const IDEMPOTENCY_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+export const IDEMPOTENCY_ACTIONS = [...AGENT_DYNAMODB_ACTIONS];
 
 /**
  * A table for idempotency records: partition key `id`, TTL on `expiration`, on-demand,
@@ -17,7 +18,7 @@ export const IDEMPOTENCY_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dyn
  * is destroyed with the stack.
  */
 export function newIdempotencyTable(scope: Construct, id: string): dynamodb.Table {
-  return new dynamodb.Table(scope, id, {
+  const table = new dynamodb.Table(scope, id, {
     partitionKey: { name: IDEMPOTENCY_KEY_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     timeToLiveAttribute: IDEMPOTENCY_TTL_ATTRIBUTE,
@@ -25,6 +26,8 @@ export function newIdempotencyTable(scope: Construct, id: string): dynamodb.Tabl
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     removalPolicy: RemovalPolicy.DESTROY,
   });
+  acknowledgeCheck(table, SAME_CHECK.dynamoDbInBackupPlan, 'Idempotency records are a short-lived memory of finished jobs (a TTL expires them, and the table goes with the stack): a restored backup would hold only expired or stale records. Point-in-time recovery is on for mistakes within the TTL.');
+  return table;
 }
 
 /** Lets `grantee` read, write and delete idempotency records in `table` (and use its key). */

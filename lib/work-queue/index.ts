@@ -4,7 +4,7 @@
  * The public API of the pattern; everything else in this folder is internal.
  */
 export { WorkQueue, WorkQueueEncryption } from './work-queue';
-export type { WorkQueueProps } from './work-queue';
+export type { IWorkQueue, WorkQueueAttributes, WorkQueueProps } from './work-queue';
 export type { JobWorkerProps } from './job-worker';
 export { LambdaWorker } from './lambda-worker';
 export type { LambdaWorkerProps } from './lambda-worker';

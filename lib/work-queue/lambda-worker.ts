@@ -3,8 +3,9 @@
  * reported one by one (`ReportBatchItemFailures`), so only they come back; a job that keeps
  * failing ends in the dead-letter queue; with idempotency on, a job delivered twice runs once.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -12,7 +13,12 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_NODE_RUNTIME, HANDLER_NODEJS_BUNDLING, assertEsbuildInstalled } from '../core/bundling';
+import { newLogGroup } from '../core/log-groups';
+import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
+import { newRole } from '../core/roles';
+import { LAMBDA_WORKER_WORKLOAD } from '../../contracts/work-queue';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
+import { declareWorkload } from '../core/workload';
 import { grantIdempotencyRecords } from './idempotency';
 import { jobWorkerRules, workerIdempotency, type JobWorkerProps } from './job-worker';
 
@@ -111,6 +117,37 @@ export interface LambdaWorkerProps extends JobWorkerProps {
    * @default - only the catalog's own settings
    */
   readonly environment?: { readonly [key: string]: string };
+
+  /**
+   * Run the function in this VPC (to reach a database, or to keep its traffic in your network).
+   * The subnets need a way to SQS, DynamoDB and CloudWatch Logs: a NAT gateway or VPC endpoints.
+   *
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Where in `vpc` the function runs.
+   *
+   * @default - the VPC's default selection: private subnets with egress, else isolated ones
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The security groups of the function in `vpc`.
+   *
+   * @default - a new security group with outbound traffic allowed and no inbound rule
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * Concurrency reserved for this function, which is also its limit: it protects the rest of the
+   * account from a surge of jobs, and this worker from the rest. At least `maxConcurrency` when
+   * both are set, or the event source is throttled below its own limit.
+   *
+   * @default - no reservation: the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -125,11 +162,13 @@ export interface LambdaWorkerProps extends JobWorkerProps {
  *   maxConcurrency: 20,
  * });
  */
-export class LambdaWorker extends Construct {
+export class LambdaWorker extends Construct implements iam.IGrantable, ec2.IConnectable {
   /** The function that runs the handler. */
   public readonly function: lambda.Function;
   /** The function's execution role. */
   public readonly role: iam.IRole;
+  /** The execution role, as what grants go to: `bucket.grantRead(worker)`. */
+  public readonly grantPrincipal: iam.IPrincipal;
   /** The log group of the function. */
   public readonly logGroup: logs.ILogGroup;
   /** The table of finished jobs, when idempotency is on. */
@@ -193,6 +232,21 @@ export class LambdaWorker extends Construct {
         prop: 'maxConcurrency',
         message: `must be an integer from 2 to 1,000, received ${props.maxConcurrency}.`,
       },
+      {
+        failed: outsideInt(props.reservedConcurrentExecutions, 1, 1_000_000),
+        prop: 'reservedConcurrentExecutions',
+        message: `must be a positive integer, received ${props.reservedConcurrentExecutions}. To stop the worker, disable its event source rather than reserve 0.`,
+      },
+      {
+        failed: isKnown(props.reservedConcurrentExecutions) && isKnown(props.maxConcurrency) && props.reservedConcurrentExecutions < props.maxConcurrency,
+        prop: 'reservedConcurrentExecutions, maxConcurrency',
+        message: `reservedConcurrentExecutions (${props.reservedConcurrentExecutions}) must be at least maxConcurrency (${props.maxConcurrency}), or Lambda throttles the event source below its own limit and jobs come back as failed receives. Raise reservedConcurrentExecutions or lower maxConcurrency.`,
+      },
+      {
+        failed: props.vpc === undefined && (props.vpcSubnets !== undefined || props.securityGroups !== undefined),
+        prop: [props.vpcSubnets !== undefined ? 'vpcSubnets' : undefined, props.securityGroups !== undefined ? 'securityGroups' : undefined].filter(Boolean).join(', '),
+        message: 'only apply to a function in a VPC, but `vpc` is not set. Give `vpc`, or remove them.',
+      },
       ...jobWorkerRules(props),
     ]);
 
@@ -203,17 +257,27 @@ export class LambdaWorker extends Construct {
       );
     }
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+    this.logGroup = props.logGroup ?? newLogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
+      encryptionKey: props.logEncryptionKey,
     });
-    // Our own role: only what this worker uses, no managed policies.
-    const role = new iam.Role(this, 'Role', {
+    // Our own role: only what this worker uses, no AWS managed policies.
+    const role = newRole(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Runs the job handler of ${this.node.path}`,
+      customerManagedPolicies: props.customerManagedPolicies,
     });
     this.role = role;
+    this.grantPrincipal = role;
     this.logGroup.grantWrite(role);
+    if (props.vpc) {
+      // What AWSLambdaVPCAccessExecutionRole holds, which lambda.Function adds only to a role it makes.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'LambdaVpcNetworkInterfaces',
+        actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: ['*'],
+      }));
+    }
 
     const idempotency = workerIdempotency(this, props);
     this.idempotencyTable = idempotency.table;
@@ -230,6 +294,10 @@ export class LambdaWorker extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       role,
       environment,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
     };
     const runtime = props.runtime ?? DEFAULT_NODE_RUNTIME;
     // Without esbuild NodejsFunction would silently bundle in Docker: say what to install instead.
@@ -256,26 +324,38 @@ export class LambdaWorker extends Construct {
       reportBatchItemFailures: true,
     });
     this.function.addEventSource(this.eventSource);
+    // For tools that run the worker elsewhere (the local cloud): declared on the mapping, which
+    // already depends on the function and the queue; its settings are read from the deployed mapping.
+    const mapping = this.function.node.findAll().find((c): c is lambda.CfnEventSourceMapping => c instanceof lambda.CfnEventSourceMapping)!;
+    declareWorkload(mapping, LAMBDA_WORKER_WORKLOAD.declare({ functionName: this.function.functionName, queueUrl: queue.queue.queueUrl }));
 
-    Validations.of(this.function).acknowledge(
-      {
-        id: 'Serverless-LambdaDLQ',
-        reason: 'The function is invoked by an SQS event source mapping, not asynchronously: failed jobs go to the work queue\'s dead-letter queue.',
-      },
-      {
-        id: 'Serverless-LambdaAsyncFailureDestination',
-        reason: 'The function is invoked by an SQS event source mapping, not asynchronously: failed jobs go to the work queue\'s dead-letter queue.',
-      },
-    );
+    // Lambda checks the role's network permissions when it creates a function in a VPC.
+    if (props.vpc) this.function.node.addDependency(role);
+
+    // The function is invoked by an SQS event source mapping, synchronously: a function-level
+    // dead-letter queue or on-failure destination would never receive anything. The work queue's
+    // dead-letter queue is this worker's dead-letter target. The same check is acknowledged
+    // under every pack that has it.
+    const syncInvoked = 'The function is invoked by an SQS event source mapping (synchronously), not asynchronously: a function dead-letter queue or on-failure destination would never be used. Failed jobs go to the work queue\'s dead-letter queue by its redrive policy.';
+    acknowledgeCheck(this.function, [...SAME_CHECK.lambdaDlq, 'Serverless-LambdaAsyncFailureDestination'], syncInvoked);
     Validations.of(this).acknowledge({
       id: 'Serverless-LambdaEventSourceMappingDestination',
       reason: 'Lambda supports no on-failure destination for SQS event sources: the queue\'s redrive policy moves failed jobs to its dead-letter queue.',
     });
-    if (common.tracing === lambda.Tracing.ACTIVE) {
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; CDK adds them for active tracing.',
-      });
+    const wildcards = [
+      ...(common.tracing === lambda.Tracing.ACTIVE ? ['X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; CDK adds them for active tracing.'] : []),
+      ...(props.vpc ? ['Lambda\'s network interface actions in a VPC (those of AWSLambdaVPCAccessExecutionRole) support no resource-level permissions that Lambda\'s own service calls could be scoped to.'] : []),
+    ];
+    if (wildcards.length > 0) {
+      Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards.join(' ') });
     }
+  }
+
+  /**
+   * The function's security groups, to open a way to a database and the like
+   * (`db.connections.allowDefaultPortFrom(worker)`). Only for a worker in a VPC: CDK throws otherwise.
+   */
+  public get connections(): ec2.Connections {
+    return this.function.connections;
   }
 }

@@ -10,8 +10,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
-import { assertProps, isKnown, outsideInt } from '../core/validation';
+import { Construct, type IConstruct } from 'constructs';
+import { PatternPropsError, assertProps, isKnown, outsideInt } from '../core/validation';
+import { AGENT_SQS_ACTIONS } from '../../contracts/work-queue';
 
 /** How a WorkQueue encrypts jobs at rest. */
 export enum WorkQueueEncryption {
@@ -24,7 +25,9 @@ export enum WorkQueueEncryption {
 /** Properties of a {@link WorkQueue}. */
 export interface WorkQueueProps {
   /**
-   * An existing queue to use instead of creating one. It is used as it is: none of the
+   * An existing queue of this app to use instead of creating one, with this construct's alarms.
+   * For a queue that another stack or app owns (and alarms on), use
+   * {@link WorkQueue.fromQueueAttributes} instead. It is used as it is: none of the
    * queue-shaping props (`fifo`, `encryption`, `encryptionKey`, `visibilityTimeout`,
    * `retentionPeriod`, `maxReceiveCount`, `queueName`) may be set with it.
    *
@@ -59,12 +62,13 @@ export interface WorkQueueProps {
   /**
    * How jobs are encrypted at rest.
    *
-   * @default WorkQueueEncryption.SQS_MANAGED
+   * @default - `WorkQueueEncryption.KMS` when `encryptionKey` is given, else `WorkQueueEncryption.SQS_MANAGED`
    */
   readonly encryption?: WorkQueueEncryption;
 
   /**
-   * The KMS key for `WorkQueueEncryption.KMS`.
+   * The KMS key of the queues. Giving a key means KMS encryption, as it does for `sqs.Queue`:
+   * `encryption` may then be left out (or set to `KMS`).
    *
    * @default - a new key with rotation on, when `encryption` is `KMS`
    */
@@ -110,14 +114,186 @@ export interface WorkQueueProps {
   readonly alarmTopic?: sns.ITopic;
 }
 
+/**
+ * A work queue as workers and senders use it: the queue, its dead-letter queue, grants, metrics
+ * and the visibility timeout workers need. A {@link WorkQueue} is one; so is a queue of another
+ * stack or app imported with {@link WorkQueue.fromQueueAttributes}.
+ */
+export interface IWorkQueue extends IConstruct {
+  /** The queue jobs are sent to. */
+  readonly queue: sqs.IQueue;
+  /** Where failed jobs go; undefined when not known. */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /** The KMS key of the queue, when it uses KMS. */
+  readonly encryptionKey?: kms.IKey;
+  /** Whether this is a FIFO queue. */
+  readonly fifo: boolean;
+  /** Receives before a job is dead-lettered; undefined when not known at synth time. */
+  readonly maxReceiveCount?: number;
+  /** The visibility timeout in seconds; undefined when not known at synth time. */
+  readonly visibilityTimeoutSeconds?: number;
+
+  /**
+   * Records that a worker needs the queue's visibility timeout to be at least `atLeast`:
+   * raises a timeout this app controls, fails on a known one that is too short, and warns where
+   * it cannot be checked.
+   */
+  ensureVisibilityTimeout(atLeast: Duration, requiredBy: string): void;
+  /** Lets `grantee` send jobs (and encrypt them with the queue's KMS key): nothing else. */
+  grantSendJobs(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` take, finish and extend jobs (and decrypt them): nothing else. */
+  grantConsumeJobs(grantee: iam.IGrantable): iam.Grant;
+  /** Jobs waiting to be taken. */
+  metricBacklog(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Jobs taken by a worker and not yet finished. */
+  metricJobsInFlight(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Age in seconds of the oldest waiting job. */
+  metricOldestJobAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Jobs in the dead-letter queue; throws when there is none known. */
+  metricDeadLetterJobs(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/** What {@link WorkQueue.fromQueueAttributes} needs to know of a queue made elsewhere. */
+export interface WorkQueueAttributes {
+  /** The ARN of the queue. */
+  readonly queueArn: string;
+
+  /**
+   * The URL of the queue.
+   *
+   * @default - derived from the ARN
+   */
+  readonly queueUrl?: string;
+
+  /**
+   * The ARN of its dead-letter queue, for `metricDeadLetterJobs`.
+   *
+   * @default - none known
+   */
+  readonly deadLetterQueueArn?: string;
+
+  /**
+   * The queue's KMS key, when it uses one: consumers get `kms:Decrypt` on it, senders
+   * `kms:GenerateDataKey` and `kms:Decrypt`.
+   *
+   * @default - not encrypted with a customer-managed key
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Whether it is a FIFO queue.
+   *
+   * @default - true when the queue's name (in the ARN) ends in `.fifo`
+   */
+  readonly fifo?: boolean;
+
+  /**
+   * Its dead-letter receive count, so that workers can check what depends on it.
+   *
+   * @default - not known: workers that depend on it warn instead of checking
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * Its visibility timeout, so that workers can check it against what they need.
+   *
+   * @default - not known: each worker adds a warning naming the timeout it needs
+   */
+  readonly visibilityTimeout?: Duration;
+}
+
+/** The SQS actions a sender needs (`SendMessageBatch` is authorized as `sqs:SendMessage`). */
+const SEND_ACTIONS = ['sqs:SendMessage'];
+
+/**
+ * The KMS actions a sender needs on a queue's key: SQS asks for a data key to encrypt with, and
+ * decrypts a cached one. Not `kms:GenerateDataKey*` or `kms:ReEncrypt*` (what `sqs.Queue` grants),
+ * whose wildcards fail every sender's AwsSolutions-IAM5.
+ */
+const SEND_KMS_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+
 /** The SQS actions a worker needs to take, finish and extend jobs (batch calls share these names). */
-const CONSUME_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'];
+const CONSUME_ACTIONS = [...AGENT_SQS_ACTIONS];
 
 /** Default receive count before a job moves to the dead-letter queue. */
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 
 /** Visibility timeout of a new queue that no worker constrains. */
 const DEFAULT_VISIBILITY = Duration.seconds(30);
+
+/** Grants and metrics every work queue has, from its queue and dead-letter queue. */
+abstract class WorkQueueBase extends Construct implements IWorkQueue {
+  public abstract readonly queue: sqs.IQueue;
+  public abstract readonly deadLetterQueue?: sqs.IQueue;
+  public abstract readonly encryptionKey?: kms.IKey;
+  public abstract readonly fifo: boolean;
+  public abstract readonly maxReceiveCount?: number;
+  public abstract readonly visibilityTimeoutSeconds?: number;
+  public abstract ensureVisibilityTimeout(atLeast: Duration, requiredBy: string): void;
+
+  /**
+   * Lets `grantee` send jobs: `sqs:SendMessage` (batches included) and, on a KMS queue, exactly
+   * `kms:GenerateDataKey` and `kms:Decrypt` on its key.
+   */
+  public grantSendJobs(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipalOrResource({ grantee, actions: SEND_ACTIONS, resourceArns: [this.queue.queueArn], resource: this.queue });
+    this.encryptionKey?.grant(grantee, ...SEND_KMS_ACTIONS);
+    return grant;
+  }
+
+  /**
+   * Lets `grantee` take, finish and extend jobs: receive, delete and change visibility
+   * (also in batches), and decrypt with the KMS key. Nothing else: no purge, no attributes.
+   */
+  public grantConsumeJobs(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: CONSUME_ACTIONS,
+      resourceArns: [this.queue.queueArn],
+      resource: this.queue,
+    });
+    this.encryptionKey?.grantDecrypt(grantee);
+    return grant;
+  }
+
+  /** Jobs waiting to be taken (`ApproximateNumberOfMessagesVisible`, maximum over 1 minute). */
+  public metricBacklog(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /** Jobs taken by a worker and not yet finished (`ApproximateNumberOfMessagesNotVisible`). */
+  public metricJobsInFlight(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /** Age in seconds of the oldest waiting job (`ApproximateAgeOfOldestMessage`, maximum over 1 minute). */
+  public metricOldestJobAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /** Jobs in the dead-letter queue. Throws when there is none known. */
+  public metricDeadLetterJobs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.deadLetterQueue) {
+      throw new PatternPropsError(this.node.path, [{
+        failed: true,
+        prop: 'deadLetterQueue',
+        message: 'is not known, received none, so there is no dead-letter metric. Pass `deadLetterQueue` with an existing `queue` (or `deadLetterQueueArn` to `WorkQueue.fromQueueAttributes`).',
+      }]);
+    }
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /** Checks a known visibility timeout against a worker's need. */
+  protected checkKnownVisibility(have: number, need: number, requiredBy: string, fix: string): void {
+    if (have < need) {
+      throw new PatternPropsError(this.node.path, [{
+        failed: true,
+        prop: 'visibilityTimeout',
+        message: `is ${have} seconds, but ${requiredBy} needs at least ${need} seconds. ${fix}`,
+      }]);
+    }
+  }
+}
 
 /**
  * A job queue with a dead-letter queue, encryption at rest, a TLS-only policy and alarms.
@@ -127,7 +303,24 @@ const DEFAULT_VISIBILITY = Duration.seconds(30);
  * new LambdaWorker(this, 'Worker', { workQueue: jobs, entry: 'src/resize-image.ts' });
  * jobs.grantSendJobs(apiFunction);
  */
-export class WorkQueue extends Construct {
+export class WorkQueue extends WorkQueueBase {
+  /**
+   * A work queue made in another stack or app, for workers and senders: no queue and no alarm is
+   * created (its own app keeps those). What the app cannot read at synth time (visibility timeout,
+   * receive count) can be given so workers check it; otherwise each worker warns what to verify.
+   *
+   * @example
+   * const jobs = WorkQueue.fromQueueAttributes(this, 'Jobs', {
+   *   queueArn: 'arn:aws:sqs:eu-west-1:123456789012:jobs',
+   *   deadLetterQueueArn: 'arn:aws:sqs:eu-west-1:123456789012:jobs-dlq',
+   *   visibilityTimeout: Duration.minutes(3),
+   * });
+   * new LambdaWorker(this, 'Worker', { workQueue: jobs, entry: 'src/resize-image.ts' });
+   */
+  public static fromQueueAttributes(scope: Construct, id: string, attrs: WorkQueueAttributes): IWorkQueue {
+    return new ImportedWorkQueue(scope, id, attrs);
+  }
+
   /** The queue jobs are sent to. */
   public readonly queue: sqs.IQueue;
   /** Where jobs go after `maxReceiveCount` failed receives; undefined for an existing queue given without one. */
@@ -153,7 +346,8 @@ export class WorkQueue extends Construct {
 
     const byo = props.queue !== undefined;
     const fifo = props.fifo ?? props.queue?.fifo ?? false;
-    const encryption = props.encryption ?? WorkQueueEncryption.SQS_MANAGED;
+    // A key means KMS, as it does for sqs.Queue: a key given and silently unused would be worse.
+    const encryption = props.encryption ?? (props.encryptionKey !== undefined ? WorkQueueEncryption.KMS : WorkQueueEncryption.SQS_MANAGED);
     const retention = props.retentionPeriod ?? Duration.days(14);
     const maxReceiveCount = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
     const oldestJobAgeThreshold = props.oldestJobAgeThreshold ?? Duration.minutes(15);
@@ -296,11 +490,8 @@ export class WorkQueue extends Construct {
     }
     if (this.explicitVisibility !== undefined) {
       const have = this.explicitVisibility.toSeconds();
-      if (!Token.isUnresolved(have) && have < need) {
-        throw new Error(
-          `${this.node.path}: visibilityTimeout is ${have} seconds, but ${requiredBy} needs at least ${need} seconds. ` +
-            `Raise visibilityTimeout to ${need} seconds or more, or leave it unset so WorkQueue picks it.`,
-        );
+      if (!Token.isUnresolved(have)) {
+        this.checkKnownVisibility(have, need, requiredBy, `Raise visibilityTimeout to ${need} seconds or more, or leave it unset so WorkQueue picks it.`);
       }
       if (Token.isUnresolved(have)) {
         Annotations.of(this).addWarningV2(
@@ -323,50 +514,68 @@ export class WorkQueue extends Construct {
     return this.resolvedVisibilitySeconds();
   }
 
-  /** Lets `grantee` send jobs (and use the KMS key to encrypt them). */
-  public grantSendJobs(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grantSendMessages(grantee);
-  }
-
-  /**
-   * Lets `grantee` take, finish and extend jobs: receive, delete and change visibility
-   * (also in batches), and decrypt with the KMS key. Nothing else: no purge, no attributes.
-   */
-  public grantConsumeJobs(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipalOrResource({
-      grantee,
-      actions: CONSUME_ACTIONS,
-      resourceArns: [this.queue.queueArn],
-      resource: this.queue,
-    });
-    this.queue.encryptionMasterKey?.grantDecrypt(grantee);
-    return grant;
-  }
-
-  /** Jobs waiting to be taken (`ApproximateNumberOfMessagesVisible`, maximum over 1 minute). */
-  public metricBacklog(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
-  }
-
-  /** Jobs taken by a worker and not yet finished (`ApproximateNumberOfMessagesNotVisible`). */
-  public metricJobsInFlight(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
-  }
-
-  /** Age in seconds of the oldest waiting job (`ApproximateAgeOfOldestMessage`, maximum over 1 minute). */
-  public metricOldestJobAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
-  }
-
-  /** Jobs in the dead-letter queue. Throws when there is none known. */
-  public metricDeadLetterJobs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    if (!this.deadLetterQueue) {
-      throw new Error(`${this.node.path}: no dead-letter queue is known. Pass \`deadLetterQueue\` with an existing \`queue\` to get its metric.`);
-    }
-    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
-  }
-
   private resolvedVisibilitySeconds(): number {
     return Math.max(DEFAULT_VISIBILITY.toSeconds(), ...this.visibilityNeeds.map((n) => n.seconds));
+  }
+}
+
+/** A work queue of another stack or app: see {@link WorkQueue.fromQueueAttributes}. */
+class ImportedWorkQueue extends WorkQueueBase {
+  public readonly queue: sqs.IQueue;
+  public readonly deadLetterQueue?: sqs.IQueue;
+  public readonly encryptionKey?: kms.IKey;
+  public readonly fifo: boolean;
+  public readonly maxReceiveCount?: number;
+  public readonly visibilityTimeoutSeconds?: number;
+
+  constructor(scope: Construct, id: string, attrs: WorkQueueAttributes) {
+    super(scope, id);
+    const visibility = attrs.visibilityTimeout?.toSeconds();
+    const known = !Token.isUnresolved(attrs.queueArn);
+    const name = known ? /^arn:[^:]+:sqs:[^:]*:[^:]*:([A-Za-z0-9_-]{1,80}(?:\.fifo)?)$/.exec(attrs.queueArn)?.[1] : undefined;
+    const fifo = attrs.fifo ?? name?.endsWith('.fifo') ?? false;
+    assertProps(this, [
+      {
+        failed: known && name === undefined,
+        prop: 'queueArn',
+        message: `must be an SQS queue ARN like "arn:aws:sqs:eu-west-1:123456789012:jobs", received "${attrs.queueArn}".`,
+      },
+      {
+        failed: outsideInt(attrs.maxReceiveCount, 1, 1000),
+        prop: 'maxReceiveCount',
+        message: `must be an integer from 1 to 1000, received ${attrs.maxReceiveCount}.`,
+      },
+      {
+        failed: outsideInt(visibility, 0, 43_200),
+        prop: 'visibilityTimeout',
+        message: `must be from 0 to 43,200 seconds (12 hours), received ${visibility} seconds.`,
+      },
+    ]);
+    this.fifo = fifo;
+    this.encryptionKey = attrs.encryptionKey;
+    this.maxReceiveCount = attrs.maxReceiveCount;
+    this.visibilityTimeoutSeconds = isKnown(visibility) ? visibility : undefined;
+    this.queue = sqs.Queue.fromQueueAttributes(this, 'Queue', {
+      queueArn: attrs.queueArn,
+      queueUrl: attrs.queueUrl,
+      keyArn: attrs.encryptionKey?.keyArn,
+      fifo,
+    });
+    this.deadLetterQueue = attrs.deadLetterQueueArn === undefined
+      ? undefined
+      : sqs.Queue.fromQueueAttributes(this, 'DeadLetterQueue', { queueArn: attrs.deadLetterQueueArn, fifo });
+  }
+
+  public ensureVisibilityTimeout(atLeast: Duration, requiredBy: string): void {
+    const need = atLeast.toSeconds();
+    if (this.visibilityTimeoutSeconds === undefined) {
+      Annotations.of(this).addWarningV2(
+        'cdk-cloud-patterns:unchecked-visibility-timeout',
+        `The visibility timeout of an imported queue is not known at synth time: make sure it is at least ${need} seconds (${requiredBy}), or pass \`visibilityTimeout\` to WorkQueue.fromQueueAttributes to have it checked.`,
+      );
+      return;
+    }
+    this.checkKnownVisibility(this.visibilityTimeoutSeconds, need, requiredBy,
+      `The queue belongs to another app: raise its visibility timeout there to ${need} seconds or more, then pass the new value as \`visibilityTimeout\`.`);
   }
 }

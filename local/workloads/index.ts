@@ -14,6 +14,8 @@
  * and one line in {@link WORKLOAD_KINDS}; the local cloud starts, shows and stops every kind the
  * same way, and reports declarations that no kind runs.
  */
+import type { WorkloadKindContract } from '../../contracts/workload';
+import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
 import type { Inventory } from '../inventory';
 import { fleetWorkloads } from './fleet';
 import { lambdaSqsWorkloads } from './lambda-sqs';
@@ -49,8 +51,13 @@ export async function startWorkloads(inventory: Inventory, context: WorkloadCont
  * Declarations on the deployed resources that none of `kinds` runs (an unknown kind, or a
  * version this local cloud does not know), one line each, for the user.
  */
-export function notRunDeclarations(inventory: Inventory, kinds: readonly WorkloadKind[] = WORKLOAD_KINDS): string[] {
-  const known = kinds.flatMap((k) => k.declares);
+export function notRunDeclarations(
+  inventory: Inventory,
+  kinds: readonly WorkloadKind[] = WORKLOAD_KINDS,
+  /** Declared kinds that the local cloud uses itself, without a workload (the demo). */
+  usedElsewhere: readonly WorkloadKindContract[] = [DEMO_JOBS_WORKLOAD],
+): string[] {
+  const known = [...kinds.flatMap((k) => k.declares), ...usedElsewhere];
   return inventory.declared.flatMap(({ stackName, logicalId, declaration: { kind, version } }) => {
     if (known.some((k) => k.kind === kind && k.version === version)) return [];
     const versions = known.filter((k) => k.kind === kind).map((k) => `v${k.version}`);

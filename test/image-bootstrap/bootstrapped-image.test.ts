@@ -8,6 +8,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -431,11 +432,42 @@ describe('BootstrappedImage bake mode', () => {
   });
 });
 
+describe('BootstrappedImage hardening', () => {
+  test('encrypts its log group with the key it is given', () => {
+    // GIVEN
+    const { stack, vpc } = newVpcStack();
+    const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    // WHEN
+    new BootstrappedImage(stack, 'Image', { vpc, logEncryptionKey: key });
+    // THEN
+    Template.fromStack(stack).hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: stack.resolve(key.keyArn), RetentionInDays: 30 });
+  });
+
+  test('with customerManagedPolicies, keeps the role\'s grants and the boot policy in managed policies, none inline', () => {
+    // GIVEN
+    const { stack, vpc } = newVpcStack();
+    // WHEN
+    const image = new BootstrappedImage(stack, 'Image', {
+      vpc, customerManagedPolicies: true, steps: [BootStep.secret('password', SecretSource.fromParameter(ssm.StringParameter.fromSecureStringParameterAttributes(stack, 'P', { parameterName: '/demo/password' })))],
+    });
+    image.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::frames/*'] }));
+    // THEN
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    const managed = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    expect(managed).toHaveLength(2);
+    const text = JSON.stringify(managed.map((m) => m.Properties.PolicyDocument));
+    for (const action of ['s3:GetObject', 'ssm:GetParameter', 'logs:PutLogEvents', 'ssmmessages:OpenDataChannel']) expect(text).toContain(action);
+    expect(image.bootPolicy).toBeInstanceOf(iam.ManagedPolicy);
+  });
+});
+
 describe('BootstrappedImage validation', () => {
   test.each([
     ['rootVolumeSize is below the Amazon Linux snapshot', { rootVolumeSize: 4 }, /rootVolumeSize: must be an integer from 8 to 16,384 GiB \(the Amazon Linux 2023 snapshot is 8 GiB\), received 4/],
     ['httpPutResponseHopLimit is 0', { httpPutResponseHopLimit: 0 }, /httpPutResponseHopLimit: must be an integer from 1 to 64 .*received 0/],
     ['logGroup and logRetention are both set', 'logGroup', /logGroup \+ logRetention: an existing log group keeps its own retention/],
+    ['logGroup and logEncryptionKey are both set', 'logGroupKey', /logGroup \+ logEncryptionKey: an existing log group keeps its own encryption/],
     ['securityGroup and allowAllOutbound are both set', 'securityGroup', /securityGroup \+ allowAllOutbound: an existing security group keeps its own rules/],
     ['bake.amiParameterName is under /aws', { bake: { amiParameterName: '/aws/service/mine' } }, /bake.amiParameterName: must be an SSM parameter name .*received "\/aws\/service\/mine"/],
     ['bake.schedule is not a cron expression', { bake: { schedule: 'rate(1 day)' } }, /bake.schedule: must be an Image Builder cron expression .*received "rate\(1 day\)"/],
@@ -445,6 +477,8 @@ describe('BootstrappedImage validation', () => {
     const { stack, vpc } = newVpcStack();
     const resolved: Partial<BootstrappedImageProps> = props === 'logGroup'
       ? { logGroup: new logs.LogGroup(stack, 'Mine'), logRetention: logs.RetentionDays.ONE_DAY }
+      : props === 'logGroupKey'
+        ? { logGroup: new logs.LogGroup(stack, 'Mine'), logEncryptionKey: new kms.Key(stack, 'Key') }
       : props === 'securityGroup'
         ? { securityGroup: new ec2.SecurityGroup(stack, 'Mine', { vpc }), allowAllOutbound: true }
         : props as Partial<BootstrappedImageProps>;

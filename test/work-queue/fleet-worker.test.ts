@@ -9,11 +9,17 @@ import { Duration, Tags, Token, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, AGENT_SQS_ACTIONS } from '../../runtime/worker-agent/iam';
 import { agentProgramSource } from '../../lib/core/bundling';
 import { BootStep } from '../../lib/image-bootstrap/boot-steps';
-import { FLEET_WORKER_TAGS, FleetWorker, type FleetWorkerProps } from '../../lib/work-queue/fleet-worker';
+import { fileFromBootScript, parseEnvironmentFile } from '../../contracts/image-bootstrap';
+import { FLEET_AGENT_ENV_FILE, FLEET_WORKER_WORKLOAD } from '../../contracts/work-queue';
+import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
+import { FleetWorker, type FleetWorkerProps } from '../../lib/work-queue/fleet-worker';
 import { WorkQueue, type WorkQueueProps } from '../../lib/work-queue/work-queue';
 import { cfnText, onlyResource, userData } from '../image-bootstrap/support/template';
 import { newStack, templateOf } from '../support/stacks';
@@ -42,22 +48,12 @@ function roleStatements(stack: Stack, fleet: FleetWorker): { Action: string | st
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
 
-/** The agent's environment file, as the boot script writes it: `NAME='value'` lines. */
+/** The agent's environment file, read from the boot script as the local cloud reads it (contracts/image-bootstrap.ts). */
 function envFile(template: Template): Record<string, string> {
   const script = userData(template);
-  const body = /cat > "\$\{BOOT_ROOT\}"'\/etc\/fleet-worker\/agent\.env' <<'(\w+)'\n([\s\S]*?)\n\1\n/.exec(script);
-  if (!body) throw new Error(`no agent environment file in the boot script:\n${script}`);
-  return Object.fromEntries(body[2]!.split('\n').map((line) => {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)='(.*)'$/.exec(line)!;
-    return [m[1]!, m[2]!];
-  }));
-}
-
-/** The group's tags as `key -> value` (values as readable text). */
-function groupTags(template: Template): Record<string, { value: string; propagate: boolean }> {
-  const group = onlyResource(template, 'AWS::AutoScaling::AutoScalingGroup');
-  const tags = group.Properties.Tags as { Key: string; Value: unknown; PropagateAtLaunch: boolean }[];
-  return Object.fromEntries(tags.map((t) => [t.Key, { value: cfnText(t.Value), propagate: t.PropagateAtLaunch }]));
+  const body = fileFromBootScript(script, FLEET_AGENT_ENV_FILE);
+  if (body === undefined) throw new Error(`no agent environment file in the boot script:\n${script}`);
+  return parseEnvironmentFile(body);
 }
 
 describe('FleetWorker defaults', () => {
@@ -178,16 +174,19 @@ describe('FleetWorker defaults', () => {
     });
   });
 
-  test('describes its agent in the group\'s tags, kept off the instances: the program, the backlog target and the same environment', () => {
-    const tags = groupTags(template);
-    const env = envFile(template);
-    expect(Object.values(tags).every((t) => t.propagate === false)).toBe(true);
-    expect(tags[FLEET_WORKER_TAGS.program]!.value).toMatch(/^s3:\/\/<.*cdk-hnb659fds-assets.*>\/[0-9a-f]{64}\.zip$/);
-    expect(tags[FLEET_WORKER_TAGS.targetBacklogPerInstance]!.value).toBe('10');
-    const envTags = Object.fromEntries(Object.entries(tags)
-      .filter(([k]) => k.startsWith(FLEET_WORKER_TAGS.environmentPrefix))
-      .map(([k, t]) => [k.slice(FLEET_WORKER_TAGS.environmentPrefix.length), t.value]));
-    expect(envTags).toEqual(env);
+  test('declares its agent as a workload on the group (the program, queue, backlog target and launch template), and tags the group with none of it', () => {
+    const group = onlyResource(template, 'AWS::AutoScaling::AutoScalingGroup');
+    const declared = (group.Metadata as Record<string, Record<string, unknown>>)[WORKLOAD_METADATA_KEY]!;
+    expect({ ...declared, program: cfnText(declared.program) }).toEqual({
+      kind: FLEET_WORKER_WORKLOAD.kind,
+      version: FLEET_WORKER_WORKLOAD.version,
+      queueUrl: stack.resolve(workQueue.queue.queueUrl),
+      program: expect.stringMatching(/^s3:\/\/<.*cdk-hnb659fds-assets.*>\/[0-9a-f]{64}\.zip$/),
+      targetBacklogPerInstance: 10,
+      launchTemplateId: stack.resolve(fleet.image.launchTemplate.launchTemplateId),
+      environmentFile: FLEET_AGENT_ENV_FILE,
+    });
+    expect(group.Properties.Tags).toBeUndefined();
   });
 
   test('needs a visibility timeout of only 60 s from the queue (the agent extends running jobs)', () => {
@@ -334,6 +333,52 @@ describe('FleetWorker options', () => {
   });
 });
 
+describe('FleetWorker hardening', () => {
+  test('passes its log group key and customer-managed policies to the image: no inline policy, logs under the key', () => {
+    // GIVEN
+    const { stack } = newStack();
+    const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    // WHEN
+    const fleet = new FleetWorker(stack, 'Fleet', { workQueue: new WorkQueue(stack, 'Jobs'), vpc, programDirectory: PREBUILT, logEncryptionKey: key, customerManagedPolicies: true, idempotency: true });
+    // THEN
+    const template = templateOf(stack);
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: stack.resolve(key.keyArn) });
+    const text = JSON.stringify(Object.values(template.findResources('AWS::IAM::ManagedPolicy')).map((m) => m.Properties.PolicyDocument));
+    for (const action of [...AGENT_SQS_ACTIONS, ...AGENT_AUTOSCALING_ACTIONS, ...AGENT_DYNAMODB_ACTIONS]) expect(text).toContain(action);
+    expect(fleet.image.bootPolicy).toBeInstanceOf(iam.ManagedPolicy);
+  });
+
+  test('logs to a log group it is given', () => {
+    const { stack } = newStack();
+    const logGroup = logs.LogGroup.fromLogGroupName(stack, 'Mine', 'farm-logs');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    const fleet = new FleetWorker(stack, 'Fleet', { workQueue: new WorkQueue(stack, 'Jobs'), vpc, programDirectory: PREBUILT, logGroup });
+    expect(fleet.image.logGroup).toBe(logGroup);
+    templateOf(stack).resourceCountIs('AWS::Logs::LogGroup', 0);
+  });
+
+  test('fails when logGroup comes with logRetention, naming the fleet', () => {
+    const { stack } = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    expect(() => new FleetWorker(stack, 'Fleet', {
+      workQueue: new WorkQueue(stack, 'Jobs'), vpc, programDirectory: PREBUILT, logGroup: logs.LogGroup.fromLogGroupName(stack, 'Mine', 'farm-logs'), logRetention: 7,
+    })).toThrow(/Invalid props for TestStack\/Fleet:\n  - logGroup \+ logRetention: an existing log group keeps its own retention and encryption/);
+  });
+
+  test('takes jobs from a queue of another app', () => {
+    const { stack } = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: 'arn:aws:sqs:eu-west-1:123456789012:frames', maxReceiveCount: 5, visibilityTimeout: Duration.minutes(2) });
+    const fleet = new FleetWorker(stack, 'Fleet', { workQueue: jobs, vpc, programDirectory: PREBUILT, idempotency: true });
+    const template = templateOf(stack);
+    template.resourceCountIs('AWS::SQS::Queue', 0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 1); // the scale-out-from-zero alarm only
+    expect(roleStatements(stack, fleet)).toContainEqual(expect.objectContaining({ Action: [...AGENT_SQS_ACTIONS], Resource: 'arn:aws:sqs:eu-west-1:123456789012:frames' }));
+  });
+});
+
 describe('FleetWorker validation', () => {
   const fails = (props: Partial<FleetWorkerProps>, pattern: RegExp, queueProps?: WorkQueueProps) => {
     expect(() => build(props, queueProps)).toThrow(pattern);
@@ -413,12 +458,13 @@ describe('FleetWorker validation', () => {
     fails({ environment: { 'OUTPUT-BUCKET': 'frames' } }, /environment: names must be letters, digits and "_".*"OUTPUT-BUCKET"/);
   });
 
-  test('fails when an environment value is too long for the group\'s tags', () => {
-    fails({ environment: { NOTES: 'x'.repeat(257) } }, /environment: values are also tags of the group.*NOTES is longer/);
+  test('takes environment values longer than a tag could hold (they go to the user data only)', () => {
+    const { stack } = build({ environment: { NOTES: 'x'.repeat(4_000) } });
+    expect(envFile(templateOf(stack)).NOTES).toBe('x'.repeat(4_000));
   });
 
   test('fails when the queue\'s explicit visibility timeout is under the agent\'s 60 s', () => {
-    fails({}, /visibilityTimeout is 30 seconds, but TestStack\/Fleet .* needs at least 60 seconds/, { visibilityTimeout: Duration.seconds(30) });
+    fails({}, /visibilityTimeout: is 30 seconds, but TestStack\/Fleet .* needs at least 60 seconds/, { visibilityTimeout: Duration.seconds(30) });
   });
 
   test('fails when a tag propagated to the instances has a key their metadata cannot show', () => {

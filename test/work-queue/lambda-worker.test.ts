@@ -1,11 +1,17 @@
 /** LambdaWorker: its template for every default and option, the visibility rule, and each validation rule. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Token, type Stack } from 'aws-cdk-lib';
+import { Duration, Token, Validations, type CfnResource, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { LAMBDA_WORKER_WORKLOAD } from '../../contracts/work-queue';
+import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
 import { LambdaWorker, WorkQueue, type LambdaWorkerProps, type WorkQueueProps } from '../../lib';
 import { LAMBDA_UNUSED_SDK_MODULES } from '../../lib/core/bundling';
 import { newStack, templateOf } from '../support/stacks';
@@ -53,6 +59,19 @@ describe('LambdaWorker defaults', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       MaximumBatchingWindowInSeconds: Match.absent(),
       ScalingConfig: Match.absent(),
+    });
+  });
+
+  test('declares itself on its event source mapping for the local cloud: the function and the queue', () => {
+    template.hasResource('AWS::Lambda::EventSourceMapping', {
+      Metadata: {
+        [WORKLOAD_METADATA_KEY]: {
+          kind: LAMBDA_WORKER_WORKLOAD.kind,
+          version: LAMBDA_WORKER_WORKLOAD.version,
+          functionName: stack.resolve(worker.function.functionName),
+          queueUrl: stack.resolve(workQueue.queue.queueUrl),
+        },
+      },
     });
   });
 
@@ -148,10 +167,105 @@ describe('LambdaWorker options', () => {
   });
 });
 
+describe('LambdaWorker hardening', () => {
+  const newVpc = (stack: Stack) => new ec2.Vpc(stack, 'Vpc', {
+    maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }], restrictDefaultSecurityGroup: false,
+  });
+
+  test('is a grantable: a bucket grant to the worker lands in its role', () => {
+    // GIVEN
+    const { stack, worker } = build();
+    const bucket = s3.Bucket.fromBucketName(stack, 'Frames', 'frames');
+    // WHEN
+    bucket.grantRead(worker);
+    // THEN
+    expect(worker.grantPrincipal).toBe(worker.role);
+    expect(policyStatements(stack)).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['s3:GetObject*']) }));
+  });
+
+  test('runs in the VPC, subnets and security groups it is given, with the network interface permissions Lambda checks', () => {
+    // GIVEN
+    const { stack } = newStack();
+    const vpc = newVpc(stack);
+    const sg = new ec2.SecurityGroup(stack, 'WorkerSg', { vpc });
+    // WHEN
+    const worker = new LambdaWorker(stack, 'Worker', {
+      workQueue: new WorkQueue(stack, 'Jobs'), code: code(), vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: [sg],
+    });
+    // THEN
+    const template = templateOf(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SubnetIds: stack.resolve(vpc.isolatedSubnets.map((s) => s.subnetId)), SecurityGroupIds: [stack.resolve(sg.securityGroupId)] },
+    });
+    expect(policyStatements(stack)).toContainEqual(expect.objectContaining({ Sid: 'LambdaVpcNetworkInterfaces', Action: expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface']) }));
+    const fn = Object.entries(template.findResources('AWS::Lambda::Function'))[0]![1];
+    expect(fn.DependsOn).toEqual(expect.arrayContaining([stack.getLogicalId(worker.role.node.defaultChild as CfnResource)]));
+  });
+
+  test('is connectable in a VPC: a database can let the worker in', () => {
+    // GIVEN
+    const { stack } = newStack();
+    const vpc = newVpc(stack);
+    const worker = new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), code: code(), vpc });
+    const db = new ec2.SecurityGroup(stack, 'Db', { vpc });
+    // WHEN
+    db.connections.allowFrom(worker, ec2.Port.tcp(5432));
+    // THEN
+    templateOf(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5432, SourceSecurityGroupId: stack.resolve(worker.connections.securityGroups[0]!.securityGroupId),
+    });
+  });
+
+  test('reserves the concurrency it is given', () => {
+    const { template } = build({ reservedConcurrentExecutions: 25, maxConcurrency: 20 });
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 25 });
+  });
+
+  test('logs to a log group it is given, creating none', () => {
+    const { stack } = newStack();
+    const logGroup = logs.LogGroup.fromLogGroupName(stack, 'Mine', 'my-worker-logs');
+    const worker = new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), code: code(), logGroup });
+    const template = templateOf(stack);
+    template.resourceCountIs('AWS::Logs::LogGroup', 0);
+    template.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: 'my-worker-logs' } });
+    expect(worker.logGroup).toBe(logGroup);
+  });
+
+  test('encrypts its log group with the key it is given, which CloudWatch Logs may use for this account\'s log groups', () => {
+    const { stack } = newStack();
+    const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), code: code(), logEncryptionKey: key });
+    const template = templateOf(stack);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: stack.resolve(key.keyArn) });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'CloudWatchLogsUse', Condition: { ArnLike: Match.anyValue() } })]) },
+    });
+  });
+
+  test('with customerManagedPolicies, keeps every permission in a managed policy of its role, none inline', () => {
+    const { stack, worker, template } = build({ customerManagedPolicies: true, idempotency: true });
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    const managed = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    expect(managed).toHaveLength(1);
+    expect(managed[0]!.Properties.Roles).toEqual([stack.resolve(worker.role.roleName)]);
+    const actions = JSON.stringify(managed[0]!.Properties.PolicyDocument.Statement);
+    for (const action of ['logs:PutLogEvents', 'sqs:ReceiveMessage', 'dynamodb:PutItem']) expect(actions).toContain(action);
+  });
+
+  test('acknowledges the function dead-letter check under every pack that has it, for one reason', () => {
+    const { worker } = build();
+    const acks = worker.function.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    const dlq = acks.filter(([id]) => /LambdaDLQ$/.test(id));
+    expect(dlq.map(([id]) => id.replace(/^annotation::/i, '')).sort()).toEqual(['HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ', 'Serverless-LambdaDLQ']);
+    expect(new Set(dlq.map(([, reason]) => reason)).size).toBe(1);
+  });
+});
+
 describe('LambdaWorker and the visibility timeout of its queue', () => {
   test('fails when the queue\'s explicit visibility timeout is under six times the function timeout', () => {
     expect(() => build({ timeout: Duration.seconds(60) }, { visibilityTimeout: Duration.seconds(300) }))
-      .toThrow(/visibilityTimeout is 300 seconds, but TestStack\/Worker \(6 x timeout 60 s \+ maxBatchingWindow 0 s\) needs at least 360 seconds/);
+      .toThrow(/visibilityTimeout: is 300 seconds, but TestStack\/Worker \(6 x timeout 60 s \+ maxBatchingWindow 0 s\) needs at least 360 seconds/);
   });
 
   test('warns, instead of failing, when the queue is an existing one it cannot inspect', () => {
@@ -212,6 +326,30 @@ describe('LambdaWorker validation', () => {
 
   test('fails when idempotencyTtl is under a minute', () => {
     expect(() => build({ idempotency: true, idempotencyTtl: Duration.seconds(5) })).toThrow(/idempotencyTtl: must be from 1 minute to 365 days, received 5 seconds/);
+  });
+
+  test('fails when reservedConcurrentExecutions is under maxConcurrency', () => {
+    expect(() => build({ reservedConcurrentExecutions: 5, maxConcurrency: 10 }))
+      .toThrow(/reservedConcurrentExecutions, maxConcurrency: reservedConcurrentExecutions \(5\) must be at least maxConcurrency \(10\)/);
+  });
+
+  test('fails when reservedConcurrentExecutions is 0', () => {
+    expect(() => build({ reservedConcurrentExecutions: 0 })).toThrow(/reservedConcurrentExecutions: must be a positive integer, received 0/);
+  });
+
+  test('fails when vpcSubnets or securityGroups come without vpc', () => {
+    expect(() => build({ vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } })).toThrow(/vpcSubnets: only apply to a function in a VPC, but `vpc` is not set/);
+  });
+
+  test.each([
+    ['logRetention', { logRetention: 7 }],
+    ['logEncryptionKey', { logEncryptionKey: 'key' }],
+  ])('fails when logGroup comes with %s', (prop, extra) => {
+    const { stack } = newStack();
+    const logGroup = logs.LogGroup.fromLogGroupName(stack, 'Mine', 'my-worker-logs');
+    const more = prop === 'logEncryptionKey' ? { logEncryptionKey: new kms.Key(stack, 'K') } : extra;
+    expect(() => new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), code: code(), logGroup, ...more } as LambdaWorkerProps))
+      .toThrow(new RegExp(`logGroup \\+ ${prop}: an existing log group keeps its own retention and encryption`));
   });
 
   test('skips the checks of deploy-time values', () => {

@@ -1,11 +1,13 @@
 /** WorkQueue: its template for every default and option, its grants and metrics, and each validation rule. */
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { WorkQueue, WorkQueueEncryption, type WorkQueueProps } from '../../lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { LambdaWorker, PatternPropsError, WorkQueue, WorkQueueEncryption, type WorkQueueProps } from '../../lib';
 import { newStack, templateOf } from '../support/stacks';
 
 function build(props?: WorkQueueProps) {
@@ -94,6 +96,22 @@ describe('WorkQueue options', () => {
     for (const q of Object.values(queues)) expect(q.Properties.KmsMasterKeyId).toEqual(keyArn);
   });
 
+  test('encrypts with the KMS key it is given without `encryption`, as sqs.Queue does', () => {
+    // GIVEN a key and no `encryption`
+    const { stack } = newStack();
+    const key = new kms.Key(stack, 'MyKey', { enableKeyRotation: true });
+    // WHEN
+    const workQueue = new WorkQueue(stack, 'Jobs', { encryptionKey: key });
+    // THEN both queues use the key, and none is SQS-managed
+    expect(workQueue.encryptionKey).toBe(key);
+    const queues = Object.values(templateOf(stack).findResources('AWS::SQS::Queue'));
+    expect(queues).toHaveLength(2);
+    for (const q of queues) {
+      expect(q.Properties.KmsMasterKeyId).toEqual(stack.resolve(key.keyArn));
+      expect(q.Properties.SqsManagedSseEnabled).toBeUndefined();
+    }
+  });
+
   test('uses the KMS key it is given', () => {
     const { stack } = newStack();
     const key = new kms.Key(stack, 'MyKey', { enableKeyRotation: true });
@@ -136,7 +154,8 @@ describe('WorkQueue with an existing queue', () => {
     expect(workQueue.queue).toBe(queue);
     expect(workQueue.createdQueue).toBe(false);
     expect(workQueue.deadLetterAlarm).toBeUndefined();
-    expect(() => workQueue.metricDeadLetterJobs()).toThrow(/no dead-letter queue is known.*deadLetterQueue/);
+    expect(() => workQueue.metricDeadLetterJobs()).toThrow(/deadLetterQueue: is not known, received none.*Pass `deadLetterQueue`/);
+    expect(() => workQueue.metricDeadLetterJobs()).toThrow(PatternPropsError);
   });
 
   test('warns that a worker\'s visibility timeout need cannot be checked', () => {
@@ -145,6 +164,71 @@ describe('WorkQueue with an existing queue', () => {
     const workQueue = new WorkQueue(stack, 'Jobs', { queue });
     workQueue.ensureVisibilityTimeout(Duration.seconds(180), 'Worker');
     Annotations.fromStack(stack).hasWarning('/TestStack/Jobs', Match.stringLikeRegexp('cannot be checked.*at least 180 seconds'));
+  });
+});
+
+describe('WorkQueue.fromQueueAttributes', () => {
+  const ARN = 'arn:aws:sqs:eu-west-1:123456789012:jobs';
+  const code = () => lambda.Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });');
+
+  test('creates no queue and no alarm, and feeds a worker from the imported queue', () => {
+    // GIVEN a queue of another app
+    const { stack } = newStack();
+    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: ARN, visibilityTimeout: Duration.minutes(3) });
+    // WHEN a worker takes jobs from it
+    new LambdaWorker(stack, 'Worker', { workQueue: jobs, code: code() });
+    // THEN
+    const template = templateOf(stack);
+    template.resourceCountIs('AWS::SQS::Queue', 0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: ARN });
+    expect(jobs.fifo).toBe(false);
+    expect(jobs.visibilityTimeoutSeconds).toBe(180);
+  });
+
+  test('reads FIFO from the name, grants the key, and knows its dead-letter queue', () => {
+    const { stack } = newStack();
+    const key = kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', {
+      queueArn: 'arn:aws:sqs:eu-west-1:123456789012:orders.fifo',
+      deadLetterQueueArn: 'arn:aws:sqs:eu-west-1:123456789012:orders-dlq.fifo',
+      encryptionKey: key,
+    });
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+    jobs.grantConsumeJobs(role);
+    expect(jobs.fifo).toBe(true);
+    expect(jobs.metricDeadLetterJobs().dimensions).toEqual({ QueueName: 'orders-dlq.fifo' });
+    templateOf(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'kms:Decrypt', Resource: key.keyArn })]) },
+    });
+  });
+
+  test('warns that a worker\'s visibility timeout need cannot be checked when the timeout is not given', () => {
+    const { stack } = newStack();
+    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: ARN });
+    new LambdaWorker(stack, 'Worker', { workQueue: jobs, code: code() });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Jobs', Match.stringLikeRegexp('not known at synth time.*at least 180 seconds.*visibilityTimeout'));
+  });
+
+  test('fails when the given visibility timeout is shorter than a worker needs', () => {
+    const { stack } = newStack();
+    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: ARN, visibilityTimeout: Duration.seconds(60) });
+    expect(() => new LambdaWorker(stack, 'Worker', { workQueue: jobs, code: code() }))
+      .toThrow(/visibilityTimeout: is 60 seconds, but TestStack\/Worker .* needs at least 180 seconds. The queue belongs to another app/);
+  });
+
+  test('fails when queueArn is not an SQS queue ARN', () => {
+    const { stack } = newStack();
+    expect(() => WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: 'arn:aws:sns:eu-west-1:123456789012:topic' }))
+      .toThrow(/queueArn: must be an SQS queue ARN like .*received "arn:aws:sns:eu-west-1:123456789012:topic"/);
+  });
+
+  test.each([
+    ['maxReceiveCount', { maxReceiveCount: 0 }, /maxReceiveCount: must be an integer from 1 to 1000, received 0/],
+    ['visibilityTimeout', { visibilityTimeout: Duration.hours(13) }, /visibilityTimeout: must be from 0 to 43,200 seconds \(12 hours\), received 46800 seconds/],
+  ])('fails when %s is out of range', (_prop, attrs, message) => {
+    const { stack } = newStack();
+    expect(() => WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: ARN, ...attrs })).toThrow(message);
   });
 });
 
@@ -160,7 +244,8 @@ describe('WorkQueue visibility timeout', () => {
   test('fails when an explicit visibility timeout is shorter than a worker needs, naming both', () => {
     const { workQueue } = build({ visibilityTimeout: Duration.seconds(60) });
     expect(() => workQueue.ensureVisibilityTimeout(Duration.seconds(180), 'Stack/Worker (6 x timeout 30 s)'))
-      .toThrow(/visibilityTimeout is 60 seconds, but Stack\/Worker \(6 x timeout 30 s\) needs at least 180 seconds/);
+      .toThrow(/visibilityTimeout: is 60 seconds, but Stack\/Worker \(6 x timeout 30 s\) needs at least 180 seconds. Raise visibilityTimeout/);
+    expect(() => workQueue.ensureVisibilityTimeout(Duration.seconds(180), 'Worker')).toThrow(PatternPropsError);
   });
 });
 
@@ -183,13 +268,38 @@ describe('WorkQueue grants and metrics', () => {
     });
   });
 
-  test('grantSendJobs allows sending to the queue', () => {
+  test('grantSendJobs allows exactly sending to the queue', () => {
     const { stack, workQueue } = build();
     const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     workQueue.grantSendJobs(role);
     templateOf(stack).hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: [Match.objectLike({ Action: Match.arrayWith(['sqs:SendMessage']), Resource: stack.resolve(workQueue.queue.queueArn) })] },
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: stack.resolve(workQueue.queue.queueArn) }] },
     });
+  });
+
+  test('grantSendJobs on a KMS queue allows exactly kms:GenerateDataKey and kms:Decrypt on its key', () => {
+    const { stack, workQueue } = build({ encryption: WorkQueueEncryption.KMS });
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    workQueue.grantSendJobs(role);
+    templateOf(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: stack.resolve(workQueue.queue.queueArn) },
+          { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: stack.resolve(workQueue.encryptionKey!.keyArn) },
+        ],
+      },
+    });
+  });
+
+  test('a user\'s sender on a KMS queue passes cdk-nag\'s AwsSolutions-IAM5 without an acknowledgement', () => {
+    // GIVEN a user's function that sends jobs to a KMS-encrypted queue, checked by the AwsSolutions pack
+    const { app, stack } = newStack();
+    const workQueue = new WorkQueue(stack, 'Jobs', { encryption: WorkQueueEncryption.KMS });
+    const sender = new iam.Role(stack, 'Sender', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    workQueue.grantSendJobs(sender);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // WHEN it synthesizes THEN no finding stops it
+    expect(() => app.synth()).not.toThrow();
   });
 
   test('exposes backlog, in-flight, oldest-age and dead-letter metrics of the right queues', () => {

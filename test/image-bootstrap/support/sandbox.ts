@@ -1,16 +1,21 @@
 /**
  * A sandbox to run a generated boot script for real without touching the machine: a temporary
- * directory as `BOOT_ROOT` (every path the script writes is under it), stand-ins for dnf, aws,
- * systemctl, shutdown, chown, useradd and getent first on the PATH that record their calls, and
- * a fake IMDSv2 server on 127.0.0.1 (the real curl talks to it; a request without a session
- * token is refused, as on an instance with IMDSv2 required).
+ * directory as `BOOT_ROOT` (every path the script writes is under it), stand-ins for dnf,
+ * systemctl, shutdown, chown, useradd and getent first on the PATH that record their calls, the
+ * real AWS CLI against a local AWS (moto: its calls are recorded too), and a fake IMDSv2 server
+ * on 127.0.0.1 (the real curl talks to it; a request without a session token is refused, as on
+ * an instance with IMDSv2 required).
+ *
+ * The one AWS call that is a stand-in is `aws cloudformation signal-resource`: moto's
+ * CloudFormation has no SignalResource (it answers 500), so the stand-in records the signal.
  */
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { LOCAL_AWS_ENV } from '../../../local/moto';
 
 /** The instance id the fake IMDS answers with. */
 export const SANDBOX_INSTANCE_ID = 'i-0123456789abcdef0';
@@ -21,21 +26,21 @@ export interface SandboxRun {
   readonly status: number | null;
   /** Everything the script printed (stdout and stderr, through its tee). */
   readonly output: string;
-  /** The stand-ins' calls, one line each: the command and its arguments. */
+  /** The calls of the stand-ins and of the AWS CLI, one line each: the command and its arguments. */
   readonly calls: string[];
+}
+
+/** Where the sandbox's AWS CLI calls go. */
+export interface SandboxOptions {
+  /** The local AWS endpoint (moto), as `AWS_ENDPOINT_URL`. */
+  readonly awsEndpoint: string;
 }
 
 /** A sandbox directory with stand-ins; `cleanup()` removes it. */
 export interface Sandbox {
   /** The directory the script sees as `BOOT_ROOT`. */
   readonly root: string;
-  /** Makes `aws ssm get-parameter --name <name>` answer `value`. */
-  setParameter(name: string, value: string): void;
-  /** Makes `aws secretsmanager get-secret-value --secret-id <id>` answer `value`. */
-  setSecret(id: string, value: string): void;
-  /** Makes `aws s3 cp s3://<bucket>/<key> <dest>` copy `content` (a file's bytes). */
-  setObject(bucket: string, key: string, content: Buffer | string): void;
-  /** Makes a stand-in fail: `dnf`, `aws`, `systemctl-is-active`, `curl-imds`, `signal-resource` ... */
+  /** Makes a stand-in fail: `dnf`, `systemctl-is-active`, `curl-imds`, `signal-resource` ... */
   fail(what: string): void;
   /** Runs `script` with bash in the sandbox. */
   run(script: string, env?: Record<string, string>): Promise<SandboxRun>;
@@ -60,25 +65,28 @@ const STAND_INS: Record<string, string> = {
     'if [ "$1" = is-active ] && [ -e "$SANDBOX/fail/systemctl-is-active" ]; then exit 3; fi',
     'if [ "$1" = status ]; then echo "● $3 - failed (stand-in)"; fi',
   ].join('\n'),
-  aws: [
-    RECORD,
-    'key() { printf \'%s\' "$1" | tr \'/:\' \'__\'; }',
-    'case "$1 $2" in',
-    '  "ssm get-parameter")',
-    '    [ ! -e "$SANDBOX/fail/aws" ] || { echo "An error occurred (AccessDeniedException)" >&2; exit 254; }',
-    '    cat "$SANDBOX/values/ssm/$(key "$4")" ;;',
-    '  "secretsmanager get-secret-value")',
-    '    [ ! -e "$SANDBOX/fail/aws" ] || { echo "An error occurred (AccessDeniedException)" >&2; exit 254; }',
-    '    cat "$SANDBOX/values/secretsmanager/$(key "$4")" ;;',
-    '  "s3 cp")',
-    '    [ ! -e "$SANDBOX/fail/aws" ] || { echo "fatal error: Access Denied" >&2; exit 1; }',
-    '    src=${4#s3://}; cp "$SANDBOX/s3/$src" "$5" ;;',
-    '  "cloudformation signal-resource")',
-    '    [ ! -e "$SANDBOX/fail/signal-resource" ] || { echo "ValidationError: not in a state to be signaled" >&2; exit 254; } ;;',
-    '  *) echo "stand-in aws: unexpected call $*" >&2; exit 2 ;;',
-    'esac',
-  ].join('\n'),
 };
+
+let awsCli: string | undefined;
+
+/** The AWS CLI on the machine's Python, resolved through pyenv's shim (which needs the real HOME). */
+function realAwsCli(): string {
+  awsCli ??= spawnSync('bash', ['-c', 'pyenv which aws 2>/dev/null || command -v aws'], { encoding: 'utf8' }).stdout.trim();
+  if (!awsCli) throw new Error('the AWS CLI is not installed: pip install awscli');
+  return awsCli;
+}
+
+/** `aws`: the real CLI, recorded, except for SignalResource, which moto lacks. */
+function awsWrapper(realAws: string): string {
+  return [
+    RECORD,
+    'if [ "$1 $2" = "cloudformation signal-resource" ]; then',
+    '  [ ! -e "$SANDBOX/fail/signal-resource" ] || { echo "ValidationError: not in a state to be signaled" >&2; exit 254; }',
+    '  exit 0',
+    'fi',
+    `exec '${realAws}' "$@"`,
+  ].join('\n');
+}
 
 /** The CloudWatch agent's control program, at its absolute path under the root. */
 const AGENT_CTL = '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
@@ -110,31 +118,23 @@ async function startImds(dir: string): Promise<{ endpoint: string; close(): Prom
 }
 
 /** Makes a sandbox; call `cleanup()` after the test. */
-export async function createSandbox(): Promise<Sandbox> {
+export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boot-sandbox-'));
   const root = path.join(dir, 'root');
   const bin = path.join(dir, 'bin');
-  for (const d of [root, bin, path.join(dir, 'fail'), path.join(dir, 'tmp'), path.join(dir, 'values', 'ssm'), path.join(dir, 'values', 'secretsmanager'), path.join(dir, 's3')]) {
+  for (const d of [root, bin, path.join(dir, 'fail'), path.join(dir, 'tmp')]) {
     fs.mkdirSync(d, { recursive: true });
   }
   fs.writeFileSync(path.join(dir, 'calls'), '');
-  for (const [name, body] of Object.entries(STAND_INS)) {
+  for (const [name, body] of Object.entries({ ...STAND_INS, aws: awsWrapper(realAwsCli()) })) {
     fs.writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
   }
   fs.mkdirSync(path.dirname(path.join(root, AGENT_CTL)), { recursive: true });
   fs.writeFileSync(path.join(root, AGENT_CTL), `#!/bin/bash\n${RECORD}\n`, { mode: 0o755 });
   const imds = await startImds(dir);
-  const key = (id: string) => id.replace(/[/:]/g, '_');
 
   return {
     root,
-    setParameter: (name, value) => fs.writeFileSync(path.join(dir, 'values', 'ssm', key(name)), value),
-    setSecret: (id, value) => fs.writeFileSync(path.join(dir, 'values', 'secretsmanager', key(id)), value),
-    setObject: (bucket, objectKey, content) => {
-      const target = path.join(dir, 's3', bucket, objectKey);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, content);
-    },
     fail: (what) => fs.writeFileSync(path.join(dir, 'fail', what), ''),
     read: (p) => fs.readFileSync(path.join(root, p), 'utf8'),
     mode: (p) => (fs.statSync(path.join(root, p)).mode & 0o7777).toString(8),
@@ -152,6 +152,8 @@ export async function createSandbox(): Promise<Sandbox> {
           BOOT_ROOT: root,
           BOOT_RETRY_DELAY: '0',
           AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+          ...LOCAL_AWS_ENV,
+          AWS_ENDPOINT_URL: options.awsEndpoint,
           ...env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -159,7 +161,8 @@ export async function createSandbox(): Promise<Sandbox> {
       let output = '';
       child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
       child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      // The AWS CLI starts a Python each call: generous for a loaded machine.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
       child.on('error', reject);
       // 'close' waits for the script's tee too, so the output is complete.
       child.on('close', (status) => {

@@ -21,18 +21,18 @@ export function importScope(): Stack {
   return new Stack(undefined, 'Imports');
 }
 
-/** Imported resources with literal names. */
-export function demoResources(scope = importScope()) {
+/** Imported resources with literal names (the secret's ARN as Secrets Manager made it, when it did). */
+export function demoResources(scope = importScope(), apiSecretArn = API_SECRET_ARN) {
   return {
     bucket: s3.Bucket.fromBucketName(scope, 'Bucket', DEMO_BUCKET),
     dbPassword: ssm.StringParameter.fromSecureStringParameterAttributes(scope, 'DbPassword', { parameterName: DB_PASSWORD_PARAMETER }),
-    apiSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'ApiSecret', API_SECRET_ARN),
+    apiSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'ApiSecret', apiSecretArn),
   };
 }
 
 /** One step of each kind, in an order where each kind can see what the earlier ones did. */
-export function everyKindOfStep(scope = importScope()): Step[] {
-  const r = demoResources(scope);
+export function everyKindOfStep(scope = importScope(), apiSecretArn = API_SECRET_ARN): Step[] {
+  const r = demoResources(scope, apiSecretArn);
   const dbPassword = BootStep.secret('db-password', SecretSource.fromParameter(r.dbPassword), { envVar: 'DB_PASSWORD' });
   const apiKey = BootStep.secret('api-key', SecretSource.fromSecret(r.apiSecret, { jsonField: 'key' }), { owner: 'worker:worker' });
   return [

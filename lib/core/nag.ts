@@ -1,0 +1,25 @@
+/**
+ * Acknowledging a cdk-nag check the same way under every pack that ships it. cdk-nag's packs
+ * share rules under different ids (AwsSolutions-SMG4 is HIPAA.Security-SecretsManagerRotationEnabled
+ * is NIST.800.53.R5-SecretsManagerRotationEnabled): a reason that holds for one holds for all,
+ * and a user who turns on another pack must not meet a finding the catalog already answered.
+ * test/work-queue/compliance-packs.test.ts derives these groups from cdk-nag's own packs and
+ * checks every acknowledgement of the catalog against them.
+ */
+import { Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+
+/** One check under the id of each pack that ships it. */
+export const SAME_CHECK = {
+  /** A Lambda function has a dead-letter queue (lambda.LambdaDLQ). */
+  lambdaDlq: ['Serverless-LambdaDLQ', 'HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ'],
+  /** A DynamoDB table is in an AWS Backup plan (dynamodb.DynamoDBInBackupPlan). */
+  dynamoDbInBackupPlan: ['HIPAA.Security-DynamoDBInBackupPlan', 'NIST.800.53.R4-DynamoDBInBackupPlan', 'NIST.800.53.R5-DynamoDBInBackupPlan'],
+  /** A Secrets Manager secret rotates (secretsmanager.SecretsManagerRotationEnabled). */
+  secretsManagerRotation: ['AwsSolutions-SMG4', 'HIPAA.Security-SecretsManagerRotationEnabled', 'NIST.800.53.R5-SecretsManagerRotationEnabled'],
+} as const;
+
+/** Acknowledges one check on `scope` under every id it has, with one reason. */
+export function acknowledgeCheck(scope: IConstruct, ids: readonly string[], reason: string): void {
+  Validations.of(scope).acknowledge(...ids.map((id) => ({ id, reason })));
+}
