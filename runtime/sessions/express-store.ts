@@ -37,10 +37,16 @@ function carry(target: object, stored: StoredSession): void {
   Object.defineProperty(target, LOADED, { value: stored, enumerable: false, configurable: true, writable: true });
 }
 
-// express-session's own Store, loaded only when express-session calls into this one.
+// express-session's own Store, loaded only when express-session calls into this one. The
+// try/catch also tells esbuild that a bundle of `cdk-cloud-patterns/runtime` without
+// express-session installed (an optional peer) is fine: the require stays a runtime one.
 function expressSessionStore(): { prototype: Record<string, (...args: unknown[]) => unknown> } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('express-session') as { Store: { prototype: Record<string, (...args: unknown[]) => unknown> } }).Store;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('express-session') as { Store: { prototype: Record<string, (...args: unknown[]) => unknown> } }).Store;
+  } catch (error) {
+    throw new Error(`DynamoSessionStore needs express-session, which is not installed: npm i express-session (${(error as Error).message.split('\n')[0]})`);
+  }
 }
 
 function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): void {
