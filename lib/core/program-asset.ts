@@ -1,0 +1,58 @@
+/**
+ * The program an instance runs, as an S3 asset: bundled at synth from the user's entry with a
+ * generated main (esbuild on this machine, no Docker), or taken from a directory already
+ * bundled. FleetWorker ships its worker agent this way and WebTier its web server; the
+ * instance downloads and extracts it (BootStep.fileFromAsset) and systemd runs it.
+ */
+import * as path from 'path';
+import { AssetHashType, DockerImage, type ILocalBundling } from 'aws-cdk-lib';
+import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
+import type { Construct } from 'constructs';
+import { AGENT_NODE_MAJOR } from './bundling';
+
+/** Where a program comes from: exactly one of `entry` (bundled now) or `directory` (already bundled). */
+export interface ProgramAssetSource {
+  /** The user's module, bundled with the runtime's main by `bundle`. */
+  readonly entry?: string;
+  /** The export of `entry` the program runs. */
+  readonly exportName: string;
+  /** The runtime module the program's main imports (part of the asset's cache key). */
+  readonly runtimeModule: string;
+  /** Bundles `entry` into `outDir` (index.mjs). */
+  readonly bundle: (entry: string, outDir: string, exportName: string) => void;
+  /** A directory holding the program already bundled. */
+  readonly directory?: string;
+}
+
+/** The asset of a program, bundled from `source.entry` or taken from `source.directory`. */
+export function programAsset(scope: Construct, id: string, source: ProgramAssetSource): s3Assets.Asset {
+  if (source.entry === undefined) return new s3Assets.Asset(scope, id, { path: source.directory! });
+  const entry = path.resolve(source.entry);
+  return new s3Assets.Asset(scope, id, {
+    path: path.dirname(entry),
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never pulled: the local bundler below always bundles (esbuild on this machine).
+      image: DockerImage.fromRegistry(`public.ecr.aws/docker/library/node:${AGENT_NODE_MAJOR}`),
+      local: new ProgramBundler(entry, source.exportName, source.runtimeModule, source.bundle),
+    },
+  });
+}
+
+/**
+ * Bundles a program at synth (an asset's local bundling). Its public fields are part of CDK's
+ * asset cache key, so two entries (or two runtimes) never share a bundle.
+ */
+class ProgramBundler implements ILocalBundling {
+  constructor(
+    public readonly entry: string,
+    public readonly exportName: string,
+    public readonly runtimeModule: string,
+    private readonly bundle: (entry: string, outDir: string, exportName: string) => void,
+  ) {}
+
+  public tryBundle(outputDir: string): boolean {
+    this.bundle(this.entry, outputDir, this.exportName);
+    return true;
+  }
+}

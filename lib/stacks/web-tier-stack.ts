@@ -1,0 +1,78 @@
+/**
+ * WebTierStack: the autoscaled web tier, deployable as it is. An Application Load Balancer in
+ * front of two to four t4g.micro servers that run the catalog's demo app (a page that says
+ * which server answered, with a per-visitor counter in a shared DynamoDB table).
+ *
+ * Without a certificate the balancer serves plain HTTP (a synth warning says so): pass
+ * `certificate` for HTTPS with HTTP redirected. Deletion protection is off, so the demo can be
+ * destroyed; the access logs bucket is kept.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type { Construct } from 'constructs';
+import { VISITS_TABLE_ENV } from '../../apps/web-tier/demo-app-env';
+import { catalogWebProgram } from '../core/bundling';
+import { WEB_SERVER_SERVICE, WebTier } from '../web-tier/web-tier';
+import { newDemoVpc } from './demo-resources';
+
+/** Properties of a {@link WebTierStack}. */
+export interface WebTierStackProps extends StackProps {
+  /**
+   * The VPC to run in; the balancer and the servers use its public subnets (servers get no
+   * inbound rule but from the balancer).
+   *
+   * @default - a new VPC with two public subnets and no NAT gateway
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * The certificate for HTTPS.
+   *
+   * @default - plain HTTP (for trials)
+   */
+  readonly certificate?: acm.ICertificate;
+}
+
+/** The web tier with the demo app. */
+export class WebTierStack extends Stack {
+  public readonly vpc: ec2.IVpc;
+  public readonly web: WebTier;
+  /** The shared store of the visit counters. */
+  public readonly visitsTable: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: WebTierStackProps = {}) {
+    super(scope, id, { description: 'cdk-cloud-patterns: autoscaled web tier behind an Application Load Balancer', ...props });
+    this.vpc = props.vpc ?? newDemoVpc(this, '10.42.0.0/24');
+    this.visitsTable = new dynamodb.Table(this, 'Visits', {
+      partitionKey: { name: 'visitor', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.web = new WebTier(this, 'Web', {
+      vpc: this.vpc,
+      // The module apps/web-tier/demo-app.ts, bundled with the web server.
+      ...catalogWebProgram('web-tier/demo-app'),
+      certificate: props.certificate,
+      vpcSubnets: this.vpc.publicSubnets.length > 0 ? { subnetType: ec2.SubnetType.PUBLIC } : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      // The demo's requests are short: checks every 5 s, a server leaves in about 20 s.
+      requestTimeout: Duration.seconds(6),
+      minCapacity: 2,
+      maxCapacity: 4,
+      deletionProtection: false,
+      environment: { [VISITS_TABLE_ENV]: this.visitsTable.tableName },
+    });
+    this.visitsTable.grant(this.web, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+
+    new CfnOutput(this, 'Url', { value: `${this.web.https ? 'https' : 'http'}://${this.web.loadBalancer.loadBalancerDnsName}/`, description: 'The demo page' });
+    new CfnOutput(this, 'VisitsTableName', { value: this.visitsTable.tableName, description: 'One item per visitor: the shared counter' });
+    new CfnOutput(this, 'AutoScalingGroupName', { value: this.web.autoScalingGroup.autoScalingGroupName, description: 'The servers' });
+    new CfnOutput(this, 'ServerLogGroupName', {
+      value: this.web.image.logGroup.logGroupName,
+      description: `Streams <instance id>/bootstrap and <instance id>/${WEB_SERVER_SERVICE} (JSON access logs)`,
+    });
+  }
+}

@@ -1,0 +1,11 @@
+/** The autoscaled web tier: a load balancer in front of a self-healing fleet, with the server that runs on it. */
+export { WebTier, WEB_SERVER_DIRECTORY, WEB_SERVER_ENV_FILE, WEB_SERVER_SERVICE, ACCESS_LOGS_PREFIX } from './web-tier';
+export type { WebTierProps } from './web-tier';
+export { AccessLogsBucket, ELB_LOG_DELIVERY_SERVICE, legacyElbAccounts } from './access-logs';
+export type { AccessLogsBucketProps } from './access-logs';
+export {
+  deriveWebTierTimings, timingRules, brokenTimingRules, WEB_TIER_ENV, READINESS_PATH, LIVENESS_PATH, WEB_SERVER_PORT,
+} from '../../contracts/web-tier';
+export type { WebTierTimings, WebTierTimingInput } from '../../contracts/web-tier';
+export { WebTierStack } from '../stacks/web-tier-stack';
+export type { WebTierStackProps } from '../stacks/web-tier-stack';

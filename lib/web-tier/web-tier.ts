@@ -1,0 +1,600 @@
+/**
+ * WebTier: the book's n-tier web pattern. An Application Load Balancer in front of an Auto
+ * Scaling group of identical servers built on BootstrappedImage, each running the user's request
+ * handler with the catalog's web server (bundled at synth, shipped as an asset, run by systemd,
+ * as FleetWorker ships its agent). Every timing of the tier (health checks, grace period, boot
+ * signal, deregistration delay, slow start, the server's shutdown and keep-alive) is derived in
+ * contracts/web-tier.ts from the request timeout and the balancer's idle timeout, so the
+ * balancer and the server cannot disagree.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Annotations, Aws, Duration, Token, Validations, type CfnResource } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+import {
+  DEFAULT_BODY_LIMIT_BYTES, READINESS_PATH, WEB_SERVER_PORT, WEB_TIER_BOOT_ACTIONS, WEB_TIER_ENV, WEB_TIER_WORKLOAD,
+  brokenTimingRules, deriveWebTierTimings, timingRules, type WebTierTimings,
+} from '../../contracts/web-tier';
+import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleWebServerProgram, loadEsbuild, webServerMainModule } from '../core/bundling';
+import { programAsset } from '../core/program-asset';
+import { assertProps, isKnown, outsideInt } from '../core/validation';
+import { declareWorkload } from '../core/workload';
+import { BootStep } from '../image-bootstrap/boot-steps';
+import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
+import { AccessLogsBucket } from './access-logs';
+import { waitUntilHealthyCommands } from './health-wait';
+
+/** Properties of a {@link WebTier}. */
+export interface WebTierProps {
+  /** The VPC: the balancer goes in its public subnets (or private ones when not internet-facing); it needs at least 2 Availability Zones. */
+  readonly vpc: ec2.IVpc;
+
+  /**
+   * The file that exports the request handler: a Node `(req, res)` function, or an Express (or
+   * similar) app, which is one. It may also export `start`, a start-up hook the server runs
+   * (readiness stays false until it is done). Bundled at synth with esbuild (no Docker) together
+   * with the web server into one program. Give either `entry` or `code`.
+   *
+   * @default - none; `code` must be given
+   */
+  readonly entry?: string;
+
+  /**
+   * The name the handler is exported under in `entry`.
+   *
+   * @default "handler"
+   */
+  readonly handler?: string;
+
+  /**
+   * A directory holding a server program already bundled, instead of `entry`: its `index.mjs`
+   * runs `runWebServerFromEnv(handler)` (from `cdk-cloud-patterns/runtime`) and needs nothing
+   * but Node.js 22.
+   *
+   * @default - none; `entry` must be given
+   */
+  readonly code?: string;
+
+  /**
+   * The certificate of the HTTPS listener; HTTP then redirects to HTTPS. Without one the
+   * balancer serves plain HTTP, with a synth warning: for trials only.
+   *
+   * @default - plain HTTP on port 80 (a warning)
+   */
+  readonly certificate?: acm.ICertificate;
+
+  /**
+   * A balancer reachable from the internet (in public subnets), or only from inside the VPC.
+   *
+   * @default true
+   */
+  readonly internetFacing?: boolean;
+
+  /**
+   * THE timing setting: the longest a request may take. Everything else is derived from it
+   * (see {@link WebTier.timings}): the health check interval is a third of it (5 to 30 s), the
+   * server drains requests in flight for this long, the deregistration delay is 5 s longer.
+   * Must fit within `idleTimeout`.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly requestTimeout?: Duration;
+
+  /**
+   * The balancer's idle timeout: a connection with no bytes for this long is closed. The
+   * server's keep-alive is 5 s longer, so the balancer always closes first.
+   *
+   * @default Duration.seconds(60) (the ALB's default)
+   */
+  readonly idleTimeout?: Duration;
+
+  /**
+   * Keep the balancer from being deleted (a stack deletion fails until it is turned off).
+   *
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+
+  /**
+   * The fewest servers. At least 1; 2 or more keeps serving when an Availability Zone fails.
+   *
+   * @default 2
+   */
+  readonly minCapacity?: number;
+
+  /**
+   * The most servers: the tier's cost limit. At least 2, so a rolling update can replace a
+   * server while another serves.
+   *
+   * @default 4
+   */
+  readonly maxCapacity?: number;
+
+  /**
+   * Requests per server per minute that scaling holds (target tracking on the target group's
+   * RequestCountPerTarget): more servers when each gets more, fewer when each gets less.
+   *
+   * @default 1000
+   */
+  readonly targetRequestsPerMinute?: number;
+
+  /**
+   * The average CPU utilization (percent) that scaling holds (target tracking, alongside the
+   * requests: the group follows whichever asks for more servers).
+   *
+   * @default 60
+   */
+  readonly targetCpuUtilization?: number;
+
+  /**
+   * The largest request body (by Content-Length) the server accepts; larger ones get 413.
+   *
+   * @default 1048576 (1 MiB)
+   */
+  readonly bodyLimitBytes?: number;
+
+  /**
+   * The share of requests answered with a 5xx (by the servers or the balancer), in percent,
+   * over which the error-rate alarm goes off (3 minutes in a row).
+   *
+   * @default 5
+   */
+  readonly serverErrorRateThreshold?: number;
+
+  /**
+   * How long the access logs are kept.
+   *
+   * @default Duration.days(90)
+   */
+  readonly accessLogRetention?: Duration;
+
+  /**
+   * The instance type; its architecture picks the Amazon Linux 2023 image.
+   *
+   * @default ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO)
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * Where the servers run; they need a way out to AWS APIs over HTTPS.
+   *
+   * @default - the VPC's default selection: private subnets with egress, else isolated, else public
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * More environment variables for the app (not secrets: they are in the user data).
+   *
+   * @default - only the server's own settings
+   */
+  readonly environment?: { readonly [name: string]: string };
+
+  /**
+   * More boot steps, run before the server is installed and started (a package the app needs,
+   * a secret it reads).
+   *
+   * @default - none
+   */
+  readonly steps?: BootStep[];
+
+  /**
+   * How long the servers' logs (boot log, access logs of the server) are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Where the server program is extracted on an instance, and where its settings are. */
+export const WEB_SERVER_DIRECTORY = '/opt/web-server';
+export const WEB_SERVER_ENV_FILE = '/etc/web-tier/server.env';
+/** The systemd service (and log stream suffix) of the server. */
+export const WEB_SERVER_SERVICE = 'web-server';
+/** The key prefix of the balancer's access logs in their bucket. */
+export const ACCESS_LOGS_PREFIX = 'alb';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const JS_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * A load-balanced, autoscaled, self-healing tier of web servers running one request handler.
+ *
+ * @example
+ * const web = new WebTier(this, 'Web', {
+ *   vpc,
+ *   entry: path.join(__dirname, 'app.ts'), // exports handler (an Express app works) and maybe start()
+ *   certificate,
+ *   requestTimeout: Duration.seconds(10),
+ *   minCapacity: 2,
+ *   maxCapacity: 10,
+ * });
+ * table.grantReadWriteData(web); // what the app calls
+ */
+export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectable {
+  /** The Application Load Balancer. */
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The listener that forwards to the servers: HTTPS with a certificate, else HTTP. */
+  public readonly listener: elbv2.ApplicationListener;
+  /** The HTTP listener that redirects to HTTPS, with a certificate. */
+  public readonly redirectListener?: elbv2.ApplicationListener;
+  /** The servers' target group, health-checked on the server's readiness path. */
+  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The Auto Scaling group of the servers. */
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  /** The launch template, instance role, security group and log group of the servers. */
+  public readonly image: BootstrappedImage;
+  /** The bucket of the balancer's access logs (SSE-S3, as the ELB requires; TLS only; no public access). */
+  public readonly accessLogsBucket: s3.IBucket;
+  /** The servers' security group: it lets in only the balancer, on the server's port. */
+  public readonly securityGroup: ec2.ISecurityGroup;
+  /** The servers' security group, to open a way to a database and the like. */
+  public readonly connections: ec2.Connections;
+  /** The instance role: grant it what the app calls. */
+  public readonly role: iam.IRole;
+  public readonly grantPrincipal: iam.IPrincipal;
+  /** The server program (bundled from `entry`, or `code`), an S3 asset. */
+  public readonly program: s3Assets.Asset;
+  /** Every timing of the tier, derived from `requestTimeout` and `idleTimeout` (contracts/web-tier.ts). */
+  public readonly timings: WebTierTimings;
+  /** The server's environment, as the instances' environment file holds it. */
+  public readonly serverEnvironment: { readonly [name: string]: string };
+  /** The group's size and scaling targets. */
+  public readonly minCapacity: number;
+  public readonly maxCapacity: number;
+  public readonly targetRequestsPerMinute: number;
+  public readonly targetCpuUtilization: number;
+  /** Whether the balancer serves HTTPS (with HTTP redirected to it). */
+  public readonly https: boolean;
+  /** Goes off when more than `serverErrorRateThreshold` percent of requests get a 5xx. */
+  public readonly serverErrorRateAlarm: cloudwatch.Alarm;
+  /** Goes off when a server has been unhealthy for 5 minutes (a replacement takes less). */
+  public readonly unhealthyHostsAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: WebTierProps) {
+    super(scope, id);
+
+    const requestTimeoutSeconds = (props.requestTimeout ?? Duration.seconds(30)).toSeconds();
+    const idleTimeoutSeconds = (props.idleTimeout ?? Duration.seconds(60)).toSeconds();
+    const minCapacity = props.minCapacity ?? 2;
+    const maxCapacity = props.maxCapacity ?? 4;
+    const targetRequests = props.targetRequestsPerMinute ?? 1000;
+    const targetCpu = props.targetCpuUtilization ?? 60;
+    const bodyLimit = props.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+    const errorRate = props.serverErrorRateThreshold ?? 5;
+    const exportName = props.handler ?? 'handler';
+    const environment = props.environment ?? {};
+    const internetFacing = props.internetFacing ?? true;
+    const azs = props.vpc.availabilityZones.length;
+
+    const timingsKnown = isKnown(requestTimeoutSeconds) && isKnown(idleTimeoutSeconds);
+    const timings = deriveWebTierTimings({ requestTimeoutSeconds, idleTimeoutSeconds });
+    const reservedGiven = Object.keys(environment).filter((k) => Object.values<string>(WEB_TIER_ENV).includes(k) || k === 'AWS_REGION');
+    const badNames = Object.keys(environment).filter((k) => !ENV_NAME.test(k));
+    assertProps(this, [
+      {
+        failed: (props.entry === undefined) === (props.code === undefined),
+        prop: 'entry, code',
+        message: `give exactly one: \`entry\` (a request handler file to bundle with the server) or \`code\` (a server program already bundled); received ${props.entry === undefined ? 'neither' : 'both'}.`,
+      },
+      {
+        failed: props.entry !== undefined && !fs.existsSync(props.entry),
+        prop: 'entry',
+        message: `must be the request handler's file, but there is no file at ${props.entry} (relative paths start from ${process.cwd()}).`,
+      },
+      {
+        failed: props.code !== undefined && !fs.existsSync(path.join(props.code, AGENT_PROGRAM_FILE)),
+        prop: 'code',
+        message: `must hold the bundled server program ${AGENT_PROGRAM_FILE}, but ${path.join(props.code ?? '', AGENT_PROGRAM_FILE)} does not exist.`,
+      },
+      {
+        failed: props.handler !== undefined && (props.entry === undefined || !JS_IDENTIFIER.test(props.handler)),
+        prop: 'handler',
+        message: props.entry === undefined
+          ? 'only applies to `entry`; a program in `code` already names its handler. Remove `handler` or give `entry`.'
+          : `must be the name the handler is exported under in \`entry\` (a JavaScript identifier), received "${props.handler}".`,
+      },
+      {
+        failed: !Token.isUnresolved(props.vpc.availabilityZones) && azs < 2,
+        prop: 'vpc',
+        message: `must span at least 2 Availability Zones (an Application Load Balancer needs subnets in two), received a VPC with ${azs}.`,
+      },
+      {
+        failed: outsideInt(requestTimeoutSeconds, 1, 3600),
+        prop: 'requestTimeout',
+        message: `must be from 1 second to 1 hour (whole seconds), received ${requestTimeoutSeconds} seconds.`,
+      },
+      {
+        failed: outsideInt(idleTimeoutSeconds, 1, 4000),
+        prop: 'idleTimeout',
+        message: `must be from 1 to 4,000 seconds (the ALB's range, whole seconds), received ${idleTimeoutSeconds} seconds.`,
+      },
+      {
+        failed: timingsKnown && requestTimeoutSeconds > idleTimeoutSeconds,
+        prop: 'requestTimeout, idleTimeout',
+        message: `a request (requestTimeout ${requestTimeoutSeconds} s) must fit in the balancer's idle timeout (idleTimeout ${idleTimeoutSeconds} s), or the balancer answers 504 while the server still works. Raise idleTimeout or lower requestTimeout.`,
+      },
+      {
+        failed: outsideInt(minCapacity, 1, 10_000),
+        prop: 'minCapacity',
+        message: `must be an integer from 1 to 10,000 (a web tier with no server serves nothing), received ${minCapacity}.`,
+      },
+      {
+        failed: outsideInt(maxCapacity, 2, 10_000),
+        prop: 'maxCapacity',
+        message: `must be an integer from 2 to 10,000 (a rolling update replaces a server while another serves), received ${maxCapacity}.`,
+      },
+      {
+        failed: isKnown(minCapacity) && isKnown(maxCapacity) && minCapacity > maxCapacity,
+        prop: 'minCapacity, maxCapacity',
+        message: `minCapacity (${minCapacity}) must not exceed maxCapacity (${maxCapacity}). Raise maxCapacity or lower minCapacity.`,
+      },
+      {
+        failed: outsideInt(targetRequests, 1, 1_000_000),
+        prop: 'targetRequestsPerMinute',
+        message: `must be an integer from 1 to 1,000,000 requests per server per minute, received ${targetRequests}.`,
+      },
+      {
+        failed: isKnown(targetCpu) && !(targetCpu >= 10 && targetCpu <= 90),
+        prop: 'targetCpuUtilization',
+        message: `must be a percentage from 10 to 90 (at 100 the group scales out only once servers are already saturated), received ${targetCpu}.`,
+      },
+      {
+        failed: outsideInt(bodyLimit, 0, 1024 ** 3),
+        prop: 'bodyLimitBytes',
+        message: `must be an integer from 0 to 1 GiB, received ${bodyLimit}.`,
+      },
+      {
+        failed: isKnown(errorRate) && !(errorRate > 0 && errorRate <= 100),
+        prop: 'serverErrorRateThreshold',
+        message: `must be a percentage above 0, up to 100, received ${errorRate}.`,
+      },
+      {
+        failed: reservedGiven.length > 0,
+        prop: 'environment',
+        message: `${reservedGiven.join(', ')} ${reservedGiven.length === 1 ? 'is' : 'are'} set by WebTier for the server. Use other names.`,
+      },
+      {
+        failed: badNames.length > 0,
+        prop: 'environment',
+        message: `names must be letters, digits and "_", not starting with a digit; received ${badNames.map((n) => JSON.stringify(n)).join(', ')}.`,
+      },
+    ]);
+
+    this.timings = timings;
+    this.minCapacity = minCapacity;
+    this.maxCapacity = maxCapacity;
+    this.targetRequestsPerMinute = targetRequests;
+    this.targetCpuUtilization = targetCpu;
+    this.https = props.certificate !== undefined;
+    // The derived values are checked again once the tree is complete: a contract change that
+    // breaks an ordering fails every synth, not a deployment.
+    this.node.addValidation({ validate: () => (timingsKnown ? brokenTimingRules(this.timings).map((r) => `timings: ${r}`) : []) });
+
+    // Fails here with one line when esbuild is missing, not wrapped in the asset's bundling error.
+    if (props.entry !== undefined) loadEsbuild(`WebTier ${this.node.path}`, props.entry);
+    this.program = programAsset(this, 'Program', {
+      entry: props.entry,
+      directory: props.code,
+      exportName,
+      runtimeModule: webServerMainModule(),
+      bundle: (entry, outDir, name) => bundleWebServerProgram(entry, outDir, { exportName: name }),
+    });
+
+    // --- The balancer, its logs and its listeners ---
+    const logs = new AccessLogsBucket(this, 'AccessLogs', { prefix: ACCESS_LOGS_PREFIX, retention: props.accessLogRetention ?? Duration.days(90) });
+    this.accessLogsBucket = logs.bucket;
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc: props.vpc,
+      internetFacing,
+      vpcSubnets: internetFacing ? { subnetType: ec2.SubnetType.PUBLIC } : undefined,
+      idleTimeout: Duration.seconds(idleTimeoutSeconds),
+      dropInvalidHeaderFields: true,
+      desyncMitigationMode: elbv2.DesyncMitigationMode.STRICTEST,
+      deletionProtection: props.deletionProtection ?? true,
+    });
+    // Not logAccessLogs(): it needs the region at synth to pick the ELB account, and the
+    // catalog's stacks are region-agnostic. The bucket's policy picks it at deploy time instead.
+    this.loadBalancer.setAttribute('access_logs.s3.enabled', 'true');
+    this.loadBalancer.setAttribute('access_logs.s3.bucket', logs.bucket.bucketName);
+    this.loadBalancer.setAttribute('access_logs.s3.prefix', ACCESS_LOGS_PREFIX);
+    // The ELB checks that it may write when the attribute is set (the balancer alone waits, not its listeners).
+    (this.loadBalancer.node.defaultChild as CfnResource).addResourceDependency(logs.policy);
+    const lbSecurityGroup = this.loadBalancer.connections.securityGroups[0];
+
+    if (props.certificate) {
+      this.listener = this.loadBalancer.addListener('Https', {
+        port: 443,
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        certificates: [elbv2.ListenerCertificate.fromCertificateManager(props.certificate)],
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        open: internetFacing,
+      });
+      this.redirectListener = this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
+    } else {
+      this.listener = this.loadBalancer.addListener('Http', { port: 80, protocol: elbv2.ApplicationProtocol.HTTP, open: internetFacing });
+      Annotations.of(this).addWarningV2(
+        'cdk-cloud-patterns:web-tier-plain-http',
+        'WebTier without a certificate serves plain HTTP: for trials only. Pass `certificate` (an ACM certificate) for HTTPS with HTTP redirected to it.',
+      );
+    }
+    if (internetFacing) {
+      Validations.of(lbSecurityGroup).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason: 'The balancer of a public web tier takes requests from anyone on its listener ports (and only those); the servers behind it take traffic from the balancer only.',
+      });
+    }
+
+    // --- The servers ---
+    const serverEnvironment: Record<string, string> = {
+      ...environment,
+      AWS_REGION: Aws.REGION,
+      [WEB_TIER_ENV.port]: String(WEB_SERVER_PORT),
+      [WEB_TIER_ENV.requestTimeout]: String(requestTimeoutSeconds),
+      [WEB_TIER_ENV.idleTimeout]: String(idleTimeoutSeconds),
+      [WEB_TIER_ENV.bodyLimit]: String(bodyLimit),
+    };
+    this.serverEnvironment = serverEnvironment;
+    const envStep = BootStep.environment('web-server-env', serverEnvironment, { path: WEB_SERVER_ENV_FILE });
+    this.image = new BootstrappedImage(this, 'Image', {
+      vpc: props.vpc,
+      instanceType: props.instanceType,
+      logRetention: props.logRetention,
+      steps: [
+        BootStep.packages('nodejs', [`nodejs${AGENT_NODE_MAJOR}`]),
+        ...(props.steps ?? []),
+        BootStep.fileFromAsset('web-server-program', { path: WEB_SERVER_DIRECTORY, asset: this.program, extract: true }),
+        envStep,
+        BootStep.service(WEB_SERVER_SERVICE, {
+          execStart: `/usr/bin/node-${AGENT_NODE_MAJOR} ${WEB_SERVER_DIRECTORY}/${AGENT_PROGRAM_FILE}`,
+          description: `Web server of ${this.node.path}: serves the app behind the load balancer`,
+          environmentFiles: [envStep.path],
+          restart: 'on-failure',
+          // Past the server's own shutdown (notice, then drain), then SIGKILL.
+          stopTimeout: Duration.seconds(timings.stopTimeoutSeconds),
+        }),
+      ],
+    });
+    this.securityGroup = this.image.securityGroup;
+    this.connections = new ec2.Connections({ securityGroups: [this.image.securityGroup] });
+    this.role = this.image.role;
+    this.grantPrincipal = this.image.role;
+
+    this.autoScalingGroup = this.image.createAutoScalingGroup(this, 'Group', {
+      vpcSubnets: props.vpcSubnets,
+      minCapacity,
+      maxCapacity,
+      // No desiredCapacity: a deploy must never reset what scaling has set.
+      bootTimeout: Duration.seconds(timings.signalTimeoutSeconds),
+      maxBatchSize: 1,
+      // A rolling update keeps the servers it found serving (launching the new one first).
+      minInstancesInService: isKnown(minCapacity) && isKnown(maxCapacity) ? Math.min(minCapacity, maxCapacity - 1) : undefined,
+      healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
+        additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
+        gracePeriod: Duration.seconds(timings.gracePeriodSeconds),
+      }),
+      defaultInstanceWarmup: Duration.seconds(timings.gracePeriodSeconds),
+    });
+
+    this.targetGroup = this.listener.addTargets('Servers', {
+      port: WEB_SERVER_PORT,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      targets: [this.autoScalingGroup],
+      deregistrationDelay: Duration.seconds(timings.deregistrationDelaySeconds),
+      slowStart: Duration.seconds(timings.slowStartSeconds),
+      healthCheck: {
+        path: READINESS_PATH,
+        port: String(WEB_SERVER_PORT),
+        protocol: elbv2.Protocol.HTTP,
+        healthyHttpCodes: '200',
+        interval: Duration.seconds(timings.healthCheckIntervalSeconds),
+        timeout: Duration.seconds(timings.healthCheckTimeoutSeconds),
+        healthyThresholdCount: timings.healthyThreshold,
+        unhealthyThresholdCount: timings.unhealthyThreshold,
+      },
+    });
+
+    // The boot signals only once this instance is healthy in the target group, not when its
+    // script ends: a rolling update moves on only with a server that takes traffic.
+    this.image.addSteps(BootStep.commands('wait-healthy-in-target-group',
+      waitUntilHealthyCommands(this.targetGroup.targetGroupArn, timings.signalTimeoutSeconds - 60), { notASecret: 'commands that poll the target health' }));
+    this.image.bootPolicy.addStatements(new iam.PolicyStatement({ sid: 'WaitHealthyInTargetGroup', actions: [...WEB_TIER_BOOT_ACTIONS], resources: ['*'] }));
+    Validations.of(this.image.bootPolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'elasticloadbalancing:DescribeTargetHealth takes no resource-level permission (it is read-only); the boot calls it to signal only once its instance is healthy in the target group. The other wildcard is Session Manager\'s (see BootstrappedImage).',
+    });
+
+    // What the local cloud runs in this group's place (contracts/web-tier.ts), on the group itself.
+    declareWorkload(this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup, WEB_TIER_WORKLOAD.declare({
+      program: `s3://${this.program.s3BucketName}/${this.program.s3ObjectKey}`,
+      environment: serverEnvironment,
+      requestTimeoutSeconds,
+      idleTimeoutSeconds,
+      healthCheckPath: READINESS_PATH,
+      healthCheckIntervalSeconds: timings.healthCheckIntervalSeconds,
+      healthCheckTimeoutSeconds: timings.healthCheckTimeoutSeconds,
+      healthyThreshold: timings.healthyThreshold,
+      unhealthyThreshold: timings.unhealthyThreshold,
+      deregistrationDelaySeconds: timings.deregistrationDelaySeconds,
+      gracePeriodSeconds: timings.gracePeriodSeconds,
+      https: this.https,
+      minCapacity,
+      maxCapacity,
+      targetRequestsPerMinute: targetRequests,
+      targetGroupArn: this.targetGroup.targetGroupArn,
+    }));
+
+    this.autoScalingGroup.scaleOnRequestCount('RequestsPerServer', { targetRequestsPerMinute: targetRequests });
+    this.autoScalingGroup.scaleOnCpuUtilization('CpuUtilization', { targetUtilizationPercent: targetCpu });
+
+    // --- Alarms ---
+    const minute = Duration.minutes(1);
+    this.serverErrorRateAlarm = new cloudwatch.MathExpression({
+      expression: '100 * (target5xx + elb5xx) / MAX([requests, 1])',
+      usingMetrics: {
+        target5xx: this.metricTarget5xx({ period: minute }),
+        elb5xx: this.metricBalancer5xx({ period: minute }),
+        requests: this.metricRequests({ period: minute }),
+      },
+      period: minute,
+      label: '5xx responses, percent of requests',
+    }).createAlarm(this, 'ServerErrorRateAlarm', {
+      threshold: errorRate,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `More than ${errorRate}% of the requests to ${this.node.path} got a 5xx, 3 minutes in a row.`,
+    });
+    this.unhealthyHostsAlarm = this.metricUnhealthyHosts({ period: minute, statistic: 'Maximum' }).createAlarm(this, 'UnhealthyHostsAlarm', {
+      threshold: 1,
+      evaluationPeriods: 5,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `A server of ${this.node.path} has been unhealthy for 5 minutes (a replacement takes about ${Math.ceil(timings.gracePeriodSeconds / 60)}).`,
+    });
+  }
+
+  /** Requests the balancer received. */
+  public metricRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.loadBalancer.metrics.requestCount({ statistic: 'Sum', ...props });
+  }
+
+  /** Responses with a 5xx from the servers. */
+  public metricTarget5xx(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.loadBalancer.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { statistic: 'Sum', ...props });
+  }
+
+  /** Responses with a 5xx from the balancer itself (no healthy server, a server that dropped the connection). */
+  public metricBalancer5xx(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { statistic: 'Sum', ...props });
+  }
+
+  /** How long the servers take to answer (p99 by default). */
+  public metricTargetResponseTime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.loadBalancer.metrics.targetResponseTime({ statistic: 'p99', ...props });
+  }
+
+  /** Servers healthy in the target group. */
+  public metricHealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.healthyHostCount({ statistic: 'Minimum', ...props });
+  }
+
+  /** Servers unhealthy in the target group. */
+  public metricUnhealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.unhealthyHostCount({ statistic: 'Maximum', ...props });
+  }
+
+  /** Lists the timing rules and whether each holds (for docs and tests). */
+  public timingRules(): ReadonlyArray<{ readonly holds: boolean; readonly rule: string }> {
+    return timingRules(this.timings);
+  }
+
+}

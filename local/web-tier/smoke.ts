@@ -1,0 +1,60 @@
+/**
+ * The smoke check of a web tier running in the local cloud (`npm start -- --smoke`): the page
+ * through the local balancer, an answer from every server, the per-visitor counter shared by
+ * all of them, and a rolling restart of every server under light load with no failed request.
+ */
+import autocannon from 'autocannon';
+import type { WebTierWorkloadRun } from '../workloads/web-tier';
+
+/** Light load: the app writes to the embedded AWS on every request. */
+const LOAD = { connections: 2, overallRate: 20 };
+
+/** Checks one web tier; returns its problems (empty when all is well) and a line saying what was checked. */
+export async function smokeWebTier(tier: WebTierWorkloadRun, print: (line: string) => void): Promise<{ problems: string[]; summary: string }> {
+  const problems: string[] = [];
+  const page = await fetch(`${tier.url}/`);
+  const html = await page.text();
+  if (page.status !== 200 || !html.includes('Served by')) problems.push(`GET ${tier.url}/ answered ${page.status}, not the demo page`);
+
+  // A page from every server, as one visitor: the counter goes up by one each time, whichever server answers.
+  const servers = new Set(tier.pool.live().map((s) => s.id));
+  const seen = new Set<string>();
+  let cookie = '';
+  let visits = 0;
+  for (let i = 0; i < 10 * servers.size && seen.size < servers.size; i++) {
+    const res = await fetch(`${tier.url}/api/visit`, { headers: cookie ? { cookie } : {} });
+    if (res.status !== 200) {
+      problems.push(`GET /api/visit answered ${res.status}`);
+      break;
+    }
+    cookie ||= (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const body = await res.json() as { server: string; visits: number };
+    seen.add(body.server);
+    if (body.visits !== visits + 1) problems.push(`visit ${visits + 1} was counted as ${body.visits} by ${body.server}: the counter is not shared`);
+    visits = body.visits;
+  }
+  const missing = [...servers].filter((s) => !seen.has(s));
+  if (missing.length > 0) problems.push(`no page from ${missing.join(', ')} in ${10 * servers.size} requests`);
+  print(`  web tier ${tier.resources[0]}: a page from each of ${seen.size} servers (${[...seen].join(', ')}), visit counter shared (${visits}).`);
+
+  // A rolling restart of every server under load: no request may fail.
+  print(`  web tier ${tier.resources[0]}: rolling restart of every server under load (${LOAD.overallRate} requests/s)...`);
+  const started = Date.now();
+  let finish!: (r: autocannon.Result) => void;
+  const result = new Promise<autocannon.Result>((resolve) => { finish = resolve; });
+  const run = autocannon({ url: `${tier.url}/`, ...LOAD, duration: 600 }, (_e, r) => finish(r));
+  const before = new Set(tier.pool.live().map((s) => s.id));
+  try {
+    await tier.rollingRestart();
+  } finally {
+    run.stop();
+  }
+  const r = await result;
+  const failed = r.non2xx + r.errors + r.timeouts;
+  const after = tier.pool.live().map((s) => s.id);
+  if (after.some((s) => before.has(s))) problems.push(`the rolling restart left old servers: ${after.join(', ')}`);
+  if (failed > 0) problems.push(`${failed} of ${r.requests.total} requests failed during the rolling restart (non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts})`);
+  const summary = `web tier ${tier.resources[0]}: every server answered, and a rolling restart of ${before.size} servers under load ` +
+    `took ${((Date.now() - started) / 1000).toFixed(0)} s with ${failed} failed of ${r.requests.total} requests.`;
+  return { problems, summary };
+}
