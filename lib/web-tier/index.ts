@@ -1,5 +1,6 @@
 /** The autoscaled web tier: a load balancer in front of a self-healing fleet, with the server that runs on it. */
-export { WebTier, WEB_SERVER_DIRECTORY, WEB_SERVER_ENV_FILE, WEB_SERVER_SERVICE, ACCESS_LOGS_PREFIX } from './web-tier';
+// The server's paths and unit name on an instance are internal (like FleetWorker's); the access-log prefix is where users find the logs.
+export { WebTier, ACCESS_LOGS_PREFIX } from './web-tier';
 export type { WebTierProps } from './web-tier';
 export { AccessLogsBucket, ELB_LOG_DELIVERY_SERVICE, legacyElbAccounts } from './access-logs';
 export type { AccessLogsBucketProps } from './access-logs';

@@ -38,18 +38,15 @@ function carry(target: object, stored: StoredSession): void {
 }
 
 // express-session's own Store, loaded only when express-session calls into this one. The
-// try/catch is for bundlers: a user's handler that imports `cdk-cloud-patterns/runtime` without
-// express-session installed (an optional peer) must still bundle; esbuild leaves a require inside
-// a try block to run time instead of failing the build.
+// try/catch also tells esbuild that a bundle of `cdk-cloud-patterns/runtime` without
+// express-session installed (an optional peer) is fine: the require stays a runtime one.
 function expressSessionStore(): { prototype: Record<string, (...args: unknown[]) => unknown> } {
-  let loaded: { Store: { prototype: Record<string, (...args: unknown[]) => unknown> } };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require('express-session');
-  } catch (e) {
-    throw new Error(`DynamoSessionStore needs express-session, an optional peer dependency: npm i express-session (${(e as Error).message})`);
+    return (require('express-session') as { Store: { prototype: Record<string, (...args: unknown[]) => unknown> } }).Store;
+  } catch (error) {
+    throw new Error(`DynamoSessionStore needs express-session, which is not installed: npm i express-session (${(error as Error).message.split('\n')[0]})`);
   }
-  return loaded.Store;
 }
 
 function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): void {
