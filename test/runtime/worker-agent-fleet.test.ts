@@ -127,7 +127,9 @@ describe('the worker agent on a fleet', () => {
     const handler = defineJobHandler<Job>(async (job) => { running = true; await sleep(job.ms ?? 0); running = false; });
     const worker = startWorker({ queueUrl, handler, sqs: aws.sqs, concurrency: 1, idempotency: false, waitTimeSeconds: 1, logger: quiet });
     workers.push(worker);
-    const fleet = await fleetOf(worker);
+    // An idle second before lifting: the gap between two back-to-back jobs (a delete and a
+    // receive) stays well under it even on a loaded machine.
+    const fleet = await fleetOf(worker, { unprotectAfterIdleMs: 1000 });
     await waitFor('the initial protection to be cleared', () => fleet.stats.protectedFromScaleIn === false, 5000, 20);
 
     // WHEN three jobs run back to back
