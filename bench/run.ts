@@ -1,10 +1,17 @@
 /**
- * `npm run bench [-- name ...]`: runs the benchmarks (every bench/<name>.bench.ts, or the ones
- * named), writes bench/results/<name>.json and regenerates docs/benchmarks.md.
+ * `npm run bench [-- name ...]`: runs the benchmarks (every bench/<name>.bench.ts but those run
+ * on request only, or the ones named), writes bench/results/<name>.json and regenerates
+ * docs/benchmarks.md.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeDoc, writeResult, type BenchOutcome } from './lib/results';
+import { loadAverage, writeDoc, writeResult, type BenchOutcome } from './lib/results';
+
+/**
+ * Run only when named: `test-suite` runs the whole `npm test`, minutes of both cores on a
+ * machine shared with others, and has no peer to interleave with.
+ */
+const ON_REQUEST = ['test-suite'];
 
 async function main() {
   const all = fs.readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
@@ -14,12 +21,15 @@ async function main() {
     console.error(`unknown benchmark(s): ${unknown.join(', ')}. Known: ${all.join(', ')}`);
     process.exit(2);
   }
-  for (const name of asked.length > 0 ? asked : all) {
+  for (const name of asked.length > 0 ? asked : all.filter((n) => !ON_REQUEST.includes(n))) {
     console.log(`\n=== ${name}`);
     // require, not import(): esbuild-register compiles TypeScript on require only.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(__dirname, `${name}.bench.ts`)) as { run(): Promise<BenchOutcome> };
-    const result = writeResult(name, await mod.run());
+    const started = { load: loadAverage(), at: Date.now() };
+    console.log(`  load average ${started.load.join(' ')}`);
+    const result = writeResult(name, await mod.run(), started);
+    console.log(`  ${result.durationSeconds} s, load average ${result.load.end.join(' ')} at end`);
     for (const g of result.goals) console.log(`  ${g.met ? 'met ' : 'MISS'}  ${g.goal}: ${g.measured}`);
   }
   writeDoc();

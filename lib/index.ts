@@ -7,4 +7,6 @@ export type { PropRule } from './core/validation';
 
 export * from './work-queue';
 export * from './image-bootstrap';
+export * from './session-store';
+export * from './shared-storage';
 export * from './web-tier';

@@ -40,6 +40,8 @@ export interface LocalCloudOptions {
   readonly echoLogs?: boolean;
   /** The state folder (cloud assembly, code packages, logs). */
   readonly stateDir: string;
+  /** The CDK app's project folder (its cdk.json). @default - the catalog's own */
+  readonly projectDir?: string;
   /** Prints a line for the user. */
   readonly print: (line: string) => void;
   /** Called at each milestone with Date.now(). */
@@ -153,7 +155,7 @@ export class LocalCloud {
     const endpoint = `http://localhost:${port}`;
     const checks = this.options.checks ?? true;
     print(`Starting the embedded AWS (moto) on ${endpoint} and synthesizing the app${checks ? '' : ' (template validation and cdk-nag skipped)'}...`);
-    this.motoStarting = startMoto({ port });
+    this.motoStarting = startMoto({ port, onWarning: (line) => print(`  ${line}`) });
     void this.motoStarting.then((moto) => moto.exited.then(({ code, signal }) => {
       if (this.stopping) return;
       const log = moto.stderrTail().split('\n').slice(-5).join('\n    ');
@@ -171,12 +173,12 @@ export class LocalCloud {
       // ones the deployment and the workers use now, alongside the bootstrap.
       await Promise.all([
         this.warmUp(this.clients),
-        bootstrap({ endpoint, workDir: stateDir, account, region: this.aws.region, signal: this.abort.signal, onLine: (l) => print(`  bootstrap | ${l}`) }),
+        bootstrap({ endpoint, projectDir: this.options.projectDir, workDir: stateDir, account, region: this.aws.region, signal: this.abort.signal, onLine: (l) => print(`  bootstrap | ${l}`) }),
       ]);
       this.mark('bootstrap');
       print(`  bootstrapped aws://${account}/${this.aws.region} (${this.elapsed()})`);
     });
-    const synthesized = synth({ endpoint, outDir: assemblyDir, checks, signal: this.abort.signal, onLine: (l) => print(`  synth | ${l}`) })
+    const synthesized = synth({ endpoint, projectDir: this.options.projectDir, outDir: assemblyDir, checks, signal: this.abort.signal, onLine: (l) => print(`  synth | ${l}`) })
       .then((all) => {
         this.mark('synth');
         print(`  synthesized ${all.map((s) => s.id).join(', ')} (${this.elapsed()})`);
@@ -196,7 +198,7 @@ export class LocalCloud {
     this.checkNotStopping();
 
     print(`Deploying ${stacks.map((s) => s.id).join(', ')} (cdk deploy)...`);
-    await deploy({ endpoint, assemblyDir, stacks, signal: this.abort.signal, onLine: (l) => print(`  ${l}`) });
+    await deploy({ endpoint, projectDir: this.options.projectDir, assemblyDir, stacks, signal: this.abort.signal, onLine: (l) => print(`  ${l}`) });
     this.mark('deploy');
     this.checkNotStopping();
 
@@ -305,7 +307,12 @@ export class LocalCloud {
    * failing one never. Returns the problems; empty when all is well.
    */
   async checkDemo(): Promise<string[]> {
-    if (this.demos.length === 0) return ['no stack took demo jobs: nothing to check (deploy a stack with QueueUrl and ResultsTableName outputs).'];
+    const unreadable = (this.inventory?.declarationProblems ?? []).map((p) => `${p.stackName}/${p.logicalId}: its workload declaration cannot be read: ${p.problem}`);
+    if (unreadable.length > 0) return unreadable;
+    if (this.demos.length === 0) {
+      // A user's app need not have the catalog's demo stacks: then running its workloads is the check.
+      return this.workloads.length > 0 ? [] : ['nothing ran: no deployed resource declares a workload that the local cloud runs, and no stack takes demo jobs.'];
+    }
     const problems: string[] = [];
     for (const run of this.demos) {
       problems.push(...demoProblems(run, await demoStatus(run, this.clients!.dynamodb)));

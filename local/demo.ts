@@ -1,6 +1,6 @@
 /**
- * The demo jobs of the local cloud. Every deployed stack whose outputs name a job queue and a
- * results table (`QueueUrl` and `ResultsTableName`, as WorkQueueStack has) gets a few dozen
+ * The demo jobs of the local cloud. Every deployed results table that declares the demo
+ * (contracts/work-queue.ts: DEMO_JOBS_WORKLOAD, as WorkQueueStack and FleetWorkerStack do) gets a few dozen
  * jobs of the demo handler (`{ text, rounds }`), plus one that always fails (`fail: true`) to
  * show partial batch failures and retries. The results table says what was done: the demo
  * handler creates a job's item with `doneCount = 1` (a conditional write: the effect is applied
@@ -11,6 +11,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DEMO_JOBS_WORKLOAD } from '../contracts/work-queue';
 import { JobClient } from '../runtime/jobs/job-client';
 import type { Inventory } from './inventory';
 
@@ -29,16 +30,14 @@ export interface DemoTarget {
   readonly deadLetterQueueUrl?: string;
 }
 
-/** The stacks of `inventory` that take demo jobs, found by their outputs. */
+/** The stacks of `inventory` that take demo jobs, found by their declarations. */
 export function demoTargets(inventory: Inventory): DemoTarget[] {
-  return inventory.stacks
-    .filter((s) => s.outputs.QueueUrl && s.outputs.ResultsTableName)
-    .map((s) => ({
-      stackName: s.name,
-      queueUrl: s.outputs.QueueUrl!,
-      resultsTable: s.outputs.ResultsTableName!,
-      ...(s.outputs.DeadLetterQueueUrl ? { deadLetterQueueUrl: s.outputs.DeadLetterQueueUrl } : {}),
-    }));
+  return inventory.declarations(DEMO_JOBS_WORKLOAD).map((d) => ({
+    stackName: d.stackName,
+    queueUrl: d.declaration.queueUrl,
+    resultsTable: d.physicalId,
+    deadLetterQueueUrl: d.declaration.deadLetterQueueUrl,
+  }));
 }
 
 /** Jobs sent to one target. */

@@ -16,8 +16,11 @@ import {
 import { LOCAL_AWS_ENV } from './moto';
 import { eachLine, exited, spawnNode, stopChild } from './processes';
 
-/** Where the project is (the CLI runs there, with its cdk.json). */
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+/**
+ * The catalog's own project (its cdk.json and CLI), in the source checkout; in the installed
+ * package, the package's folder.
+ */
+export const PROJECT_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
 
 /** A stack of the synthesized app. */
 export interface AssemblyStack {
@@ -69,8 +72,9 @@ export function cliEnvironment(endpoint: string, base: NodeJS.ProcessEnv = proce
  */
 export const QUIET_SDK_ENV = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } as const;
 
-function cliPath(): string {
-  return require.resolve('aws-cdk/bin/cdk', { paths: [PROJECT_ROOT] });
+/** The CDK CLI of the project in `projectDir` (a user's app has its own), else the catalog's. */
+export function cliPath(projectDir: string = PROJECT_ROOT): string {
+  return require.resolve('aws-cdk/bin/cdk', { paths: [projectDir, PROJECT_ROOT] });
 }
 
 // Lines the CLI prints that tell the user nothing here.
@@ -86,6 +90,8 @@ const NOISE = [
 /** Options of {@link runCdk}. */
 export interface RunCdkOptions {
   readonly endpoint: string;
+  /** The CDK project (its cdk.json): the CLI runs there. @default PROJECT_ROOT (the catalog) */
+  readonly projectDir?: string;
   readonly env?: NodeJS.ProcessEnv;
   /** Receives the lines to show as they come. */
   readonly onLine?: ProgressLine;
@@ -99,8 +105,8 @@ export interface RunCdkOptions {
  * whose details are the lines that were not shown as they came.
  */
 export async function runCdk(args: readonly string[], options: RunCdkOptions): Promise<string[]> {
-  const child = spawnNode([cliPath(), ...args, '--no-notices', '--no-color'], {
-    cwd: PROJECT_ROOT,
+  const child = spawnNode([cliPath(options.projectDir), ...args, '--no-notices', '--no-color'], {
+    cwd: options.projectDir ?? PROJECT_ROOT,
     env: { ...cliEnvironment(options.endpoint), ...options.env },
   });
   const lines: string[] = [];
@@ -142,6 +148,7 @@ const DEPLOY_CHATTER = [
 /** Options of {@link synth}. */
 export interface SynthOptions {
   readonly endpoint: string;
+  readonly projectDir?: string;
   /** The cloud assembly folder. */
   readonly outDir: string;
   /**
@@ -158,6 +165,7 @@ export async function synth(options: SynthOptions): Promise<AssemblyStack[]> {
   fs.rmSync(options.outDir, { recursive: true, force: true });
   await runCdk(['synth', '--quiet', '--output', options.outDir, ...(options.checks ? [] : ['--no-validation'])], {
     endpoint: options.endpoint,
+    projectDir: options.projectDir,
     env: options.checks ? {} : { CDK_NAG: 'false' },
     onLine: options.onLine,
     signal: options.signal,
@@ -197,7 +205,7 @@ export function selectStacks(all: readonly AssemblyStack[], names: readonly stri
  * an app without stacks. Given this placeholder assembly (one empty stack that is never
  * deployed) it bootstraps at once, so bootstrapping runs while the real app synthesizes.
  */
-export async function bootstrap(options: { endpoint: string; workDir: string; account: string; region: string; onLine?: ProgressLine; signal?: AbortSignal }): Promise<void> {
+export async function bootstrap(options: { endpoint: string; projectDir?: string; workDir: string; account: string; region: string; onLine?: ProgressLine; signal?: AbortSignal }): Promise<void> {
   const placeholder = path.join(options.workDir, 'bootstrap.out');
   fs.mkdirSync(placeholder, { recursive: true });
   fs.writeFileSync(path.join(placeholder, 'Placeholder.template.json'), JSON.stringify({ Resources: { Nothing: { Type: 'AWS::CloudFormation::WaitConditionHandle' } } }));
@@ -212,6 +220,7 @@ export async function bootstrap(options: { endpoint: string; workDir: string; ac
 /** Options of {@link deploy}. */
 export interface DeployOptions {
   readonly endpoint: string;
+  readonly projectDir?: string;
   /** The cloud assembly from {@link synth}. */
   readonly assemblyDir: string;
   readonly stacks: readonly AssemblyStack[];

@@ -32,6 +32,9 @@ export class InvocationError extends Error {
  * returns its path. Once per start: a few milliseconds with esbuild.
  */
 export function buildLambdaRuntime(dir: string): string {
+  // The installed package ships it built (npm run build), so a user's app needs no esbuild for it.
+  const prebuilt = path.join(__dirname, 'lambda-runtime.mjs');
+  if (fs.existsSync(prebuilt)) return prebuilt;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   const outfile = path.join(dir, 'lambda-runtime.mjs');

@@ -1,10 +1,12 @@
 /**
- * The embedded AWS: moto's server (from the machine's Python) on 127.0.0.1 at a free port.
- * It is started with PR_SET_PDEATHSIG, so it dies with the process that started it even when
- * that process is killed with SIGKILL; `stop()` ends it sooner.
+ * The embedded AWS: moto's server (from the machine's Python) on 127.0.0.1 at a free port, with
+ * the local cloud's adjustments (moto_launcher.py). On Linux it is started with
+ * PR_SET_PDEATHSIG, so it dies with the process that started it even when that process is
+ * killed with SIGKILL (elsewhere it notices within a second); `stop()` ends it sooner.
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as net from 'net';
+import * as path from 'path';
 
 /** A running moto server. */
 export interface MotoServer {
@@ -17,6 +19,8 @@ export interface MotoServer {
   readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
   /** The last lines the server wrote to stderr (why it died, when it did). */
   stderrTail(): string;
+  /** The adjustments that could not be applied to this moto version, one line each (also given to `onWarning`). */
+  warnings(): readonly string[];
   /** Wipes every resource in it (moto's reset API). */
   reset(): Promise<void>;
   /** Stops it and waits for it to exit. */
@@ -37,99 +41,51 @@ export const LOCAL_AWS_ENV = {
   AWS_DEFAULT_REGION: 'us-east-1',
 } as const;
 
-// Exit with the parent (prctl PR_SET_PDEATHSIG = 1), apply the local cloud's adjustments
-// (below), then run moto's server quietly. argv: host port parent-pid local-queue-urls builtin-event-sources
-const LAUNCHER = `
-import ctypes, os, signal, sys, logging
-ctypes.CDLL(None).prctl(1, signal.SIGTERM)
-if os.getppid() != int(sys.argv[3]):
-    sys.exit(0)
-logging.getLogger('werkzeug').setLevel(logging.ERROR)
-port = sys.argv[2]
+/**
+ * The Python program that runs moto's server with the local cloud's adjustments (moto_launcher.py,
+ * beside this file in the source and in the package). argv: host port parent-pid
+ * local-queue-urls builtin-event-sources.
+ */
+export const MOTO_LAUNCHER = path.join(__dirname, 'moto_launcher.py');
 
-def warn(what, error):
-    sys.stderr.write('local cloud: could not %s in this moto version (%r); continuing without it\\n' % (what, error))
+/** The moto versions the local cloud and its adjustments are tested with. */
+export const MOTO_TESTED_RANGE = { min: '5.2.1', below: '5.3' } as const;
 
-if sys.argv[4] == '1':
-    # CloudFormation's Ref of a queue is its URL. moto makes it https://sqs.<region>.amazonaws.com/...,
-    # which SDKs then call directly (they send to the QueueUrl's host): make it reach this server,
-    # as a real queue URL reaches real SQS.
-    try:
-        from moto.sqs.models import Queue
-        Queue.physical_resource_id = property(lambda self: 'http://localhost:%s/%s/%s' % (port, self.account_id, self.name))
-    except Exception as e:
-        warn('give CloudFormation queues local URLs', e)
+/** The tested range as pip and the README write it. */
+export const MOTO_TESTED_RANGE_TEXT = `>=${MOTO_TESTED_RANGE.min} <${MOTO_TESTED_RANGE.below}`;
 
-if sys.argv[5] == '0':
-    # moto feeds event source mappings itself on every SendMessage: it receives the messages (raising
-    # their receive count, so good jobs reach the dead-letter queue) and fails to run the function
-    # without Docker. The local cloud runs Lambda's pollers instead; the mappings stay stored and listed.
-    def detached(cls):
-        cls.lambda_event_source_mappings = property(lambda self: {}, lambda self, value: None)
-    for module, name in (('moto.sqs.models', 'Queue'), ('moto.dynamodb.models.table', 'Table'), ('moto.kinesis.models', 'Stream')):
-        try:
-            detached(getattr(__import__(module, fromlist=[name]), name))
-        except Exception as e:
-            warn('detach event source mappings from ' + name, e)
+/** Lines the launcher writes when an adjustment cannot be applied start with this. */
+const WARNING_PREFIX = 'local cloud: ';
 
-# When a resource fails to create, moto answers CreateStack with an error and leaves the stack
-# in CREATE_IN_PROGRESS without events. Record what CloudFormation would: a *_FAILED event for
-# the resource with the reason, and the stack's failed status, so a failed deploy can say which
-# resource failed and why.
-try:
-    from moto.cloudformation import parsing as cfn_parsing
-    from moto.cloudformation.models import Event, cloudformation_backends
+function versionParts(version: string): number[] {
+  return version.split(/[.+-]/).slice(0, 3).map((p) => Number.parseInt(p, 10) || 0);
+}
 
-    def reason(e):
-        text = getattr(e, 'message', None) or ' '.join(str(a) for a in getattr(e, 'args', ()) if a) or repr(e)
-        return '%s: %s' % (type(e).__name__, text)
+function compareVersions(a: string, b: string): number {
+  const [x, y] = [versionParts(a), versionParts(b)];
+  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+  return 0;
+}
 
-    def recording(original, action):
-        def wrapper(logical_id, resource_json, resources_map, account_id, region_name):
-            try:
-                return original(logical_id, resource_json, resources_map, account_id, region_name)
-            except Exception as e:
-                try:
-                    stack = cloudformation_backends[account_id][region_name].stacks[resources_map.stack_id]
-                    stack.events.append(Event(stack.stack_id, stack.name, logical_id, '', resource_json.get('Type', ''),
-                                              action + '_FAILED', reason(e), None))
-                    stack.events.append(Event(stack.stack_id, stack.name, stack.name, stack.stack_id, 'AWS::CloudFormation::Stack',
-                                              action + '_FAILED', 'The following resource(s) failed to %s: [%s].' % (action.lower(), logical_id), None))
-                    stack.status = action + '_FAILED'
-                except Exception:
-                    pass
-                raise
-        return wrapper
+/** The version of moto that `python` has, e.g. `5.2.1`. */
+export function motoVersion(python: string = findMotoPython()): string {
+  const probe = spawnSync(python, ['-c', 'import moto; print(moto.__version__)'], { encoding: 'utf8' });
+  return probe.stdout.trim();
+}
 
-    cfn_parsing.parse_and_create_resource = recording(cfn_parsing.parse_and_create_resource, 'CREATE')
-    cfn_parsing.parse_and_update_resource = recording(cfn_parsing.parse_and_update_resource, 'UPDATE')
-except Exception as e:
-    warn('record failed CloudFormation resources as stack events', e)
+/**
+ * A warning when `version` is outside {@link MOTO_TESTED_RANGE} (the local cloud still starts:
+ * an adjustment that cannot be applied says so), or undefined when it is inside.
+ */
+export function motoVersionWarning(version: string): string | undefined {
+  if (compareVersions(version, MOTO_TESTED_RANGE.min) >= 0 && compareVersions(version, MOTO_TESTED_RANGE.below) < 0) return undefined;
+  return (
+    `moto ${version || '(version unknown)'} is outside the range the local cloud is tested with (${MOTO_TESTED_RANGE_TEXT}): ` +
+    'its adjustments to moto may not apply, and then say so below. To use a tested version:\n' +
+    `  pip install "moto[server]>=${MOTO_TESTED_RANGE.min},<${MOTO_TESTED_RANGE.below}"`
+  );
+}
 
-# moto's DynamoDB checks a write's condition and applies the write in separate steps, and its
-# server serves requests on threads, so two conditional writes of one item can both pass (a lost
-# update that DynamoDB never allows: it applies each item operation atomically). One lock around
-# moto's DynamoDB item operations restores that.
-try:
-    import functools, threading
-    from moto.dynamodb.models import DynamoDBBackend
-    dynamodb_lock = threading.RLock()
-
-    def atomic(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with dynamodb_lock:
-                return fn(*args, **kwargs)
-        return wrapper
-    for name in ('get_item', 'put_item', 'update_item', 'delete_item', 'query', 'scan', 'batch_get_item', 'batch_write_item',
-                 'transact_get_items', 'transact_write_items', 'execute_transaction', 'batch_execute_statement'):
-        setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
-except Exception as e:
-    warn('make DynamoDB item operations atomic', e)
-
-from moto.server import main
-main(['-H', sys.argv[1], '-p', port])
-`;
 
 let pythonChecked: string | undefined;
 
@@ -142,7 +98,7 @@ export function findMotoPython(): string {
   }
   throw new MotoMissingError(
     'moto\'s server is not installed, and the local cloud needs it as its embedded AWS.\n' +
-      '  Install it with:  pip install "moto[server]"\n' +
+      `  Install it with:  pip install "moto[server]>=${MOTO_TESTED_RANGE.min},<${MOTO_TESTED_RANGE.below}"\n` +
       '  (set MOTO_PYTHON to the Python that has it, if it is not python3 on the PATH).\n' +
       '  `npx cdk synth` and the template tests work without it.',
   );
@@ -192,6 +148,15 @@ export interface StartMotoOptions {
    * @default false
    */
   readonly builtInEventSources?: boolean;
+  /**
+   * Called with each line moto's launcher writes about an adjustment it could not apply (a
+   * skipped adjustment can send good jobs to the dead-letter queue, so it is never silent).
+   *
+   * @default - the line goes to this process's stderr
+   */
+  readonly onWarning?: (line: string) => void;
+  /** The environment of moto's process. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** Starts moto's server and resolves once it answers. */
@@ -202,17 +167,31 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
     throw new Error(`port ${port} is already in use on 127.0.0.1: choose another, or leave the port unset to pick a free one.`);
   }
   const child: ChildProcess = spawn(python, [
-    '-c', LAUNCHER, '127.0.0.1', String(port), String(process.pid),
+    MOTO_LAUNCHER, '127.0.0.1', String(port), String(process.pid),
     options.localQueueUrls === false ? '0' : '1',
     options.builtInEventSources === true ? '1' : '0',
   ], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: options.env ?? process.env,
     // Its own process group: Ctrl-C in a terminal reaches the process that started it, which
     // stops it after the processes that use it (PR_SET_PDEATHSIG still ties it to that process).
     detached: true,
   });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  let partial = '';
+  const warnings: string[] = [];
+  const onWarning = options.onWarning ?? ((line: string) => process.stderr.write(`${line}\n`));
+  child.stderr!.on('data', (d: Buffer) => {
+    const text = d.toString();
+    stderr = (stderr + text).slice(-4000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (!line.startsWith(WARNING_PREFIX)) continue;
+      warnings.push(line);
+      onWarning(line);
+    }
+  });
   let exited = false;
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => {
     exited = true;
@@ -237,6 +216,7 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
     pid: child.pid,
     exited: exit,
     stderrTail: () => stderr.trim(),
+    warnings: () => [...warnings],
     async reset() {
       const res = await fetch(`http://127.0.0.1:${port}/moto-api/reset`, { method: 'POST' });
       if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);

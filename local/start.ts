@@ -1,5 +1,7 @@
 /**
- * `npm start [-- options] [Stack ...]`: the command line of the local cloud (local/cloud.ts).
+ * `npm start [-- options] [Stack ...]`: the command line of the local cloud (local/cloud.ts), for
+ * the catalog's app; the package's `cdk-cloud-patterns local` (local/cli.ts) runs the same for a
+ * user's app.
  * Checks its input before it starts anything (options, moto installed, port free, no other
  * local cloud running in this checkout), then starts, shows progress, and runs until Ctrl-C;
  * with --smoke it checks the demo jobs and exits 0 or 1 instead.
@@ -9,18 +11,39 @@ import * as path from 'path';
 import { LocalCloud, type Milestone } from './cloud';
 import { DeployError, PROJECT_ROOT, QUIET_SDK_ENV } from './deploy';
 import { LocalCloudLock, LocalCloudRunningError } from './lock';
-import { MotoMissingError, findMotoPython, portInUse } from './moto';
+import { MotoMissingError, findMotoPython, motoVersion, motoVersionWarning, portInUse } from './moto';
 import { stopAll } from './processes';
 import { smokeWebTier } from './web-tier/smoke';
 import { runningWebTiers } from './workloads/web-tier';
 
-const USAGE = `Usage: npm start [-- [options] [Stack ...]]
+/** How the local cloud was started: the catalog's `npm start`, or the package's command in a user's app. */
+export interface StartSetup {
+  /** The command, as the user typed it (in messages and the usage). */
+  readonly command: string;
+  /** The CDK app's folder (its cdk.json). @default - the catalog's own */
+  readonly projectDir?: string;
+}
 
-Deploys the catalog's stacks (all, or the ones named) into an embedded AWS (moto) on this
-machine with the real CDK CLI, runs what AWS would run (Lambda functions behind their event
-source mappings, FleetWorker agents as the backlog asks), sends demo jobs and shows their
-progress. Ctrl-C stops everything.
+/** The catalog's own `npm start`. */
+export const CATALOG_START: StartSetup = { command: 'npm start' };
 
+function usage(setup: StartSetup): string {
+  const what = setup.projectDir === undefined
+    ? `Usage: npm start [-- [options] [Stack ...]]
+
+Deploys the catalog's stacks (all, or the ones named) into an embedded AWS (moto) on this`
+    : `Usage: ${setup.command} [options] [Stack ...]
+
+Deploys your CDK app's stacks (cdk.json in this folder; all, or the ones named) into an
+embedded AWS (moto) on this`;
+  return `${what}
+machine with the real CDK CLI, runs the catalog's workloads it finds (LambdaWorkers behind
+their event source mappings, FleetWorker agents as the backlog asks), sends demo jobs to the
+catalog's demo stacks and shows their progress. Ctrl-C stops everything.
+${USAGE_OPTIONS}`;
+}
+
+const USAGE_OPTIONS = `
 Options:
   --smoke            check that every demo job was done exactly once and every web tier serves
                      through a rolling restart, then stop (exit 0 or 1)
@@ -94,17 +117,20 @@ export function parseArgs(argv: readonly string[]): StartArgs {
   return { stacks, smoke, port, jobs, failingJob, checks: !(skipChecks || smoke), logs, timings, help };
 }
 
-/** The state folder: .local-cloud/ in the checkout (git-ignored), or LOCAL_CLOUD_DIR. */
-export function stateDir(): string {
-  return path.resolve(process.env.LOCAL_CLOUD_DIR ?? path.join(PROJECT_ROOT, '.local-cloud'));
+/** The state folder: .local-cloud/ in the project (git-ignored), or LOCAL_CLOUD_DIR. */
+export function stateDir(projectDir: string = PROJECT_ROOT): string {
+  return path.resolve(process.env.LOCAL_CLOUD_DIR ?? path.join(projectDir, '.local-cloud'));
 }
 
 const SMOKE_TIMEOUT_MS = 120_000;
 const DEMO_GRACE_MS = 15_000;
 
-async function main(argv: readonly string[]): Promise<number> {
+/** Runs the local cloud's command line; resolves with the exit code. */
+export async function main(argv: readonly string[], setup: StartSetup = CATALOG_START): Promise<number> {
   const print = (line: string) => process.stdout.write(`${line}\n`);
+  const name = setup.command;
   const fail = (line: string) => process.stderr.write(`${line}\n`);
+  const USAGE = usage(setup);
 
   // 1. Everything that can be checked before starting anything.
   let args: StartArgs;
@@ -112,7 +138,7 @@ async function main(argv: readonly string[]): Promise<number> {
     args = parseArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    fail(`npm start: ${e.message}\n\n${USAGE}`);
+    fail(`${name}: ${e.message}\n\n${USAGE}`);
     return 2;
   }
   if (args.help) {
@@ -120,23 +146,28 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
-    findMotoPython();
+    const warning = motoVersionWarning(motoVersion(findMotoPython()));
+    if (warning) fail(`${name}: warning: ${warning}`);
   } catch (e) {
     if (!(e instanceof MotoMissingError)) throw e;
-    fail(`npm start: ${e.message}`);
+    fail(`${name}: ${e.message}`);
     return 1;
   }
   if (args.port !== undefined && (await portInUse(args.port))) {
-    fail(`npm start: port ${args.port} is already in use on 127.0.0.1. Choose another with --port, or leave --port out to use a free one.`);
+    fail(`${name}: port ${args.port} is already in use on 127.0.0.1. Choose another with --port, or leave --port out to use a free one.`);
     return 1;
   }
-  const dir = stateDir();
+  if (setup.projectDir !== undefined && !fs.existsSync(path.join(setup.projectDir, 'cdk.json'))) {
+    fail(`${name}: there is no cdk.json in ${setup.projectDir}: run it in your CDK app's folder, where \`npx cdk synth\` works.`);
+    return 1;
+  }
+  const dir = stateDir(setup.projectDir);
   const lock = new LocalCloudLock(dir);
   try {
     lock.acquire();
   } catch (e) {
     if (!(e instanceof LocalCloudRunningError)) throw e;
-    fail(`npm start: ${e.message}`);
+    fail(`${name}: ${e.message}`);
     return 1;
   }
   process.once('exit', () => lock.release());
@@ -152,6 +183,7 @@ async function main(argv: readonly string[]): Promise<number> {
     failingJob: args.failingJob,
     echoLogs: args.logs,
     stateDir: dir,
+    projectDir: setup.projectDir,
     print,
     onFatal: (message) => onFatal(message),
     onMilestone: (m: Milestone, at: number) => {
@@ -169,7 +201,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const stopped = new Promise<void>((resolve) => {
     onFatal = (message) => {
       fatal = true;
-      fail(`\nnpm start: ${message}\nStopping everything else.`);
+      fail(`\n${name}: ${message}\nStopping everything else.`);
       void cloud.stop().then(resolve, resolve);
     };
     const onSignal = (signal: NodeJS.Signals) => {
@@ -189,7 +221,7 @@ async function main(argv: readonly string[]): Promise<number> {
     await cloud.start();
   } catch (e) {
     if (!cloud.isStopping) {
-      fail(`\nnpm start: ${(e as Error).message}`);
+      fail(`\n${name}: ${(e as Error).message}`);
       if (e instanceof DeployError) for (const line of e.details) fail(`  ${line}`);
       else if (!(e instanceof Error) || !/moto|port/.test(e.message)) fail(String((e as Error).stack ?? e));
     }
@@ -246,13 +278,16 @@ function report(cloud: LocalCloud, print: (l: string) => void, fail: (l: string)
   return true;
 }
 
-if (require.main === module) {
+/** Runs {@link main} as the process's command and exits with its code. */
+export function runMain(argv: readonly string[], setup: StartSetup = CATALOG_START): void {
   Object.assign(process.env, QUIET_SDK_ENV);
-  main(process.argv.slice(2)).then(
+  main(argv, setup).then(
     (code) => process.exit(code),
     (e) => {
-      process.stderr.write(`npm start: unexpected error: ${(e as Error).stack ?? e}\n`);
+      process.stderr.write(`${setup.command}: unexpected error: ${(e as Error).stack ?? e}\n`);
       void stopAll(0).finally(() => process.exit(1));
     },
   );
 }
+
+if (require.main === module) runMain(process.argv.slice(2));

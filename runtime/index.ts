@@ -7,7 +7,8 @@ export type { JobHandler } from './jobs/define-job-handler';
 export { JobClient, SQS_MAX_MESSAGE_BYTES } from './jobs/job-client';
 export type { JobClientOptions, SentJob } from './jobs/job-client';
 export { JobRunner, idempotencyFromEnv } from './jobs/job-runner';
-export type { IdempotencySettings, JobOutcome } from './jobs/job-runner';
+export type { IdempotencySettings, JobOutcome, RunOptions } from './jobs/job-runner';
+export { JobLeaseLostError } from './jobs/job-record-store';
 export { messageFromRecord } from './jobs/lambda-adapter';
 export type { SqsBatchHandler } from './jobs/lambda-adapter';
 export { MalformedJobError, JobTooLargeError, JobSendError } from './jobs/errors';
@@ -20,8 +21,9 @@ export * from './jobs/environment';
 export {
   startWorker, runWorkerFromEnv, workerConfigFromEnv, startFleetIntegration, InstanceMetadataClient, METADATA_ENDPOINT_ENV, messageFromSqs,
   AGENT_SQS_ACTIONS, AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, iamActionOf,
-  WorkerOptionsError, WorkerEnvironmentError, SqsRequestError, InstanceMetadataError,
+  WorkerOptionsError, WorkerEnvironmentError, SqsRequestError, WorkerFatalError, InstanceMetadataError,
 } from './worker-agent';
+export type { WorkerFatalReason } from './worker-agent';
 export type {
   Worker, WorkerOptions, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport, RunWorkerOptions, WorkerEnvConfig,
   FleetIntegration, FleetOptions, FleetStats, TerminationReport, InstanceMetadataOptions, SqsRequestKind,
@@ -29,6 +31,9 @@ export type {
 
 // The web server of WebTier instances: readiness, graceful drain, timings shared with the balancer.
 export * from './web-server';
+
+// Shared storage: content-addressed objects, streaming uploads, presigned URLs, shared records.
+export * from './storage';
 
 // Sessions in a shared table: a plain-handler API and an express-session Store.
 export * from './sessions';

@@ -1,92 +1,92 @@
 /**
- * The two sides of the worker-agent benchmark, each running the same job (20 ms of simulated
- * I/O) until a given number of jobs has been handled: our agent (startWorker) and sqs-consumer,
- * the library Node users pick, in the configurations the benchmark compares.
+ * The contenders of the worker-agent benchmark as the parent sees them: each runs in its own
+ * long-lived child process (bench/worker-agent/child.ts), which takes one run at a time; and
+ * the idle agent and sqs-consumer whose requests a minute are counted.
  */
-import { setTimeout as sleep } from 'timers/promises';
+import { fork, type ChildProcess } from 'child_process';
+import * as path from 'path';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Consumer } from 'sqs-consumer';
 import { defineJobHandler } from '../../runtime/jobs/define-job-handler';
 import { startWorker } from '../../runtime/worker-agent/worker';
+import type { ContenderSpec, RunReport, RunRequest } from './child';
 
-/** The simulated job: 20 ms of waiting on I/O. */
-export const JOB_MS = 20;
+export type { ContenderSpec, RunReport } from './child';
 
-/** How a contender's run went. */
-export interface ContenderRun {
-  /** From start to the last job handled, in ms. */
-  readonly ms: number;
-  readonly handled: number;
+const CHILD = path.join(__dirname, 'child.ts');
+
+/** A child process that runs one contender at a time. */
+export class ContenderProcess {
+  private readonly child: ChildProcess;
+  private readonly ready: Promise<void>;
+  private nextId = 0;
+  private stderr = '';
+
+  constructor() {
+    this.child = fork(CHILD, [], { execArgv: ['-r', 'esbuild-register'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+      process.stderr.write(d);
+    });
+    this.ready = new Promise((resolve, reject) => {
+      const onMessage = (m: { type?: string }) => {
+        if (m.type === 'ready') { this.child.off('message', onMessage); resolve(); }
+      };
+      this.child.on('message', onMessage);
+      this.child.once('exit', (code) => reject(new Error(`benchmark child exited with ${code} while starting:\n${this.stderr}`)));
+    });
+  }
+
+  /**
+   * Starts a run: resolves `started` once the consumer is polling (the moment to start a
+   * stream of jobs), and `done` with the child's report.
+   */
+  public async run(spec: Omit<RunRequest, 'type' | 'id'>): Promise<{ started: Promise<void>; done: Promise<RunReport> }> {
+    await this.ready;
+    const id = this.nextId++;
+    let onStarted!: () => void;
+    const started = new Promise<void>((resolve) => { onStarted = resolve; });
+    const done = new Promise<RunReport>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`benchmark child exited with ${code} during a run:\n${this.stderr}`));
+      const onMessage = (m: { type?: string; id?: number }) => {
+        if (m.id !== id) return;
+        if (m.type === 'started') onStarted();
+        if (m.type === 'done') {
+          this.child.off('message', onMessage);
+          this.child.off('exit', onExit);
+          resolve(m as RunReport);
+        }
+      };
+      this.child.on('message', onMessage);
+      this.child.once('exit', onExit);
+    });
+    this.child.send({ type: 'run', id, ...spec } satisfies RunRequest);
+    return { started, done };
+  }
+
+  public async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.send({ type: 'exit' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A short label of a contender. */
+export function describe(c: ContenderSpec): string {
+  if (c.kind === 'agent') return `agent, concurrency ${c.concurrency}`;
+  const handler = c.batchHandler ? 'handleMessageBatch' : 'handleMessage';
+  return `sqs-consumer${c.instances > 1 ? ` x${c.instances}` : ''}, batchSize ${c.batchSize}, ${handler}`;
+}
+
+/** Jobs a contender has running at once at most. */
+export function jobsInFlight(c: ContenderSpec): number {
+  return c.kind === 'agent' ? c.concurrency : c.instances * c.batchSize;
 }
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** Runs the agent until `jobs` have been handled, then stops it (deletes flushed). */
-export async function runAgent(sqs: SQSClient, queueUrl: string, jobs: number, concurrency: number): Promise<ContenderRun> {
-  let handled = 0;
-  let resolveAll!: () => void;
-  const all = new Promise<void>((resolve) => { resolveAll = resolve; });
-  const handler = defineJobHandler(async () => {
-    await sleep(JOB_MS);
-    if (++handled === jobs) resolveAll();
-  });
-  const startedAt = Date.now();
-  const worker = startWorker({ queueUrl, handler, sqs, concurrency, idempotency: false, logger: quiet });
-  await all;
-  const ms = Date.now() - startedAt;
-  // The last handlers have returned; let the worker settle them (queue their deletes) before
-  // stopping, or a stop with bound 0 would release them instead.
-  while (worker.stats.jobsSucceeded < jobs) await sleep(1);
-  // Bound 0: nothing is running; waiting for the last empty long polls would only add idle time.
-  await worker.stop(0);
-  const { messagesDeleted, jobsReleased } = worker.stats;
-  if (messagesDeleted !== jobs || jobsReleased !== 0) throw new Error(`agent: ${messagesDeleted} deleted and ${jobsReleased} released of ${jobs}`);
-  return { ms, handled };
-}
-
-/** The sqs-consumer configurations tried: its options, and whether it acknowledges per message or per batch. */
-export interface ConsumerSetup {
-  readonly label: string;
-  readonly batchSize: number;
-  /** handleMessageBatch (one DeleteMessageBatch per batch) rather than handleMessage (one DeleteMessage per message). */
-  readonly batchHandler: boolean;
-  /** Consumer instances in the process (a deployment choice, not a setting of the library). */
-  readonly instances: number;
-}
-
-/** Runs sqs-consumer until `jobs` have been handled, then stops it. */
-export async function runSqsConsumer(sqs: SQSClient, queueUrl: string, jobs: number, setup: ConsumerSetup): Promise<ContenderRun> {
-  let handled = 0;
-  let resolveAll!: () => void;
-  const all = new Promise<void>((resolve) => { resolveAll = resolve; });
-  const handleOne = async (message: Message) => {
-    JSON.parse(message.Body ?? 'null'); // as the agent parses each job
-    await sleep(JOB_MS);
-    if (++handled === jobs) resolveAll();
-    return message;
-  };
-  const consumers = Array.from({ length: setup.instances }, () => Consumer.create({
-    queueUrl,
-    sqs,
-    batchSize: setup.batchSize,
-    waitTimeSeconds: 20,
-    pollingWaitTimeMs: 0,
-    ...(setup.batchHandler
-      ? { handleMessageBatch: (messages: Message[]) => Promise.all(messages.map(handleOne)) }
-      : { handleMessage: handleOne }),
-  }));
-  let stopping = false;
-  for (const c of consumers) c.on('error', (e) => { if (!stopping) console.error(`sqs-consumer error: ${e.message}`); });
-  const startedAt = Date.now();
-  for (const c of consumers) c.start();
-  await all;
-  const ms = Date.now() - startedAt;
-  // Its deletes follow the handler; give the last ones a moment, then stop and cancel idle polls.
-  await sleep(200);
-  stopping = true;
-  for (const c of consumers) c.stop({ abort: true });
-  return { ms, handled };
-}
 
 /** Starts an idle agent or sqs-consumer on an empty queue; returns a function that stops it. */
 export function startIdle(kind: 'agent' | 'sqs-consumer', sqs: SQSClient, queueUrl: string): () => Promise<void> {

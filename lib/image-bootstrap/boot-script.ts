@@ -13,6 +13,7 @@ import {
   type BootStep, type CommandsStep, type EnvironmentStep, type FileStep, type PackagesStep, type S3FileStep,
   type SecretStep, type ServiceStep, BOOT_DEFAULT_PATHS, parentDir, splitForBake,
 } from './boot-steps';
+import { bootRootedPath, environmentFileContent, heredocOpening, heredocTruncation, shellQuote } from '../../contracts/image-bootstrap';
 
 /** Which part of the boot a script is. */
 export enum ScriptPart {
@@ -60,14 +61,12 @@ export const RESERVED_STEP_NAMES: readonly string[] = ['boot-logs', 'boot-logs-a
 const AGENT_DIR = '/opt/aws/amazon-cloudwatch-agent';
 const AGENT_CONFIG = `${AGENT_DIR}/etc/bootstrap-logs.json`;
 
-/** Quotes a string for bash (single quotes; deploy-time tokens stay inside the quotes). */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+// Shared with the readers of a deployed boot script (contracts/image-bootstrap.ts).
+export { shellQuote };
 
 /** An absolute path under `$BOOT_ROOT`, quoted. */
 function rooted(p: string): string {
-  return `"\${BOOT_ROOT}"${shellQuote(p)}`;
+  return bootRootedPath(p);
 }
 
 /** A section of the script: one step, with the lines that do it. */
@@ -317,7 +316,7 @@ function s3FileLines(step: S3FileStep): string[] {
 }
 
 function environmentLines(step: EnvironmentStep): string[] {
-  const content = Object.entries(step.variables).map(([k, v]) => `${k}='${v}'\n`).join('');
+  const content = environmentFileContent(step.variables);
   return [
     `mkdir -p ${rooted(parentDir(step.path))}`,
     ...writeFileLines(step.path, content),
@@ -400,10 +399,10 @@ function writeFileLines(p: string, content: string): string[] {
   const endsWithNewline = content.endsWith('\n');
   const body = endsWithNewline ? content.slice(0, -1) : content;
   return [
-    `cat > ${rooted(p)} <<'${delimiter}'`,
+    heredocOpening(p, delimiter),
     body,
     delimiter,
-    ...(endsWithNewline ? [] : [`truncate -s -1 ${rooted(p)}`]),
+    ...(endsWithNewline ? [] : [heredocTruncation(p)]),
   ];
 }
 

@@ -5,6 +5,8 @@
 import type { App } from 'aws-cdk-lib';
 import { FleetWorkerStack } from './fleet-worker-stack';
 import { ImageBootstrapStack } from './image-bootstrap-stack';
+import { SessionStoreStack } from './session-store-stack';
+import { SharedStorageStack } from './shared-storage-stack';
 import { WebTierStack } from './web-tier-stack';
 import { WorkQueueStack } from './work-queue-stack';
 
@@ -13,5 +15,7 @@ export function addCatalogStacks(app: App): void {
   new WorkQueueStack(app, 'WorkQueueStack');
   new ImageBootstrapStack(app, 'ImageBootstrapStack');
   new FleetWorkerStack(app, 'FleetWorkerStack');
+  new SessionStoreStack(app, 'SessionStoreStack');
+  new SharedStorageStack(app, 'SharedStorageStack');
   new WebTierStack(app, 'WebTierStack');
 }

@@ -2,11 +2,14 @@
  * Resources the demo stacks share: a network that costs nothing while idle, and the results
  * table the demo job handler writes to. Construct ids are fixed here, as they are logical ids.
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, type CfnResource } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
+import { declareWorkload } from '../core/workload';
+import type { WorkQueue } from '../work-queue/work-queue';
 
 /**
  * Two public subnets, no NAT gateway (instances reach AWS over HTTPS through the internet
@@ -36,4 +39,15 @@ export function newResultsTable(scope: Construct): dynamodb.Table {
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     removalPolicy: RemovalPolicy.DESTROY,
   });
+}
+
+/**
+ * Declares that `table` records the demo jobs sent to `workQueue` (contracts/work-queue.ts), so
+ * that the local cloud sends demo jobs to this stack and checks each was done once.
+ */
+export function declareDemoJobs(table: dynamodb.Table, workQueue: WorkQueue): void {
+  declareWorkload(table.node.defaultChild as CfnResource, DEMO_JOBS_WORKLOAD.declare({
+    queueUrl: workQueue.queue.queueUrl,
+    deadLetterQueueUrl: workQueue.deadLetterQueue!.queueUrl,
+  }));
 }

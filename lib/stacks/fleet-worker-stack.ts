@@ -17,7 +17,8 @@ import { catalogAgentProgram } from '../core/bundling';
 import { assertProps, outsideInt } from '../core/validation';
 import { FLEET_AGENT_SERVICE, FleetWorker } from '../work-queue/fleet-worker';
 import { WorkQueue } from '../work-queue/work-queue';
-import { newDemoVpc, newResultsTable } from './demo-resources';
+import { declareDemoJobs, newDemoVpc, newResultsTable } from './demo-resources';
+import { WORK_QUEUE_STACK_OUTPUTS } from '../../contracts/work-queue';
 
 /** Properties of a {@link FleetWorkerStack}. */
 export interface FleetWorkerStackProps extends StackProps {
@@ -75,10 +76,12 @@ export class FleetWorkerStack extends Stack {
     });
     this.resultsTable.grant(this.fleet, 'dynamodb:UpdateItem');
 
-    new CfnOutput(this, 'QueueUrl', { value: this.workQueue.queue.queueUrl, description: 'Send jobs here' });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.workQueue.deadLetterQueue!.queueUrl, description: 'Jobs that failed maxReceiveCount times' });
-    new CfnOutput(this, 'ResultsTableName', { value: this.resultsTable.tableName, description: 'One item per finished job' });
-    new CfnOutput(this, 'AutoScalingGroupName', { value: this.fleet.group.autoScalingGroupName, description: 'The workers; its tags describe the agent' });
+    declareDemoJobs(this.resultsTable, this.workQueue);
+
+    new CfnOutput(this, WORK_QUEUE_STACK_OUTPUTS.queueUrl, { value: this.workQueue.queue.queueUrl, description: 'Send jobs here' });
+    new CfnOutput(this, WORK_QUEUE_STACK_OUTPUTS.deadLetterQueueUrl, { value: this.workQueue.deadLetterQueue!.queueUrl, description: 'Jobs that failed maxReceiveCount times' });
+    new CfnOutput(this, WORK_QUEUE_STACK_OUTPUTS.resultsTableName, { value: this.resultsTable.tableName, description: 'One item per finished job' });
+    new CfnOutput(this, 'AutoScalingGroupName', { value: this.fleet.group.autoScalingGroupName, description: 'The workers' });
     new CfnOutput(this, 'WorkerLogGroupName', {
       value: this.fleet.image.logGroup.logGroupName,
       description: `Streams <instance id>/bootstrap and <instance id>/${FLEET_AGENT_SERVICE}`,

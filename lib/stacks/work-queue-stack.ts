@@ -9,7 +9,8 @@ import type { Construct } from 'constructs';
 import { CATALOG_BUNDLE_HANDLER, catalogHandlerCode } from '../core/bundling';
 import { LambdaWorker } from '../work-queue/lambda-worker';
 import { WorkQueue } from '../work-queue/work-queue';
-import { newResultsTable } from './demo-resources';
+import { declareDemoJobs, newResultsTable } from './demo-resources';
+import { WORK_QUEUE_STACK_OUTPUTS } from '../../contracts/work-queue';
 
 /** Properties of a {@link WorkQueueStack}. */
 export interface WorkQueueStackProps extends StackProps {
@@ -45,9 +46,11 @@ export class WorkQueueStack extends Stack {
     });
     this.resultsTable.grant(this.worker.function, 'dynamodb:UpdateItem');
 
-    new CfnOutput(this, 'QueueUrl', { value: this.workQueue.queue.queueUrl, description: 'Send jobs here' });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.workQueue.deadLetterQueue!.queueUrl, description: 'Jobs that failed maxReceiveCount times' });
-    new CfnOutput(this, 'ResultsTableName', { value: this.resultsTable.tableName, description: 'One item per finished job' });
+    declareDemoJobs(this.resultsTable, this.workQueue);
+
+    new CfnOutput(this, WORK_QUEUE_STACK_OUTPUTS.queueUrl, { value: this.workQueue.queue.queueUrl, description: 'Send jobs here' });
+    new CfnOutput(this, WORK_QUEUE_STACK_OUTPUTS.deadLetterQueueUrl, { value: this.workQueue.deadLetterQueue!.queueUrl, description: 'Jobs that failed maxReceiveCount times' });
+    new CfnOutput(this, WORK_QUEUE_STACK_OUTPUTS.resultsTableName, { value: this.resultsTable.tableName, description: 'One item per finished job' });
     new CfnOutput(this, 'WorkerFunctionName', { value: this.worker.function.functionName });
   }
 }

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, Aws, Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -16,13 +16,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import {
-  AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV,
-  JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
-} from '../../runtime/jobs/environment';
-import { AGENT_AUTOSCALING_ACTIONS } from '../../runtime/worker-agent/iam';
+  AGENT_AUTOSCALING_ACTIONS, AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_AGENT_ENV_FILE, FLEET_ENV, FLEET_LIFECYCLE_HOOK_NAME, FLEET_WORKER_WORKLOAD,
+  IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
+} from '../../contracts/work-queue';
 import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleAgentProgram, loadEsbuild, workerAgentMainModule } from '../core/bundling';
 import { programAsset } from '../core/program-asset';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
+import { declareWorkload } from '../core/workload';
 import { BootStep } from '../image-bootstrap/boot-steps';
 import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
 import { BACKLOG_SCALING_GROUP_METRICS, BacklogScaling } from './fleet-scaling';
@@ -125,8 +125,8 @@ export interface FleetWorkerProps extends JobWorkerProps {
   readonly jobTimeout?: Duration;
 
   /**
-   * More environment variables for the handler (not secrets: they are in the user data and in
-   * the group's tags).
+   * More environment variables for the handler (not secrets: they are in the instances' user
+   * data, readable by anyone who may describe the launch template).
    *
    * @default - only the agent's own settings
    */
@@ -148,27 +148,14 @@ export const FLEET_AGENT_VISIBILITY_SECONDS = 60;
 /** How long a SIGTERM (a reboot, `systemctl stop`) lets running jobs finish before releasing them, in seconds. */
 export const FLEET_AGENT_STOP_SECONDS = 30;
 
-/** The termination lifecycle hook the agent completes once it has drained. */
-export const FLEET_LIFECYCLE_HOOK_NAME = 'drain-before-terminate';
+// Shared with the agent and the local cloud (contracts/work-queue.ts); exported here as before.
+export { FLEET_AGENT_ENV_FILE, FLEET_LIFECYCLE_HOOK_NAME };
 
-/** Where the agent program is extracted on an instance, and where its settings are. */
+/** Where the agent program is extracted on an instance. */
 export const FLEET_AGENT_DIRECTORY = '/opt/fleet-worker';
-export const FLEET_AGENT_ENV_FILE = '/etc/fleet-worker/agent.env';
 
 /** The systemd service (and log stream suffix) of the agent. */
 export const FLEET_AGENT_SERVICE = 'fleet-worker';
-
-/**
- * The group's tags that describe its agent (not propagated to instances), for tools that run the
- * same agent elsewhere, like the local cloud: the program (an `s3://` URL of a zip archive with
- * `index.mjs`), the tracked backlog per instance, and one tag per variable of the agent's
- * environment (`cloud-patterns:fleet-worker:env:<NAME>`).
- */
-export const FLEET_WORKER_TAGS = {
-  program: 'cloud-patterns:fleet-worker:program',
-  targetBacklogPerInstance: 'cloud-patterns:fleet-worker:target-backlog-per-instance',
-  environmentPrefix: 'cloud-patterns:fleet-worker:env:',
-} as const;
 
 /** The lifecycle hook's heartbeat must outlast the drain: the job timeout, a long poll and the calls around it. */
 const HOOK_SLACK_SECONDS = 60;
@@ -176,9 +163,6 @@ const HOOK_SLACK_SECONDS = 60;
 const MAX_HOOK_HEARTBEAT_SECONDS = 7200;
 /** systemd waits this much past the agent's stop bound: a long poll in flight (20 s) and the agent's own exit grace (10 s), plus 10 s. */
 const STOP_SLACK_SECONDS = 40;
-/** What Auto Scaling tags may hold. */
-const TAG_KEY_LIMIT = 128;
-const TAG_VALUE_LIMIT = 256;
 /** Tag keys that instance metadata can show (tags propagated to instances must fit, or launches fail). */
 const METADATA_TAG_KEY = /^(?!\.{1,2}$)(?!_index$)[A-Za-z0-9+\-=.,_:@]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -248,8 +232,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
     const maxJobTimeout = MAX_HOOK_HEARTBEAT_SECONDS - HOOK_SLACK_SECONDS;
     const reserved = new Set([...Object.values(agentSettingNames()), 'AWS_REGION']);
     const reservedGiven = Object.keys(environment).filter((k) => reserved.has(k));
-    const badNames = Object.keys(environment).filter((k) => !ENV_NAME.test(k) || FLEET_WORKER_TAGS.environmentPrefix.length + k.length > TAG_KEY_LIMIT);
-    const longValues = Object.entries(environment).filter(([, v]) => !Token.isUnresolved(v) && v.length > TAG_VALUE_LIMIT).map(([k]) => k);
+    const badNames = Object.keys(environment).filter((k) => !ENV_NAME.test(k));
     const receives = queue.maxReceiveCount;
     assertProps(this, [
       {
@@ -323,12 +306,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       {
         failed: badNames.length > 0,
         prop: 'environment',
-        message: `names must be letters, digits and "_", not starting with a digit, up to ${TAG_KEY_LIMIT - FLEET_WORKER_TAGS.environmentPrefix.length} characters; received ${badNames.map((n) => JSON.stringify(n)).join(', ')}.`,
-      },
-      {
-        failed: longValues.length > 0,
-        prop: 'environment',
-        message: `values are also tags of the group, which hold up to ${TAG_VALUE_LIMIT} characters; ${longValues.join(', ')} ${longValues.length === 1 ? 'is' : 'are'} longer. Pass a reference instead (a parameter name, a bucket key).`,
+        message: `names must be letters, digits and "_", not starting with a digit; received ${badNames.map((n) => JSON.stringify(n)).join(', ')}.`,
       },
     ]);
     if (idempotency && receives === undefined) {
@@ -449,13 +427,15 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       reason: 'The wildcard is the group\'s id, which CloudFormation does not return; the group\'s name pins the ARN to this group. The agent sets scale-in protection and completes the lifecycle action on its own group only.',
     });
 
-    // Tools that run the agent elsewhere (the local cloud) read what it runs and how it scales here.
-    const tags = Tags.of(this.group);
-    tags.add(FLEET_WORKER_TAGS.program, `s3://${this.program.s3BucketName}/${this.program.s3ObjectKey}`, { applyToLaunchedInstances: false });
-    tags.add(FLEET_WORKER_TAGS.targetBacklogPerInstance, String(targetBacklog), { applyToLaunchedInstances: false });
-    for (const [name, value] of Object.entries(agentEnvironment)) {
-      tags.add(`${FLEET_WORKER_TAGS.environmentPrefix}${name}`, value, { applyToLaunchedInstances: false });
-    }
+    // For tools that run the agent elsewhere (the local cloud): what it runs and how it scales.
+    // The environment is not repeated: it is in the launch template's user data, read from there.
+    declareWorkload(cfnGroup, FLEET_WORKER_WORKLOAD.declare({
+      queueUrl: queue.queue.queueUrl,
+      program: `s3://${this.program.s3BucketName}/${this.program.s3ObjectKey}`,
+      targetBacklogPerInstance: targetBacklog,
+      launchTemplateId: this.image.launchTemplate.launchTemplateId!,
+      environmentFile: envStep.path,
+    }));
 
     this.node.addValidation({ validate: () => unreadableInstanceTags(cfnGroup) });
   }

@@ -7,10 +7,10 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
-import { IDEMPOTENCY_KEY_ATTRIBUTE, IDEMPOTENCY_TTL_ATTRIBUTE } from '../../runtime/jobs/environment';
+import { AGENT_DYNAMODB_ACTIONS, IDEMPOTENCY_KEY_ATTRIBUTE, IDEMPOTENCY_TTL_ATTRIBUTE } from '../../contracts/work-queue';
 
 /** The DynamoDB actions Powertools' persistence layer calls, and nothing more. */
-export const IDEMPOTENCY_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+export const IDEMPOTENCY_ACTIONS = [...AGENT_DYNAMODB_ACTIONS];
 
 /**
  * A table for idempotency records: partition key `id`, TTL on `expiration`, on-demand,

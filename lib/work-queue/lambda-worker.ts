@@ -16,7 +16,9 @@ import { DEFAULT_NODE_RUNTIME, HANDLER_NODEJS_BUNDLING, assertEsbuildInstalled }
 import { newLogGroup } from '../core/log-groups';
 import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { newRole } from '../core/roles';
+import { LAMBDA_WORKER_WORKLOAD } from '../../contracts/work-queue';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
+import { declareWorkload } from '../core/workload';
 import { grantIdempotencyRecords } from './idempotency';
 import { jobWorkerRules, workerIdempotency, type JobWorkerProps } from './job-worker';
 
@@ -160,7 +162,7 @@ export interface LambdaWorkerProps extends JobWorkerProps {
  *   maxConcurrency: 20,
  * });
  */
-export class LambdaWorker extends Construct implements iam.IGrantable {
+export class LambdaWorker extends Construct implements iam.IGrantable, ec2.IConnectable {
   /** The function that runs the handler. */
   public readonly function: lambda.Function;
   /** The function's execution role. */
@@ -322,6 +324,10 @@ export class LambdaWorker extends Construct implements iam.IGrantable {
       reportBatchItemFailures: true,
     });
     this.function.addEventSource(this.eventSource);
+    // For tools that run the worker elsewhere (the local cloud): declared on the mapping, which
+    // already depends on the function and the queue; its settings are read from the deployed mapping.
+    const mapping = this.function.node.findAll().find((c): c is lambda.CfnEventSourceMapping => c instanceof lambda.CfnEventSourceMapping)!;
+    declareWorkload(mapping, LAMBDA_WORKER_WORKLOAD.declare({ functionName: this.function.functionName, queueUrl: queue.queue.queueUrl }));
 
     // Lambda checks the role's network permissions when it creates a function in a VPC.
     if (props.vpc) this.function.node.addDependency(role);
@@ -343,5 +349,13 @@ export class LambdaWorker extends Construct implements iam.IGrantable {
     if (wildcards.length > 0) {
       Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards.join(' ') });
     }
+  }
+
+  /**
+   * The function's security groups, to open a way to a database and the like
+   * (`db.connections.allowDefaultPortFrom(worker)`). Only for a worker in a VPC: CDK throws otherwise.
+   */
+  public get connections(): ec2.Connections {
+    return this.function.connections;
   }
 }

@@ -12,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { PatternPropsError, assertProps, isKnown, outsideInt } from '../core/validation';
+import { AGENT_SQS_ACTIONS } from '../../contracts/work-queue';
 
 /** How a WorkQueue encrypts jobs at rest. */
 export enum WorkQueueEncryption {
@@ -24,7 +25,9 @@ export enum WorkQueueEncryption {
 /** Properties of a {@link WorkQueue}. */
 export interface WorkQueueProps {
   /**
-   * An existing queue to use instead of creating one. It is used as it is: none of the
+   * An existing queue of this app to use instead of creating one, with this construct's alarms.
+   * For a queue that another stack or app owns (and alarms on), use
+   * {@link WorkQueue.fromQueueAttributes} instead. It is used as it is: none of the
    * queue-shaping props (`fifo`, `encryption`, `encryptionKey`, `visibilityTimeout`,
    * `retentionPeriod`, `maxReceiveCount`, `queueName`) may be set with it.
    *
@@ -210,7 +213,7 @@ const SEND_ACTIONS = ['sqs:SendMessage'];
 const SEND_KMS_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
 
 /** The SQS actions a worker needs to take, finish and extend jobs (batch calls share these names). */
-const CONSUME_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'];
+const CONSUME_ACTIONS = [...AGENT_SQS_ACTIONS];
 
 /** Default receive count before a job moves to the dead-letter queue. */
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;

@@ -1,9 +1,9 @@
 /**
  * FleetWorker groups, run locally: the local cloud plays EC2 and Auto Scaling. An Auto Scaling
- * group whose tags describe a worker agent (FleetWorker's `cloud-patterns:fleet-worker:*` tags:
- * the program's s3:// URL, the target backlog per instance, the agent's environment) gets one
- * agent process per "instance": the deployed program, downloaded from the embedded AWS, with
- * the deployed environment plus the local endpoint. How many follows target tracking on the
+ * group that declares a FleetWorker workload (contracts/work-queue.ts: the program's s3:// URL,
+ * the queue, the target backlog per instance, the launch template) gets one agent process per
+ * "instance": the deployed program, downloaded from the embedded AWS, with the environment file
+ * that the deployed launch template's user data writes, plus the local endpoint. How many follows target tracking on the
  * backlog per instance (jobs waiting / agents), between the group's deployed minimum and
  * maximum: out at once when jobs wait, in after the queue has been quiet for a while, each
  * agent stopped with SIGTERM so that it drains as on a terminating instance. An agent that dies
@@ -20,22 +20,19 @@ import type { ChildProcess } from 'child_process';
 import { SetDesiredCapacityCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { fileFromBootScript, parseEnvironmentFile } from '../../contracts/image-bootstrap';
 import {
-  AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_ENV, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV,
-} from '../../runtime/jobs/environment';
+  AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_ENV, FLEET_WORKER_WORKLOAD, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, VISIBILITY_TIMEOUT_ENV,
+  type FleetWorkerWorkload,
+} from '../../contracts/work-queue';
+import type { DeployedDeclaration } from '../declarations';
 import { QUIET_SDK_ENV } from '../deploy';
 import type { DeployedAutoScalingGroup, Inventory } from '../inventory';
 import { LOCAL_AWS_ENV } from '../moto';
 import { eachLine, spawnNode, stopChild } from '../processes';
 import { extractZip } from '../zip';
 import type { Workload, WorkloadContext, WorkloadKind } from './types';
-
-/** FleetWorker's tags (FLEET_WORKER_TAGS in lib/work-queue/fleet-worker.ts; a test keeps them equal). */
-export const FLEET_TAGS = {
-  program: 'cloud-patterns:fleet-worker:program',
-  targetBacklogPerInstance: 'cloud-patterns:fleet-worker:target-backlog-per-instance',
-  environmentPrefix: 'cloud-patterns:fleet-worker:env:',
-} as const;
 
 /** How often the local Auto Scaling looks at the backlog (AWS: 1-minute metrics). */
 export const SCALE_EVERY_MS = 2_000;
@@ -44,24 +41,39 @@ export const SCALE_IN_AFTER_MS = 15_000;
 /** How long a stopping local cloud lets an agent drain before it is killed. */
 const STOP_GRACE_MS = 3_000;
 
-/** The agent's deployed settings, from the group's tags. */
+/** What a group's agents run: from its declaration, and its environment from the deployed user data. */
 export interface FleetAgentSpec {
   /** s3://bucket/key of a zip archive with index.mjs. */
   readonly program: URL;
+  readonly queueUrl: string;
   readonly targetBacklogPerInstance: number;
   readonly environment: Readonly<Record<string, string>>;
 }
 
-/** The agent spec of a group, or undefined when its tags describe none. */
-export function fleetAgentSpec(group: DeployedAutoScalingGroup): FleetAgentSpec | undefined {
-  const program = group.tags[FLEET_TAGS.program];
-  if (!program?.startsWith('s3://')) return undefined;
-  const environment: Record<string, string> = {};
-  for (const [key, value] of Object.entries(group.tags)) {
-    if (key.startsWith(FLEET_TAGS.environmentPrefix)) environment[key.slice(FLEET_TAGS.environmentPrefix.length)] = value;
-  }
-  const target = Number(group.tags[FLEET_TAGS.targetBacklogPerInstance]);
-  return { program: new URL(program), targetBacklogPerInstance: target > 0 ? target : 1, environment };
+/**
+ * The agent spec of a declared FleetWorker group. Its environment is the environment file that
+ * the deployed launch template's user data writes (the version the group launches), exactly what
+ * an instance's agent would start with. Throws an Error saying what is missing.
+ */
+export async function fleetAgentSpec(
+  declared: DeployedDeclaration<FleetWorkerWorkload>,
+  group: DeployedAutoScalingGroup,
+  ec2: EC2Client,
+): Promise<FleetAgentSpec> {
+  const { program, queueUrl, targetBacklogPerInstance, launchTemplateId, environmentFile } = declared.declaration;
+  if (!program.startsWith('s3://')) throw new Error(`its declared program is not an s3:// URL: ${program}`);
+  const version = group.launchTemplate?.id === launchTemplateId && group.launchTemplate.version ? group.launchTemplate.version : '$Latest';
+  const out = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, Versions: [version] }));
+  const userData = out.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.UserData;
+  if (!userData) throw new Error(`its launch template ${launchTemplateId} (version ${version}) has no user data`);
+  const content = fileFromBootScript(Buffer.from(userData, 'base64').toString('utf8'), environmentFile);
+  if (content === undefined) throw new Error(`the user data of its launch template ${launchTemplateId} writes no environment file ${environmentFile}`);
+  return {
+    program: new URL(program),
+    queueUrl,
+    targetBacklogPerInstance: targetBacklogPerInstance > 0 ? targetBacklogPerInstance : 1,
+    environment: parseEnvironmentFile(content),
+  };
 }
 
 /**
@@ -93,18 +105,32 @@ export interface FleetScalingOptions {
 export function fleetWorkloadKind(scaling: FleetScalingOptions = {}): WorkloadKind {
   return {
     name: 'FleetWorker groups (worker agents)',
-    declares: [],
+    declares: [FLEET_WORKER_WORKLOAD],
     async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
+      const declared = inventory.declarations(FLEET_WORKER_WORKLOAD);
+      if (declared.length === 0) return [];
+      if (!context.autoscaling) throw new Error('the fleet workload needs an Auto Scaling client');
+      const ec2 = new EC2Client(context.clientConfig);
       const workloads: Workload[] = [];
-      for (const group of inventory.autoScalingGroups) {
-        const spec = fleetAgentSpec(group);
-        if (!spec) continue;
-        if (!context.autoscaling) throw new Error('the fleet workload needs an Auto Scaling client');
-        const program = await downloadProgram(spec.program, context, path.join(context.workDir, 'agents', group.logicalId));
-        workloads.push(startFleet(group, spec, program, context, context.autoscaling, {
-          scaleEveryMs: scaling.scaleEveryMs ?? SCALE_EVERY_MS,
-          scaleInAfterMs: scaling.scaleInAfterMs ?? SCALE_IN_AFTER_MS,
-        }));
+      try {
+        for (const d of declared) {
+          const group = inventory.autoScalingGroups.find((g) => g.stackName === d.stackName && g.logicalId === d.logicalId);
+          let spec: FleetAgentSpec;
+          try {
+            if (!group) throw new Error('the embedded AWS does not describe the group');
+            spec = await fleetAgentSpec(d, group, ec2);
+          } catch (e) {
+            context.note(`skipped FleetWorker group ${d.stackName}/${d.logicalId}: ${(e as Error).message}.`);
+            continue;
+          }
+          const program = await downloadProgram(spec.program, context, path.join(context.workDir, 'agents', group.logicalId));
+          workloads.push(startFleet(group, spec, program, context, context.autoscaling, {
+            scaleEveryMs: scaling.scaleEveryMs ?? SCALE_EVERY_MS,
+            scaleInAfterMs: scaling.scaleInAfterMs ?? SCALE_IN_AFTER_MS,
+          }));
+        }
+      } finally {
+        ec2.destroy();
       }
       return workloads;
     },
@@ -126,8 +152,7 @@ function startFleet(
   autoscaling: AutoScalingClient,
   scaling: Required<FleetScalingOptions>,
 ): Workload {
-  const queueUrl = spec.environment[QUEUE_URL_ENV];
-  if (!queueUrl) throw new Error(`Auto Scaling group ${group.name}: its tags give the agent no ${QUEUE_URL_ENV}`);
+  const queueUrl = spec.queueUrl;
   const agents = new Set<Agent>();
   let stopping = false;
   let crashed = 0;

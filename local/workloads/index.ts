@@ -6,6 +6,7 @@
  * AWS service would do with them:
  *
  * - LambdaWorker: Lambda's SQS pollers, invoking the function in sandboxes ({@link lambdaSqsWorkloads}).
+ * - SharedStorage: the bucket properties moto's CloudFormation ignores, applied through the S3 API ({@link sharedStorageBuckets}).
  * - FleetWorker: worker-agent processes, as many as target tracking on the backlog per instance
  *   asks for within the group's size ({@link fleetWorkloads}).
  * - WebTier: web servers behind a local load balancer that behaves as the deployed ALB
@@ -15,9 +16,12 @@
  * and one line in {@link WORKLOAD_KINDS}; the local cloud starts, shows and stops every kind the
  * same way, and reports declarations that no kind runs.
  */
+import type { WorkloadKindContract } from '../../contracts/workload';
+import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
 import type { Inventory } from '../inventory';
 import { fleetWorkloads } from './fleet';
 import { lambdaSqsWorkloads } from './lambda-sqs';
+import { sharedStorageBuckets } from './shared-storage';
 import { webTierWorkloads } from './web-tier';
 import type { Workload, WorkloadContext, WorkloadKind } from './types';
 
@@ -25,6 +29,8 @@ export type { Workload, WorkloadContext, WorkloadKind, WorkloadStats } from './t
 
 /** Every kind the local cloud runs, in start order. */
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
+  // First: the buckets' events must be wired before the workers take jobs.
+  sharedStorageBuckets,
   lambdaSqsWorkloads,
   fleetWorkloads,
   webTierWorkloads,
@@ -49,8 +55,13 @@ export async function startWorkloads(inventory: Inventory, context: WorkloadCont
  * Declarations on the deployed resources that none of `kinds` runs (an unknown kind, or a
  * version this local cloud does not know), one line each, for the user.
  */
-export function notRunDeclarations(inventory: Inventory, kinds: readonly WorkloadKind[] = WORKLOAD_KINDS): string[] {
-  const known = kinds.flatMap((k) => k.declares);
+export function notRunDeclarations(
+  inventory: Inventory,
+  kinds: readonly WorkloadKind[] = WORKLOAD_KINDS,
+  /** Declared kinds that the local cloud uses itself, without a workload (the demo). */
+  usedElsewhere: readonly WorkloadKindContract[] = [DEMO_JOBS_WORKLOAD],
+): string[] {
+  const known = [...kinds.flatMap((k) => k.declares), ...usedElsewhere];
   return inventory.declared.flatMap(({ stackName, logicalId, declaration: { kind, version } }) => {
     if (known.some((k) => k.kind === kind && k.version === version)) return [];
     const versions = known.filter((k) => k.kind === kind).map((k) => `v${k.version}`);

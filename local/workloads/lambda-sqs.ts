@@ -1,5 +1,6 @@
 /**
- * Lambda event source mappings on SQS queues, run locally: for each enabled mapping, the
+ * LambdaWorkers, run locally: for each enabled event source mapping that declares a LambdaWorker
+ * workload (contracts/work-queue.ts), the
  * local poller (local/sqs-event-source.ts) with the mapping's deployed batch size, batching
  * window, maximum concurrency and ReportBatchItemFailures, invoking the deployed function in
  * sandboxes (local/lambda-runner.ts). Without MaximumConcurrency, Lambda starts with five
@@ -8,7 +9,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { functionByArn, queueByArn, type DeployedFunction, type Inventory } from '../inventory';
+import { LAMBDA_WORKER_WORKLOAD } from '../../contracts/work-queue';
+import { functionByArn, queueByArn, type DeployedFunction, type DeployedSqsMapping, type Inventory } from '../inventory';
 import { FunctionHost, buildLambdaRuntime, fetchFunctionCode, type SandboxEvent } from '../lambda-runner';
 import { startSqsEventSource, type InvocationOutcome } from '../sqs-event-source';
 import type { Workload, WorkloadContext, WorkloadKind } from './types';
@@ -17,10 +19,15 @@ import type { Workload, WorkloadContext, WorkloadKind } from './types';
 export const DEFAULT_SQS_POLLERS = 5;
 
 export const lambdaSqsWorkloads: WorkloadKind = {
-  name: 'Lambda event source mappings (SQS)',
-  declares: [],
+  name: 'LambdaWorkers (Lambda event source mappings on SQS)',
+  declares: [LAMBDA_WORKER_WORKLOAD],
   async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
-    const mappings = inventory.sqsMappings.filter((m) => m.enabled);
+    const mappings: DeployedSqsMapping[] = [];
+    for (const d of inventory.declarations(LAMBDA_WORKER_WORKLOAD)) {
+      const mapping = inventory.sqsMappings.find((m) => m.stackName === d.stackName && m.logicalId === d.logicalId);
+      if (!mapping) context.note(`skipped LambdaWorker ${d.stackName}/${d.logicalId}: the embedded AWS describes no SQS event source mapping ${d.physicalId}.`);
+      else if (mapping.enabled) mappings.push(mapping);
+    }
     if (mappings.length === 0) return [];
     const runtimeFile = buildLambdaRuntime(context.workDir);
     const hosts = new Map<string, FunctionHost>();

@@ -3,11 +3,11 @@
  * idempotency on, through Powertools' idempotency layer so that a job delivered twice (even
  * at the same time) applies its effect once. Shared by the Lambda adapter and the EC2 agent.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactWriteItemsCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV } from './environment';
 import { MalformedJobError } from './errors';
+import { JobRecordStore, newLease, type CommitOutcome, type JobLease } from './job-record-store';
 import { createLogger, errorFields } from './logger';
 import { parseJob } from './parse-job';
 import type { JobContext, JobDefinition, JobMessage } from './types';
@@ -44,77 +44,157 @@ interface Envelope<T> {
 }
 
 /** How one job ended. */
-export type JobOutcome<R> = { readonly ok: true; readonly result: R } | { readonly ok: false; readonly error: unknown; readonly malformed: boolean };
+export type JobOutcome<R> =
+  | { readonly ok: true; readonly result: R }
+  | {
+    readonly ok: false;
+    readonly error: unknown;
+    readonly malformed: boolean;
+    /** When another delivery holds the job's record: ms until its lease ends (retry no sooner). */
+    readonly heldElsewhereForMs?: number;
+  };
+
+/** Per-delivery settings of {@link JobRunner.run}. */
+export interface RunOptions {
+  /** Aborted when the worker stops: the job's signal aborts and, with idempotency, its in-progress record is released. */
+  readonly stop?: AbortSignal;
+  /**
+   * With idempotency, how long the in-progress record holds without renewal, in ms; it is
+   * renewed while the job runs (until its deadline), so a dead worker's job can run again about
+   * this long after it died.
+   *
+   * @default - until the deadline, not renewed (Lambda: the invocation dies with its deadline)
+   */
+  readonly leaseMs?: number;
+  /** Called with the job's id once its message is parsed. */
+  readonly onJobId?: (jobId: string) => void;
+}
 
 /** Runs deliveries of one job definition. Create one per process and reuse it. */
 export class JobRunner<T, R> {
-  private readonly idempotent?: (envelope: Envelope<T>, lambdaLike: { getRemainingTimeInMillis(): number }, context: JobContext) => Promise<R>;
+  private readonly store?: JobRecordStore;
+  private commitClient?: DynamoDBClient;
 
   constructor(
     private readonly definition: JobDefinition<T, R>,
-    idempotency: IdempotencySettings | undefined,
+    private readonly idempotency: IdempotencySettings | undefined,
   ) {
     if (idempotency) {
-      const run = (envelope: Envelope<T>, _lambdaLike: unknown, context: JobContext) => Promise.resolve(this.definition.run(envelope.job, context));
-      this.idempotent = makeIdempotent(run, {
-        persistenceStore: new DynamoDBPersistenceLayer({
-          tableName: idempotency.tableName,
-          awsSdkV3Client: idempotency.client ?? new DynamoDBClient({}),
-        }),
-        keyPrefix: KEY_PREFIX,
-        config: new IdempotencyConfig({
-          eventKeyJmesPath: 'jobId',
-          // Two different jobs sent with the same id fail loudly instead of one being skipped.
-          payloadValidationJmesPath: 'job',
-          expiresAfterSeconds: idempotency.ttlSeconds,
-          throwOnNoIdempotencyKey: true,
-        }),
-      });
+      this.commitClient = idempotency.client ?? new DynamoDBClient({});
+      this.store = new JobRecordStore(idempotency.tableName, this.commitClient, idempotency.ttlSeconds);
     }
   }
 
   /** True when finished jobs are remembered. */
   public get isIdempotent(): boolean {
-    return this.idempotent !== undefined;
+    return this.store !== undefined;
   }
 
   /**
    * Runs one delivery and reports how it ended; never throws.
    *
    * @param message the delivery
-   * @param deadline epoch ms by which the job must end (remaining Lambda time, or the visibility timeout)
-   * @param stop aborted when the worker stops
+   * @param deadline epoch ms by which the job must end (remaining Lambda time, or the job timeout)
+   * @param options the stop signal and the lease of the in-progress record
    */
-  public async run(message: JobMessage, deadline: number, stop?: AbortSignal): Promise<JobOutcome<R>> {
+  public async run(message: JobMessage, deadline: number, options: RunOptions | AbortSignal = {}): Promise<JobOutcome<R>> {
+    const { stop, leaseMs, onJobId } = options instanceof AbortSignal ? { stop: options, leaseMs: undefined, onJobId: undefined } : options;
     const baseFields = { messageId: message.messageId, attempt: message.receiveCount };
     let log = createLogger(baseFields);
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error('the job passed its deadline')), Math.max(deadline - Date.now(), 0));
+    const lease = newLease(leaseMs ?? Math.max(deadline - Date.now(), 1));
+    let renewer: NodeJS.Timeout | undefined;
+    const stopRenewing = () => {
+      if (renewer) clearInterval(renewer);
+      renewer = undefined;
+    };
+    const timer = setTimeout(() => {
+      // A job past its deadline is abandoned: its lease lapses, so another delivery can take over.
+      stopRenewing();
+      controller.abort(new Error('the job passed its deadline'));
+    }, Math.max(deadline - Date.now(), 0));
     timer.unref?.();
-    const onStop = () => controller.abort(new Error('the worker is stopping'));
+    const onStop = () => {
+      stopRenewing();
+      controller.abort(new Error('the worker is stopping'));
+      // The job is handed back: free its record now rather than when the lease lapses.
+      if (this.store) void this.store.release(lease).catch((error) => log.warn('could not release the job\'s in-progress record; it lapses with its lease', errorFields(error)));
+    };
     stop?.addEventListener('abort', onStop, { once: true });
+    if (this.store && leaseMs !== undefined) {
+      const store = this.store;
+      renewer = setInterval(() => {
+        if (lease.until === undefined || lease.ended || lease.until - Date.now() > lease.leaseMs / 2) return;
+        void store.renew(lease).then(
+          (renewal) => {
+            if (renewal === 'renewed') return;
+            stopRenewing();
+            if (renewal === 'lost') log.warn('the job\'s in-progress record was taken over by another delivery (this one outlived its lease); its commit will fail', {});
+          },
+          (error) => log.warn('could not renew the job\'s in-progress record; retrying at the next beat', errorFields(error)),
+        );
+      }, Math.max(lease.leaseMs / 4, 50));
+      renewer.unref?.();
+    }
     try {
       const { jobId, job } = await parseJob(message, this.definition.options);
       log = createLogger({ jobId, ...baseFields });
-      const context: JobContext = { jobId, messageId: message.messageId, attempt: message.receiveCount, deadline, signal: controller.signal, log };
-      const result = this.idempotent
-        ? await this.idempotent({ jobId, job }, { getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 1) }, context)
+      onJobId?.(jobId);
+      const context: JobContext = {
+        jobId, messageId: message.messageId, attempt: message.receiveCount, deadline, signal: controller.signal, log,
+        commit: (writes) => this.commit(lease, writes),
+      };
+      const result = this.store
+        ? await this.store.within(lease, () => this.idempotentRun(jobId, job, lease, context))
         : await this.definition.run(job, context);
       return { ok: true, result };
     } catch (error) {
       const malformed = error instanceof MalformedJobError;
       if (error instanceof Error && error.name === 'IdempotencyAlreadyInProgressError') {
-        log.warn('a duplicate of this job is running elsewhere; this delivery will be retried after the visibility timeout', errorFields(error));
-      } else {
-        log.error(
-          malformed ? 'malformed job: it fails on every delivery and moves to the dead-letter queue after maxReceiveCount' : 'job failed; it will be retried',
-          errorFields(error),
-        );
+        const heldElsewhereForMs = lease.heldElsewhereUntil === undefined ? undefined : Math.max(lease.heldElsewhereUntil - Date.now(), 0);
+        log.warn('another delivery of this job holds its in-progress record; this one is retried once that lease ends', { ...errorFields(error), heldElsewhereForMs });
+        return { ok: false, error, malformed, heldElsewhereForMs };
       }
+      log.error(
+        malformed ? 'malformed job: it fails on every delivery and moves to the dead-letter queue after maxReceiveCount' : 'job failed; it will be retried',
+        errorFields(error),
+      );
       return { ok: false, error, malformed };
     } finally {
+      stopRenewing();
       clearTimeout(timer);
       stop?.removeEventListener('abort', onStop);
     }
+  }
+
+  /**
+   * One Powertools idempotent call per delivery, with its own config: a config holds the
+   * invocation's context (its remaining time), so one shared by concurrent jobs would mix them.
+   */
+  private idempotentRun(jobId: string, job: T, lease: JobLease, context: JobContext): Promise<R> {
+    const lambdaLike = { getRemainingTimeInMillis: () => lease.leaseMs };
+    const run = (envelope: Envelope<T>, _lambdaLike: unknown) => Promise.resolve(this.definition.run(envelope.job, context));
+    const idempotent = makeIdempotent(run, {
+      persistenceStore: this.store!,
+      keyPrefix: KEY_PREFIX,
+      config: new IdempotencyConfig({
+        eventKeyJmesPath: 'jobId',
+        // Two different jobs sent with the same id fail loudly instead of one being skipped.
+        payloadValidationJmesPath: 'job',
+        expiresAfterSeconds: this.idempotency!.ttlSeconds,
+        throwOnNoIdempotencyKey: true,
+        lambdaContext: lambdaLike as never,
+      }),
+    });
+    return idempotent({ jobId, job }, lambdaLike);
+  }
+
+  private async commit(lease: JobLease, writes: readonly TransactWriteItem[]): Promise<CommitOutcome> {
+    if (this.store) return this.store.commit(lease, writes);
+    // Without idempotency there is no completion record to commit with: the writes alone.
+    if (writes.length === 0) return 'committed';
+    this.commitClient ??= new DynamoDBClient({});
+    await this.commitClient.send(new TransactWriteItemsCommand({ TransactItems: [...writes] }));
+    return 'committed';
   }
 }

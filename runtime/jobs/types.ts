@@ -1,4 +1,5 @@
 /** The types of the job API: what a job handler receives and how it is configured. */
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 
 /** Structured log lines of one job, with its ids attached. */
@@ -22,6 +23,18 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Log lines tagged with the job id and message id. */
   readonly log: JobLogger;
+  /**
+   * Writes the job's DynamoDB effect and its completion record in one TransactWriteItems: the way
+   * to write an effect that must apply once. With idempotency on, the transaction also marks the
+   * job completed, conditional on this delivery still holding the job; so either both are written
+   * or neither, and a worker killed at any point leaves no effect that a later delivery applies
+   * again. Resolves `committed`, or `alreadyCompleted` when another delivery committed the job
+   * first (nothing written; return normally). Rejects with `JobLeaseLostError` when another
+   * delivery holds the job now, and with DynamoDB's `TransactionCanceledException` when one of
+   * your own conditions fails. Up to 99 writes. Call it once, last, then return.
+   * Without idempotency the writes alone are sent (nothing then stops a second delivery).
+   */
+  readonly commit: (writes: readonly TransactWriteItem[]) => Promise<'committed' | 'alreadyCompleted'>;
 }
 
 /** The function a user writes once: do one job, return a JSON-serializable result (or nothing). */

@@ -1,24 +1,36 @@
 /**
  * Deletes finished jobs' messages in DeleteMessageBatch requests: a batch goes out when it holds
  * 10 messages or when its short window closes, so at full load a delete costs a tenth of a request.
- * Entries SQS fails for a transient reason are retried with back-off; one that cannot be deleted
- * (say its receipt handle expired) comes back after its visibility timeout and runs again,
- * skipped by idempotency when that is on: a lost delete is logged, not fatal.
+ *
+ * A delete that fails for any reason that can pass (throttling, which SDK v3 reports as a client
+ * fault; a server error; a network error) is retried with back-off for as long as the message is
+ * still ours: the worker keeps its visibility extended until the delete is confirmed, so a slow
+ * delete never lets the message run again. Only a receipt handle that SQS says is no longer valid
+ * (or whose heartbeat SQS refused) is given up and counted; so is whatever is left when a stop's
+ * flush reaches its deadline. Such a message comes back after its visibility timeout and runs
+ * again, skipped by idempotency when that is on.
  */
 import { DeleteMessageBatchCommand, type DeleteMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { JobLogger } from '../jobs/types';
 import { backoffDelay, sleep } from './backoff';
+import { isPermanentSqsError, sqsErrorCode } from './errors';
 import { SQS_MAX_BATCH } from './options';
 import type { SqsSender } from './sqs-sender';
 
-/** Attempts per message before a delete is given up. */
-const MAX_DELETE_ATTEMPTS = 4;
+/** How a delete ended. */
+export type DeleteOutcome = 'deleted' | 'givenUp';
 
 interface PendingDelete {
   readonly receiptHandle: string;
   readonly messageId: string;
-  attempts: number;
+  /** False once the message is no longer ours (its heartbeat was refused). */
+  readonly stillOurs: () => boolean;
+  readonly resolve: (outcome: DeleteOutcome) => void;
+  failures: number;
 }
+
+/** Per-entry codes that mean the receipt handle no longer holds the message. */
+const GONE_CODES = new Set(['ReceiptHandleIsInvalid', 'InvalidReceiptHandle', 'AWS.SimpleQueueService.ReceiptHandleIsInvalid', 'MessageNotInflight']);
 
 /** Settings of a {@link BatchDeleter}. */
 export interface BatchDeleterOptions {
@@ -32,6 +44,8 @@ export interface BatchDeleterOptions {
   readonly onDeleted: (count: number) => void;
   /** Called for every message given up on. */
   readonly onGivenUp: (count: number) => void;
+  /** Called when a whole request fails (after the SDK's own retries); it is retried. */
+  readonly onError: (error: unknown) => void;
 }
 
 /** Gathers deletes into batches. */
@@ -39,22 +53,37 @@ export class BatchDeleter {
   private pending: PendingDelete[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly sending = new Set<Promise<void>>();
+  /** Aborted when a flush reaches its deadline: back-off sleeps end and retries give up. */
+  private readonly giveUpAbort = new AbortController();
 
   constructor(private readonly options: BatchDeleterOptions) {}
 
-  /** Queues the message for deletion. */
-  public delete(receiptHandle: string, messageId: string): void {
-    this.pending.push({ receiptHandle, messageId, attempts: 0 });
-    if (this.pending.length >= SQS_MAX_BATCH) this.sendFull();
-    else this.timer ??= setTimeout(() => this.sendAll(), this.options.windowMs);
+  /**
+   * Queues the message for deletion; resolves once SQS confirmed the delete, or it was given up.
+   * `stillOurs` says whether the message is still hidden for this worker (retrying stops when not).
+   */
+  public delete(receiptHandle: string, messageId: string, stillOurs: () => boolean = () => true): Promise<DeleteOutcome> {
+    return new Promise((resolve) => {
+      this.pending.push({ receiptHandle, messageId, stillOurs, resolve, failures: 0 });
+      if (this.pending.length >= SQS_MAX_BATCH) this.sendFull();
+      else this.timer ??= setTimeout(() => this.sendAll(), this.options.windowMs);
+    });
   }
 
-  /** Sends everything queued now and resolves when every delete has ended (retries included). */
-  public async flush(): Promise<void> {
-    this.sendAll();
-    while (this.sending.size > 0) {
-      await Promise.all(this.sending);
+  /**
+   * Sends everything queued now and resolves when every delete has ended, retries included;
+   * at `deadline` (epoch ms) what is still failing is given up.
+   */
+  public async flush(deadline = Infinity): Promise<void> {
+    const timer = Number.isFinite(deadline) ? setTimeout(() => this.giveUpAbort.abort(), Math.max(deadline - Date.now(), 0)) : undefined;
+    try {
       this.sendAll();
+      while (this.sending.size > 0) {
+        await Promise.all(this.sending);
+        this.sendAll();
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
     }
   }
 
@@ -79,38 +108,50 @@ export class BatchDeleter {
   }
 
   private async deleteBatch(batch: PendingDelete[]): Promise<void> {
-    const entries: DeleteMessageBatchRequestEntry[] = batch.map((p, i) => ({ Id: String(i), ReceiptHandle: p.receiptHandle }));
     let retry: PendingDelete[] = [];
     try {
+      const entries: DeleteMessageBatchRequestEntry[] = batch.map((p, i) => ({ Id: String(i), ReceiptHandle: p.receiptHandle }));
       const out = await this.options.sender.send('DeleteMessageBatch', new DeleteMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }));
-      this.options.onDeleted(out.Successful?.length ?? 0);
-      for (const failed of out.Failed ?? []) {
-        const item = batch[Number(failed.Id)]!;
-        // A sender fault (an invalid or expired receipt handle) will fail the same way again.
-        if (failed.SenderFault) this.giveUp([item], `${failed.Code}: ${failed.Message ?? ''}`);
+      const failed = new Set<number>();
+      for (const f of out.Failed ?? []) {
+        const item = batch[Number(f.Id)]!;
+        failed.add(Number(f.Id));
+        if (f.SenderFault && GONE_CODES.has(f.Code ?? '')) this.giveUp([item], `${f.Code}: ${f.Message ?? ''}`);
         else retry.push(item);
       }
+      const deleted = batch.filter((_, i) => !failed.has(i));
+      this.options.onDeleted(deleted.length);
+      for (const item of deleted) item.resolve('deleted');
     } catch (error) {
-      retry = batch;
-      if ((error as { $fault?: string }).$fault === 'client') {
-        this.giveUp(batch, (error as Error).message);
-        retry = [];
+      if (isPermanentSqsError(error)) {
+        // The role may not delete, or the queue is gone: no retry will do.
+        this.options.onError(error);
+        this.giveUp(batch, `${sqsErrorCode(error)}: ${(error as Error).message}`);
+        return;
       }
+      // Throttling (RequestThrottled is a client fault in SDK v3), server and network errors
+      // alike: the request may pass later, and the messages are still ours to delete.
+      this.options.onError(error);
+      retry = batch;
     }
-    retry = retry.filter((item) => {
-      item.attempts += 1;
-      if (item.attempts < MAX_DELETE_ATTEMPTS) return true;
-      this.giveUp([item], 'SQS kept failing the delete');
-      return false;
-    });
-    if (retry.length > 0) {
-      await sleep(backoffDelay(retry[0]!.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs));
-      await this.deleteBatch(retry);
+    if (retry.length === 0) return;
+    const gone = retry.filter((item) => !item.stillOurs());
+    if (gone.length > 0) this.giveUp(gone, 'SQS refused its visibility heartbeat: the message is no longer held by this worker');
+    retry = retry.filter((item) => item.stillOurs());
+    if (retry.length > 0 && this.giveUpAbort.signal.aborted) {
+      this.giveUp(retry, 'the stop\'s deadline passed while SQS kept failing the delete');
+      return;
     }
+    if (retry.length === 0) return;
+    for (const item of retry) item.failures += 1;
+    const failures = Math.max(...retry.map((item) => item.failures));
+    await sleep(backoffDelay(failures, this.options.backoffBaseMs, this.options.backoffMaxMs), this.giveUpAbort.signal);
+    await this.deleteBatch(retry);
   }
 
   private giveUp(items: readonly PendingDelete[], why: string): void {
     this.options.onGivenUp(items.length);
+    for (const item of items) item.resolve('givenUp');
     this.options.logger.warn('could not delete a finished job\'s message: it will come back after its visibility timeout and run again (idempotency, when on, skips it)', {
       messageIds: items.map((i) => i.messageId),
       reason: why,

@@ -41,6 +41,49 @@ export class SqsRequestError extends Error {
   }
 }
 
+/** Why a worker stopped by itself. */
+export type WorkerFatalReason = 'hungJobs' | 'permanentSqsError';
+
+/**
+ * The worker cannot go on and stopped itself: too many jobs hung past their timeout, or SQS
+ * refuses the queue for good (AccessDenied, QueueDoesNotExist, a wrong URL or region). The
+ * worker program exits non-zero on it, so that systemd restarts a clean process and the boot
+ * log says why.
+ */
+export class WorkerFatalError extends Error {
+  override readonly name = 'WorkerFatalError';
+  constructor(
+    message: string,
+    /** What went wrong. */
+    readonly reason: WorkerFatalReason,
+    /** The SDK's error, for a permanent SQS error. */
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * SQS errors that no retry can cure: the queue is gone or was never there (a wrong URL or region),
+ * or the role may not use it. The agent exits non-zero on them (systemd restarts it, and the log
+ * says why) instead of backing off forever.
+ */
+const PERMANENT_SQS_ERRORS = new Set([
+  'AccessDenied', 'AccessDeniedException', 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'InvalidAddress',
+  'InvalidSecurity', 'UnrecognizedClientException', 'InvalidClientTokenId', 'SignatureDoesNotMatch', 'IncompleteSignature',
+]);
+
+/** The SDK error's code, as SQS names it. */
+export function sqsErrorCode(error: unknown): string {
+  const e = error as { name?: string; Code?: string; code?: string };
+  return e?.Code ?? e?.name ?? e?.code ?? String(error);
+}
+
+/** True for an SQS error no retry can cure. */
+export function isPermanentSqsError(error: unknown): boolean {
+  return PERMANENT_SQS_ERRORS.has(sqsErrorCode(error));
+}
+
 /** The EC2 instance metadata service (IMDSv2) did not answer as expected. */
 export class InstanceMetadataError extends Error {
   override readonly name = 'InstanceMetadataError';

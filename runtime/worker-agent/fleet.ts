@@ -62,6 +62,18 @@ export interface FleetOptions {
    */
   readonly drainTimeoutSeconds?: number;
 
+  /**
+   * First delay before retrying a failed Auto Scaling request, in ms; it doubles (with jitter)
+   * up to `retryMaxMs`. Scale-in protection is retried until it holds what the worker needs:
+   * when a whole fleet goes idle at once, throttling is expected.
+   *
+   * @default 200
+   */
+  readonly retryBaseMs?: number;
+
+  /** Longest delay between retries of a failed Auto Scaling request, in ms. @default 10000 */
+  readonly retryMaxMs?: number;
+
   /** Where the integration's log lines go. @default - JSON lines on stdout/stderr */
   readonly logger?: JobLogger;
 }
@@ -88,13 +100,18 @@ export interface FleetIntegration {
   /** Resolves once the instance was seen terminating, the worker drained and the hook completed. */
   readonly terminated: Promise<TerminationReport>;
   readonly stats: FleetStats;
-  /** Stops watching and protecting; waits for a termination in progress. Does not stop the worker. */
+  /**
+   * Stops watching and protecting, and lifts scale-in protection (unless the instance is
+   * terminating), trying for up to 10 s; waits for a termination in progress. Does not stop the worker.
+   */
   stop(): Promise<void>;
 }
 
 const ATTEMPTS = 5;
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_MAX_MS = 10_000;
+/** How long stop() keeps trying to lift scale-in protection. */
+const UNPROTECT_ON_STOP_MS = 10_000;
 
 /**
  * Starts scale-in protection and, with a lifecycle hook, termination handling for `worker`.
@@ -127,6 +144,10 @@ class Fleet implements FleetIntegration {
   private idleTimer: NodeJS.Timeout | undefined;
   private protectionChain: Promise<void> = Promise.resolve();
   private protectionClosed = false;
+  private terminating = false;
+  /** Wakes a protection retry sleeping in back-off (the wanted state changed, or stop()). */
+  private protectionRetryAbort = new AbortController();
+  private protectionFailures = 0;
   private readonly watcher: Promise<void>;
   private resolveTerminated!: (report: TerminationReport) => void;
   private readonly onBusy = () => this.busy();
@@ -152,9 +173,12 @@ class Fleet implements FleetIntegration {
 
   public async stop(): Promise<void> {
     this.closing.abort();
+    const lift = !this.terminating && this.current !== false;
     this.closeProtection();
     await this.watcher;
     await this.protectionChain;
+    // An agent that stops holds no job: never leave its instance protected from scale-in.
+    if (lift) await this.setProtection(false, Date.now() + UNPROTECT_ON_STOP_MS);
   }
 
   // --- scale-in protection ---
@@ -172,32 +196,55 @@ class Fleet implements FleetIntegration {
     this.idleTimer = setTimeout(() => this.syncProtection(), this.options.unprotectAfterIdleMs ?? 30_000);
   }
 
-  private syncProtection(attempt = 1): void {
+  /**
+   * Brings the instance's protection to what the worker wants, retrying with bounded back-off
+   * until it holds (or the integration closes): an idle instance left protected would never be
+   * scaled in, and a busy one left unprotected could be terminated mid-job.
+   */
+  private syncProtection(): void {
+    this.protectionRetryAbort.abort();
+    this.protectionRetryAbort = new AbortController();
+    const wake = this.protectionRetryAbort.signal;
     this.protectionChain = this.protectionChain.then(async () => {
-      if (this.protectionClosed || this.current === this.desired) return;
-      const want = this.desired;
-      try {
-        this.requests.SetInstanceProtection += 1;
-        await this.autoScaling.send(new SetInstanceProtectionCommand({
-          AutoScalingGroupName: this.options.autoScalingGroupName,
-          InstanceIds: [this.instanceId],
-          ProtectedFromScaleIn: want,
-        }));
-        this.current = want;
-        this.logger.info(want ? 'scale-in protection on: the instance holds jobs' : 'scale-in protection off: the instance is idle', {});
-      } catch (error) {
-        this.current = undefined;
-        this.logger.warn('could not set scale-in protection; retrying', { want, attempt, ...errorFields(error) });
-        if (attempt < ATTEMPTS && !this.protectionClosed) {
-          await sleep(backoffDelay(attempt, BACKOFF_BASE_MS, BACKOFF_MAX_MS), this.closing.signal);
-          this.syncProtection(attempt + 1);
-        }
+      while (!this.protectionClosed && this.current !== this.desired) {
+        const want = this.desired;
+        if (await this.sendProtection(want)) continue;
+        await sleep(backoffDelay(this.protectionFailures, this.options.retryBaseMs ?? BACKOFF_BASE_MS, this.options.retryMaxMs ?? BACKOFF_MAX_MS), wake);
       }
     });
   }
 
+  /** One SetInstanceProtection request; true when it succeeded. */
+  private async sendProtection(want: boolean): Promise<boolean> {
+    try {
+      this.requests.SetInstanceProtection += 1;
+      await this.autoScaling.send(new SetInstanceProtectionCommand({
+        AutoScalingGroupName: this.options.autoScalingGroupName,
+        InstanceIds: [this.instanceId],
+        ProtectedFromScaleIn: want,
+      }));
+      this.current = want;
+      this.protectionFailures = 0;
+      this.logger.info(want ? 'scale-in protection on: the instance holds jobs' : 'scale-in protection off: the instance is idle', {});
+      return true;
+    } catch (error) {
+      this.current = undefined;
+      this.protectionFailures += 1;
+      this.logger.warn('could not set scale-in protection; retrying with back-off', { want, attempt: this.protectionFailures, ...errorFields(error) });
+      return false;
+    }
+  }
+
+  /** Sets protection, retrying until `deadline`. */
+  private async setProtection(want: boolean, deadline: number): Promise<void> {
+    while (!(await this.sendProtection(want)) && Date.now() < deadline) {
+      await sleep(Math.min(backoffDelay(this.protectionFailures, this.options.retryBaseMs ?? BACKOFF_BASE_MS, this.options.retryMaxMs ?? BACKOFF_MAX_MS), Math.max(deadline - Date.now(), 0)));
+    }
+  }
+
   private closeProtection(): void {
     this.protectionClosed = true;
+    this.protectionRetryAbort.abort();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.options.worker.off('busy', this.onBusy).off('idle', this.onIdle);
@@ -228,6 +275,7 @@ class Fleet implements FleetIntegration {
   private async terminate(hookName: string): Promise<void> {
     this.logger.info('the instance is terminating: draining the worker before completing the lifecycle action', { lifecycleHookName: hookName });
     // Protection calls on a terminating instance fail, and it no longer matters.
+    this.terminating = true;
     this.closeProtection();
     const drain = await this.options.worker.stop(this.options.drainTimeoutSeconds ?? 900);
     let completed = false;

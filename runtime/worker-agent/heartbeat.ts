@@ -20,6 +20,8 @@ export interface KeptMessage {
   /** Epoch ms at which it becomes visible again unless extended. */
   visibleAt: number;
   extending: boolean;
+  /** Set when SQS said the receipt handle no longer holds the message: it is not ours any more. */
+  lost: boolean;
 }
 
 /** Settings of a {@link VisibilityKeeper}. */
@@ -44,7 +46,7 @@ export class VisibilityKeeper {
 
   /** Starts keeping a message hidden; `receivedAt` is when its receive request was sent. */
   public track(messageId: string, receiptHandle: string, receivedAt: number): KeptMessage {
-    const message: KeptMessage = { messageId, receiptHandle, visibleAt: receivedAt + this.timeoutMs, extending: false };
+    const message: KeptMessage = { messageId, receiptHandle, visibleAt: receivedAt + this.timeoutMs, extending: false, lost: false };
     this.kept.add(message);
     this.timer ??= setInterval(() => this.beat(), Math.max(this.timeoutMs / 4, 50));
     return message;
@@ -108,7 +110,10 @@ export class VisibilityKeeper {
         const message = batch[Number(f.Id)]!;
         // A sender fault means the receipt handle no longer holds the message (it was deleted,
         // or it became visible and was received again): extending it again cannot help.
-        if (f.SenderFault) this.kept.delete(message);
+        if (f.SenderFault) {
+          this.kept.delete(message);
+          message.lost = true;
+        }
         this.options.logger.warn('could not extend the visibility of a running job\'s message; another worker may receive it', {
           messageId: message.messageId,
           code: f.Code,

@@ -3,18 +3,10 @@
  * to grant (and no more). A contract test records every SDK command the agent sends during a
  * realistic run and checks that they map onto these lists.
  */
+import { AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, AGENT_SQS_ACTIONS } from '../../contracts/work-queue';
 
-/** SQS actions of the agent. DeleteMessageBatch and ChangeMessageVisibilityBatch are authorized by the singular actions. */
-export const AGENT_SQS_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'] as const;
-
-/** Auto Scaling actions of the agent on a fleet: scale-in protection and the termination lifecycle hook. */
-export const AGENT_AUTOSCALING_ACTIONS = ['autoscaling:SetInstanceProtection', 'autoscaling:CompleteLifecycleAction'] as const;
-
-/**
- * DynamoDB actions of the idempotency layer (Powertools' DynamoDBPersistenceLayer) on its table.
- * GetItem is its fallback when a conditional write does not return the existing record.
- */
-export const AGENT_DYNAMODB_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+// The lists are the work-queue contract's (FleetWorker grants them); the runtime exports them too.
+export { AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, AGENT_SQS_ACTIONS };
 
 /** SDK commands whose IAM action is not their own name. */
 const AUTHORIZED_BY: Readonly<Record<string, string>> = {

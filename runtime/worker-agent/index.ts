@@ -13,5 +13,5 @@ export type { InstanceMetadataOptions } from './instance-metadata';
 export { messageFromSqs } from './message';
 export { AGENT_SQS_ACTIONS, AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, iamActionOf } from './iam';
 export { FLEET_ENV, JOB_TIMEOUT_ENV, STOP_TIMEOUT_ENV } from './environment';
-export { WorkerOptionsError, WorkerEnvironmentError, SqsRequestError, InstanceMetadataError } from './errors';
-export type { SqsRequestKind } from './errors';
+export { WorkerOptionsError, WorkerEnvironmentError, SqsRequestError, WorkerFatalError, InstanceMetadataError } from './errors';
+export type { SqsRequestKind, WorkerFatalReason } from './errors';

@@ -37,7 +37,9 @@ const EXIT_GRACE_MS = 10_000;
 
 /**
  * Runs the worker agent as a program until a signal or the instance's termination; exits 0
- * after a drain, 1 when the configuration is unusable (the log names the variable).
+ * after a drain, 1 when the configuration is unusable (the log names the variable), and 1 when
+ * the worker cannot go on (SQS refuses the queue for good: AccessDenied, QueueDoesNotExist, a
+ * wrong URL or region; or too many hung jobs), after lifting the instance's scale-in protection.
  *
  * @example
  * // worker.ts, bundled by FleetWorker
@@ -101,10 +103,18 @@ export async function runWorkerFromEnv<T, R>(handler: JobHandler<T, R>, options:
     if (exiting) return;
     exiting = true;
     const report = await worker.stopped;
+    // Lifts scale-in protection (unless the instance is terminating): an exited agent holds no job.
     await fleet?.stop();
+    if (report.error) {
+      log.error('worker program exiting with an error, for systemd to restart it', { why, reason: report.error.reason, errorMessage: report.error.message, ...report, error: undefined });
+      exit(1);
+      return;
+    }
     log.info('worker program exiting', { why, ...report });
     exit(0);
   };
+  // Too many hung jobs, or SQS refusing the queue for good: the worker stopped itself.
+  void worker.stopped.then((report) => { if (report.error) void finish(report.error.reason); });
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -60,6 +60,24 @@ export interface WorkerOptions<T = unknown, R = unknown> {
   readonly jobTimeoutSeconds?: number;
 
   /**
+   * How long past jobTimeoutSeconds a job whose handler ignores its aborted `signal` is still
+   * counted as running, in seconds. Then its slot is freed and it no longer keeps the instance
+   * protected from scale-in; its outcome, if it ever settles, is ignored.
+   *
+   * @default 10
+   */
+  readonly hungJobGraceSeconds?: number;
+
+  /**
+   * How many abandoned jobs (see hungJobGraceSeconds) may still be running before the worker
+   * stops itself with a `fatal` error (the worker program then exits 1 for systemd to restart a
+   * clean process): hung handlers hold memory, sockets and CPU that the process cannot reclaim.
+   *
+   * @default - half the slots, at least 1
+   */
+  readonly maxHungJobs?: number;
+
+  /**
    * The long-poll wait of a receive, in seconds. 20 (SQS's maximum) keeps an idle agent at three
    * requests a minute.
    *
@@ -141,6 +159,8 @@ export interface ResolvedWorkerOptions<T, R> {
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
   readonly stopTimeoutSeconds: number;
+  readonly hungJobGraceSeconds: number;
+  readonly maxHungJobs: number;
   readonly logger: JobLogger;
   /** Free slots a receive waits for, so that receives stay full without idling many slots. */
   readonly receiveThreshold: number;
@@ -163,6 +183,8 @@ export function resolveWorkerOptions<T, R>(options: WorkerOptions<T, R>): Resolv
   const backoffBaseMs = options.backoffBaseMs ?? 100;
   const backoffMaxMs = options.backoffMaxMs ?? 20_000;
   const stopTimeoutSeconds = options.stopTimeoutSeconds ?? 30;
+  const hungJobGraceSeconds = options.hungJobGraceSeconds ?? 10;
+  const maxHungJobs = options.maxHungJobs ?? (isWhole(concurrency, 1) ? Math.max(1, Math.floor(concurrency / 2)) : 1);
 
   const rows: { readonly bad: boolean; readonly message: string }[] = [
     { bad: typeof options.queueUrl !== 'string' || options.queueUrl.length === 0, message: `queueUrl must be the URL of an SQS queue, received ${JSON.stringify(options.queueUrl)}.` },
@@ -185,6 +207,8 @@ export function resolveWorkerOptions<T, R>(options: WorkerOptions<T, R>): Resolv
     { bad: !isNumber(backoffBaseMs, 1), message: `backoffBaseMs must be a number of milliseconds, 1 or more, received ${backoffBaseMs}.` },
     { bad: !isNumber(backoffMaxMs, 1) || backoffMaxMs < backoffBaseMs, message: `backoffMaxMs must be at least backoffBaseMs (${backoffBaseMs}), received ${backoffMaxMs}.` },
     { bad: !isNumber(stopTimeoutSeconds, 0), message: `stopTimeoutSeconds must be a number of seconds, 0 or more, received ${stopTimeoutSeconds}.` },
+    { bad: !isNumber(hungJobGraceSeconds, 0), message: `hungJobGraceSeconds must be a number of seconds, 0 or more, received ${hungJobGraceSeconds}.` },
+    { bad: !isWhole(maxHungJobs, 1), message: `maxHungJobs must be a whole number, 1 or more, received ${maxHungJobs}.` },
   ];
   const problems = rows.filter((r) => r.bad).map((r) => r.message);
   if (problems.length > 0) throw new WorkerOptionsError(problems);
@@ -204,6 +228,8 @@ export function resolveWorkerOptions<T, R>(options: WorkerOptions<T, R>): Resolv
     backoffBaseMs,
     backoffMaxMs,
     stopTimeoutSeconds,
+    hungJobGraceSeconds,
+    maxHungJobs,
     logger: options.logger ?? createLogger({ component: 'worker-agent' }),
     // At most a tenth of the slots wait idle for a full batch of 10: full receives (fewer
     // requests per job) at large concurrency, and no waiting at all at concurrency 10 or less.

@@ -1,10 +1,12 @@
 /** The public shapes of a running worker: its events, its stats and what a stop reports. */
-import type { SqsRequestError, SqsRequestKind } from './errors';
+import type { SqsRequestError, SqsRequestKind, WorkerFatalError } from './errors';
 
 /** A job that ended. */
 export interface JobEvent {
   /** The SQS message id of the delivery. */
   readonly messageId: string;
+  /** The job's id, once its message was parsed (undefined for a message that is not a job). */
+  readonly jobId?: string;
   /** 1 on the first delivery, then 2, 3, ... */
   readonly attempt: number;
   /** How long the job ran, in ms. */
@@ -28,6 +30,8 @@ export interface StopReport {
   readonly clean: boolean;
   /** How long the stop took, in ms. */
   readonly durationMs: number;
+  /** Set when the worker stopped itself because it could not go on (see the `fatal` event). */
+  readonly error?: WorkerFatalError;
 }
 
 /** The events of a worker, and their arguments. */
@@ -36,8 +40,15 @@ export interface WorkerEvents {
   readonly jobSucceeded: [event: JobEvent];
   /** A job failed or was malformed. */
   readonly jobFailed: [event: JobFailedEvent];
-  /** A job ran past jobTimeoutSeconds: heartbeats stopped, so its message comes back. */
+  /** A job ran past jobTimeoutSeconds: its signal aborted and heartbeats stopped, so its message comes back. */
   readonly jobTimedOut: [event: JobEvent];
+  /**
+   * A timed-out job still had not settled after hungJobGraceSeconds: its slot was freed (the
+   * worker may go idle and its instance be scaled in) and its outcome will be ignored.
+   */
+  readonly jobAbandoned: [event: JobEvent];
+  /** The worker cannot go on (too many hung jobs, or a permanent SQS error) and is stopping itself. */
+  readonly fatal: [error: WorkerFatalError];
   /** The worker went from no jobs to some. */
   readonly busy: [];
   /** The worker went from some jobs to none. */
@@ -60,6 +71,10 @@ export interface WorkerStats {
   readonly jobsMalformed: number;
   /** Jobs that ran past jobTimeoutSeconds. */
   readonly jobsTimedOut: number;
+  /** Timed-out jobs that did not settle within hungJobGraceSeconds, whose slots were freed. */
+  readonly jobsAbandoned: number;
+  /** Abandoned jobs still running now (their handlers never settled). */
+  readonly hung: number;
   /** Jobs released at a stop's bound, and messages a late long poll returned while stopping. */
   readonly jobsReleased: number;
   /**
@@ -73,7 +88,11 @@ export interface WorkerStats {
   readonly messagesReceived: number;
   /** Messages deleted. */
   readonly messagesDeleted: number;
-  /** Deletes given up on (the message comes back after its visibility timeout). */
+  /**
+   * Deletes given up on: the receipt handle was no longer valid (the message came back to the
+   * queue), or a stop's bound passed; the message comes back after its visibility timeout.
+   * Throttled or failed deletes are retried, not counted here.
+   */
   readonly deletesFailed: number;
   /** SQS requests sent, by kind. */
   readonly requests: Readonly<Record<SqsRequestKind, number>>;

@@ -21,12 +21,12 @@ import { JobRunner } from '../jobs/job-runner';
 import { errorFields } from '../jobs/logger';
 import { backoffDelay, sleep } from './backoff';
 import { BatchDeleter } from './deleter';
-import { SqsRequestError, type SqsRequestKind } from './errors';
+import { SqsRequestError, WorkerFatalError, isPermanentSqsError, sqsErrorCode, type SqsRequestKind } from './errors';
 import { VisibilityKeeper, type KeptMessage } from './heartbeat';
 import { RECEIVE_ATTRIBUTES, messageFromSqs } from './message';
 import { SQS_MAX_BATCH, SQS_MAX_VISIBILITY_SECONDS, resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options';
 import { SqsSender } from './sqs-sender';
-import type { StopReport, Worker, WorkerEvents, WorkerStats } from './types';
+import type { JobEvent, StopReport, Worker, WorkerEvents, WorkerStats } from './types';
 
 /**
  * Starts a worker that runs `handler` on the jobs of `queueUrl` until `stop()`.
@@ -47,17 +47,27 @@ interface RunningJob {
   readonly messageId: string;
   readonly receiptHandle: string;
   readonly kept: KeptMessage;
+  /** The job's id, once its message was parsed. */
+  jobId?: string;
   /** Set at a stop's bound: the job's message was handed back, so its outcome must not delete it. */
   released: boolean;
+  /** Set when it outlived its timeout and grace: its slot was freed and its outcome is ignored. */
+  abandoned: boolean;
 }
 
-/** Past a job's deadline, when its in-progress idempotency record has surely expired (clock skew between instances). */
-const IN_PROGRESS_MARGIN_SECONDS = 1;
+/** Past the end of another delivery's lease, to allow for clock skew between instances. */
+const LEASE_MARGIN_SECONDS = 1;
+
+/** Consecutive receives failing with a permanent error before the agent gives up (a queue just created can take a moment to appear). */
+const PERMANENT_ERROR_RECEIVES = 3;
 
 /** How long polls still waiting at a stop's bound may take to return released messages. */
 const POLL_GRACE_MS = 250;
 
-type Counters = { -readonly [K in Exclude<keyof WorkerStats, 'inFlight' | 'requests'>]: number };
+/** How long past a stop's bound deletes still failing are retried. */
+const DELETE_FLUSH_GRACE_MS = 5000;
+
+type Counters = { -readonly [K in Exclude<keyof WorkerStats, 'inFlight' | 'hung' | 'requests'>]: number };
 
 class QueueWorker<T, R> implements Worker {
   private readonly events = new EventEmitter();
@@ -66,6 +76,9 @@ class QueueWorker<T, R> implements Worker {
   private readonly deleter: BatchDeleter;
   private readonly keeper: VisibilityKeeper;
   private readonly inFlight = new Set<RunningJob>();
+  /** Jobs that outlived their timeout and grace and still have not settled. */
+  private readonly hung = new Set<RunningJob>();
+  private fatal: WorkerFatalError | undefined;
   private readonly pollers = new Set<Promise<void>>();
   /** Slots promised to receives in flight. */
   private reserved = 0;
@@ -82,7 +95,7 @@ class QueueWorker<T, R> implements Worker {
   private stopBoundAt = Infinity;
   private resolveStopped!: (report: StopReport) => void;
   private readonly counters: Counters = {
-    jobsSucceeded: 0, jobsFailed: 0, jobsMalformed: 0, jobsTimedOut: 0, jobsReleased: 0, jobsPostponed: 0,
+    jobsSucceeded: 0, jobsFailed: 0, jobsMalformed: 0, jobsTimedOut: 0, jobsAbandoned: 0, jobsReleased: 0, jobsPostponed: 0,
     messagesReceived: 0, messagesDeleted: 0, deletesFailed: 0, sqsErrors: 0,
   };
   public readonly stopped: Promise<StopReport>;
@@ -102,6 +115,7 @@ class QueueWorker<T, R> implements Worker {
       logger: o.logger,
       onDeleted: (n) => { this.counters.messagesDeleted += n; },
       onGivenUp: (n) => { this.counters.deletesFailed += n; },
+      onError: (error) => this.reportSqsError('DeleteMessageBatch', error),
     });
     this.keeper = new VisibilityKeeper({
       sender: this.sender,
@@ -125,7 +139,7 @@ class QueueWorker<T, R> implements Worker {
   }
 
   public get stats(): WorkerStats {
-    return { ...this.counters, inFlight: this.inFlight.size, requests: { ...this.sender.counts } };
+    return { ...this.counters, inFlight: this.inFlight.size, hung: this.hung.size, requests: { ...this.sender.counts } };
   }
 
   public on<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): this {
@@ -176,6 +190,7 @@ class QueueWorker<T, R> implements Worker {
 
   private async poll(primary: boolean): Promise<void> {
     let failures = 0;
+    let permanentFailures = 0;
     while (this.isRunning) {
       const free = this.o.concurrency - this.inFlight.size - this.reserved;
       if (free < this.o.receiveThreshold) {
@@ -197,11 +212,22 @@ class QueueWorker<T, R> implements Worker {
         }), this.pollAbort.signal);
         messages = out.Messages ?? [];
         failures = 0;
+        permanentFailures = 0;
       } catch (error) {
         this.reserved -= wanted;
         if (!this.isRunning) return; // the stop's bound aborted the long poll
         failures += 1;
         this.reportSqsError('ReceiveMessage', error);
+        permanentFailures = isPermanentSqsError(error) ? permanentFailures + 1 : 0;
+        if (permanentFailures >= PERMANENT_ERROR_RECEIVES) {
+          this.fail(new WorkerFatalError(
+            `SQS refuses to serve the queue ${this.o.queueUrl}: ${sqsErrorCode(error)}: ${(error as Error).message}. ` +
+              'Check the queue URL and its region, that the queue exists, and that the role may receive from it (AGENT_SQS_ACTIONS).',
+            'permanentSqsError',
+            error,
+          ));
+          return;
+        }
         await sleep(backoffDelay(failures, this.o.backoffBaseMs, this.o.backoffMaxMs), this.stopAbort.signal);
         continue;
       }
@@ -230,6 +256,7 @@ class QueueWorker<T, R> implements Worker {
       receiptHandle: message.ReceiptHandle,
       kept: this.keeper.track(message.MessageId, message.ReceiptHandle, receivedAt),
       released: false,
+      abandoned: false,
     };
     this.inFlight.add(job);
     if (this.inFlight.size === 1) this.fire('busy');
@@ -240,53 +267,113 @@ class QueueWorker<T, R> implements Worker {
     const startedAt = Date.now();
     const jobMessage = messageFromSqs(message);
     const deadline = receivedAt + this.o.jobTimeoutSeconds * 1000;
-    const event = () => ({ messageId: job.messageId, attempt: jobMessage.receiveCount, durationMs: Date.now() - startedAt });
+    const event = () => ({ messageId: job.messageId, jobId: job.jobId, attempt: jobMessage.receiveCount, durationMs: Date.now() - startedAt });
     // JobRunner aborts the job's signal at the deadline; the agent also stops the heartbeats, so
-    // that the message of a job that ignores its signal still comes back.
+    // that the message of a job that ignores its signal comes back.
     const deadlineTimer = setTimeout(() => {
       this.keeper.untrack(job.kept);
       this.counters.jobsTimedOut += 1;
-      this.o.logger.error('job passed its timeout; its message is no longer kept hidden and will come back', {
+      this.o.logger.error('job passed its timeout: its signal is aborted, and its message is no longer kept hidden and will come back', {
+        jobId: job.jobId,
         messageId: job.messageId,
         jobTimeoutSeconds: this.o.jobTimeoutSeconds,
+        abandonedInSeconds: this.o.hungJobGraceSeconds,
       });
       this.fire('jobTimedOut', event());
     }, Math.max(deadline - Date.now(), 0));
+    // A handler that ignores its signal never settles: past a grace, stop counting it as held.
+    const abandonTimer = setTimeout(() => this.abandon(job, event()), Math.max(deadline + this.o.hungJobGraceSeconds * 1000 - Date.now(), 0));
+    // A job released at a stop may never settle: its timers must not keep a stopped worker's process alive.
+    deadlineTimer.unref();
+    abandonTimer.unref();
 
-    const outcome = await this.runner.run(jobMessage, deadline, this.jobsAbort.signal);
+    const outcome = await this.runner.run(jobMessage, deadline, {
+      stop: this.jobsAbort.signal,
+      leaseMs: this.o.visibilityTimeoutSeconds * 1000,
+      onJobId: (jobId) => { job.jobId = jobId; },
+    });
     clearTimeout(deadlineTimer);
-    this.keeper.untrack(job.kept);
-    if (job.released) return; // counted, and handed back, at the stop's bound
+    clearTimeout(abandonTimer);
+    if (job.abandoned) {
+      this.hung.delete(job);
+      this.o.logger.warn('an abandoned job settled at last; its outcome is ignored (its message came back for another delivery)', { ...event(), ok: outcome.ok });
+      return;
+    }
+    if (job.released) {
+      this.keeper.untrack(job.kept);
+      return; // counted, and handed back, at the stop's bound
+    }
 
     if (outcome.ok) {
       // Even past its deadline: the work is done, and running it again would only be skipped.
-      this.deleter.delete(job.receiptHandle, job.messageId);
+      // The message stays hidden (heartbeats go on) until SQS confirms the delete.
+      void this.deleter.delete(job.receiptHandle, job.messageId, () => !job.kept.lost).finally(() => this.keeper.untrack(job.kept));
       this.counters.jobsSucceeded += 1;
       this.finish(job);
       this.fire('jobSucceeded', event());
     } else {
+      this.keeper.untrack(job.kept);
       this.counters.jobsFailed += 1;
       if (outcome.malformed) this.counters.jobsMalformed += 1;
-      if (isInProgressElsewhere(outcome.error)) await this.postponeDuplicate(job);
+      if (isInProgressElsewhere(outcome.error)) await this.postponeDuplicate(job, outcome.heldElsewhereForMs);
       this.finish(job);
       this.fire('jobFailed', { ...event(), error: outcome.error, malformed: outcome.malformed });
     }
   }
 
   /**
-   * The job's idempotency record says it is in progress: a duplicate runs elsewhere, or a worker
-   * died running it and the record holds until that run's deadline (up to jobTimeoutSeconds,
-   * far longer than a visibility timeout). Coming back after one visibility timeout would fail
-   * the same way and spend the message's receives until it lands in the dead-letter queue; so it
-   * comes back once the record has expired (or, for a live duplicate, is complete and skips it).
+   * The job outlived its timeout and grace without settling (a handler that ignores its signal):
+   * its slot is freed so that the worker can go idle (and its instance be scaled in) and take
+   * other jobs. Its message already came back (heartbeats stopped at the timeout) and its
+   * in-progress record's lease lapsed with them, so another delivery runs it. Enough hung jobs
+   * mean the process is unhealthy: the worker stops with an error, and the program exits non-zero.
    */
-  private async postponeDuplicate(job: RunningJob): Promise<void> {
-    const seconds = Math.min(this.o.jobTimeoutSeconds + IN_PROGRESS_MARGIN_SECONDS, SQS_MAX_VISIBILITY_SECONDS);
+  private abandon(job: RunningJob, event: JobEvent): void {
+    if (!this.inFlight.has(job)) return;
+    job.abandoned = true;
+    this.hung.add(job);
+    this.counters.jobsAbandoned += 1;
+    this.o.logger.error('job did not settle within its timeout and grace: its slot is freed and its outcome will be ignored', {
+      ...event,
+      hungJobs: this.hung.size,
+      maxHungJobs: this.o.maxHungJobs,
+    });
+    this.fire('jobAbandoned', event);
+    this.finish(job);
+    if (this.hung.size >= this.o.maxHungJobs) {
+      this.fail(new WorkerFatalError(
+        `${this.hung.size} jobs ignored their signal past jobTimeoutSeconds (${this.o.jobTimeoutSeconds} s) and are still running; ` +
+          `at ${this.o.maxHungJobs} the process is restarted rather than trusted. Make the handler honour context.signal.`,
+        'hungJobs',
+      ));
+    }
+  }
+
+  /**
+   * Another delivery holds the job's in-progress record: a duplicate runs elsewhere, or a worker
+   * died running it and its lease (one visibility timeout, renewed while the job runs) has not
+   * lapsed yet. Retrying after the usual visibility timeout could come too early and spend the
+   * message's receives; so it comes back just after that lease ends (then, a live duplicate has
+   * renewed it, or completed and the retry is skipped).
+   */
+  private async postponeDuplicate(job: RunningJob, heldElsewhereForMs: number | undefined): Promise<void> {
+    const leaseSeconds = heldElsewhereForMs === undefined ? this.o.visibilityTimeoutSeconds : Math.ceil(heldElsewhereForMs / 1000);
+    const seconds = Math.min(Math.max(leaseSeconds, 0) + LEASE_MARGIN_SECONDS, SQS_MAX_VISIBILITY_SECONDS);
     this.counters.jobsPostponed += await this.keeper.postpone([job], seconds);
-    this.o.logger.info('job in progress elsewhere (or on a worker that died): retrying once its in-progress record has expired', {
+    this.o.logger.info('job in progress elsewhere (or on a worker that died): retrying once that delivery\'s lease has ended', {
+      jobId: job.jobId,
       messageId: job.messageId,
       retryInSeconds: seconds,
     });
+  }
+
+  /** Stops the worker for good: logged, reported as the `fatal` event and in the stop report. */
+  private fail(error: WorkerFatalError): void {
+    if (this.fatal) return;
+    this.fatal = error;
+    this.o.logger.error('the worker cannot go on and is stopping', { reason: error.reason, errorMessage: error.message });
+    this.fire('fatal', error);
+    void this.stop();
   }
 
   private finish(job: RunningJob): void {
@@ -334,7 +421,9 @@ class QueueWorker<T, R> implements Worker {
       }
     }
     await Promise.all(this.pollers);
-    await this.deleter.flush();
+    // Deletes retried past the bound would hold up the exit: they get a short grace, then their
+    // messages come back after the visibility timeout (skipped by idempotency when on).
+    await this.deleter.flush(Math.max(this.stopBoundAt, Date.now()) + DELETE_FLUSH_GRACE_MS);
     this.keeper.stop();
     if (this.o.ownsSqsClient) this.o.sqs.destroy();
 
@@ -343,6 +432,7 @@ class QueueWorker<T, R> implements Worker {
       released: left.length,
       clean: left.length === 0,
       durationMs: Date.now() - startedAt,
+      ...(this.fatal ? { error: this.fatal } : {}),
     };
     this.o.logger.info('worker stopped', { ...report, ...this.counters });
     this.fire('stopped', report);

@@ -162,10 +162,10 @@ describe('the inventory of a deployed stack', () => {
     expect(inventory.declarationProblems).toEqual([expect.objectContaining({ kind: 'test/stream', problem: expect.stringMatching(/StreamArn/) })]);
     // AND a declaration that no kind runs is reported, with the versions that are run
     const kinds: WorkloadKind[] = [{ name: 'old poller', declares: [defineWorkloadKind('test/poller', 2)], start: async () => [] }];
-    expect(notRunDeclarations(inventory, kinds)).toEqual([
+    expect(notRunDeclarations(inventory, kinds, [])).toEqual([
       expect.stringMatching(/DeclarationStack\/Table\w+ declares workload test\/poller v1: this local cloud runs v2 of it/),
     ]);
-    expect(notRunDeclarations(inventory, [{ ...kinds[0]!, declares: [POLLER] }])).toEqual([]);
+    expect(notRunDeclarations(inventory, [{ ...kinds[0]!, declares: [POLLER] }], [])).toEqual([]);
     cfn.destroy();
   });
 });

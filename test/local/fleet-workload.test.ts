@@ -1,7 +1,8 @@
 /**
  * The local cloud's FleetWorker path, without the CDK CLI: an Auto Scaling group created in moto
- * by CloudFormation with FleetWorker's tags (the agent program, the real demo handler bundled
- * with the worker agent, in S3; the target backlog; the agent's environment), read back by the
+ * by CloudFormation with FleetWorker's declaration (the agent program, the real demo handler
+ * bundled with the worker agent, in S3; the target backlog; the launch template whose user data
+ * writes the agent's environment file), read back by the
  * inventory and run by the fleet workload as `npm start` runs it. A short visibility timeout
  * (4 s) and scale-in delay (2 s) let the drills finish in seconds.
  */
@@ -11,15 +12,19 @@ import * as path from 'path';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { AGENT_PROGRAM_FILE, bundleAgentProgram } from '../../lib/core/bundling';
-import { FLEET_WORKER_TAGS } from '../../lib/work-queue/fleet-worker';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import {
-  CONCURRENCY_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
-} from '../../runtime/jobs/environment';
-import { demoStatus, sendDemoJobs, type DemoTarget } from '../../local/demo';
+  CONCURRENCY_ENV, DEMO_JOBS_WORKLOAD, FLEET_AGENT_ENV_FILE, FLEET_ENV, FLEET_LIFECYCLE_HOOK_NAME, FLEET_WORKER_WORKLOAD, IDEMPOTENCY_TABLE_ENV,
+  JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
+} from '../../contracts/work-queue';
+import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
+import { BootStep } from '../../lib/image-bootstrap/boot-steps';
+import { renderBootScript } from '../../lib/image-bootstrap/boot-script';
+import { demoStatus, demoTargets, sendDemoJobs, type DemoTarget } from '../../local/demo';
 import { localClientConfig } from '../../local/deploy';
 import { readInventory, type Inventory } from '../../local/inventory';
 import { runningPids } from '../../local/processes';
-import { FLEET_TAGS, desiredAgents, fleetWorkloadKind } from '../../local/workloads/fleet';
+import { desiredAgents, fleetAgentSpec, fleetWorkloadKind } from '../../local/workloads/fleet';
 import { startWorkloads, type Workload } from '../../local/workloads';
 import { deployDrill } from '../support/drill';
 import { queueDepth, useLocalAws, waitFor } from '../support/local-aws';
@@ -27,16 +32,51 @@ import { queueDepth, useLocalAws, waitFor } from '../support/local-aws';
 const aws = useLocalAws();
 const STACK = 'FleetDrill';
 
-/** A stack shaped like FleetWorkerStack: what matters to the local cloud is the group's tags. */
+/**
+ * The user data FleetWorker's boot script would hold: the real renderer's environment step for
+ * the agent's file, with `@@LogicalId@@` placeholders turned into CloudFormation references.
+ */
+function userDataWith(variables: Record<string, string>) {
+  const script = renderBootScript({ steps: [BootStep.environment('fleet-worker-env', variables, { path: FLEET_AGENT_ENV_FILE })] });
+  const parts = script.split(/@@(\w+)@@/).map((part, i) => (i % 2 === 1 ? { Ref: part } : part));
+  return { 'Fn::Base64': { 'Fn::Join': ['', parts] } };
+}
+
+/** A stack shaped like FleetWorkerStack: what matters to the local cloud is the group's declaration and its launch template's user data. */
 function drillTemplate(programUrl: string) {
-  const env = (name: string, value: unknown) => ({ Key: `${FLEET_TAGS.environmentPrefix}${name}`, Value: value, PropagateAtLaunch: false });
   return {
     Resources: {
-      Results: { Type: 'AWS::DynamoDB::Table', Properties: { KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'jobId', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' } },
+      Results: {
+        Type: 'AWS::DynamoDB::Table',
+        Properties: { KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'jobId', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' },
+        Metadata: { [WORKLOAD_METADATA_KEY]: DEMO_JOBS_WORKLOAD.declare({ queueUrl: { Ref: 'Queue' } as never, deadLetterQueueUrl: { Ref: 'DeadLetterQueue' } as never }) },
+      },
       Idempotency: { Type: 'AWS::DynamoDB::Table', Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' } },
       DeadLetterQueue: { Type: 'AWS::SQS::Queue', Properties: {} },
       Queue: { Type: 'AWS::SQS::Queue', Properties: { VisibilityTimeout: 4, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 } } },
-      Template: { Type: 'AWS::EC2::LaunchTemplate', Properties: { LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 't4g.micro' } } },
+      Template: {
+        Type: 'AWS::EC2::LaunchTemplate',
+        Properties: {
+          LaunchTemplateData: {
+            ImageId: 'ami-12c6146b',
+            InstanceType: 't4g.micro',
+            UserData: userDataWith({
+              [QUEUE_URL_ENV]: '@@Queue@@',
+              [CONCURRENCY_ENV]: '2',
+              [VISIBILITY_TIMEOUT_ENV]: '4',
+              // The idempotency layer holds a job whose agent died until its deadline has passed.
+              [JOB_TIMEOUT_ENV]: '3',
+              [STOP_TIMEOUT_ENV]: '5',
+              [FLEET_ENV]: '1',
+              [LIFECYCLE_HOOK_ENV]: FLEET_LIFECYCLE_HOOK_NAME,
+              [IDEMPOTENCY_TABLE_ENV]: '@@Idempotency@@',
+              RESULTS_TABLE: '@@Results@@',
+              // Longer than an Auto Scaling tag could hold: the user data has no such limit.
+              NOTES: 'n'.repeat(1_000),
+            }),
+          },
+        },
+      },
       Group: {
         Type: 'AWS::AutoScaling::AutoScalingGroup',
         Properties: {
@@ -44,27 +84,17 @@ function drillTemplate(programUrl: string) {
           MaxSize: '2',
           AvailabilityZones: ['us-east-1a'],
           LaunchTemplate: { LaunchTemplateId: { Ref: 'Template' }, Version: { 'Fn::GetAtt': ['Template', 'LatestVersionNumber'] } },
-          Tags: [
-            { Key: FLEET_TAGS.program, Value: programUrl, PropagateAtLaunch: false },
-            { Key: FLEET_TAGS.targetBacklogPerInstance, Value: '2', PropagateAtLaunch: false },
-            env(QUEUE_URL_ENV, { Ref: 'Queue' }),
-            env(CONCURRENCY_ENV, '2'),
-            env(VISIBILITY_TIMEOUT_ENV, '4'),
-            // The idempotency layer holds a job whose agent died until its deadline has passed.
-            env(JOB_TIMEOUT_ENV, '3'),
-            env(STOP_TIMEOUT_ENV, '5'),
-            env(FLEET_ENV, '1'),
-            env(LIFECYCLE_HOOK_ENV, 'drain-before-terminate'),
-            env(IDEMPOTENCY_TABLE_ENV, { Ref: 'Idempotency' }),
-            env('RESULTS_TABLE', { Ref: 'Results' }),
-          ],
+        },
+        Metadata: {
+          [WORKLOAD_METADATA_KEY]: FLEET_WORKER_WORKLOAD.declare({
+            queueUrl: { Ref: 'Queue' } as never,
+            program: programUrl,
+            targetBacklogPerInstance: 2,
+            launchTemplateId: { Ref: 'Template' } as never,
+            environmentFile: FLEET_AGENT_ENV_FILE,
+          }),
         },
       },
-    },
-    Outputs: {
-      QueueUrl: { Value: { Ref: 'Queue' } },
-      DeadLetterQueueUrl: { Value: { Ref: 'DeadLetterQueue' } },
-      ResultsTableName: { Value: { Ref: 'Results' } },
     },
   };
 }
@@ -99,8 +129,7 @@ describe('the local cloud running a deployed FleetWorker group', () => {
       note: (line) => notes.push(line),
       echoLogs: false,
     }, [fleetWorkloadKind({ scaleEveryMs: 500, scaleInAfterMs: 2_000 })]);
-    const outputs = inventory.stacks[0]!.outputs;
-    target = { stackName: STACK, queueUrl: outputs.QueueUrl!, resultsTable: outputs.ResultsTableName!, deadLetterQueueUrl: outputs.DeadLetterQueueUrl! };
+    [target] = demoTargets(inventory);
   });
 
   afterAll(async () => {
@@ -108,8 +137,17 @@ describe('the local cloud running a deployed FleetWorker group', () => {
     fs.rmSync(workDir, { recursive: true, force: true });
   });
 
-  test('reads the group, its size and its agent from the embedded AWS, and runs no agent while the queue is empty', () => {
+  test('reads the group, its size and its agent from the embedded AWS, and runs no agent while the queue is empty', async () => {
     expect(inventory.autoScalingGroups).toEqual([expect.objectContaining({ minSize: 0, maxSize: 2 })]);
+    expect(target).toEqual(expect.objectContaining({ stackName: STACK, queueUrl: inventory.queues.find((q) => q.logicalId === 'Queue')!.url }));
+    // the agent's environment comes from the deployed launch template's user data, references resolved
+    const [declared] = inventory.declarations(FLEET_WORKER_WORKLOAD);
+    const ec2 = new EC2Client({});
+    const spec = await fleetAgentSpec(declared!, inventory.autoScalingGroups[0]!, ec2);
+    ec2.destroy();
+    expect(spec.environment).toEqual(expect.objectContaining({
+      [QUEUE_URL_ENV]: target!.queueUrl, [CONCURRENCY_ENV]: '2', RESULTS_TABLE: target!.resultsTable, NOTES: 'n'.repeat(1_000),
+    }));
     expect(workloads).toHaveLength(1);
     expect(workloads[0]!.title).toMatch(/min 0, max 2, target backlog 2 per agent, concurrency 2 per agent, visibility 4 s/);
     expect(workloads[0]!.stats().processes).toBe(0);
@@ -151,10 +189,6 @@ describe('the local cloud running a deployed FleetWorker group', () => {
 });
 
 describe('the local Auto Scaling of a fleet', () => {
-  test('uses the same tags as FleetWorker', () => {
-    expect(FLEET_TAGS).toEqual(FLEET_WORKER_TAGS);
-  });
-
   test.each([
     [0, 2, 0, 2, 0],
     [1, 2, 0, 2, 1],

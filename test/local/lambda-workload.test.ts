@@ -10,7 +10,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CATALOG_BUNDLE_FILE, CATALOG_BUNDLE_HANDLER, bundleHandler } from '../../lib/core/bundling';
-import { demoStatus, sendDemoJobs, type DemoTarget } from '../../local/demo';
+import { DEMO_JOBS_WORKLOAD, LAMBDA_WORKER_WORKLOAD } from '../../contracts/work-queue';
+import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
+import { demoStatus, demoTargets, sendDemoJobs, type DemoTarget } from '../../local/demo';
 import { localClientConfig } from '../../local/deploy';
 import { readInventory, type Inventory } from '../../local/inventory';
 import { runningPids } from '../../local/processes';
@@ -25,7 +27,11 @@ const STACK = 'LambdaDrill';
 function drillTemplate(bucket: string, key: string) {
   return {
     Resources: {
-      Results: { Type: 'AWS::DynamoDB::Table', Properties: { KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'jobId', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' } },
+      Results: {
+        Type: 'AWS::DynamoDB::Table',
+        Properties: { KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'jobId', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' },
+        Metadata: { [WORKLOAD_METADATA_KEY]: DEMO_JOBS_WORKLOAD.declare({ queueUrl: { Ref: 'Queue' } as never, deadLetterQueueUrl: { Ref: 'DeadLetterQueue' } as never }) },
+      },
       Idempotency: { Type: 'AWS::DynamoDB::Table', Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' } },
       DeadLetterQueue: { Type: 'AWS::SQS::Queue', Properties: {} },
       Queue: {
@@ -54,12 +60,11 @@ function drillTemplate(bucket: string, key: string) {
           FunctionResponseTypes: ['ReportBatchItemFailures'],
           ScalingConfig: { MaximumConcurrency: 2 },
         },
+        Metadata: { [WORKLOAD_METADATA_KEY]: LAMBDA_WORKER_WORKLOAD.declare({ functionName: { Ref: 'Function' } as never, queueUrl: { Ref: 'Queue' } as never }) },
       },
-    },
-    Outputs: {
-      QueueUrl: { Value: { Ref: 'Queue' } },
-      DeadLetterQueueUrl: { Value: { Ref: 'DeadLetterQueue' } },
-      ResultsTableName: { Value: { Ref: 'Results' } },
+      // An event source mapping that no LambdaWorker declares: the local cloud leaves it alone.
+      Other: { Type: 'AWS::SQS::Queue', Properties: {} },
+      Undeclared: { Type: 'AWS::Lambda::EventSourceMapping', Properties: { FunctionName: { Ref: 'Function' }, EventSourceArn: { 'Fn::GetAtt': ['Other', 'Arn'] } } },
     },
   };
 }
@@ -92,8 +97,7 @@ describe('the local cloud running a deployed Lambda worker', () => {
       note: (line) => notes.push(line),
       echoLogs: false,
     });
-    const outputs = inventory.stacks[0]!.outputs;
-    target = { stackName: STACK, queueUrl: outputs.QueueUrl!, resultsTable: outputs.ResultsTableName!, deadLetterQueueUrl: outputs.DeadLetterQueueUrl! };
+    [target] = demoTargets(inventory);
   });
 
   afterAll(async () => {
@@ -103,13 +107,15 @@ describe('the local cloud running a deployed Lambda worker', () => {
 
   test('reads the mapping, function and queue settings from the embedded AWS', () => {
     // THEN the inventory holds what CloudFormation deployed, not what a construct said
-    expect(inventory.sqsMappings).toEqual([expect.objectContaining({ batchSize: 5, maxConcurrency: 2, reportBatchItemFailures: true, enabled: true })]);
+    expect(inventory.sqsMappings.find((m) => m.logicalId === 'Mapping')).toEqual(expect.objectContaining({ batchSize: 5, maxConcurrency: 2, reportBatchItemFailures: true, enabled: true }));
     expect(inventory.functions).toEqual([expect.objectContaining({ handler: 'index.handler', timeoutSeconds: 2, memoryMb: 256 })]);
     expect(inventory.functions[0]!.environment.RESULTS_TABLE).toBe(target.resultsTable);
     expect(inventory.queues.find((q) => q.logicalId === 'Queue')).toEqual(expect.objectContaining({ visibilityTimeoutSeconds: 4, redrive: expect.objectContaining({ maxReceiveCount: 5 }) }));
     // and the queue URL reaches the embedded AWS, as a real queue URL reaches SQS
     expect(target.queueUrl).toMatch(new RegExp(`^${aws.moto.endpoint}/123456789012/`));
+    // one workload: the declared mapping's; the undeclared one is not run
     expect(workloads).toHaveLength(1);
+    expect(workloads[0]!.resources).toContain('Mapping');
     expect(workloads[0]!.title).toMatch(/batch 5, window 0 s, max concurrency 2, ReportBatchItemFailures, timeout 2 s, visibility 4 s/);
   });
 

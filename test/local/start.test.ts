@@ -176,7 +176,7 @@ describe('npm start', () => {
 
     // THEN it stops at once with the install command, and that synth works without it
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/pip install "moto\[server\]"/);
+    expect(run.stderr).toMatch(/pip install "moto\[server\]>=5\.2\.1,<5\.3"/);
     expect(run.stderr).toMatch(/npx cdk synth/);
   });
 });

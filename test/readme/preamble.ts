@@ -8,12 +8,13 @@
  */
 import { ArnFormat, type Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { BootStep, WorkQueue } from '../../lib';
-import { newDemoVpc } from '../../lib/stacks/demo-resources';
 
 /** The files of the project around the samples (paths relative to it), for `entry` and assets. */
 export const PROJECT_FILES: Readonly<Record<string, string>> = {
@@ -26,10 +27,23 @@ function preambleScope(stack: Stack): Construct {
   return stack.node.tryFindChild('Preamble') as Construct | undefined ?? new Construct(stack, 'Preamble');
 }
 
+/** A VPC as users have them: public and private subnets (isolated: no NAT to pay for here), flow logs on. */
+function userVpc(scope: Construct): ec2.Vpc {
+  const vpc = new ec2.Vpc(scope, 'Vpc', {
+    maxAzs: 2,
+    natGateways: 0,
+    subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }, { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    restrictDefaultSecurityGroup: false,
+  });
+  const flowLogs = new logs.LogGroup(scope, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH });
+  vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.REJECT });
+  return vpc;
+}
+
 /** How to make each name of the preamble in the sample's stack (all of them pass cdk-nag). */
 export const PREAMBLE: Readonly<Record<string, (stack: Stack) => unknown>> = {
   stack: (stack) => stack,
-  vpc: (stack) => newDemoVpc(preambleScope(stack), '10.0.0.0/24'),
+  vpc: (stack) => userVpc(preambleScope(stack)),
   queue: (stack) => new WorkQueue(preambleScope(stack), 'UserQueue').queue,
   previews: (stack) => new WorkQueue(preambleScope(stack), 'Previews'),
   apiFunction: (stack) => lambda.Function.fromFunctionAttributes(preambleScope(stack), 'ApiFunction', {

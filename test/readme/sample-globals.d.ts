@@ -14,7 +14,7 @@ import type { BootStep, WorkQueue } from 'cdk-cloud-patterns';
 declare global {
   /** The stack a construct sample adds to (a sample may also make its own App and Stack). */
   const stack: Stack;
-  /** A VPC of the user's. */
+  /** A VPC of the user's, with public and private subnets. */
   const vpc: ec2.IVpc;
   /** A queue of the user's. */
   const queue: sqs.IQueue;

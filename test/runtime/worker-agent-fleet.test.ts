@@ -29,12 +29,13 @@ import {
   type Worker,
 } from '../../runtime/worker-agent';
 import {
-  AUTO_SCALING_GROUP_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV,
+  AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV,
 } from '../../runtime/jobs/environment';
 import { JOB_TIMEOUT_ENV } from '../../runtime/worker-agent/environment';
 import { startAutoScalingProxy, type AutoScalingProxy } from '../support/autoscaling-proxy';
 import { startFakeImds, type FakeImds } from '../support/fake-imds';
-import { createIdempotencyTable, createWorkQueue, queueDepth, useLocalAws, waitFor } from '../support/local-aws';
+import { queryError, startFaultProxy } from '../support/fault-proxy';
+import { createIdempotencyTable, createWorkQueue, queueDepth, scanAll, useLocalAws, waitFor } from '../support/local-aws';
 import { killWorkerProcesses, startWorkerProcess } from '../support/worker-process';
 
 const aws = useLocalAws();
@@ -289,33 +290,174 @@ describe('the worker agent on a fleet', () => {
     expect(await queueDepth(aws.sqs, deadLetterQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
   });
 
-  test('with idempotency, a job whose worker was killed mid-job runs again once its in-progress record expires, not into the DLQ', async () => {
-    // GIVEN two worker processes with idempotency, a 1 s visibility timeout, a 3 s job timeout
-    // (so the in-progress record of a run holds for 3 s) and handlers that hang on a first delivery
+  test('with idempotency, a job whose worker was killed mid-job runs again about one visibility timeout later, not at the job timeout', async () => {
+    // GIVEN two worker processes with idempotency, a 1 s visibility timeout (the lease of a job's
+    // in-progress record), a 30 s job timeout, and handlers that hang on a first delivery
     const table = await createIdempotencyTable(aws.dynamodb);
     const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 1, maxReceiveCount: 3 });
     const env = {
       AWS_ENDPOINT_URL: aws.moto.endpoint, [QUEUE_URL_ENV]: queueUrl, [IDEMPOTENCY_TABLE_ENV]: table,
-      [VISIBILITY_TIMEOUT_ENV]: '1', [JOB_TIMEOUT_ENV]: '3', TEST_HANG_FIRST_ATTEMPT: '1', TEST_JOB_MS: '50',
+      [VISIBILITY_TIMEOUT_ENV]: '1', [JOB_TIMEOUT_ENV]: '30', TEST_HANG_FIRST_ATTEMPT: '1', TEST_JOB_MS: '50',
     };
     const workers = [startWorkerProcess(env), startWorkerProcess(env)];
     await new JobClient<Job>({ queueUrl }).send([{ n: 1 }]);
     await waitFor('a worker to start the job', () => workers.some((w) => w.reports.length > 0), 20_000, 20);
     const first = workers.find((w) => w.reports.length > 0)!;
     const other = workers.find((w) => w !== first)!;
+    await sleep(2500); // the running worker renews its lease past the visibility timeout
 
     // WHEN that worker is killed mid-job
     first.child.kill('SIGKILL');
+    const killedAt = Date.now();
     await first.exited;
 
-    // THEN the other's delivery within the record's 3 s is postponed rather than retried every
-    // second (which would spend the 3 receives), and the job is done once, after the record expires
-    await waitFor('the job to be done', () => other.reports.some((r) => r.type === 'done'), 20_000, 50);
+    // THEN the other worker does the job once, within a few seconds (the lease lapsed), not after
+    // the 30 s job timeout, and not in the dead-letter queue
+    await waitFor('the job to be done', () => other.reports.some((r) => r.type === 'done'), 15_000, 50);
+    expect(Date.now() - killedAt).toBeLessThan(6000);
     expect(other.reports.filter((r) => r.type === 'done')).toHaveLength(1);
-    expect(other.reports.filter((r) => r.type === 'started')).toEqual([expect.objectContaining({ attempt: 3 })]);
-    expect(other.output()).toMatch(/retrying once its in-progress record has expired/);
+    expect(first.reports.filter((r) => r.type === 'started')).toHaveLength(1);
+    // a delivery that came while the lease still held was put off to its end, and says so
+    const postponed = other.output().split('\n').filter((l) => l.includes('retrying once that delivery\'s lease has ended'));
+    for (const line of postponed) expect(JSON.parse(line).retryInSeconds).toBeLessThanOrEqual(3);
     await waitFor('the message to be deleted', async () => (await queueDepth(aws.sqs, queueUrl)).inFlight === 0);
     expect(await queueDepth(aws.sqs, deadLetterQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  test('a handler that never settles frees its slot after jobTimeout and the instance can scale in', async () => {
+    // GIVEN a worker with 4 slots on a fleet, and a job whose handler ignores its signal forever
+    const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 30 });
+    const lines: string[] = [];
+    const logger = { ...quiet, error: (m: string, f?: Record<string, unknown>) => { lines.push(`${m} ${JSON.stringify(f)}`); } };
+    const handler = defineJobHandler<Job>(() => new Promise<void>(() => undefined));
+    const worker = startWorker({
+      queueUrl, handler, sqs: aws.sqs, concurrency: 4, idempotency: false, waitTimeSeconds: 1, logger,
+      visibilityTimeoutSeconds: 30, jobTimeoutSeconds: 1, hungJobGraceSeconds: 0.5,
+    });
+    workers.push(worker);
+    const timedOut: string[] = [];
+    const abandoned: string[] = [];
+    worker.on('jobTimedOut', (e) => timedOut.push(e.jobId!)).on('jobAbandoned', (e) => abandoned.push(e.jobId!));
+    const fleet = await fleetOf(worker);
+    await waitFor('the initial protection to be cleared', () => fleet.stats.protectedFromScaleIn === false, 5000, 20);
+    const [sent] = await new JobClient<Job>({ queueUrl }).send([{ n: 1 }]);
+    await waitFor('protection on', async () => (await isProtected()) === true, 10_000, 50);
+
+    // WHEN its timeout and grace pass while the handler still hangs
+    await waitFor('the job to be abandoned', () => abandoned.length === 1, 10_000, 20);
+
+    // THEN the slot is free, the instance is no longer protected, and the job was reported by id
+    expect(worker.stats).toMatchObject({ inFlight: 0, hung: 1, jobsTimedOut: 1, jobsAbandoned: 1 });
+    await waitFor('protection off', async () => (await isProtected()) === false, 5000, 50);
+    expect(timedOut).toEqual([sent!.jobId]);
+    expect(abandoned).toEqual([sent!.jobId]);
+    expect(lines.some((l) => l.startsWith('job did not settle') && l.includes(sent!.jobId))).toBe(true);
+    expect(worker.running).toBe(true); // one hung job of 4 slots: under the bound of 2
+  });
+
+  test('the worker program exits 1 once half its slots hold hung jobs, so systemd restarts a clean process', async () => {
+    // GIVEN a worker program with 2 slots, a 1 s job timeout, and handlers that hang on a first delivery
+    const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 30 });
+    const worker = startWorkerProcess({
+      AWS_ENDPOINT_URL: aws.moto.endpoint, [QUEUE_URL_ENV]: queueUrl, [CONCURRENCY_ENV]: '2', [JOB_TIMEOUT_ENV]: '1',
+      TEST_HANG_FIRST_ATTEMPT: '1', TEST_HUNG_GRACE_SECONDS: '0.5',
+    });
+
+    // WHEN one job hangs
+    await new JobClient<Job>({ queueUrl }).send([{ n: 1 }]);
+    const exit = await worker.exited;
+
+    // THEN the program exits 1, saying why
+    expect(exit.code).toBe(1);
+    expect(worker.output()).toMatch(/job did not settle within its timeout and grace/);
+    expect(worker.output()).toMatch(/worker program exiting with an error.*hungJobs/);
+  });
+
+  test('scale-in protection that is throttled when the worker goes idle is retried until it is lifted', async () => {
+    // GIVEN Auto Scaling throttling the next 7 requests to lift protection (through a fault proxy)
+    const faults = await startFaultProxy(proxy.endpoint);
+    let fleet: FleetIntegration | undefined;
+    try {
+      const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 30 });
+      const handler = defineJobHandler<Job>(async () => { await sleep(300); });
+      const worker = startWorker({ queueUrl, handler, sqs: aws.sqs, concurrency: 1, idempotency: false, waitTimeSeconds: 1, logger: quiet });
+      workers.push(worker);
+      fleet = await startFleetIntegration({
+        worker, autoScalingGroupName: group, instanceId, logger: quiet, unprotectAfterIdleMs: 100, retryBaseMs: 20, retryMaxMs: 100,
+        autoScaling: new AutoScalingClient({ endpoint: faults.endpoint, maxAttempts: 1 }),
+      });
+      const f = fleet;
+      await waitFor('the initial protection to be cleared', () => f.stats.protectedFromScaleIn === false, 5000, 20);
+      let throttled = 0;
+      faults.setRule((r) => (r.action === 'SetInstanceProtection' && r.body.includes('ProtectedFromScaleIn=false') && throttled++ < 7
+        ? queryError('Throttling', 400, 'Rate exceeded') : undefined));
+
+      // WHEN a job runs and the worker goes idle
+      await new JobClient<Job>({ queueUrl }).send([{ n: 1 }]);
+      await waitFor('the job to be done', () => worker.stats.jobsSucceeded === 1, 10_000, 20);
+
+      // THEN protection is lifted in the end, after the throttled attempts
+      await waitFor('protection off', async () => (await isProtected()) === false && f.stats.protectedFromScaleIn === false, 10_000, 50);
+      expect(faults.injected.SetInstanceProtection).toBe(7);
+    } finally {
+      await fleet?.stop();
+      await faults.stop();
+    }
+  });
+
+  test('on stop, a job released at the bound has its in-progress record released too, so the next worker runs it at once', async () => {
+    // GIVEN a worker with idempotency running a job that ignores its signal, with a 30 s job timeout
+    const table = await createIdempotencyTable(aws.dynamodb);
+    const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
+    const idempotency = { tableName: table, ttlSeconds: 3600, client: aws.dynamodb };
+    const done: number[] = [];
+    const hangs = defineJobHandler<Job>(() => new Promise<void>(() => undefined));
+    const first = startWorker({ queueUrl, handler: hangs, sqs: aws.sqs, idempotency, visibilityTimeoutSeconds: 30, jobTimeoutSeconds: 30, waitTimeSeconds: 1, logger: quiet });
+    workers.push(first);
+    await new JobClient<Job>({ queueUrl }).send([{ n: 1 }]);
+    await waitFor('the job to start', async () => first.stats.inFlight === 1 && (await scanAll(aws.dynamodb, table)).length === 1, 10_000, 20);
+
+    // WHEN the worker is stopped with a 1 s bound, and another worker starts
+    const report = await first.stop(1);
+    const second = startWorker({
+      queueUrl, handler: defineJobHandler<Job>((job) => { done.push(job.n); }), sqs: aws.sqs, idempotency,
+      visibilityTimeoutSeconds: 30, jobTimeoutSeconds: 30, waitTimeSeconds: 1, logger: quiet,
+    });
+    workers.push(second);
+
+    // THEN the second runs the job within seconds, not after the 30 s job timeout
+    expect(report).toMatchObject({ released: 1 });
+    await waitFor('the second worker to do the job', () => done.length === 1, 5000, 20);
+    expect(second.stats.jobsPostponed).toBe(0);
+  });
+
+  test('each concurrent job\'s in-progress record holds its own lease, renewed while it runs', async () => {
+    // GIVEN a worker with idempotency and a 2 s visibility timeout (the lease), running 3 jobs of 3 s at once
+    const table = await createIdempotencyTable(aws.dynamodb);
+    const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 2 });
+    const handler = defineJobHandler<Job>(async () => { await sleep(3000); });
+    const worker = startWorker({
+      queueUrl, handler, sqs: aws.sqs, concurrency: 3, visibilityTimeoutSeconds: 2, jobTimeoutSeconds: 60, waitTimeSeconds: 1, logger: quiet,
+      idempotency: { tableName: table, ttlSeconds: 3600, client: aws.dynamodb },
+    });
+    workers.push(worker);
+    await new JobClient<Job>({ queueUrl }).send([{ n: 1 }, { n: 2 }, { n: 3 }]);
+
+    // WHEN they have run for 2.5 s, past their first lease
+    await waitFor('3 records in progress', async () => (await scanAll(aws.dynamodb, table)).filter((i) => i.status?.S === 'INPROGRESS').length === 3, 10_000, 20);
+    await sleep(2500);
+    const now = Date.now();
+    const records = await scanAll(aws.dynamodb, table);
+
+    // THEN each record is still in progress, with a lease ending within one visibility timeout
+    // from now (renewed), not at the 60 s job timeout
+    expect(records.map((r) => r.status?.S)).toEqual(['INPROGRESS', 'INPROGRESS', 'INPROGRESS']);
+    for (const r of records) {
+      const until = Number(r.in_progress_expiration!.N);
+      expect(until).toBeGreaterThan(now);
+      expect(until).toBeLessThanOrEqual(now + 2000);
+    }
+    await waitFor('the jobs to be done', () => worker.stats.messagesDeleted === 3, 10_000, 50);
   });
 
   test('calls exactly the AWS actions it exports for the instance role (recorded by SDK middleware over a realistic run)', async () => {

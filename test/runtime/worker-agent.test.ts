@@ -7,8 +7,11 @@ import { randomUUID } from 'crypto';
 import { setTimeout as sleep } from 'timers/promises';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { JobClient, defineJobHandler, type JobHandler } from '../../runtime';
-import { startWorker, WorkerOptionsError, type Worker, type WorkerOptions } from '../../runtime/worker-agent';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { startWorker, WorkerFatalError, WorkerOptionsError, type Worker, type WorkerOptions } from '../../runtime/worker-agent';
+import { LOCAL_AWS_ENV } from '../../local/moto';
 import { createQueueWithDlq, totalRequests, useFauxqs } from '../support/fauxqs';
+import { failFirst, sqsError, startFaultProxy, type FaultProxy, type FaultResponse } from '../support/fault-proxy';
 import { queueDepth, waitFor } from '../support/local-aws';
 
 const aws = useFauxqs();
@@ -23,6 +26,11 @@ function work<T>(queueUrl: string, handler: JobHandler<T>, options: Partial<Work
   const worker = startWorker<T, unknown>({ queueUrl, handler, sqs: aws.sqs, idempotency: false, logger: quiet, waitTimeSeconds: 1, ...options });
   workers.push(worker);
   return worker;
+}
+
+/** An SQS client through a fault proxy, without the SDK's own retries (so each injected fault reaches the agent). */
+function viaProxy(proxy: FaultProxy): SQSClient {
+  return new SQSClient({ endpoint: proxy.endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 });
 }
 
 const queueName = (queueUrl: string) => queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
@@ -185,27 +193,120 @@ describe('the worker agent', () => {
   });
 
   test('backs off with jitter while SQS fails, and carries on when it recovers', async () => {
-    // GIVEN a queue URL whose queue does not exist yet
-    const name = `late-${randomUUID().slice(0, 8)}`;
-    const queueUrl = `${aws.fauxqs.endpoint}/000000000000/${name}`;
+    // GIVEN a queue with a job, behind a proxy that answers every receive with a server error for 2 s
+    const { queueUrl } = await createQueueWithDlq(aws.sqs);
+    const proxy = await startFaultProxy(aws.fauxqs.endpoint, (r) => (r.action === 'ReceiveMessage' ? sqsError('ServiceUnavailable', 503, 'try later') : undefined));
     const errors: string[] = [];
     const effects = tally();
     const handler = defineJobHandler<Job>((job) => { effects.add(job.n); });
+    try {
+      // WHEN a worker polls through it for 2 s, then SQS recovers
+      const worker = work(queueUrl, handler, { sqs: viaProxy(proxy), backoffBaseMs: 100, backoffMaxMs: 800 });
+      worker.on('sqsError', (e) => errors.push(`${e.name}/${e.kind}`));
+      await new JobClient<Job>({ queueUrl, sqs: aws.sqs }).send([{ n: 7 }]);
+      await sleep(2000);
+      const failedReceives = proxy.injected.ReceiveMessage ?? 0;
+      proxy.setRule(undefined);
+      await waitFor('the job to be done', () => effects.counts.get(7) === 1, 10_000);
 
-    // WHEN a worker polls it for 2 s, then the queue appears with a job
-    const worker = work(queueUrl, handler, { backoffBaseMs: 100, backoffMaxMs: 800 });
-    worker.on('sqsError', (e) => errors.push(`${e.name}/${e.kind}`));
-    await sleep(2000);
-    const failedReceives = worker.stats.requests.ReceiveMessage;
-    await createQueueWithDlq(aws.sqs, { name });
-    await new JobClient<Job>({ queueUrl, sqs: aws.sqs }).send([{ n: 7 }]);
-    await waitFor('the job to be done', () => effects.counts.get(7) === 1, 10_000);
+      // THEN it made a handful of requests in those 2 s (not hundreds), reported each failure, and then worked
+      expect(failedReceives).toBeGreaterThanOrEqual(3);
+      expect(failedReceives).toBeLessThanOrEqual(9);
+      expect(errors.length).toBeGreaterThanOrEqual(3);
+      expect(errors[0]).toBe('SqsRequestError/ReceiveMessage');
+      expect(worker.running).toBe(true);
+    } finally {
+      await proxy.stop();
+    }
+  });
 
-    // THEN it made a handful of requests in those 2 s (not hundreds), reported each failure, and then worked
-    expect(failedReceives).toBeGreaterThanOrEqual(3);
-    expect(failedReceives).toBeLessThanOrEqual(9);
-    expect(errors.length).toBeGreaterThanOrEqual(3);
-    expect(errors[0]).toBe('SqsRequestError/ReceiveMessage');
+  test('a queue that does not exist stops the worker with an error saying why, instead of polling it forever', async () => {
+    // GIVEN a queue URL whose queue does not exist (a wrong name, account or region)
+    const queueUrl = `${aws.fauxqs.endpoint}/000000000000/missing-${randomUUID().slice(0, 8)}`;
+    const lines: string[] = [];
+    const logger = { info: () => undefined, warn: () => undefined, error: (m: string, f?: Record<string, unknown>) => { lines.push(`${m} ${JSON.stringify(f)}`); } };
+
+    // WHEN a worker starts on it
+    const worker = work(queueUrl, defineJobHandler(() => undefined), { backoffBaseMs: 20, backoffMaxMs: 100, logger });
+    const fatal = new Promise<WorkerFatalError>((resolve) => worker.once('fatal', resolve));
+    const report = await worker.stopped;
+
+    // THEN it stopped by itself after a few receives, with an error naming the queue and the fix
+    expect((await fatal).reason).toBe('permanentSqsError');
+    expect(report.error).toBeInstanceOf(WorkerFatalError);
+    expect(report.error!.message).toMatch(/QueueDoesNotExist|NonExistentQueue/);
+    expect(report.error!.message).toContain(queueUrl);
+    expect(worker.stats.requests.ReceiveMessage).toBeLessThanOrEqual(4);
+    expect(lines.join('\n')).toMatch(/the worker cannot go on and is stopping .*permanentSqsError/);
+  });
+
+  test('AccessDenied on receive stops the worker with an error saying so', async () => {
+    // GIVEN a queue the role may not receive from (AccessDenied, from a fault proxy: the emulator has no IAM)
+    const { queueUrl } = await createQueueWithDlq(aws.sqs);
+    const proxy = await startFaultProxy(aws.fauxqs.endpoint, (r) => (r.action === 'ReceiveMessage' ? sqsError('AccessDenied', 403, 'not authorized to perform: sqs:receivemessage') : undefined));
+    try {
+      // WHEN a worker starts on it
+      const worker = work(queueUrl, defineJobHandler(() => undefined), { sqs: viaProxy(proxy), backoffBaseMs: 20, backoffMaxMs: 100 });
+      const report = await worker.stopped;
+
+      // THEN it stopped by itself, saying AccessDenied and what to check
+      expect(report.error).toMatchObject({ reason: 'permanentSqsError' });
+      expect(report.error!.message).toMatch(/AccessDenied.*role may receive/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('a throttled delete is retried while heartbeats keep the message hidden, so the job is neither lost nor run twice', async () => {
+    // GIVEN a job on a queue with a 1 s visibility timeout, and SQS throttling the first 6
+    // DeleteMessageBatch requests (RequestThrottled, a client fault in SDK v3), about 2 s of them
+    const { queueUrl } = await createQueueWithDlq(aws.sqs, { visibilityTimeout: 1 });
+    const proxy = await startFaultProxy(aws.fauxqs.endpoint, failFirst('DeleteMessageBatch', 6, sqsError('RequestThrottled', 403, 'Rate exceeded')));
+    const runs = tally();
+    const handler = defineJobHandler<Job>((job) => { runs.add(job.n); });
+    try {
+      await new JobClient<Job>({ queueUrl, sqs: aws.sqs }).send([{ n: 1 }]);
+
+      // WHEN a worker runs it
+      const worker = work(queueUrl, handler, { sqs: viaProxy(proxy), visibilityTimeoutSeconds: 1, backoffBaseMs: 200, backoffMaxMs: 400 });
+      await waitFor('the delete to go through', () => worker.stats.messagesDeleted === 1, 15_000, 20);
+      await sleep(1500); // a message given up would be back by now
+
+      // THEN the delete was retried until it succeeded, heartbeats kept the message ours meanwhile,
+      // nothing was given up, and the job ran once
+      expect(proxy.injected.DeleteMessageBatch).toBe(6);
+      expect(worker.stats).toMatchObject({ deletesFailed: 0, messagesDeleted: 1, messagesReceived: 1, jobsSucceeded: 1 });
+      expect(worker.stats.requests.ChangeMessageVisibilityBatch).toBeGreaterThanOrEqual(1);
+      expect(Object.fromEntries(runs.counts)).toEqual({ 1: 1 });
+      expect(await queueDepth(aws.sqs, queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('a delete whose receipt handle is no longer valid is given up at once and counted in deletesFailed', async () => {
+    // GIVEN SQS answering the delete with ReceiptHandleIsInvalid for the entry (from a fault proxy)
+    const { queueUrl } = await createQueueWithDlq(aws.sqs, { visibilityTimeout: 30 });
+    const invalid: FaultResponse = {
+      status: 200,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: JSON.stringify({ Successful: [], Failed: [{ Id: '0', SenderFault: true, Code: 'ReceiptHandleIsInvalid', Message: 'The receipt handle has expired.' }] }),
+    };
+    const proxy = await startFaultProxy(aws.fauxqs.endpoint, failFirst('DeleteMessageBatch', 1, invalid));
+    try {
+      await new JobClient<Job>({ queueUrl, sqs: aws.sqs }).send([{ n: 1 }]);
+
+      // WHEN a worker runs the job
+      const worker = work(queueUrl, defineJobHandler(() => undefined), { sqs: viaProxy(proxy) });
+      await waitFor('the delete to be given up', () => worker.stats.deletesFailed === 1, 10_000, 20);
+      await sleep(300);
+
+      // THEN it was not retried
+      expect(proxy.seen.DeleteMessageBatch).toBe(1);
+      expect(worker.stats).toMatchObject({ deletesFailed: 1, messagesDeleted: 0 });
+    } finally {
+      await proxy.stop();
+    }
   });
 
   test('an idle worker keeps one long poll at a time, even after a burst started extra pollers', async () => {

@@ -9,7 +9,10 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { JobClient } from '../../runtime';
 import { FLEET_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV } from '../../runtime/jobs/environment';
 import { LOCAL_AWS_ENV } from '../../local/moto';
-import { FLEET_WORKER_TAGS, FleetWorker } from '../../lib/work-queue/fleet-worker';
+import { fileFromBootScript, parseEnvironmentFile } from '../../contracts/image-bootstrap';
+import { FLEET_AGENT_ENV_FILE } from '../../contracts/work-queue';
+import { FleetWorker } from '../../lib/work-queue/fleet-worker';
+import { cfnText, userData } from '../image-bootstrap/support/template';
 import { WorkQueue } from '../../lib/work-queue/work-queue';
 import { createQueueWithDlq, useFauxqs } from '../support/fauxqs';
 import { queueDepth, waitFor } from '../support/local-aws';
@@ -28,13 +31,9 @@ afterEach(async () => {
   child = undefined;
 });
 
-/** The agent's environment as the synthesized group's tags (the same as its environment file) hold it. */
-function agentEnvironmentOf(template: ReturnType<typeof templateOf>): Record<string, unknown> {
-  const group = Object.values(template.findResources('AWS::AutoScaling::AutoScalingGroup'))[0]!;
-  const tags = group.Properties.Tags as { Key: string; Value: unknown }[];
-  return Object.fromEntries(tags
-    .filter((t) => t.Key.startsWith(FLEET_WORKER_TAGS.environmentPrefix))
-    .map((t) => [t.Key.slice(FLEET_WORKER_TAGS.environmentPrefix.length), t.Value]));
+/** The agent's environment file as the synthesized user data writes it (references as `<Ref X>`). */
+function agentEnvironmentOf(template: ReturnType<typeof templateOf>): Record<string, string> {
+  return parseEnvironmentFile(fileFromBootScript(userData(template), FLEET_AGENT_ENV_FILE) ?? '');
 }
 
 describe('the agent program of a FleetWorker', () => {
@@ -52,8 +51,8 @@ describe('the agent program of a FleetWorker', () => {
     // AND the environment the template gives it, with the deploy-time values of a local queue;
     // no Auto Scaling here, so without fleet mode (as the local cloud runs it)
     const { queueUrl } = await createQueueWithDlq(aws.sqs, { visibilityTimeout: 60, maxReceiveCount: 5 });
-    const deployed: Record<string, unknown> = agentEnvironmentOf(templateOf(stack));
-    expect(deployed[QUEUE_URL_ENV]).toEqual(stack.resolve(fleet.agentEnvironment[QUEUE_URL_ENV]));
+    const deployed = agentEnvironmentOf(templateOf(stack));
+    expect(deployed[QUEUE_URL_ENV]).toEqual(cfnText(stack.resolve(fleet.agentEnvironment[QUEUE_URL_ENV])));
     const env: Record<string, string> = { ...deployed, [QUEUE_URL_ENV]: queueUrl, AWS_REGION: LOCAL_AWS_ENV.AWS_REGION } as Record<string, string>;
     delete env[FLEET_ENV];
     delete env[LIFECYCLE_HOOK_ENV];

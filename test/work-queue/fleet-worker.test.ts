@@ -16,7 +16,10 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, AGENT_SQS_ACTIONS } from '../../runtime/worker-agent/iam';
 import { agentProgramSource } from '../../lib/core/bundling';
 import { BootStep } from '../../lib/image-bootstrap/boot-steps';
-import { FLEET_WORKER_TAGS, FleetWorker, type FleetWorkerProps } from '../../lib/work-queue/fleet-worker';
+import { fileFromBootScript, parseEnvironmentFile } from '../../contracts/image-bootstrap';
+import { FLEET_AGENT_ENV_FILE, FLEET_WORKER_WORKLOAD } from '../../contracts/work-queue';
+import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
+import { FleetWorker, type FleetWorkerProps } from '../../lib/work-queue/fleet-worker';
 import { WorkQueue, type WorkQueueProps } from '../../lib/work-queue/work-queue';
 import { cfnText, onlyResource, userData } from '../image-bootstrap/support/template';
 import { newStack, templateOf } from '../support/stacks';
@@ -45,22 +48,12 @@ function roleStatements(stack: Stack, fleet: FleetWorker): { Action: string | st
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
 
-/** The agent's environment file, as the boot script writes it: `NAME='value'` lines. */
+/** The agent's environment file, read from the boot script as the local cloud reads it (contracts/image-bootstrap.ts). */
 function envFile(template: Template): Record<string, string> {
   const script = userData(template);
-  const body = /cat > "\$\{BOOT_ROOT\}"'\/etc\/fleet-worker\/agent\.env' <<'(\w+)'\n([\s\S]*?)\n\1\n/.exec(script);
-  if (!body) throw new Error(`no agent environment file in the boot script:\n${script}`);
-  return Object.fromEntries(body[2]!.split('\n').map((line) => {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)='(.*)'$/.exec(line)!;
-    return [m[1]!, m[2]!];
-  }));
-}
-
-/** The group's tags as `key -> value` (values as readable text). */
-function groupTags(template: Template): Record<string, { value: string; propagate: boolean }> {
-  const group = onlyResource(template, 'AWS::AutoScaling::AutoScalingGroup');
-  const tags = group.Properties.Tags as { Key: string; Value: unknown; PropagateAtLaunch: boolean }[];
-  return Object.fromEntries(tags.map((t) => [t.Key, { value: cfnText(t.Value), propagate: t.PropagateAtLaunch }]));
+  const body = fileFromBootScript(script, FLEET_AGENT_ENV_FILE);
+  if (body === undefined) throw new Error(`no agent environment file in the boot script:\n${script}`);
+  return parseEnvironmentFile(body);
 }
 
 describe('FleetWorker defaults', () => {
@@ -181,16 +174,19 @@ describe('FleetWorker defaults', () => {
     });
   });
 
-  test('describes its agent in the group\'s tags, kept off the instances: the program, the backlog target and the same environment', () => {
-    const tags = groupTags(template);
-    const env = envFile(template);
-    expect(Object.values(tags).every((t) => t.propagate === false)).toBe(true);
-    expect(tags[FLEET_WORKER_TAGS.program]!.value).toMatch(/^s3:\/\/<.*cdk-hnb659fds-assets.*>\/[0-9a-f]{64}\.zip$/);
-    expect(tags[FLEET_WORKER_TAGS.targetBacklogPerInstance]!.value).toBe('10');
-    const envTags = Object.fromEntries(Object.entries(tags)
-      .filter(([k]) => k.startsWith(FLEET_WORKER_TAGS.environmentPrefix))
-      .map(([k, t]) => [k.slice(FLEET_WORKER_TAGS.environmentPrefix.length), t.value]));
-    expect(envTags).toEqual(env);
+  test('declares its agent as a workload on the group (the program, queue, backlog target and launch template), and tags the group with none of it', () => {
+    const group = onlyResource(template, 'AWS::AutoScaling::AutoScalingGroup');
+    const declared = (group.Metadata as Record<string, Record<string, unknown>>)[WORKLOAD_METADATA_KEY]!;
+    expect({ ...declared, program: cfnText(declared.program) }).toEqual({
+      kind: FLEET_WORKER_WORKLOAD.kind,
+      version: FLEET_WORKER_WORKLOAD.version,
+      queueUrl: stack.resolve(workQueue.queue.queueUrl),
+      program: expect.stringMatching(/^s3:\/\/<.*cdk-hnb659fds-assets.*>\/[0-9a-f]{64}\.zip$/),
+      targetBacklogPerInstance: 10,
+      launchTemplateId: stack.resolve(fleet.image.launchTemplate.launchTemplateId),
+      environmentFile: FLEET_AGENT_ENV_FILE,
+    });
+    expect(group.Properties.Tags).toBeUndefined();
   });
 
   test('needs a visibility timeout of only 60 s from the queue (the agent extends running jobs)', () => {
@@ -462,8 +458,9 @@ describe('FleetWorker validation', () => {
     fails({ environment: { 'OUTPUT-BUCKET': 'frames' } }, /environment: names must be letters, digits and "_".*"OUTPUT-BUCKET"/);
   });
 
-  test('fails when an environment value is too long for the group\'s tags', () => {
-    fails({ environment: { NOTES: 'x'.repeat(257) } }, /environment: values are also tags of the group.*NOTES is longer/);
+  test('takes environment values longer than a tag could hold (they go to the user data only)', () => {
+    const { stack } = build({ environment: { NOTES: 'x'.repeat(4_000) } });
+    expect(envFile(templateOf(stack)).NOTES).toBe('x'.repeat(4_000));
   });
 
   test('fails when the queue\'s explicit visibility timeout is under the agent\'s 60 s', () => {

@@ -10,6 +10,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { LAMBDA_WORKER_WORKLOAD } from '../../contracts/work-queue';
+import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
 import { LambdaWorker, WorkQueue, type LambdaWorkerProps, type WorkQueueProps } from '../../lib';
 import { LAMBDA_UNUSED_SDK_MODULES } from '../../lib/core/bundling';
 import { newStack, templateOf } from '../support/stacks';
@@ -57,6 +59,19 @@ describe('LambdaWorker defaults', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       MaximumBatchingWindowInSeconds: Match.absent(),
       ScalingConfig: Match.absent(),
+    });
+  });
+
+  test('declares itself on its event source mapping for the local cloud: the function and the queue', () => {
+    template.hasResource('AWS::Lambda::EventSourceMapping', {
+      Metadata: {
+        [WORKLOAD_METADATA_KEY]: {
+          kind: LAMBDA_WORKER_WORKLOAD.kind,
+          version: LAMBDA_WORKER_WORKLOAD.version,
+          functionName: stack.resolve(worker.function.functionName),
+          queueUrl: stack.resolve(workQueue.queue.queueUrl),
+        },
+      },
     });
   });
 
@@ -185,6 +200,20 @@ describe('LambdaWorker hardening', () => {
     expect(policyStatements(stack)).toContainEqual(expect.objectContaining({ Sid: 'LambdaVpcNetworkInterfaces', Action: expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface']) }));
     const fn = Object.entries(template.findResources('AWS::Lambda::Function'))[0]![1];
     expect(fn.DependsOn).toEqual(expect.arrayContaining([stack.getLogicalId(worker.role.node.defaultChild as CfnResource)]));
+  });
+
+  test('is connectable in a VPC: a database can let the worker in', () => {
+    // GIVEN
+    const { stack } = newStack();
+    const vpc = newVpc(stack);
+    const worker = new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), code: code(), vpc });
+    const db = new ec2.SecurityGroup(stack, 'Db', { vpc });
+    // WHEN
+    db.connections.allowFrom(worker, ec2.Port.tcp(5432));
+    // THEN
+    templateOf(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5432, SourceSecurityGroupId: stack.resolve(worker.connections.securityGroups[0]!.securityGroupId),
+    });
   });
 
   test('reserves the concurrency it is given', () => {

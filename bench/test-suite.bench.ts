@@ -1,0 +1,81 @@
+/**
+ * `npm test` (typecheck, then jest) once, as a developer runs it on this 2-core machine: wall
+ * and CPU time, the jest summary, and the slowest test files (from jest's JSON report), so that
+ * the suite's budget of 3 minutes can be watched as patterns are added. No peer: there is no
+ * other test setup of this project to compare with.
+ *
+ * Knob: BENCH_TEST_SUITE_ARGS (extra arguments for jest, e.g. a path, to try the benchmark on a
+ * part of the suite; the result then says so).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { BenchOutcome } from './lib/results';
+import { runTimed } from './toolchain/timing';
+
+const ROOT = path.join(__dirname, '..');
+const BUDGET_S = 180;
+const SLOWEST = 6;
+
+interface JestReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numTotalTests: number;
+  numPassedTestSuites: number;
+  numTotalTestSuites: number;
+  testResults: { name: string; status: string; startTime: number; endTime: number; perfStats?: { runtime?: number } }[];
+}
+
+const s1 = (n: number) => Math.round(n * 10) / 10;
+
+export async function run(): Promise<BenchOutcome> {
+  const extra = process.env.BENCH_TEST_SUITE_ARGS ?? '';
+  const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tests-')), 'jest.json');
+  const loadBefore = os.loadavg()[0]!;
+  const r = runTimed(`npm test -- --json --outputFile='${reportFile}' ${extra}`, { cwd: ROOT, env: { ...process.env, CI: 'true' } });
+  const loadAfter = os.loadavg()[0]!;
+  const text = `${r.stdout}\n${r.stderr}`;
+  let report: JestReport | undefined;
+  if (fs.existsSync(reportFile)) report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as JestReport;
+  fs.rmSync(path.dirname(reportFile), { recursive: true, force: true });
+
+  let summary: string;
+  if (report) {
+    const failing = report.testResults.filter((t) => t.status !== 'passed').map((t) => path.relative(ROOT, t.name));
+    summary = `${report.numPassedTests} of ${report.numTotalTests} tests passed in ${report.numTotalTestSuites} files${failing.length > 0 ? `; failing: ${failing.join(', ')}` : ''}`;
+  } else {
+    const tsErrors = text.split('\n').filter((l) => /error TS\d+/.test(l));
+    summary = tsErrors.length > 0
+      ? `typecheck failed before jest ran (${tsErrors.length} error(s), first: ${tsErrors[0]!.trim().slice(0, 200)})`
+      : `no jest report (exit ${r.status}): ${text.trim().split('\n').slice(-3).join(' / ').slice(0, 300)}`;
+  }
+  const files = (report?.testResults ?? [])
+    .map((t) => ({ file: path.relative(ROOT, t.name), seconds: (t.endTime - t.startTime) / 1000 }))
+    .sort((a, b) => b.seconds - a.seconds);
+  console.log(`  npm test: ${r.seconds.toFixed(1)} s, ${summary}`);
+
+  const figures: Record<string, number> = {
+    'npm test wall (s)': s1(r.seconds),
+    'npm test CPU (s)': s1(r.cpuSeconds),
+  };
+  if (report) {
+    figures['test files'] = report.numTotalTestSuites;
+    figures['tests passed'] = report.numPassedTests;
+    figures['tests failed'] = report.numFailedTests;
+    for (const f of files.slice(0, SLOWEST)) figures[`slowest file: ${f.file} (s)`] = s1(f.seconds);
+  }
+  return {
+    title: '`npm test`: the whole suite on this 2-core machine',
+    method:
+      '`npm test` once (tsc --noEmit with its incremental cache, then jest with its configured workers, emulators included), CI=true, timed from the shell: wall and CPU seconds of the whole process tree. ' +
+      `Per-file times are jest's own (start to end of each file, with files running in parallel on the workers), from its JSON report.${extra ? ` Run on a part of the suite only: jest ${extra}.` : ''}`,
+    ours: { label: 'npm test', figures },
+    ratios: {},
+    goals: [{ goal: `\`npm test\` under ${BUDGET_S / 60} minutes on this 2-core machine`, measured: `${r.seconds.toFixed(1)} s (${summary}, exit ${r.status})`, met: r.seconds < BUDGET_S && r.status === 0 && !extra }],
+    notes: [
+      'No peer: there is no other test setup of this project to compare with.',
+      `The slowest files, longest first: ${files.slice(0, SLOWEST).map((f) => `${f.file} ${s1(f.seconds)} s`).join('; ') || 'none (no report)'}.`,
+      `Shared machine (2 cores, other engineers' tests at the same time): 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after. A file's time includes waiting for a core.`,
+    ],
+  };
+}

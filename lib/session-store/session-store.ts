@@ -1,0 +1,241 @@
+/**
+ * SessionStore: the shared table that keeps web sessions, so any server can serve any request
+ * and servers can come and go. Grants exactly what the session library (runtime/sessions/)
+ * calls, and hands its settings to that library through the contract's environment variables.
+ */
+import { Duration, type RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import {
+  SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV, SESSION_USER_INDEX_NAME, SESSION_USER_INDEX_PROJECTION,
+} from '../../contracts/session-store';
+import { assertProps, outsideInt } from '../core/validation';
+
+/** How a SessionStore's table is encrypted at rest (it always is). */
+export enum SessionStoreEncryption {
+  /** DynamoDB's default: a key AWS owns, at no cost and with no key policy to keep. */
+  AWS_OWNED = 'AWS_OWNED',
+  /** A customer-managed KMS key (`encryptionKey`, or a new one with rotation on), for key control and CloudTrail records of its use. */
+  KMS = 'KMS',
+}
+
+/** Properties of a {@link SessionStore}. */
+export interface SessionStoreProps {
+  /**
+   * An existing table to keep sessions in (partition key `id`, a string; TTL on `expiresAt`).
+   * It is used as it is: none of the table-shaping props (`tableName`, `encryption`,
+   * `encryptionKey`, `pointInTimeRecovery`, `removalPolicy`) may be set with it.
+   *
+   * @default - a new table with the secure defaults below
+   */
+  readonly table?: dynamodb.ITable;
+
+  /**
+   * An index of sessions by user id, for "list my sessions" and "sign out everywhere". It is
+   * sparse (only signed-in sessions are in it). With an existing `table`, true declares that
+   * the table has this index under the name `byUserId`.
+   *
+   * @default - true for a new table, false for an existing one
+   */
+  readonly userIndex?: boolean;
+
+  /**
+   * A name for the table.
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly tableName?: string;
+
+  /**
+   * How the table is encrypted at rest.
+   *
+   * @default SessionStoreEncryption.AWS_OWNED
+   */
+  readonly encryption?: SessionStoreEncryption;
+
+  /**
+   * The KMS key for `SessionStoreEncryption.KMS`.
+   *
+   * @default - a new key with rotation on, when `encryption` is KMS
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Point-in-time recovery of the table.
+   *
+   * @default true
+   */
+  readonly pointInTimeRecovery?: boolean;
+
+  /**
+   * What happens to the table when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN (CDK's default for tables)
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * The throttle alarm fires when this many session requests are throttled in 5 minutes
+   * (throttled requests fail page views).
+   *
+   * @default 1
+   */
+  readonly throttleAlarmThreshold?: number;
+
+  /**
+   * An SNS topic to notify when the alarm fires.
+   *
+   * @default - the alarm has no action
+   */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/** KMS actions a session user needs on a customer-managed table key. */
+const SESSION_KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
+
+/** The table operations the session library performs, for metrics. */
+const OPERATIONS = [
+  dynamodb.Operation.GET_ITEM, dynamodb.Operation.PUT_ITEM, dynamodb.Operation.UPDATE_ITEM, dynamodb.Operation.DELETE_ITEM, dynamodb.Operation.QUERY,
+];
+
+/**
+ * A DynamoDB table for web sessions: on-demand, encrypted, point-in-time recovery, TTL on
+ * `expiresAt`, an optional index by user, an alarm on throttling, and a grant of exactly the
+ * actions the session library calls.
+ *
+ * @example
+ * const sessions = new SessionStore(this, 'Sessions');
+ * sessions.grantReadWrite(webServerRole);
+ * // and give the servers sessions.environment (SESSION_TABLE_NAME, SESSION_USER_INDEX_NAME)
+ */
+export class SessionStore extends Construct {
+  /** The session table. */
+  public readonly table: dynamodb.ITable;
+  /** The user index's name, when the table has one. */
+  public readonly userIndexName?: string;
+  /** The KMS key of the table, when it uses one this construct knows. */
+  public readonly encryptionKey?: kms.IKey;
+  /** True when this construct created the table. */
+  public readonly createdTable: boolean;
+  /** Fires when session requests are throttled. */
+  public readonly throttleAlarm: cloudwatch.Alarm;
+  /** The environment variables the session library reads (table and index names). */
+  public readonly environment: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: SessionStoreProps = {}) {
+    super(scope, id);
+
+    const byo = props.table !== undefined;
+    const encryption = props.encryption ?? SessionStoreEncryption.AWS_OWNED;
+    const userIndex = props.userIndex ?? !byo;
+    const threshold = props.throttleAlarmThreshold ?? 1;
+
+    const shaping: (keyof SessionStoreProps)[] = ['tableName', 'encryption', 'encryptionKey', 'pointInTimeRecovery', 'removalPolicy'];
+    const conflicts = byo ? shaping.filter((k) => props[k] !== undefined) : [];
+    assertProps(this, [
+      {
+        failed: conflicts.length > 0,
+        prop: `table + ${conflicts.join(', ')}`,
+        message: `an existing table is used as it is, so ${conflicts.join(', ')} cannot be set with it. Remove them, or remove \`table\` to let SessionStore create one.`,
+      },
+      {
+        failed: props.encryptionKey !== undefined && encryption !== SessionStoreEncryption.KMS,
+        prop: 'encryptionKey',
+        message: `is only used with \`encryption: SessionStoreEncryption.KMS\`, but \`encryption\` is ${encryption}. Set \`encryption\` to KMS or remove \`encryptionKey\`.`,
+      },
+      {
+        failed: outsideInt(props.throttleAlarmThreshold, 1, 1_000_000),
+        prop: 'throttleAlarmThreshold',
+        message: `must be a whole number from 1 to 1,000,000, received ${props.throttleAlarmThreshold}.`,
+      },
+      {
+        failed: props.tableName !== undefined && !Token.isUnresolved(props.tableName) && !/^[A-Za-z0-9_.-]{3,255}$/.test(props.tableName),
+        prop: 'tableName',
+        message: `must be 3 to 255 letters, digits, underscores, hyphens or dots, received "${props.tableName}".`,
+      },
+    ]);
+
+    this.createdTable = !byo;
+    this.userIndexName = userIndex ? SESSION_USER_INDEX_NAME : undefined;
+
+    if (props.table) {
+      this.table = props.table;
+      this.encryptionKey = props.table.encryptionKey;
+    } else {
+      const useKms = encryption === SessionStoreEncryption.KMS;
+      this.encryptionKey = useKms
+        ? props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: `Encrypts the sessions of ${this.node.path}` })
+        : undefined;
+      const table = new dynamodb.Table(this, 'Table', {
+        tableName: props.tableName,
+        partitionKey: { name: A.key, type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: useKms ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.DEFAULT,
+        encryptionKey: this.encryptionKey,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
+        // TTL deletes dead sessions eventually (within days); the library refuses them on read at once.
+        timeToLiveAttribute: A.expiresAt,
+        removalPolicy: props.removalPolicy,
+      });
+      if (userIndex) {
+        table.addGlobalSecondaryIndex({
+          indexName: SESSION_USER_INDEX_NAME,
+          partitionKey: { name: A.userId, type: dynamodb.AttributeType.STRING },
+          sortKey: { name: A.createdAt, type: dynamodb.AttributeType.NUMBER },
+          projectionType: dynamodb.ProjectionType.INCLUDE,
+          nonKeyAttributes: [...SESSION_USER_INDEX_PROJECTION],
+        });
+      }
+      this.table = table;
+    }
+
+    this.environment = {
+      [SESSION_TABLE_ENV]: this.table.tableName,
+      ...(this.userIndexName ? { [SESSION_USER_INDEX_ENV]: this.userIndexName } : {}),
+    };
+
+    this.throttleAlarm = new cloudwatch.Alarm(this, 'ThrottleAlarm', {
+      alarmDescription: `Session requests to ${this.node.path} are throttled: page views fail or slow down. Check the table's capacity and hot keys.`,
+      metric: this.metricThrottledRequests(),
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) this.throttleAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+  }
+
+  /**
+   * Lets `grantee` use sessions: exactly the actions the session library calls
+   * (SESSION_DYNAMODB_ACTIONS: GetItem, PutItem, UpdateItem, DeleteItem, Query) on the table
+   * and its user index, and Decrypt, DescribeKey, Encrypt and GenerateDataKey on the KMS key when there is one. No Scan, CreateTable or DescribeTable.
+   */
+  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
+    const resourceArns = [this.table.tableArn, ...(this.userIndexName ? [`${this.table.tableArn}/index/${this.userIndexName}`] : [])];
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: [...SESSION_DYNAMODB_ACTIONS], resourceArns });
+    // What DynamoDB asks of the caller for a table under a customer-managed key (it decrypts the
+    // table key with the caller's permission); no ReEncrypt* or GenerateDataKey* wildcards.
+    this.encryptionKey?.grant(grantee, ...SESSION_KMS_ACTIONS);
+    return grant;
+  }
+
+  /** Session requests throttled, summed over the operations the library performs (5-minute sums). */
+  public metricThrottledRequests(options: cloudwatch.MetricOptions = {}): cloudwatch.IMetric {
+    return this.table.metricThrottledRequestsForOperations({ operations: OPERATIONS, period: Duration.minutes(5), ...options });
+  }
+
+  /** Consumed read capacity of the session table (5-minute sums): one unit per consistent read of a session up to 4 KB. */
+  public metricConsumedReadCapacityUnits(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.table.metricConsumedReadCapacityUnits({ period: Duration.minutes(5), statistic: 'Sum', ...options });
+  }
+
+  /** Consumed write capacity of the session table (5-minute sums). */
+  public metricConsumedWriteCapacityUnits(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.table.metricConsumedWriteCapacityUnits({ period: Duration.minutes(5), statistic: 'Sum', ...options });
+  }
+}

@@ -1,0 +1,568 @@
+/**
+ * SharedStorage: where data that must outlive an instance goes. Large shared objects in an S3
+ * bucket with every secure default on, small shared records in an optional DynamoDB table, and
+ * uploads that become jobs on a WorkQueue, through the bucket's own notification configuration
+ * (no Lambda-backed custom resource).
+ */
+import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import {
+  RECORD_DATA_ATTRIBUTE, RECORD_ID_ATTRIBUTE, RECORD_VERSION_ATTRIBUTE, RECORD_WRITE_ID_ATTRIBUTE, RECORDS_READ_ACTIONS, RECORDS_WRITE_ACTIONS, SHARED_STORAGE_BUCKET_WORKLOAD,
+  STORAGE_BUCKET_ENV, STORAGE_DELETE_ACTIONS, STORAGE_READ_ACTIONS, STORAGE_RECORDS_TABLE_ENV, STORAGE_RECORDS_TTL_ATTRIBUTE_ENV,
+  STORAGE_WRITE_ACTIONS,
+} from '../../contracts/shared-storage';
+import { declareWorkload } from '../core/workload';
+import { assertProps, isKnown, type PropRule } from '../core/validation';
+import type { WorkQueue } from '../work-queue/work-queue';
+
+/** How a SharedStorage bucket encrypts objects at rest. */
+export enum SharedStorageEncryption {
+  /** SSE-S3: keys S3 owns and manages (no KMS cost or key policy; server access logs need it). */
+  S3_MANAGED = 'S3_MANAGED',
+  /** SSE-KMS with a customer-managed key (`encryptionKey`, or a new one with rotation on) and an S3 Bucket Key. */
+  KMS = 'KMS',
+}
+
+/** Uploads that become jobs: object-created events of matching keys sent to a work queue. */
+export interface ObjectCreatedJobs {
+  /** The queue the events go to, one SQS message per created object (a standard queue: S3 cannot send to FIFO queues). */
+  readonly workQueue: WorkQueue;
+  /**
+   * Only keys that start with this.
+   *
+   * @default - every key
+   */
+  readonly prefix?: string;
+  /**
+   * Only keys that end with this (e.g. `.jpg`).
+   *
+   * @default - every key
+   */
+  readonly suffix?: string;
+}
+
+/** Properties of a {@link SharedStorage}. */
+export interface SharedStorageProps {
+  /**
+   * An existing bucket to use instead of creating one. It is used as it is: none of the
+   * bucket-shaping props (`encryption`, `encryptionKey`, `noncurrentVersionExpiration`,
+   * `abortIncompleteUploadsAfter`, `accessLogsBucket`, `accessLogsRetention`, `corsOrigins`,
+   * `minimumTlsVersion`, `requestMetrics`, `objectCreatedJobs`, `removalPolicy`) may be set with it.
+   *
+   * @default - a new bucket with the secure defaults below
+   */
+  readonly bucket?: s3.IBucket;
+
+  /**
+   * How objects are encrypted at rest.
+   *
+   * @default SharedStorageEncryption.S3_MANAGED
+   */
+  readonly encryption?: SharedStorageEncryption;
+
+  /**
+   * The KMS key for `SharedStorageEncryption.KMS` (also used for the records table).
+   *
+   * @default - a new key with rotation on, when `encryption` is `KMS`
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * The lowest TLS version the bucket accepts (requests without TLS are always denied).
+   *
+   * @default 1.2
+   */
+  readonly minimumTlsVersion?: number;
+
+  /**
+   * Versioning is on; an overwritten or deleted object's old version is deleted this long after.
+   *
+   * @default Duration.days(30)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
+
+  /**
+   * Parts of multipart uploads that were never completed or aborted are deleted this long after
+   * the upload started (S3 bills them until then). Whole days.
+   *
+   * @default Duration.days(1)
+   */
+  readonly abortIncompleteUploadsAfter?: Duration;
+
+  /**
+   * Where server access logs go.
+   *
+   * @default - a new log bucket: SSE-S3, TLS only, no public access, logs deleted after `accessLogsRetention`
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+
+  /**
+   * How long a new log bucket keeps access logs (whole days).
+   *
+   * @default Duration.days(90)
+   */
+  readonly accessLogsRetention?: Duration;
+
+  /**
+   * Origins of web pages allowed to upload (PUT, POST) and download (GET, HEAD) from a browser
+   * with presigned URLs, e.g. `['https://app.example.com']`. No wildcards.
+   *
+   * @default - none: no CORS, browsers cannot call the bucket
+   */
+  readonly corsOrigins?: string[];
+
+  /**
+   * Turn on S3 request metrics for the whole bucket (CloudWatch bills them), which
+   * `metricClientErrors` and `metricServerErrors` read.
+   *
+   * @default false
+   */
+  readonly requestMetrics?: boolean;
+
+  /**
+   * Send object-created events of matching keys to a work queue, so that an upload becomes a job.
+   *
+   * @default - no events
+   */
+  readonly objectCreatedJobs?: ObjectCreatedJobs;
+
+  /**
+   * Create a table for small shared records (partition key `id`, on-demand, encrypted,
+   * point-in-time recovery).
+   *
+   * @default - true when `recordsTable` or `recordsTimeToLiveAttribute` is given, else false
+   */
+  readonly records?: boolean;
+
+  /**
+   * An existing records table (partition key `id` as a string) instead of a new one.
+   *
+   * @default - a new table when `records` is true
+   */
+  readonly recordsTable?: dynamodb.ITable;
+
+  /**
+   * The attribute by which DynamoDB deletes expired records (epoch seconds) in a new table.
+   *
+   * @default - no TTL
+   */
+  readonly recordsTimeToLiveAttribute?: string;
+
+  /**
+   * What happens to the bucket and the records table when they leave the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Default: old versions kept 30 days. */
+const DEFAULT_NONCURRENT_EXPIRATION = Duration.days(30);
+/** Default: incomplete multipart uploads deleted after one day. */
+const DEFAULT_ABORT_INCOMPLETE = Duration.days(1);
+/** Default: access logs kept 90 days. */
+const DEFAULT_LOG_RETENTION = Duration.days(90);
+/** The id of the request-metrics configuration (the `FilterId` dimension of the metrics). */
+const REQUEST_METRICS_ID = 'EntireBucket';
+/** An origin: scheme, host, optional port, nothing else. */
+const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i;
+
+/** Attributes the records client writes itself. */
+const RESERVED_RECORD_ATTRIBUTES = [RECORD_ID_ATTRIBUTE, RECORD_VERSION_ATTRIBUTE, RECORD_DATA_ATTRIBUTE, RECORD_WRITE_ID_ATTRIBUTE];
+
+const BUCKET_SHAPING: (keyof SharedStorageProps)[] = [
+  'encryption', 'encryptionKey', 'minimumTlsVersion', 'noncurrentVersionExpiration', 'abortIncompleteUploadsAfter',
+  'accessLogsBucket', 'accessLogsRetention', 'corsOrigins', 'requestMetrics', 'objectCreatedJobs', 'removalPolicy',
+];
+
+/**
+ * A bucket for shared objects, with an optional table for shared records, secure by default:
+ * encrypted, TLS only (1.2 or later), no public access, no ACLs, versioned, server access logs,
+ * incomplete uploads cleaned up.
+ *
+ * @example
+ * const jobs = new WorkQueue(this, 'Jobs');
+ * const storage = new SharedStorage(this, 'Storage', {
+ *   records: true,
+ *   objectCreatedJobs: { workQueue: jobs, prefix: 'incoming/' },
+ * });
+ * storage.grantReadPrefix(worker, 'incoming/');
+ * storage.grantWritePrefix(worker, 'results/');
+ */
+export class SharedStorage extends Construct {
+  /** The bucket. */
+  public readonly bucket: s3.IBucket;
+  /** Where server access logs go; undefined for an existing bucket. */
+  public readonly accessLogsBucket?: s3.IBucket;
+  /** The KMS key of the bucket, when it uses one. */
+  public readonly encryptionKey?: kms.IKey;
+  /** The table of shared records, when there is one. */
+  public readonly recordsTable?: dynamodb.ITable;
+  /** The TTL attribute of the records table, when TTL is on. */
+  public readonly recordsTimeToLiveAttribute?: string;
+  /** True when this construct created the bucket (and so controls its settings). */
+  public readonly createdBucket: boolean;
+  /** Whether request metrics (4xx, 5xx) are on. */
+  public readonly requestMetrics: boolean;
+
+  constructor(scope: Construct, id: string, props: SharedStorageProps = {}) {
+    super(scope, id);
+    // Server access logs reach the log bucket through its bucket policy, not ACLs, which
+    // object ownership "bucket owner enforced" turns off (CDK's flag is off in an app without it).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+
+    const byo = props.bucket !== undefined;
+    const encryption = props.encryption ?? SharedStorageEncryption.S3_MANAGED;
+    const minimumTlsVersion = props.minimumTlsVersion ?? 1.2;
+    const noncurrent = props.noncurrentVersionExpiration ?? DEFAULT_NONCURRENT_EXPIRATION;
+    const abortAfter = props.abortIncompleteUploadsAfter ?? DEFAULT_ABORT_INCOMPLETE;
+    const logRetention = props.accessLogsRetention ?? DEFAULT_LOG_RETENTION;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const records = props.records ?? (props.recordsTable !== undefined || props.recordsTimeToLiveAttribute !== undefined);
+
+    assertProps(this, sharedStorageRules(props, { noncurrent, abortAfter, logRetention, minimumTlsVersion, records }));
+
+    this.createdBucket = !byo;
+    this.requestMetrics = !byo && (props.requestMetrics ?? false);
+
+    if (props.bucket) {
+      this.bucket = props.bucket;
+      this.encryptionKey = props.bucket.encryptionKey;
+    } else {
+      const useKms = encryption === SharedStorageEncryption.KMS;
+      this.encryptionKey = useKms
+        ? props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: `Encrypts the objects and records of ${this.node.path}`, removalPolicy })
+        : undefined;
+
+      this.accessLogsBucket = props.accessLogsBucket ?? this.newLogBucket(logRetention);
+      const bucket = new s3.Bucket(this, 'Bucket', {
+        ...(useKms
+          ? { encryption: s3.BucketEncryption.KMS, encryptionKey: this.encryptionKey, bucketKeyEnabled: true }
+          : { encryption: s3.BucketEncryption.S3_MANAGED }),
+        enforceSSL: true,
+        minimumTLSVersion: minimumTlsVersion,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned: true,
+        serverAccessLogsBucket: this.accessLogsBucket,
+        serverAccessLogsPrefix: props.accessLogsBucket ? `${this.node.path.replace(/\//g, '-')}/` : undefined,
+        lifecycleRules: [
+          { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: abortAfter },
+          { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: noncurrent },
+          // A delete marker with no versions behind it is clutter that slows listings.
+          { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
+        ],
+        cors: props.corsOrigins?.length
+          ? [{
+            allowedOrigins: props.corsOrigins,
+            allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD, s3.HttpMethods.PUT, s3.HttpMethods.POST],
+            allowedHeaders: ['content-type', 'content-length', 'x-amz-checksum-sha256', 'x-amz-sdk-checksum-algorithm'],
+            exposedHeaders: ['etag', 'x-amz-checksum-sha256', 'x-amz-version-id'],
+            maxAge: 3000,
+          }]
+          : undefined,
+        metrics: this.requestMetrics ? [{ id: REQUEST_METRICS_ID }] : undefined,
+        removalPolicy,
+      });
+      this.bucket = bucket;
+      if (props.objectCreatedJobs) this.sendObjectCreatedEvents(bucket, props.objectCreatedJobs);
+    }
+
+    if (records) {
+      this.recordsTimeToLiveAttribute = props.recordsTimeToLiveAttribute;
+      this.recordsTable = props.recordsTable ?? new dynamodb.Table(this, 'Records', {
+        partitionKey: { name: RECORD_ID_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        ...(this.encryptionKey && this.createdBucket
+          ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.encryptionKey }
+          : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
+        timeToLiveAttribute: props.recordsTimeToLiveAttribute,
+        removalPolicy,
+      });
+    }
+
+    if (this.createdBucket) {
+      declareWorkload(this.bucket.node.defaultChild as s3.CfnBucket, SHARED_STORAGE_BUCKET_WORKLOAD.declare({ role: 'objects' }));
+      const logs = this.accessLogsBucket?.node.defaultChild;
+      if (!props.accessLogsBucket && logs instanceof s3.CfnBucket) declareWorkload(logs, SHARED_STORAGE_BUCKET_WORKLOAD.declare({ role: 'access-logs' }));
+    }
+  }
+
+  /**
+   * The environment variables through which the storage client finds this storage
+   * (`SharedStorageClient.fromEnvironment()`, `SharedRecords.fromEnvironment()`).
+   */
+  public get environment(): Record<string, string> {
+    const env: Record<string, string> = { [STORAGE_BUCKET_ENV]: this.bucket.bucketName };
+    if (this.recordsTable) env[STORAGE_RECORDS_TABLE_ENV] = this.recordsTable.tableName;
+    if (this.recordsTimeToLiveAttribute) env[STORAGE_RECORDS_TTL_ATTRIBUTE_ENV] = this.recordsTimeToLiveAttribute;
+    return env;
+  }
+
+  /**
+   * Lets `grantee` read (GET, HEAD) objects whose key starts with `prefix`, and decrypt them.
+   *
+   * @param prefix a key prefix such as `incoming/`; `''` for the whole bucket
+   */
+  public grantReadPrefix(grantee: iam.IGrantable, prefix: string): iam.Grant {
+    this.encryptionKey?.grantDecrypt(grantee);
+    return this.grantObjects(grantee, STORAGE_READ_ACTIONS, prefix);
+  }
+
+  /**
+   * Lets `grantee` write objects under `prefix` as the client does: PUT (also conditional and
+   * multipart) and abort its own multipart uploads, with the key to encrypt them. Nothing else:
+   * no delete, no ACLs, no tagging.
+   */
+  public grantWritePrefix(grantee: iam.IGrantable, prefix: string): iam.Grant {
+    // Multipart uploads to SSE-KMS need Decrypt as well: S3 decrypts parts to assemble them.
+    this.encryptionKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+    return this.grantObjects(grantee, STORAGE_WRITE_ACTIONS, prefix);
+  }
+
+  /** Lets `grantee` delete objects under `prefix` (a delete marker, in this versioned bucket). */
+  public grantDeletePrefix(grantee: iam.IGrantable, prefix: string): iam.Grant {
+    return this.grantObjects(grantee, STORAGE_DELETE_ACTIONS, prefix);
+  }
+
+  /** Lets `grantee` read records (`SharedRecords.get`). Throws without a records table. */
+  public grantReadRecords(grantee: iam.IGrantable): iam.Grant {
+    const table = this.requireTable('grantReadRecords');
+    table.encryptionKey?.grantDecrypt(grantee);
+    return iam.Grant.addToPrincipal({ grantee, actions: [...RECORDS_READ_ACTIONS], resourceArns: [table.tableArn] });
+  }
+
+  /**
+   * Lets `grantee` read and write records as `SharedRecords` does: get, conditional put and
+   * delete. Throws without a records table.
+   */
+  public grantReadWriteRecords(grantee: iam.IGrantable): iam.Grant {
+    const table = this.requireTable('grantReadWriteRecords');
+    table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*');
+    return iam.Grant.addToPrincipal({ grantee, actions: [...RECORDS_READ_ACTIONS, ...RECORDS_WRITE_ACTIONS], resourceArns: [table.tableArn] });
+  }
+
+  /** Bytes stored in the bucket's standard storage (daily, maximum). */
+  public metricBucketSizeBytes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.storageMetric('BucketSizeBytes', 'StandardStorage', props);
+  }
+
+  /** Objects in the bucket, every version counted (daily, maximum). */
+  public metricNumberOfObjects(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.storageMetric('NumberOfObjects', 'AllStorageTypes', props);
+  }
+
+  /** Requests answered with a 4xx status (sum over 5 minutes). Needs `requestMetrics: true`. */
+  public metricClientErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.requestMetric('4xxErrors', 'metricClientErrors', props);
+  }
+
+  /** Requests answered with a 5xx status (sum over 5 minutes). Needs `requestMetrics: true`. */
+  public metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.requestMetric('5xxErrors', 'metricServerErrors', props);
+  }
+
+  private grantObjects(grantee: iam.IGrantable, actions: readonly string[], prefix: string): iam.Grant {
+    if (!Token.isUnresolved(prefix) && /[*?]/.test(prefix)) {
+      throw new Error(`${this.node.path}: the prefix of a grant is a literal key prefix, received "${prefix}". Remove the wildcard (a grant on "incoming/" covers every key under it).`);
+    }
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.bucket.arnForObjects(`${prefix}*`)] });
+    // The wildcard is the key prefix itself: acknowledged for this finding only, with the prefix in its id.
+    const principal = grantee.grantPrincipal;
+    const cfnBucket = this.createdBucket ? this.bucket.node.defaultChild : undefined;
+    if (cfnBucket instanceof s3.CfnBucket && principal instanceof Construct) {
+      Validations.of(principal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(cfnBucket)}.Arn>/${prefix}*]`,
+        reason: `SharedStorage grants ${actions.join(', ')} on the keys under "${prefix}" of its bucket: the wildcard is that key prefix, and nothing outside it is granted.`,
+      });
+    }
+    return grant;
+  }
+
+  private requireTable(method: string): dynamodb.ITable {
+    if (!this.recordsTable) {
+      throw new Error(`${this.node.path}: ${method} needs a records table, and this storage has none. Set \`records: true\` (or pass \`recordsTable\`).`);
+    }
+    return this.recordsTable;
+  }
+
+  private storageMetric(metricName: string, storageType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/S3',
+      metricName,
+      dimensionsMap: { BucketName: this.bucket.bucketName, StorageType: storageType },
+      statistic: 'Maximum',
+      period: Duration.days(1),
+      ...props,
+    });
+  }
+
+  private requestMetric(metricName: string, method: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.requestMetrics) {
+      throw new Error(`${this.node.path}: ${method} reads S3 request metrics, which are off. Set \`requestMetrics: true\` on a bucket SharedStorage creates.`);
+    }
+    return new cloudwatch.Metric({
+      namespace: 'AWS/S3',
+      metricName,
+      dimensionsMap: { BucketName: this.bucket.bucketName, FilterId: REQUEST_METRICS_ID },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  private newLogBucket(retention: Duration): s3.Bucket {
+    const logs = new s3.Bucket(this, 'AccessLogs', {
+      // Server access logs can only be delivered to an SSE-S3 bucket.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: retention }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(logs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the server access log bucket of the storage bucket; logging its own access would write a log record for every log record.',
+    });
+    return logs;
+  }
+
+  /**
+   * Object-created events to the work queue through the bucket's own NotificationConfiguration
+   * (CDK's addEventNotification would add a Lambda-backed custom resource). S3 checks that it may
+   * send to the queue when the bucket is created, so the queue policy comes first, and it cannot
+   * name the bucket's ARN (the bucket would depend on it both ways): it allows S3 on behalf of
+   * buckets of this account only. See docs/decisions.md.
+   */
+  private sendObjectCreatedEvents(bucket: s3.Bucket, jobs: ObjectCreatedJobs): void {
+    const queue = jobs.workQueue.queue;
+    const fromOurBuckets = {
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:s3:::*` },
+    };
+    const s3Service = new iam.ServicePrincipal('s3.amazonaws.com');
+    const added = queue.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'ObjectCreatedEventsFromS3',
+      principals: [s3Service],
+      actions: ['sqs:SendMessage'],
+      resources: [queue.queueArn],
+      conditions: fromOurBuckets,
+    }));
+    if (added.policyDependable) bucket.node.addDependency(added.policyDependable);
+    queue.encryptionMasterKey?.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [s3Service],
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: fromOurBuckets,
+    }));
+    const rules: s3.CfnBucket.FilterRuleProperty[] = [];
+    if (jobs.prefix) rules.push({ name: 'prefix', value: jobs.prefix });
+    if (jobs.suffix) rules.push({ name: 'suffix', value: jobs.suffix });
+    const cfn = bucket.node.defaultChild as s3.CfnBucket;
+    cfn.notificationConfiguration = {
+      queueConfigurations: [{
+        event: 's3:ObjectCreated:*',
+        queue: queue.queueArn,
+        filter: rules.length ? { s3Key: { rules } } : undefined,
+      }],
+    };
+  }
+}
+
+/** The validation rules of {@link SharedStorageProps}, with the defaults resolved. */
+function sharedStorageRules(
+  props: SharedStorageProps,
+  d: { noncurrent: Duration; abortAfter: Duration; logRetention: Duration; minimumTlsVersion: number; records: boolean },
+): PropRule[] {
+  const byo = props.bucket !== undefined;
+  const conflicts = byo ? BUCKET_SHAPING.filter((k) => props[k] !== undefined) : [];
+  const days = (duration: Duration) => duration.toHours() / 24;
+  const wholeDays = (duration: Duration, min: number, max: number) => {
+    const n = days(duration);
+    return isKnown(n) && (!Number.isInteger(n) || n < min || n > max);
+  };
+  const origins = props.corsOrigins ?? [];
+  const badOrigins = origins.filter((o) => !Token.isUnresolved(o) && !ORIGIN.test(o));
+  const jobs = props.objectCreatedJobs;
+  const ttl = props.recordsTimeToLiveAttribute;
+  return [
+    {
+      failed: conflicts.length > 0,
+      prop: `bucket + ${conflicts.join(', ')}`,
+      message: `an existing bucket is used as it is, so ${conflicts.join(', ')} cannot be set with it. Remove them, or remove \`bucket\` to let SharedStorage create one` +
+        (conflicts.includes('objectCreatedJobs') ? ' (events to a queue need the bucket\'s own notification configuration: configure it where the bucket is defined)' : '') + '.',
+    },
+    {
+      failed: props.encryptionKey !== undefined && props.encryption !== SharedStorageEncryption.KMS,
+      prop: 'encryptionKey',
+      message: `is only used with \`encryption: SharedStorageEncryption.KMS\`, received encryption ${props.encryption ?? 'S3_MANAGED (the default)'}. Set \`encryption\` to KMS or remove \`encryptionKey\`.`,
+    },
+    {
+      failed: !byo && isKnown(d.minimumTlsVersion) && d.minimumTlsVersion !== 1.2 && d.minimumTlsVersion !== 1.3,
+      prop: 'minimumTlsVersion',
+      message: `must be 1.2 or 1.3 (S3 no longer accepts older TLS versions), received ${d.minimumTlsVersion}.`,
+    },
+    {
+      failed: wholeDays(d.noncurrent, 1, 36_500),
+      prop: 'noncurrentVersionExpiration',
+      message: `must be whole days from 1 to 36,500, received ${days(d.noncurrent)} days.`,
+    },
+    {
+      failed: wholeDays(d.abortAfter, 1, 36_500),
+      prop: 'abortIncompleteUploadsAfter',
+      message: `must be whole days from 1 to 36,500 (S3 counts lifecycle in days), received ${days(d.abortAfter)} days.`,
+    },
+    {
+      failed: wholeDays(d.logRetention, 1, 36_500),
+      prop: 'accessLogsRetention',
+      message: `must be whole days from 1 to 36,500, received ${days(d.logRetention)} days.`,
+    },
+    {
+      failed: props.accessLogsRetention !== undefined && props.accessLogsBucket !== undefined,
+      prop: 'accessLogsRetention',
+      message: 'only applies to the log bucket SharedStorage creates; `accessLogsBucket` keeps its own retention. Remove one of them.',
+    },
+    {
+      failed: badOrigins.length > 0,
+      prop: 'corsOrigins',
+      message: `must be origins like "https://app.example.com" (scheme, host, optional port; no wildcard, path or trailing slash), received ${badOrigins.map((o) => JSON.stringify(o)).join(', ')}.`,
+    },
+    {
+      failed: jobs !== undefined && jobs.workQueue.fifo,
+      prop: 'objectCreatedJobs.workQueue',
+      message: 'is a FIFO queue, and S3 sends events to standard queues only. Use a standard WorkQueue (fifo: false).',
+    },
+    {
+      failed: jobs?.prefix !== undefined && !Token.isUnresolved(jobs.prefix) && (jobs.prefix.startsWith('/') || /[*?]/.test(jobs.prefix)),
+      prop: 'objectCreatedJobs.prefix',
+      message: `is a literal key prefix without a leading slash or wildcards (e.g. "incoming/"), received ${JSON.stringify(jobs?.prefix)}.`,
+    },
+    {
+      failed: jobs?.suffix !== undefined && !Token.isUnresolved(jobs.suffix) && /[*?]/.test(jobs.suffix),
+      prop: 'objectCreatedJobs.suffix',
+      message: `is a literal key suffix without wildcards (e.g. ".jpg"), received ${JSON.stringify(jobs?.suffix)}.`,
+    },
+    {
+      failed: props.records === false && (props.recordsTable !== undefined || ttl !== undefined),
+      prop: 'records',
+      message: `is false, yet ${props.recordsTable !== undefined ? '`recordsTable`' : '`recordsTimeToLiveAttribute`'} is set. Remove it, or set \`records: true\`.`,
+    },
+    {
+      failed: props.recordsTable !== undefined && ttl !== undefined,
+      prop: 'recordsTable + recordsTimeToLiveAttribute',
+      message: 'an existing table keeps its own TTL setting. Remove `recordsTimeToLiveAttribute`, and set TTL where the table is defined.',
+    },
+    {
+      failed: ttl !== undefined && !Token.isUnresolved(ttl) && (!/^[A-Za-z0-9_.-]{1,255}$/.test(ttl) || RESERVED_RECORD_ATTRIBUTES.includes(ttl)),
+      prop: 'recordsTimeToLiveAttribute',
+      message: `must be an attribute name (letters, digits, _ . -) other than the client's own ${RESERVED_RECORD_ATTRIBUTES.join(', ')}, received ${JSON.stringify(ttl)}.`,
+    },
+  ];
+}

@@ -1,0 +1,261 @@
+"""
+The embedded AWS of the local cloud: moto's server with the local cloud's adjustments, started by
+local/moto.ts as `python3 moto_launcher.py <host> <port> <parent-pid> <local-queue-urls> <builtin-event-sources>`.
+
+Each adjustment is applied on its own; one that cannot be applied to this moto version prints a
+line starting with "local cloud: " on stderr (local/moto.ts shows it to the user at once) and the
+server starts without it.
+"""
+import json, os, re, signal, sys, logging, threading, time
+
+def exit_with_parent(parent):
+    # Linux: the kernel sends SIGTERM when the parent dies (PR_SET_PDEATHSIG), even after SIGKILL.
+    # Elsewhere (macOS): a thread notices that the parent is gone within a second.
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    except Exception:
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:
+        sys.exit(0)
+
+exit_with_parent(int(sys.argv[3]))
+logging.getLogger('werkzeug').setLevel(logging.ERROR)
+port = sys.argv[2]
+
+def warn(what, error):
+    sys.stderr.write('local cloud: could not %s in this moto version (%r); continuing without it\n' % (what, error))
+    sys.stderr.flush()
+
+if sys.argv[4] == '1':
+    # CloudFormation's Ref of a queue is its URL. moto makes it https://sqs.<region>.amazonaws.com/...,
+    # which SDKs then call directly (they send to the QueueUrl's host): make it reach this server,
+    # as a real queue URL reaches real SQS.
+    try:
+        from moto.sqs.models import Queue
+        Queue.physical_resource_id = property(lambda self: 'http://localhost:%s/%s/%s' % (port, self.account_id, self.name))
+    except Exception as e:
+        warn('give CloudFormation queues local URLs', e)
+
+if sys.argv[5] == '0':
+    # moto feeds event source mappings itself on every SendMessage: it receives the messages (raising
+    # their receive count, so good jobs reach the dead-letter queue) and fails to run the function
+    # without Docker. The local cloud runs Lambda's pollers instead; the mappings stay stored and listed.
+    def detached(cls):
+        cls.lambda_event_source_mappings = property(lambda self: {}, lambda self, value: None)
+    for module, name in (('moto.sqs.models', 'Queue'), ('moto.dynamodb.models.table', 'Table'), ('moto.kinesis.models', 'Stream')):
+        try:
+            detached(getattr(__import__(module, fromlist=[name]), name))
+        except Exception as e:
+            warn('detach event source mappings from ' + name, e)
+
+# When a resource fails to create, moto answers CreateStack with an error and leaves the stack
+# in CREATE_IN_PROGRESS without events. Record what CloudFormation would: a *_FAILED event for
+# the resource with the reason, and the stack's failed status, so a failed deploy can say which
+# resource failed and why.
+try:
+    from moto.cloudformation import parsing as cfn_parsing
+    from moto.cloudformation.models import Event, cloudformation_backends
+
+    def reason(e):
+        text = getattr(e, 'message', None) or ' '.join(str(a) for a in getattr(e, 'args', ()) if a) or repr(e)
+        return '%s: %s' % (type(e).__name__, text)
+
+    def recording(original, action):
+        def wrapper(logical_id, resource_json, resources_map, account_id, region_name):
+            try:
+                return original(logical_id, resource_json, resources_map, account_id, region_name)
+            except Exception as e:
+                try:
+                    stack = cloudformation_backends[account_id][region_name].stacks[resources_map.stack_id]
+                    stack.events.append(Event(stack.stack_id, stack.name, logical_id, '', resource_json.get('Type', ''),
+                                              action + '_FAILED', reason(e), None))
+                    stack.events.append(Event(stack.stack_id, stack.name, stack.name, stack.stack_id, 'AWS::CloudFormation::Stack',
+                                              action + '_FAILED', 'The following resource(s) failed to %s: [%s].' % (action.lower(), logical_id), None))
+                    stack.status = action + '_FAILED'
+                except Exception:
+                    pass
+                raise
+        return wrapper
+
+    cfn_parsing.parse_and_create_resource = recording(cfn_parsing.parse_and_create_resource, 'CREATE')
+    cfn_parsing.parse_and_update_resource = recording(cfn_parsing.parse_and_update_resource, 'UPDATE')
+except Exception as e:
+    warn('record failed CloudFormation resources as stack events', e)
+
+# moto's CloudFormation has no model of AWS::SecretsManager::Secret: it accepted the resource
+# without creating it, so a policy or variable that refers to the secret came out without it.
+# This model creates the secret in moto's Secrets Manager as CloudFormation does: Ref and
+# Fn::GetAtt Id give its ARN, GenerateSecretString generates the value (with
+# SecretStringTemplate and GenerateStringKey, a JSON document), and deleting the stack deletes it.
+try:
+    from moto.core.common_models import CloudFormationModel
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    class CloudFormationSecret(CloudFormationModel):
+        # moto files each model under the service named by its module.
+        __module__ = 'moto.secretsmanager.cloudformation'
+
+        def __init__(self, arn, name, account_id, region_name):
+            self.arn = arn
+            self.name = name
+            self.account_id = account_id
+            self.region_name = region_name
+
+        @staticmethod
+        def cloudformation_name_type():
+            return 'Name'
+
+        @staticmethod
+        def cloudformation_type():
+            return 'AWS::SecretsManager::Secret'
+
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return attr == 'Id'
+
+        @property
+        def physical_resource_id(self):
+            return self.arn
+
+        def get_cfn_attribute(self, attribute_name):
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+            if attribute_name == 'Id':
+                return self.arn
+            raise UnformattedGetAttTemplateException()
+
+        @staticmethod
+        def secret_string(props, backend):
+            if 'SecretString' in props:
+                return props['SecretString']
+            generate = props.get('GenerateSecretString')
+            if generate is None:
+                return None
+            flag = lambda key, default=False: str(generate.get(key, default)).lower() == 'true'
+            password = backend.get_random_password(
+                password_length=int(generate.get('PasswordLength', 32)),
+                exclude_characters=generate.get('ExcludeCharacters', ''),
+                exclude_numbers=flag('ExcludeNumbers'),
+                exclude_punctuation=flag('ExcludePunctuation'),
+                exclude_uppercase=flag('ExcludeUppercase'),
+                exclude_lowercase=flag('ExcludeLowercase'),
+                include_space=flag('IncludeSpace'),
+                require_each_included_type=flag('RequireEachIncludedType', True),
+            )
+            password = json.loads(password)['RandomPassword'] if password.startswith('{') else password
+            template, key = generate.get('SecretStringTemplate'), generate.get('GenerateStringKey')
+            if template is None or key is None:
+                return password
+            document = json.loads(template)
+            document[key] = password
+            return json.dumps(document)
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            props = cloudformation_json.get('Properties', {})
+            backend = secretsmanager_backends[account_id][region_name]
+            backend.create_secret(
+                name=resource_name,
+                secret_string=cls.secret_string(props, backend),
+                secret_binary=None,
+                description=props.get('Description'),
+                tags=props.get('Tags'),
+                kms_key_id=props.get('KmsKeyId'),
+                client_request_token=None,
+                replica_regions=props.get('ReplicaRegions') or [],
+                force_overwrite=False,
+            )
+            return cls(backend.describe_secret(resource_name).arn, resource_name, account_id, region_name)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+            props = cloudformation_json.get('Properties', {})
+            backend = secretsmanager_backends[account_id][region_name]
+            # A generated value stays as it is, as in CloudFormation unless GenerateSecretString changes.
+            if 'SecretString' in props or 'Description' in props:
+                backend.update_secret(original_resource.arn, secret_string=props.get('SecretString'), description=props.get('Description'))
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            backend = secretsmanager_backends[account_id][region_name]
+            try:
+                backend.delete_secret(resource_name, None, True)
+            except Exception:
+                pass
+
+        def is_created(self):
+            return True
+except Exception as e:
+    warn('model AWS::SecretsManager::Secret in CloudFormation', e)
+
+# CloudFormation resolves dynamic references ({{resolve:secretsmanager:...}}, {{resolve:ssm:...}},
+# {{resolve:ssm-secure:...}}) in resource properties when it creates the resource; moto passes them
+# on as text, so a function's variable or a database's password was the reference itself.
+try:
+    from moto.cloudformation import parsing as cfn_parsing_refs
+    from moto.secretsmanager.models import secretsmanager_backends as secrets_backends
+    from moto.ssm.models import ssm_backends
+
+    DYNAMIC_REFERENCE = re.compile(r'\{\{resolve:(secretsmanager|ssm|ssm-secure):([^}]*)\}\}')
+
+    def resolve_secret(reference, account_id, region_name):
+        # secret-id[:SecretString[:json-key[:version-stage[:version-id]]]]; the id may be an ARN.
+        secret_id, _, rest = reference.partition(':SecretString')
+        key, stage, version = (rest.lstrip(':').split(':') + ['', '', ''])[:3]
+        value = secrets_backends[account_id][region_name].get_secret_value(secret_id, version or None, stage or None)['SecretString']
+        return str(json.loads(value)[key]) if key else value
+
+    def resolve_parameter(reference, account_id, region_name):
+        name = reference.rsplit(':', 1)[0] if re.search(r':\d+$', reference) else reference
+        parameter = ssm_backends[account_id][region_name].get_parameter(name)
+        if parameter is None:
+            raise ValueError('no SSM parameter %s' % name)
+        return parameter.value
+
+    def resolve_dynamic(text, resources_map):
+        account_id, region_name = resources_map._account_id, resources_map._region_name
+        def one(match):
+            service, reference = match.group(1), match.group(2)
+            return resolve_secret(reference, account_id, region_name) if service == 'secretsmanager' else resolve_parameter(reference, account_id, region_name)
+        return DYNAMIC_REFERENCE.sub(one, text)
+
+    original_clean_json = cfn_parsing_refs.clean_json
+
+    def clean_json_resolving(resource_json, resources_map):
+        cleaned = original_clean_json(resource_json, resources_map)
+        if isinstance(cleaned, str) and '{{resolve:' in cleaned:
+            return resolve_dynamic(cleaned, resources_map)
+        return cleaned
+
+    cfn_parsing_refs.clean_json = clean_json_resolving
+except Exception as e:
+    warn('resolve dynamic references ({{resolve:secretsmanager:...}}, {{resolve:ssm:...}}) in CloudFormation', e)
+
+# moto's DynamoDB checks a write's condition and applies the write in separate steps, and its
+# server serves requests on threads, so two conditional writes of one item can both pass (a lost
+# update that DynamoDB never allows: it applies each item operation atomically). One lock around
+# moto's DynamoDB item operations restores that.
+try:
+    import functools
+    from moto.dynamodb.models import DynamoDBBackend
+    dynamodb_lock = threading.RLock()
+
+    def atomic(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with dynamodb_lock:
+                return fn(*args, **kwargs)
+        return wrapper
+    for name in ('get_item', 'put_item', 'update_item', 'delete_item', 'query', 'scan', 'batch_get_item', 'batch_write_item',
+                 'transact_get_items', 'transact_write_items', 'execute_transaction', 'batch_execute_statement'):
+        setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
+except Exception as e:
+    warn('make DynamoDB item operations atomic', e)
+
+from moto.server import main
+main(['-H', sys.argv[1], '-p', port])

@@ -1,0 +1,15 @@
+/** The storage client: content-addressed objects, streaming uploads, presigned URLs, shared records. */
+export { SharedStorageClient, SINGLE_PUT_MAX_BYTES, defaultS3Config } from './storage-client';
+export type {
+  SharedStorageClientOptions, PutContentResult, UploadOptions, UploadProgress, UploadResult, PresignedPut, PresignedPost, PresignPostOptions,
+} from './storage-client';
+export { SharedRecords } from './shared-records';
+export type { SharedRecord, SharedRecordsOptions, WriteOptions } from './shared-records';
+export { sha256Of, sha256OfFile, parseSha256, contentKey, sha256FromKey, HashingStream } from './content';
+export type { Sha256 } from './content';
+export { parseObjectCreatedEvent } from './s3-events';
+export type { CreatedObject } from './s3-events';
+export {
+  StorageError, PreconditionFailedError, NotFoundError, TooLargeError, ChecksumMismatchError, RecordConflictError, UploadAbortedError,
+  StorageOptionsError,
+} from './errors';

@@ -1,0 +1,487 @@
+/**
+ * SharedStorageClient: how code reads and writes the shared bucket. Content-addressed writes
+ * (the key is the content's SHA-256, so a duplicate is never stored or sent twice), streaming
+ * uploads of any size with bounded memory, and presigned URLs for browsers that S3 checks
+ * (the SHA-256 of a PUT, the size and key prefix of a POST).
+ */
+import { randomUUID } from 'crypto';
+import { createReadStream } from 'fs';
+import { Readable } from 'stream';
+import {
+  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException,
+  type PutObjectCommandInput, type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { CONTENT_ADDRESSED_PREFIX, SHA256_METADATA_KEY, STORAGE_BUCKET_ENV } from '../../contracts/shared-storage';
+import { contentKey, HashingStream, parseSha256, sha256FromKey, sha256Of, sha256OfFile, type Sha256 } from './content';
+import {
+  ChecksumMismatchError, NotFoundError, PreconditionFailedError, StorageOptionsError, TooLargeError, UploadAbortedError,
+} from './errors';
+
+/** The most a single PUT may carry (S3's limit); larger content goes in parts. */
+export const SINGLE_PUT_MAX_BYTES = 5 * 1024 ** 3;
+/** The smallest part S3 accepts (except the last). */
+const MIN_PART_BYTES = 5 * 1024 ** 2;
+
+/** Options of a {@link SharedStorageClient}. */
+export interface SharedStorageClientOptions {
+  /** The bucket's name. */
+  readonly bucket: string;
+  /**
+   * The S3 client to use.
+   *
+   * @default - a client from the environment (path-style addressing when AWS_ENDPOINT_URL points at an emulator)
+   */
+  readonly s3?: S3Client;
+  /**
+   * Key prefix of content-addressed objects.
+   *
+   * @default 'sha256/'
+   */
+  readonly contentPrefix?: string;
+  /**
+   * Size of the parts of multipart uploads, in bytes (at least 5 MiB). Memory in use by an
+   * upload is about `partSizeBytes * queueSize`.
+   *
+   * @default 8 MiB
+   */
+  readonly partSizeBytes?: number;
+  /**
+   * Parts uploaded at once.
+   *
+   * @default 4
+   */
+  readonly queueSize?: number;
+  /**
+   * Content of at least this many bytes is checked with a HEAD before it is sent, so that a
+   * duplicate is not sent at all; smaller content is sent with `If-None-Match: *` straight away
+   * (one request; S3 refuses it when the object exists). Measured in bench/storage.
+   *
+   * @default 65536
+   */
+  readonly headCheckFromBytes?: number;
+  /**
+   * Lifetime of presigned URLs, in seconds.
+   *
+   * @default 300
+   */
+  readonly presignExpiresInSeconds?: number;
+}
+
+/** What a content-addressed write did. */
+export interface PutContentResult {
+  /** The object's key: `<contentPrefix><sha256 hex>`. */
+  readonly key: string;
+  /** The content's SHA-256 (hex and base64). */
+  readonly sha256: Sha256;
+  /** The content's size. */
+  readonly bytes: number;
+  /** False when the object already existed (nothing was stored). */
+  readonly created: boolean;
+  /** Whether the body went over the wire (false when a HEAD found the object first). */
+  readonly bodySent: boolean;
+}
+
+/** Progress of an upload. */
+export interface UploadProgress {
+  readonly key: string;
+  /** Bytes sent so far. */
+  readonly loaded: number;
+  /** Total bytes, when known. */
+  readonly total?: number;
+  /** The part just sent (1-based), for multipart uploads. */
+  readonly part?: number;
+}
+
+/** Options of {@link SharedStorageClient.upload}. */
+export interface UploadOptions {
+  /** The object's Content-Type. @default - none (binary/octet-stream) */
+  readonly contentType?: string;
+  /** User metadata (`x-amz-meta-*`). @default - none */
+  readonly metadata?: Record<string, string>;
+  /** Called as parts are sent. @default - no progress */
+  readonly onProgress?: (progress: UploadProgress) => void;
+  /** Aborts the upload; its parts are aborted too, so none are left behind. @default - not abortable */
+  readonly signal?: AbortSignal;
+  /**
+   * The expected SHA-256 of the whole content (hex or base64): stored as `sha256` metadata and
+   * checked against what was sent; the object is deleted and ChecksumMismatchError thrown on a mismatch.
+   *
+   * @default - not checked; the SHA-256 of what was sent is returned
+   */
+  readonly expectedSha256?: string;
+}
+
+/** What an upload did. */
+export interface UploadResult {
+  readonly key: string;
+  /** Bytes sent. */
+  readonly bytes: number;
+  /** The SHA-256 of the content as it was sent, computed while streaming. */
+  readonly sha256: Sha256;
+  /**
+   * S3's own checksum of the object: the SHA-256 of a single PUT, or for a multipart upload a
+   * composite (`<base64>-<parts>`: a SHA-256 of the parts' SHA-256s), which S3 verified part by part.
+   */
+  readonly s3Checksum?: string;
+  /** The version S3 gave the object (versioned buckets). */
+  readonly versionId?: string;
+}
+
+/** A presigned request for a browser. */
+export interface PresignedPut {
+  readonly method: 'PUT';
+  readonly url: string;
+  /** The content key the body will have. */
+  readonly key: string;
+  /** Headers the request must carry exactly (they are signed): the SHA-256 S3 checks the body against. */
+  readonly headers: Record<string, string>;
+  /** When the URL stops working. */
+  readonly expiresAt: Date;
+}
+
+/** A presigned browser form upload (HTML form or `FormData`, with the file as the last field). */
+export interface PresignedPost {
+  readonly method: 'POST';
+  readonly url: string;
+  /** Fields to send before the file, as they are. */
+  readonly fields: Record<string, string>;
+  /** Every key the form can create starts with this (`<keyPrefix><uuid>/`). */
+  readonly keyPrefix: string;
+  /** The largest file S3 accepts through this form. */
+  readonly maxBytes: number;
+  readonly expiresAt: Date;
+}
+
+/** Options of {@link SharedStorageClient.presignPost}. */
+export interface PresignPostOptions {
+  /** Uploaded keys start with this, then a UUID and the file's name (e.g. `incoming/`). */
+  readonly keyPrefix: string;
+  /** The largest file accepted, in bytes. */
+  readonly maxBytes: number;
+  /** The smallest file accepted, in bytes. @default 1 */
+  readonly minBytes?: number;
+  /** The only Content-Type accepted. @default - any */
+  readonly contentType?: string;
+  /** Lifetime in seconds. @default - the client's presignExpiresInSeconds */
+  readonly expiresInSeconds?: number;
+}
+
+/** A client of one shared bucket. */
+export class SharedStorageClient {
+  /** A client of the bucket named by the `CLOUD_PATTERNS_STORAGE_BUCKET` environment variable (set by SharedStorage). */
+  static fromEnvironment(options: Omit<SharedStorageClientOptions, 'bucket'> = {}, env: NodeJS.ProcessEnv = process.env): SharedStorageClient {
+    const bucket = env[STORAGE_BUCKET_ENV];
+    if (!bucket) {
+      throw new StorageOptionsError(`${STORAGE_BUCKET_ENV} is not set: give the code that runs this client SharedStorage's \`environment\` (or pass \`bucket\`).`);
+    }
+    return new SharedStorageClient({ ...options, bucket });
+  }
+
+  readonly bucket: string;
+  readonly s3: S3Client;
+  private readonly contentPrefix: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  private readonly headFrom: number;
+  private readonly expiresIn: number;
+
+  constructor(options: SharedStorageClientOptions) {
+    const problems: string[] = [];
+    if (!options.bucket) problems.push(`bucket must be a bucket name, received ${JSON.stringify(options.bucket)}`);
+    if (options.partSizeBytes !== undefined && !(Number.isInteger(options.partSizeBytes) && options.partSizeBytes >= MIN_PART_BYTES)) {
+      problems.push(`partSizeBytes must be an integer of at least ${MIN_PART_BYTES} (5 MiB, S3's smallest part), received ${options.partSizeBytes}`);
+    }
+    if (options.queueSize !== undefined && !(Number.isInteger(options.queueSize) && options.queueSize >= 1 && options.queueSize <= 64)) {
+      problems.push(`queueSize must be an integer from 1 to 64, received ${options.queueSize}`);
+    }
+    const expires = options.presignExpiresInSeconds;
+    if (expires !== undefined && !(Number.isInteger(expires) && expires >= 1 && expires <= 604_800)) {
+      problems.push(`presignExpiresInSeconds must be an integer from 1 to 604800 (7 days), received ${expires}`);
+    }
+    if (problems.length) throw new StorageOptionsError(`Invalid SharedStorageClient options:\n  - ${problems.join('\n  - ')}`);
+    this.bucket = options.bucket;
+    this.s3 = options.s3 ?? new S3Client(defaultS3Config());
+    this.contentPrefix = options.contentPrefix ?? CONTENT_ADDRESSED_PREFIX;
+    this.partSize = options.partSizeBytes ?? 8 * 1024 ** 2;
+    this.queueSize = options.queueSize ?? 4;
+    this.headFrom = options.headCheckFromBytes ?? 64 * 1024;
+    this.expiresIn = expires ?? 300;
+  }
+
+  /** The key content with this SHA-256 (hex or base64) has. */
+  keyFor(sha256: string): string {
+    return contentKey(parseSha256(sha256), this.contentPrefix);
+  }
+
+  /**
+   * Stores content under its SHA-256, once. A duplicate is detected without sending the body
+   * again (a HEAD first, for content of `headCheckFromBytes` or more) or refused by S3 (the PUT
+   * carries `If-None-Match: *`), and S3 verifies the body against the SHA-256 sent with it.
+   */
+  async putContent(body: Uint8Array | string, options: { readonly contentType?: string } = {}): Promise<PutContentResult> {
+    const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    if (bytes > SINGLE_PUT_MAX_BYTES) {
+      throw new TooLargeError(`putContent sends one PUT, which S3 limits to 5 GiB; received ${bytes} bytes. Use putFile() or upload(), which send parts.`, bytes, SINGLE_PUT_MAX_BYTES);
+    }
+    const sha256 = sha256Of(body);
+    const key = contentKey(sha256, this.contentPrefix);
+    if (bytes >= this.headFrom && (await this.exists(key))) {
+      return { key, sha256, bytes, created: false, bodySent: false };
+    }
+    const created = await this.putIfAbsent({ Key: key, Body: body, ContentType: options.contentType }, sha256);
+    return { key, sha256, bytes, created, bodySent: true };
+  }
+
+  /**
+   * Stores a file under its SHA-256, once, whatever its size: the file is hashed as a stream,
+   * a HEAD skips a duplicate, and a new object is streamed in parts (bounded memory) with the
+   * full SHA-256 in its `sha256` metadata; S3 verifies every part's SHA-256.
+   */
+  async putFile(path: string, options: Omit<UploadOptions, 'expectedSha256' | 'metadata'> = {}): Promise<PutContentResult> {
+    const sha256 = await sha256OfFile(path);
+    const key = contentKey(sha256, this.contentPrefix);
+    if (await this.exists(key)) return { key, sha256, bytes: sha256.bytes, created: false, bodySent: false };
+    if (sha256.bytes < this.partSize) {
+      // One part: a conditional PUT, as putContent sends (the file is small enough to hold).
+      const { readFile } = await import('fs/promises');
+      const created = await this.putIfAbsent({ Key: key, Body: await readFile(path), ContentType: options.contentType }, sha256);
+      return { key, sha256, bytes: sha256.bytes, created, bodySent: true };
+    }
+    await this.upload(key, createReadStream(path, { highWaterMark: 1 << 20 }), { ...options, expectedSha256: sha256.hex });
+    return { key, sha256, bytes: sha256.bytes, created: true, bodySent: true };
+  }
+
+  /**
+   * Streams content of any size to `key`: one PUT when it fits in a part, else a multipart
+   * upload with `queueSize` parts in flight, each carrying its SHA-256 for S3 to verify. An
+   * aborted or failed upload aborts its multipart upload, leaving no parts behind.
+   */
+  async upload(key: string, body: Readable | Uint8Array | string, options: UploadOptions = {}): Promise<UploadResult> {
+    const expected = options.expectedSha256 === undefined ? undefined : parseSha256(options.expectedSha256, 'expectedSha256');
+    const hashing = new HashingStream();
+    const source = body instanceof Readable ? body : Readable.from([typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)]);
+    source.on('error', (e) => hashing.destroy(e));
+    source.pipe(hashing);
+    const upload = new Upload({
+      client: this.s3,
+      params: {
+        Bucket: this.bucket,
+        Key: key,
+        Body: hashing,
+        ContentType: options.contentType,
+        ChecksumAlgorithm: 'SHA256',
+        Metadata: { ...options.metadata, ...(expected ? { [SHA256_METADATA_KEY]: expected.hex } : {}) },
+      },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+    });
+    if (options.onProgress) {
+      const report = options.onProgress;
+      upload.on('httpUploadProgress', (p) => report({ key, loaded: p.loaded ?? 0, total: p.total, part: p.part }));
+    }
+    const onAbort = () => void upload.abort();
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let out: Awaited<ReturnType<Upload['done']>>;
+    try {
+      out = await upload.done();
+    } catch (e) {
+      if (options.signal?.aborted || (e as Error).name === 'AbortError') {
+        source.destroy();
+        hashing.destroy();
+        await this.abandon(upload, key);
+        throw new UploadAbortedError(`the upload of s3://${this.bucket}/${key} was aborted after ${hashing.bytes} bytes; its multipart upload was aborted, no parts are left.`, key);
+      }
+      throw this.translate(e, key);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    const sha256 = hashing.digest();
+    if (expected && expected.hex !== sha256.hex) {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: out.VersionId }));
+      throw new ChecksumMismatchError(
+        `the content sent to s3://${this.bucket}/${key} has SHA-256 ${sha256.hex}, not the expected ${expected.hex} (did the file change while uploading?); the object was deleted.`,
+        key, expected.hex, sha256.hex,
+      );
+    }
+    return { key, bytes: hashing.bytes, sha256, s3Checksum: out.ChecksumSHA256, versionId: out.VersionId };
+  }
+
+  /**
+   * Aborts what an aborted Upload leaves: its done() rejects at once while parts in flight
+   * finish in the background, and it aborts the multipart upload only after them. Waiting for
+   * them and aborting here means no part is left when upload() returns.
+   */
+  private async abandon(upload: Upload, key: string): Promise<void> {
+    const internals = upload as unknown as { concurrentUploaders?: Promise<unknown>[]; uploadId?: string };
+    await Promise.allSettled(internals.concurrentUploaders ?? []);
+    if (!internals.uploadId) return;
+    try {
+      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: internals.uploadId }));
+    } catch (e) {
+      if (!isStatus(e, 404)) throw e; // 404 NoSuchUpload: Upload aborted it first
+    }
+  }
+
+  /** The object's bytes; NotFoundError when there is none. */
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await out.Body!.transformToByteArray();
+    } catch (e) {
+      throw this.translate(e, key);
+    }
+  }
+
+  /** True when an object exists at `key` (one HEAD). */
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (e) {
+      if (isStatus(e, 404)) return false;
+      throw this.translate(e, key);
+    }
+  }
+
+  /**
+   * Reads the object back and checks its SHA-256 against the one its key names (content keys)
+   * or its `sha256` metadata: the full check for objects S3 holds only a composite checksum of,
+   * and for objects a browser uploaded. Returns the SHA-256; on a mismatch throws
+   * ChecksumMismatchError, after deleting the object when `deleteOnMismatch` is true.
+   */
+  async verify(key: string, options: { readonly deleteOnMismatch?: boolean } = {}): Promise<Sha256> {
+    let out;
+    try {
+      out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (e) {
+      throw this.translate(e, key);
+    }
+    const fromMetadata = out.Metadata?.[SHA256_METADATA_KEY];
+    const expected = sha256FromKey(key, this.contentPrefix) ?? (fromMetadata ? parseSha256(fromMetadata) : undefined);
+    if (!expected) {
+      throw new StorageOptionsError(`s3://${this.bucket}/${key} is not a content key (${this.contentPrefix}<sha256>) and has no ${SHA256_METADATA_KEY} metadata: there is no SHA-256 to verify it against.`);
+    }
+    const hashing = new HashingStream();
+    for await (const _ of (out.Body as Readable).pipe(hashing)) { /* drain */ }
+    const actual = hashing.digest();
+    if (actual.hex !== expected.hex) {
+      if (options.deleteOnMismatch) await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: out.VersionId }));
+      throw new ChecksumMismatchError(
+        `s3://${this.bucket}/${key} holds content with SHA-256 ${actual.hex}, not ${expected.hex}${options.deleteOnMismatch ? '; it was deleted' : ''}.`,
+        key, expected.hex, actual.hex,
+      );
+    }
+    return actual;
+  }
+
+  /** A URL that GETs the object until it expires. */
+  async presignGet(key: string, options: { readonly expiresInSeconds?: number } = {}): Promise<string> {
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: options.expiresInSeconds ?? this.expiresIn });
+  }
+
+  /**
+   * A URL that PUTs content with the given SHA-256 to its content key. The SHA-256 travels in
+   * the signed `x-amz-checksum-sha256` header, so S3 rejects any other body (BadDigest) and the
+   * URL cannot be reused for other content. The browser computes the SHA-256 (WebCrypto) first.
+   */
+  async presignPut(sha256: string, options: { readonly contentType?: string; readonly expiresInSeconds?: number } = {}): Promise<PresignedPut> {
+    const digest = parseSha256(sha256);
+    const key = contentKey(digest, this.contentPrefix);
+    const expiresIn = options.expiresInSeconds ?? this.expiresIn;
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ChecksumSHA256: digest.base64, ContentType: options.contentType });
+    const signedHeaders = ['x-amz-checksum-sha256', ...(options.contentType ? ['content-type'] : [])];
+    const url = await getSignedUrl(this.s3, command, {
+      expiresIn,
+      // Signed as headers, not hoisted into the query string: S3 compares the body with the header.
+      unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+      signableHeaders: new Set(signedHeaders),
+    });
+    const headers: Record<string, string> = { 'x-amz-checksum-sha256': digest.base64 };
+    if (options.contentType) headers['content-type'] = options.contentType;
+    return { method: 'PUT', url, key, headers, expiresAt: new Date(Date.now() + expiresIn * 1000) };
+  }
+
+  /**
+   * A form upload a browser can send without credentials: S3 accepts a file of `minBytes` to
+   * `maxBytes` bytes (`content-length-range`) under `<keyPrefix><uuid>/<file name>` only.
+   */
+  async presignPost(options: PresignPostOptions): Promise<PresignedPost> {
+    const minBytes = options.minBytes ?? 1;
+    const problems: string[] = [];
+    if (!Number.isInteger(options.maxBytes) || options.maxBytes < 1 || options.maxBytes > SINGLE_PUT_MAX_BYTES) {
+      problems.push(`maxBytes must be an integer from 1 to ${SINGLE_PUT_MAX_BYTES} (5 GiB, S3's limit for a POST), received ${options.maxBytes}`);
+    }
+    if (!Number.isInteger(minBytes) || minBytes < 0 || minBytes > options.maxBytes) problems.push(`minBytes must be an integer from 0 to maxBytes (${options.maxBytes}), received ${minBytes}`);
+    if (typeof options.keyPrefix !== 'string' || options.keyPrefix.startsWith('/')) problems.push(`keyPrefix must be a key prefix without a leading slash, received ${JSON.stringify(options.keyPrefix)}`);
+    if (problems.length) throw new StorageOptionsError(`Invalid presignPost options:\n  - ${problems.join('\n  - ')}`);
+    const expiresIn = options.expiresInSeconds ?? this.expiresIn;
+    const keyPrefix = `${options.keyPrefix}${randomUUID()}/`;
+    const conditions: Parameters<typeof createPresignedPost>[1]['Conditions'] = [['content-length-range', minBytes, options.maxBytes]];
+    const fields: Record<string, string> = {};
+    if (options.contentType) {
+      conditions.push({ 'Content-Type': options.contentType });
+      fields['Content-Type'] = options.contentType;
+    }
+    const post = await createPresignedPost(this.s3 as unknown as Parameters<typeof createPresignedPost>[0], {
+      Bucket: this.bucket,
+      // `${filename}` makes the library add the policy condition ["starts-with", "$key", keyPrefix].
+      Key: `${keyPrefix}\${filename}`,
+      Conditions: conditions,
+      Fields: fields,
+      Expires: expiresIn,
+    });
+    return { method: 'POST', url: post.url, fields: post.fields, keyPrefix, maxBytes: options.maxBytes, expiresAt: new Date(Date.now() + expiresIn * 1000) };
+  }
+
+  /** A conditional PUT with the content's SHA-256; false when the object already existed. */
+  private async putIfAbsent(input: Omit<PutObjectCommandInput, 'Bucket'> & { Key: string }, sha256: Sha256): Promise<boolean> {
+    try {
+      const out = await this.s3.send(new PutObjectCommand({
+        ...input,
+        Bucket: this.bucket,
+        IfNoneMatch: '*',
+        ChecksumAlgorithm: 'SHA256',
+        ChecksumSHA256: sha256.base64,
+        Metadata: { [SHA256_METADATA_KEY]: sha256.hex },
+      }));
+      if (out.ChecksumSHA256 !== undefined && out.ChecksumSHA256 !== sha256.base64) {
+        throw new ChecksumMismatchError(`S3 stored s3://${this.bucket}/${input.Key} with SHA-256 ${out.ChecksumSHA256}, not the ${sha256.base64} sent.`, input.Key, sha256.base64, out.ChecksumSHA256);
+      }
+      return true;
+    } catch (e) {
+      // 412: the object exists. The content key names the content, so it is this content.
+      if (isStatus(e, 412)) return false;
+      throw this.translate(e, input.Key, sha256);
+    }
+  }
+
+  private translate(e: unknown, key: string, sha256?: Sha256): unknown {
+    if (!(e instanceof S3ServiceException)) return e;
+    const where = `s3://${this.bucket}/${key}`;
+    if (e.name === 'NoSuchKey' || e.name === 'NotFound' || isStatus(e, 404)) return new NotFoundError(`no object at ${where}.`, key);
+    if (e.name === 'BadDigest' || e.name === 'XAmzContentSHA256Mismatch' || /checksum/i.test(e.message) && isStatus(e, 400)) {
+      return new ChecksumMismatchError(`S3 refused the body for ${where}: it does not match the SHA-256 sent (${e.name}: ${e.message}).`, key, sha256?.base64 ?? '');
+    }
+    if (e.name === 'EntityTooLarge') return new TooLargeError(`S3 refused ${where} as too large (${e.message}).`, NaN, SINGLE_PUT_MAX_BYTES);
+    if (isStatus(e, 412) || isStatus(e, 409)) return new PreconditionFailedError(`a conditional write to ${where} failed (${e.name}): another write changed it first.`, key);
+    return e;
+  }
+}
+
+/** True when `e` is an S3 error with this HTTP status. */
+function isStatus(e: unknown, status: number): boolean {
+  return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === status;
+}
+
+/**
+ * The default S3 client settings: path-style addressing when an endpoint is configured
+ * (emulators such as moto answer on one host; `<bucket>.localhost` does not resolve everywhere).
+ */
+export function defaultS3Config(env: NodeJS.ProcessEnv = process.env): S3ClientConfig {
+  return env.AWS_ENDPOINT_URL || env.AWS_ENDPOINT_URL_S3 ? { forcePathStyle: true } : {};
+}

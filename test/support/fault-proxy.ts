@@ -1,0 +1,103 @@
+/**
+ * An HTTP proxy in front of an emulator that answers chosen requests with an AWS error the
+ * emulator cannot produce (throttling, AccessDenied) and forwards everything else unchanged, in
+ * the style of autoscaling-proxy.ts: the SDK talks the real protocol to it, so nothing is mocked
+ * at the SDK level. Bound to 127.0.0.1 at a free port.
+ */
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+
+/** A request as the proxy sees it. */
+export interface ProxiedRequest {
+  /** The API action: `DeleteMessageBatch` (from X-Amz-Target, JSON protocols) or `SetInstanceProtection` (from the Query body). */
+  readonly action: string;
+  readonly body: string;
+}
+
+/** An answer the proxy sends instead of forwarding. */
+export interface FaultResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** Decides, per request, to inject a fault (a response) or forward it (undefined). */
+export type FaultRule = (request: ProxiedRequest) => FaultResponse | undefined;
+
+export interface FaultProxy {
+  readonly endpoint: string;
+  /** Requests seen, by action. */
+  readonly seen: Record<string, number>;
+  /** Faults injected, by action. */
+  readonly injected: Record<string, number>;
+  /** Replaces the rule. */
+  setRule(rule: FaultRule | undefined): void;
+  stop(): Promise<void>;
+}
+
+/** An SQS error in SQS's JSON protocol (with the query-compatible code header the SDK reads). */
+export function sqsError(code: string, status: number, message: string, queryCode = code): FaultResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': `${queryCode};Sender` },
+    body: JSON.stringify({ __type: `com.amazonaws.sqs#${code}`, message }),
+  };
+}
+
+/** An error in the AWS Query protocol (Auto Scaling). */
+export function queryError(code: string, status: number, message: string): FaultResponse {
+  return {
+    status,
+    headers: { 'content-type': 'text/xml' },
+    body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
+  };
+}
+
+/** Fails the first `count` requests of `action` with `fault`, then forwards. */
+export function failFirst(action: string, count: number, fault: FaultResponse): FaultRule {
+  let left = count;
+  return (request) => {
+    if (request.action !== action || left <= 0) return undefined;
+    left -= 1;
+    return fault;
+  };
+}
+
+export async function startFaultProxy(targetEndpoint: string, rule?: FaultRule): Promise<FaultProxy> {
+  const target = new URL(targetEndpoint);
+  const seen: Record<string, number> = {};
+  const injected: Record<string, number> = {};
+  let current = rule;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const text = body.toString();
+      const amzTarget = String(req.headers['x-amz-target'] ?? '');
+      const action = amzTarget ? amzTarget.slice(amzTarget.lastIndexOf('.') + 1) : new URLSearchParams(text).get('Action') ?? '';
+      seen[action] = (seen[action] ?? 0) + 1;
+      const fault = current?.({ action, body: text });
+      if (fault) {
+        injected[action] = (injected[action] ?? 0) + 1;
+        res.writeHead(fault.status, fault.headers).end(fault.body);
+        return;
+      }
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } },
+        (up) => { res.writeHead(up.statusCode ?? 502, up.headers); up.pipe(res); },
+      );
+      upstream.on('error', (e) => res.writeHead(502).end(String(e)));
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    seen,
+    injected,
+    setRule: (next) => { current = next; },
+    stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
