@@ -204,7 +204,7 @@ export async function run(): Promise<BenchOutcome> {
   return {
     title: 'Synth: the catalog app, against ts-node (cdk init), ts-node with swc, and precompiled JavaScript',
     summary:
-      `No 5x here: against the careful setup (ts-node transpile-only with swc) the app alone needs ${vsSwc.toFixed(2)}x less CPU time (${appCpu('ours').toFixed(2)} s vs ${appCpu('swc').toFixed(2)} s; wall medians ${appMedian('ours').toFixed(2)} s vs ${appMedian('swc').toFixed(2)} s), ` +
+      `No 5x here: against the careful setup (ts-node transpile-only with swc) the app alone ${Math.abs(vsSwc - 1) <= 0.05 ? 'is at parity in CPU time' : vsSwc > 1 ? `needs ${vsSwc.toFixed(2)}x less CPU time` : `needs ${(1 / vsSwc).toFixed(2)}x more CPU time`} (${appCpu('ours').toFixed(2)} s vs ${appCpu('swc').toFixed(2)} s; wall medians ${appMedian('ours').toFixed(2)} s vs ${appMedian('swc').toFixed(2)} s), ` +
       `and the whole \`npx cdk synth\` ${wholeVsSwc.toFixed(2)}x, because the CLI's own share (about ${cliShareCpu.toFixed(1)} CPU s, ${cliShare.toFixed(1)} s wall) is the same for every runner. ` +
       `Against the floor (the app precompiled to JavaScript) our runner costs ${signed(vsFloor)} CPU time. ` +
       `The large ratio is only against what \`cdk init\` gives (ts-node type-checking every file it loads): ${vsInit.toFixed(1)}x for the app, ${wholeVsInit.toFixed(1)}x for the whole synth; ` +

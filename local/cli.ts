@@ -10,7 +10,7 @@
 import * as path from 'path';
 
 /** Packages the local cloud needs beyond the package's own dependencies (optional peers). */
-export const LOCAL_CLOUD_PEERS = ['@aws-sdk/client-cloudformation', '@aws-sdk/client-ec2', '@aws-sdk/client-lambda', '@aws-sdk/client-s3'] as const;
+export const LOCAL_CLOUD_PEERS = ['@aws-sdk/client-cloudformation', '@aws-sdk/client-ec2', '@aws-sdk/client-lambda', 'http-proxy'] as const;
 
 const USAGE = `Usage: cdk-cloud-patterns local [options] [Stack ...]   (run it in your CDK app's folder)
        cdk-cloud-patterns local --help                     (the options)

@@ -29,11 +29,10 @@ export type {
   FleetIntegration, FleetOptions, FleetStats, TerminationReport, InstanceMetadataOptions, SqsRequestKind,
 } from './worker-agent';
 
-// The web server of WebTier instances: readiness, graceful drain, timings shared with the balancer.
-export * from './web-server';
-
 // Shared storage: content-addressed objects, streaming uploads, presigned URLs, shared records.
 export * from './storage';
+// The web server of WebTier instances: readiness, graceful drain, timings shared with the balancer.
+export * from './web-server';
 
 // Sessions in a shared table: a plain-handler API and an express-session Store.
 export * from './sessions';

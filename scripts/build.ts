@@ -9,8 +9,8 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CATALOG_AGENT_PROGRAMS, CATALOG_WEB_PROGRAMS, bundleAgentProgram, bundleHandler, bundleWebServerProgram } from '../lib/core/bundling';
 import { buildLambdaRuntime } from '../local/lambda-runner';
+import { CATALOG_AGENT_PROGRAMS, CATALOG_WEB_PROGRAMS, bundleAgentProgram, bundleHandler, bundleWebServerProgram } from '../lib/core/bundling';
 
 const ROOT = path.join(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -37,16 +37,16 @@ function main() {
     bundleAgentProgram(path.join(lambdaDir, `${name}.ts`), path.join(DIST, 'agents', name));
     console.log(`bundled the worker agent with lambda/${name}.ts -> dist/agents/${name}/index.mjs`);
   }
-  for (const name of CATALOG_WEB_PROGRAMS) {
-    bundleWebServerProgram(path.join(ROOT, 'apps', `${name}.ts`), path.join(DIST, 'web-programs', name));
-    console.log(`bundled the web server with apps/${name}.ts -> dist/web-programs/${name}/index.mjs`);
-  }
   // The local cloud's command (`cdk-cloud-patterns local`): the files tsc does not emit, and the
   // sandbox runtime prebuilt so that a user's app needs no esbuild for it.
   for (const file of ['moto_launcher.py', 'exit-with-parent.cjs']) fs.copyFileSync(path.join(ROOT, 'local', file), path.join(DIST, 'local', file));
   buildLambdaRuntime(path.join(DIST, 'local'));
   fs.chmodSync(path.join(DIST, 'local', 'cli.js'), 0o755);
   console.log('copied the local cloud\'s launcher and built its Lambda sandbox runtime into dist/local/');
+  for (const name of CATALOG_WEB_PROGRAMS) {
+    bundleWebServerProgram(path.join(ROOT, 'apps', `${name}.ts`), path.join(DIST, 'web-programs', name));
+    console.log(`bundled the web server with apps/${name}.ts -> dist/web-programs/${name}/index.mjs`);
+  }
   console.log(`build done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -126,7 +126,7 @@ export function secretProblems(secrets: readonly string[]): string[] {
   }
   return secrets.flatMap((s, i) => (typeof s === 'string' && s.length >= MIN_SECRET_LENGTH
     ? []
-    : [`secrets[${i}]: must be a string of at least ${MIN_SECRET_LENGTH} characters, received one of ${typeof s === 'string' ? s.length : typeof s} characters. Generate one with \`openssl rand -base64 48\`.`]));
+    : [`secrets[${i}]: must be a string of at least ${MIN_SECRET_LENGTH} characters, received ${typeof s === 'string' ? `one of ${s.length} characters` : `a ${typeof s}`}. Generate one with \`openssl rand -base64 48\`.`]));
 }
 
 /** Throws one SessionOptionsError listing every problem; does nothing when there is none. */

@@ -8,8 +8,8 @@ import {
   ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { SESSION_ATTRIBUTES as A } from '../../contracts/session-store';
-import { SessionConflictError, SessionGoneError } from './errors';
+import { SESSION_ATTRIBUTES as A, SESSION_USER_INDEX_ENV } from '../../contracts/session-store';
+import { SessionConflictError, SessionGoneError, SessionOptionsError } from './errors';
 import { sessionKeyOf } from './ids';
 import { mergeSessionData, type SessionRecord } from './merge';
 import type { ResolvedStoreOptions } from './options';
@@ -167,7 +167,7 @@ export class SessionTable {
   /** The live sessions of a user, newest first, through the user index (never a Scan). */
   async listUserSessions(userId: string): Promise<SessionSummary[]> {
     const index = this.o.userIndexName;
-    if (!index) throw new Error(`listing a user's sessions needs the user index: pass \`userIndexName\` or set SESSION_USER_INDEX_NAME (SessionStore with \`userIndex: true\` makes one).`);
+    if (!index) throw new SessionOptionsError([`userIndexName: listing or ending a user's sessions needs the user index, and none was given. Pass \`userIndexName\` or set ${SESSION_USER_INDEX_ENV} (SessionStore makes the index unless \`userIndex: false\`).`]);
     const out: SessionSummary[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {

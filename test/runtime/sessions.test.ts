@@ -4,9 +4,11 @@
  * writers, touches at most once per interval, sign-out everywhere, and the IAM contract (the
  * commands the library sends are exactly SESSION_DYNAMODB_ACTIONS).
  */
+import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { IncomingMessage, ServerResponse } from 'http';
 import { Socket } from 'net';
+import * as path from 'path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS } from '../../contracts/session-store';
 import {
@@ -340,6 +342,11 @@ describe('SessionManager', () => {
     expect(await sessions.listUserSessions('user-9')).toEqual([]);
   });
 
+  test('fails when a user\'s sessions are asked for without the user index, naming userIndexName', async () => {
+    const sessions = manager({ userIndexName: undefined });
+    await expect(sessions.signOutEverywhere('user-9')).rejects.toThrow(/userIndexName: listing or ending a user's sessions needs the user index/);
+  });
+
   test('fails when options are invalid, naming each option and the value received', () => {
     expect(() => new SessionManager({ tableName: 't', secrets: [] })).toThrow(/secrets: none given/);
     expect(() => new SessionManager({ tableName: 't', secrets: ['short'] })).toThrow(/secrets\[0\]: must be a string of at least 32 characters, received one of 5 characters/);
@@ -347,6 +354,7 @@ describe('SessionManager', () => {
     expect(() => new SessionManager({ tableName: 't', secrets: [SECRET], idleTimeoutSeconds: 60, touchIntervalSeconds: 60 })).toThrow(/touchIntervalSeconds: must be shorter than idleTimeoutSeconds \(60\), received 60/);
     expect(() => new SessionManager({ tableName: 't', secrets: [SECRET], idleTimeoutSeconds: 0 })).toThrow(/idleTimeoutSeconds: must be a positive whole number of seconds, received 0/);
     expect(() => new SessionManager({ secrets: [SECRET] }, )).toThrow(SessionOptionsError);
+    expect(() => new SessionManager({ tableName: 't', secrets: [42 as unknown as string] })).toThrow(/secrets\[0\]: must be a string of at least 32 characters, received a number/);
     // every problem at once
     expect(() => new SessionManager({ secrets: [], absoluteTimeoutSeconds: 10 })).toThrow(/tableName[\s\S]*absoluteTimeoutSeconds[\s\S]*secrets/);
   });
@@ -361,6 +369,13 @@ describe('SessionManager', () => {
     expect(setCookies()[0]).toMatch(/^sid=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/plain HTTP.*Never use this outside local development/));
     warn.mockRestore();
+  });
+
+  test('the plain API loads neither express nor express-session (they are the express users\' own)', () => {
+    const loaded = execFileSync(process.execPath, ['-r', 'esbuild-register', '-e',
+      "require('./runtime'); console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('node_modules/express'))))"],
+    { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' });
+    expect(JSON.parse(loaded)).toEqual([]);
   });
 
   test('IAM contract: the commands sent are exactly SESSION_DYNAMODB_ACTIONS (no Scan, CreateTable or DescribeTable)', () => {

@@ -10,6 +10,7 @@
  * The worker fixture is bundled once with esbuild so a restarted worker is up in well under a second.
  * Figures are printed (DRILL ...) for the record: `npx jest test/runtime/worker-agent-chaos.test.ts`.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { randomUUID } from 'crypto';
 import { setTimeout as sleep } from 'timers/promises';
@@ -35,6 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await killWorkerProcesses();
   await fauxqs?.stop();
+  if (script) fs.rmSync(script, { force: true });
 });
 afterEach(() => killWorkerProcesses());
 

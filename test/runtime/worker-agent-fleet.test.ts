@@ -1,8 +1,9 @@
 /**
  * The agent on a fleet, against moto (SQS, DynamoDB, Auto Scaling) started by this file, a fake
  * IMDSv2 server, and a proxy that adds CompleteLifecycleAction (which moto lacks): scale-in
- * protection, the termination lifecycle hook, idempotency with duplicate deliveries, and the
- * IAM contract (every SDK command the agent sends, recorded by SDK middleware).
+ * protection (also throttled), the termination lifecycle hook, hung handlers, idempotency with
+ * duplicate deliveries, renewed leases, dead workers and stops, and the IAM contract (every SDK
+ * command the agent sends, recorded by SDK middleware).
  */
 import { randomUUID } from 'crypto';
 import { setTimeout as sleep } from 'timers/promises';
@@ -355,22 +356,25 @@ describe('the worker agent on a fleet', () => {
     expect(worker.running).toBe(true); // one hung job of 4 slots: under the bound of 2
   });
 
-  test('the worker program exits 1 once half its slots hold hung jobs, so systemd restarts a clean process', async () => {
-    // GIVEN a worker program with 2 slots, a 1 s job timeout, and handlers that hang on a first delivery
+  test('the worker program exits 1 once half its slots hold hung jobs, so systemd restarts a clean process, and leaves its instance unprotected', async () => {
+    // GIVEN a worker program on the fleet with 2 slots, a 1 s job timeout, and handlers that hang on a first delivery
     const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 30 });
     const worker = startWorkerProcess({
-      AWS_ENDPOINT_URL: aws.moto.endpoint, [QUEUE_URL_ENV]: queueUrl, [CONCURRENCY_ENV]: '2', [JOB_TIMEOUT_ENV]: '1',
+      AWS_ENDPOINT_URL: aws.moto.endpoint, AWS_ENDPOINT_URL_AUTO_SCALING: proxy.endpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+      [QUEUE_URL_ENV]: queueUrl, [AUTO_SCALING_GROUP_ENV]: group, [CONCURRENCY_ENV]: '2', [JOB_TIMEOUT_ENV]: '1',
       TEST_HANG_FIRST_ATTEMPT: '1', TEST_HUNG_GRACE_SECONDS: '0.5',
     });
 
-    // WHEN one job hangs
+    // WHEN one job hangs (its instance protected while it runs)
     await new JobClient<Job>({ queueUrl }).send([{ n: 1 }]);
+    await waitFor('protection on', async () => (await isProtected()) === true, 20_000, 50);
     const exit = await worker.exited;
 
-    // THEN the program exits 1, saying why
+    // THEN the program exits 1, saying why, and lifted the protection first (well before its 30 s idle debounce)
     expect(exit.code).toBe(1);
     expect(worker.output()).toMatch(/job did not settle within its timeout and grace/);
     expect(worker.output()).toMatch(/worker program exiting with an error.*hungJobs/);
+    expect(await isProtected()).toBe(false);
   });
 
   test('scale-in protection that is throttled when the worker goes idle is retried until it is lifted', async () => {

@@ -1,7 +1,9 @@
 /**
  * The worker agent as a library (startWorker), running for real against fauxqs, an SQS emulator
  * started by this file in its own process: concurrency and refill, batched deletes, heartbeats,
- * poison and malformed messages, stop and release, back-off, and a run of 1,000 jobs.
+ * poison and malformed messages, stop and release, back-off, and a run of 1,000 jobs; and, through
+ * a fault proxy (fault-proxy.ts) for what the emulator cannot do, throttled deletes, receipt
+ * handles that are no longer valid, AccessDenied, and SQS server errors.
  */
 import { randomUUID } from 'crypto';
 import { setTimeout as sleep } from 'timers/promises';
