@@ -4,7 +4,7 @@
  * uploads that become jobs on a WorkQueue, through the bucket's own notification configuration
  * (no Lambda-backed custom resource).
  */
-import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,7 +18,7 @@ import {
 } from '../../contracts/shared-storage';
 import { declareWorkload } from '../core/workload';
 import { assertProps, isKnown, type PropRule } from '../core/validation';
-import type { WorkQueue } from '../work-queue/work-queue';
+import type { IWorkQueue } from '../work-queue/work-queue';
 
 /** How a SharedStorage bucket encrypts objects at rest. */
 export enum SharedStorageEncryption {
@@ -30,8 +30,12 @@ export enum SharedStorageEncryption {
 
 /** Uploads that become jobs: object-created events of matching keys sent to a work queue. */
 export interface ObjectCreatedJobs {
-  /** The queue the events go to, one SQS message per created object (a standard queue: S3 cannot send to FIFO queues). */
-  readonly workQueue: WorkQueue;
+  /**
+   * The queue the events go to, one SQS message per created object (a standard queue: S3 cannot
+   * send to FIFO queues). A queue of another stack (`WorkQueue.fromQueueAttributes`) must already
+   * let S3 send to it: its policy cannot be changed here (a warning says so).
+   */
+  readonly workQueue: IWorkQueue;
   /**
    * Only keys that start with this.
    *
@@ -456,7 +460,13 @@ export class SharedStorage extends Construct {
       conditions: fromOurBuckets,
     }));
     if (added.policyDependable) bucket.node.addDependency(added.policyDependable);
-    queue.encryptionMasterKey?.addToResourcePolicy(new iam.PolicyStatement({
+    if (!added.statementAdded) {
+      Annotations.of(this).addWarningV2(
+        'cdk-cloud-patterns:object-created-queue-policy',
+        `The queue of objectCreatedJobs is not in this app, so its policy cannot be extended: make sure it allows s3.amazonaws.com to sqs:SendMessage from buckets of this account, or the bucket's creation fails (S3 checks it).`,
+      );
+    }
+    (jobs.workQueue.encryptionKey ?? queue.encryptionMasterKey)?.addToResourcePolicy(new iam.PolicyStatement({
       principals: [s3Service],
       actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
       resources: ['*'],

@@ -37,10 +37,19 @@ function carry(target: object, stored: StoredSession): void {
   Object.defineProperty(target, LOADED, { value: stored, enumerable: false, configurable: true, writable: true });
 }
 
-// express-session's own Store, loaded only when express-session calls into this one.
+// express-session's own Store, loaded only when express-session calls into this one. The
+// try/catch is for bundlers: a user's handler that imports `cdk-cloud-patterns/runtime` without
+// express-session installed (an optional peer) must still bundle; esbuild leaves a require inside
+// a try block to run time instead of failing the build.
 function expressSessionStore(): { prototype: Record<string, (...args: unknown[]) => unknown> } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('express-session') as { Store: { prototype: Record<string, (...args: unknown[]) => unknown> } }).Store;
+  let loaded: { Store: { prototype: Record<string, (...args: unknown[]) => unknown> } };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require('express-session');
+  } catch (e) {
+    throw new Error(`DynamoSessionStore needs express-session, an optional peer dependency: npm i express-session (${(e as Error).message})`);
+  }
+  return loaded.Store;
 }
 
 function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): void {

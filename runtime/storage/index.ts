@@ -13,3 +13,6 @@ export {
   StorageError, PreconditionFailedError, NotFoundError, TooLargeError, ChecksumMismatchError, RecordConflictError, UploadAbortedError,
   StorageOptionsError,
 } from './errors';
+export {
+  STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV, STORAGE_RECORDS_TTL_ATTRIBUTE_ENV, CONTENT_ADDRESSED_PREFIX, SHA256_METADATA_KEY,
+} from '../../contracts/shared-storage';

@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LOCAL_CLOUD_PEERS, missingPackages } from '../../local/cli';
+import { packedTarball } from '../support/packed-package';
 
 const ROOT = path.join(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -33,7 +34,7 @@ const stack = new Stack(app, 'UserStack');
 const jobs = new WorkQueue(stack, 'Jobs');
 const worker = new LambdaWorker(stack, 'Worker', { workQueue: jobs, entry: path.join(__dirname, 'handler.ts') });
 const apiKey = new secretsmanager.Secret(stack, 'ApiKey', { generateSecretString: { excludePunctuation: true } });
-apiKey.grantRead(worker);
+apiKey.grantRead(worker.function);
 worker.function.addEnvironment('API_KEY_ARN', apiKey.secretArn);
 new WorkQueueStack(app, 'ReadyStack');
 `;
@@ -58,13 +59,13 @@ function run(cmd: string, args: readonly string[], cwd: string, timeoutMs: numbe
 describe('npx cdk-cloud-patterns local, in a user\'s CDK app', () => {
   let scratch: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cloud-patterns-local-'));
-    // GIVEN the package packed (prepack builds it) and installed as a user would, with what the local cloud needs
-    const tarball = npm(['pack', '--pack-destination', scratch, '--silent'], ROOT).trim().split('\n').pop()!;
+    // GIVEN the package packed (prepack builds it; once per test run) and installed as a user would, with what the local cloud needs
+    const tarball = await packedTarball();
     fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', private: true }));
     const dev = pkg.devDependencies as Record<string, string>;
-    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', path.join(scratch, tarball),
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball,
       ...['aws-cdk-lib', 'constructs', 'esbuild', 'aws-cdk', ...LOCAL_CLOUD_PEERS].map((name) => `${name}@${dev[name]}`)], scratch);
     // AND the user's app, as `cdk init` lays it out: cdk.json names the app command
     fs.writeFileSync(path.join(scratch, 'cdk.json'), JSON.stringify({ app: 'node app.js' }));

@@ -5,6 +5,7 @@
  */
 import * as api from '../../lib';
 import * as imageBootstrap from '../../lib/image-bootstrap';
+import * as sharedStorage from '../../lib/shared-storage';
 import * as workQueue from '../../lib/work-queue';
 
 describe('the public API', () => {
@@ -18,8 +19,12 @@ describe('the public API', () => {
     ]);
   });
 
+  test('the shared storage pattern exports its construct, its encryption choice and its stack, nothing else', () => {
+    expect(Object.keys(sharedStorage).sort()).toEqual(['SharedStorage', 'SharedStorageEncryption', 'SharedStorageStack']);
+  });
+
   test('re-exports every pattern\'s index', () => {
-    for (const pattern of [workQueue, imageBootstrap]) {
+    for (const pattern of [workQueue, imageBootstrap, sharedStorage]) {
       for (const [name, value] of Object.entries(pattern)) expect((api as Record<string, unknown>)[name]).toBe(value);
     }
   });

@@ -1,6 +1,6 @@
 /** SharedStorage: its template for every default and option, its grants and metrics, and each validation rule. */
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -198,6 +198,14 @@ describe('SharedStorage object-created jobs', () => {
     const bucketId = stack.getLogicalId(storage.bucket.node.defaultChild as s3.CfnBucket);
     const policies = template.findResources('AWS::SQS::QueuePolicy', { Properties: { Queues: [stack.resolve(jobs.queue.queueUrl)] } });
     expect(template.toJSON().Resources[bucketId].DependsOn).toEqual(expect.arrayContaining(Object.keys(policies)));
+  });
+
+  test('takes a queue of another stack, warning that its policy must already let S3 send', () => {
+    const { stack } = newStack();
+    const jobs = WorkQueue.fromQueueAttributes(stack, 'Imported', { queueArn: 'arn:aws:sqs:us-east-1:123456789012:uploads' });
+    new SharedStorage(stack, 'Storage', { objectCreatedJobs: { workQueue: jobs } });
+    templateOf(stack).hasResourceProperties('AWS::S3::Bucket', { NotificationConfiguration: { QueueConfigurations: [Match.objectLike({ Queue: 'arn:aws:sqs:us-east-1:123456789012:uploads' })] } });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Storage', Match.stringLikeRegexp('its policy cannot be extended.*s3.amazonaws.com'));
   });
 
   test('lets S3 use the queue\'s KMS key', () => {
