@@ -18,7 +18,8 @@ const BUNDLES = path.join(__dirname, '..', '..', '.tmp', `drill-servers-${proces
 let programs: { readonly ours: string; readonly plain: string };
 beforeAll(() => { programs = bundleDrillServers(BUNDLES); });
 afterAll(() => fs.rmSync(BUNDLES, { recursive: true, force: true }));
-const DELAY_MS = 40;
+// Long enough that every connection always has a request in flight: a restart or a kill always meets some.
+const DELAY_MS = 150;
 const CONNECTIONS = 8;
 
 /** The scaled-down timings: checks every 200 ms, the server's notice matching them. */
@@ -67,7 +68,7 @@ describe('drills through the local load balancer', () => {
       // WHEN every server is replaced: new ones healthy first, then SIGTERM to the old ones (the balancer not told)
       const load = await underLoad(balancer.url, () => pool.rollingRestart());
       // THEN no request failed, and the new servers serve
-      expect(load.requests).toBeGreaterThan(50);
+      expect(load.requests).toBeGreaterThan(20);
       expect(load.failed).toBe(0);
       expect(balancer.stats.targetFailures).toBe(0);
       const after = pool.live().map((s) => s.id);
