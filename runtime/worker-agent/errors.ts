@@ -65,17 +65,26 @@ export class WorkerFatalError extends Error {
 
 /**
  * SQS errors that no retry can cure: the queue is gone or was never there (a wrong URL or region),
- * or the role may not use it. The agent exits non-zero on them (systemd restarts it, and the log
+ * or the role may not use it. `ENOTFOUND` is the DNS answer that the endpoint's name does not
+ * exist (a region that does not exist, a mistyped host); a resolver that cannot answer says
+ * `EAI_AGAIN` instead, which stays a retried error. The agent exits non-zero on them (systemd restarts it, and the log
  * says why) instead of backing off forever.
  */
 const PERMANENT_SQS_ERRORS = new Set([
   'AccessDenied', 'AccessDeniedException', 'QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'InvalidAddress',
   'InvalidSecurity', 'UnrecognizedClientException', 'InvalidClientTokenId', 'SignatureDoesNotMatch', 'IncompleteSignature',
+  'ENOTFOUND',
 ]);
 
 /** The SDK error's code, as SQS names it. */
 export function sqsErrorCode(error: unknown): string {
   const e = error as { name?: string; Code?: string; code?: string };
+  // Node's network errors are plain Errors whose `code` says what happened (ENOTFOUND, ECONNREFUSED).
+  if (typeof e?.code === 'string' && /^E[A-Z_]+$/.test(e.code) && (e.name === undefined || e.name === 'Error')) return e.code;
+  // The SDK's retry layer rewraps an error from another realm (a vm context, as under jest) by its
+  // text only, so the DNS answer is read from the message there.
+  const dns = /\bgetaddrinfo (ENOTFOUND)\b/.exec(String((error as Error)?.message ?? ''));
+  if (dns && e?.name === 'Error') return dns[1];
   return e?.Code ?? e?.name ?? e?.code ?? String(error);
 }
 

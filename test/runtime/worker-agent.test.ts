@@ -242,6 +242,21 @@ describe('the worker agent', () => {
     expect(lines.join('\n')).toMatch(/the worker cannot go on and is stopping .*permanentSqsError/);
   });
 
+  test('a queue URL in a region that does not exist stops the worker instead of retrying a name DNS says is not there', async () => {
+    // GIVEN a client for a region with no endpoint (`.invalid` never resolves: RFC 2606), as a mistyped region gives
+    const sqs = new SQSClient({ endpoint: 'http://sqs.nowhere-9.amazonaws.invalid', region: 'nowhere-9', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 });
+    const queueUrl = 'http://sqs.nowhere-9.amazonaws.invalid/123456789012/jobs';
+
+    // WHEN a worker starts on it
+    const worker = work(queueUrl, defineJobHandler(() => undefined), { sqs, backoffBaseMs: 20, backoffMaxMs: 100 });
+    const report = await worker.stopped;
+
+    // THEN it stopped by itself after a few receives, naming the DNS failure and what to check
+    expect(report.error).toMatchObject({ reason: 'permanentSqsError' });
+    expect(report.error!.message).toMatch(/ENOTFOUND.*queue URL and its region/);
+    expect(worker.stats.requests.ReceiveMessage).toBeLessThanOrEqual(4);
+  });
+
   test('AccessDenied on receive stops the worker with an error saying so', async () => {
     // GIVEN a queue the role may not receive from (AccessDenied, from a fault proxy: the emulator has no IAM)
     const { queueUrl } = await createQueueWithDlq(aws.sqs);
