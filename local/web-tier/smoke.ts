@@ -3,8 +3,23 @@
  * through the local balancer, an answer from every server, the per-visitor counter shared by
  * all of them, and a rolling restart of every server under light load with no failed request.
  */
-import autocannon from 'autocannon';
+import type autocannonType from 'autocannon';
 import type { WebTierWorkloadRun } from '../workloads/web-tier';
+
+type Autocannon = typeof autocannonType;
+
+/**
+ * The load generator of the rolling-restart check, loaded only for it: an optional peer of the
+ * package (`cdk-cloud-patterns local` without `--smoke` does not need it).
+ */
+function loadAutocannon(): Autocannon | string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('autocannon') as Autocannon;
+  } catch {
+    return 'the web tier smoke check needs the load generator autocannon: npm i -D autocannon';
+  }
+}
 
 /** Light load: the app writes to the embedded AWS on every request. */
 const LOAD = { connections: 2, overallRate: 20 };
@@ -38,10 +53,12 @@ export async function smokeWebTier(tier: WebTierWorkloadRun, print: (line: strin
   print(`  web tier ${tier.resources[0]}: a page from each of ${seen.size} servers (${[...seen].join(', ')}), visit counter shared (${visits}).`);
 
   // A rolling restart of every server under load: no request may fail.
+  const autocannon = loadAutocannon();
+  if (typeof autocannon === 'string') return { problems: [...problems, autocannon], summary: `web tier ${tier.resources[0]}: not checked under load` };
   print(`  web tier ${tier.resources[0]}: rolling restart of every server under load (${LOAD.overallRate} requests/s)...`);
   const started = Date.now();
-  let finish!: (r: autocannon.Result) => void;
-  const result = new Promise<autocannon.Result>((resolve) => { finish = resolve; });
+  let finish!: (r: autocannonType.Result) => void;
+  const result = new Promise<autocannonType.Result>((resolve) => { finish = resolve; });
   const run = autocannon({ url: `${tier.url}/`, ...LOAD, duration: 600 }, (_e, r) => finish(r));
   const before = new Set(tier.pool.live().map((s) => s.id));
   try {
