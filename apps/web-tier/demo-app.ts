@@ -1,51 +1,43 @@
 /**
  * WebTierStack's demo app: a page that says which server answered, with a per-visitor counter
- * kept in a shared store (a DynamoDB table), so that any server can serve any visitor and a
- * server that goes away takes no state with it. A plain Node request handler; the web server
- * around it (runtime/web-server) does readiness, drain and logs.
+ * kept in the visitor's session in the SessionStore table (runtime/sessions), so that any server
+ * can serve any visitor and a server that goes away takes no state with it. A plain Node request
+ * handler; the web server around it (runtime/web-server) does readiness, drain and logs.
  *
  * GET /          the page (HTML)
- * GET /api/visit the same as JSON: { server, pid, visitor, visits }
+ * GET /api/visit the same as JSON: { server, pid, visits }
  */
-import { randomUUID } from 'crypto';
 import type { IncomingMessage, ServerResponse } from 'http';
 import { hostname } from 'os';
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { WEB_TIER_ENV } from '../../contracts/web-tier';
-import { VISITS_TABLE_ENV } from './demo-app-env';
+import { SessionManager } from '../../runtime/sessions';
+import { PLAIN_HTTP_ENV, SESSION_SECRET_ARN_ENV } from './demo-app-env';
 
-const COOKIE = 'visitor';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+interface Visit extends Record<string, unknown> { visits?: number }
 
-const dynamodb = new DynamoDBClient({});
 const server = process.env[WEB_TIER_ENV.serverName] ?? hostname();
+let sessions: SessionManager<Visit> | undefined;
 
-function tableName(): string {
-  const name = process.env[VISITS_TABLE_ENV];
-  if (!name) throw new Error(`${VISITS_TABLE_ENV} is not set`);
-  return name;
-}
-
-/** The start-up hook: one read, so the table is reachable (and the connection warm) before the server reports ready. */
+/**
+ * The start-up hook: reads the cookie-signing secret with the instance role (it is never in the
+ * template or user data) and builds the session manager, before the server reports ready.
+ */
 export async function start(): Promise<void> {
-  await dynamodb.send(new GetItemCommand({ TableName: tableName(), Key: { visitor: { S: 'warm-up' } } }));
-}
-
-function visitorOf(req: IncomingMessage): string | undefined {
-  const match = /(?:^|;\s*)visitor=([^;]+)/.exec(req.headers.cookie ?? '');
-  return match && UUID.test(match[1]) ? match[1] : undefined;
-}
-
-/** Adds one visit for the visitor (an atomic counter: two servers at once both count). */
-async function countVisit(visitor: string): Promise<number> {
-  const out = await dynamodb.send(new UpdateItemCommand({
-    TableName: tableName(),
-    Key: { visitor: { S: visitor } },
-    UpdateExpression: 'ADD visits :one',
-    ExpressionAttributeValues: { ':one': { N: '1' } },
-    ReturnValues: 'UPDATED_NEW',
-  }));
-  return Number(out.Attributes?.visits?.N ?? 0);
+  const arn = process.env[SESSION_SECRET_ARN_ENV];
+  if (!arn) throw new Error(`${SESSION_SECRET_ARN_ENV} is not set`);
+  const secretsManager = new SecretsManagerClient({});
+  try {
+    const secret = await secretsManager.send(new GetSecretValueCommand({ SecretId: arn }));
+    if (!secret.SecretString) throw new Error(`the secret ${arn} has no string value`);
+    sessions = new SessionManager<Visit>({
+      secrets: [secret.SecretString],
+      // Without a certificate the balancer speaks plain HTTP, where browsers drop Secure cookies.
+      insecureHttpForLocalDevelopment: process.env[PLAIN_HTTP_ENV] === 'true',
+    });
+  } finally {
+    secretsManager.destroy();
+  }
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -58,14 +50,15 @@ export async function handler(req: IncomingMessage, res: ServerResponse): Promis
     res.end('not found\n');
     return;
   }
-  const known = visitorOf(req);
-  const visitor = known ?? randomUUID();
-  const visits = await countVisit(visitor);
-  if (!known) res.setHeader('Set-Cookie', `${COOKIE}=${visitor}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000`);
+  if (!sessions) throw new Error('the start-up hook has not run');
+  const session = await sessions.load(req);
+  const visits = (session.data.visits ?? 0) + 1;
+  session.data.visits = visits;
+  await sessions.save(session, res);
   res.setHeader('Cache-Control', 'no-store');
   if (path === '/api/visit') {
     res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify({ server, pid: process.pid, visitor, visits }));
+    res.end(JSON.stringify({ server, pid: process.pid, visits }));
     return;
   }
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
@@ -74,7 +67,7 @@ export async function handler(req: IncomingMessage, res: ServerResponse): Promis
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
 <h1>Served by ${escape(server)}</h1>
 <p>Process ${process.pid} answered this request. Reload: the balancer spreads requests over every healthy server.</p>
-<p>You have visited <strong>${visits}</strong> time${visits === 1 ? '' : 's'}. The count lives in a shared DynamoDB table, not on a server, so it is the same whichever server answers.</p>
+<p>You have visited <strong>${visits}</strong> time${visits === 1 ? '' : 's'}. The count lives in your session, kept in a shared DynamoDB table (the session store), not on a server, so it is the same whichever server answers.</p>
 </body></html>
 `);
 }

@@ -1,7 +1,9 @@
 /**
  * WebTierStack: the autoscaled web tier, deployable as it is. An Application Load Balancer in
  * front of two to four t4g.micro servers that run the catalog's demo app (a page that says
- * which server answered, with a per-visitor counter in a shared DynamoDB table).
+ * which server answered, with a per-visitor counter kept in the visitor's session, in a
+ * SessionStore table; the cookie-signing secret is generated in Secrets Manager and read by the
+ * servers at start-up).
  *
  * Without a certificate the balancer serves plain HTTP (a synth warning says so): pass
  * `certificate` for HTTPS with HTTP redirected. Deletion protection is off, so the demo can be
@@ -9,11 +11,13 @@
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { VISITS_TABLE_ENV } from '../../apps/web-tier/demo-app-env';
+import { PLAIN_HTTP_ENV, SESSION_SECRET_ARN_ENV } from '../../apps/web-tier/demo-app-env';
 import { catalogWebProgram } from '../core/bundling';
+import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
+import { SessionStore } from '../session-store/session-store';
 import { WEB_SERVER_SERVICE, WebTier } from '../web-tier/web-tier';
 import { newDemoVpc } from './demo-resources';
 
@@ -39,19 +43,22 @@ export interface WebTierStackProps extends StackProps {
 export class WebTierStack extends Stack {
   public readonly vpc: ec2.IVpc;
   public readonly web: WebTier;
-  /** The shared store of the visit counters. */
-  public readonly visitsTable: dynamodb.Table;
+  /** The sessions of the demo's visitors (their visit counters). */
+  public readonly sessions: SessionStore;
+  /** The secret that signs the session cookies, read by the servers at start-up. */
+  public readonly sessionSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: WebTierStackProps = {}) {
     super(scope, id, { description: 'cdk-cloud-patterns: autoscaled web tier behind an Application Load Balancer', ...props });
     this.vpc = props.vpc ?? newDemoVpc(this, '10.42.0.0/24');
-    this.visitsTable = new dynamodb.Table(this, 'Visits', {
-      partitionKey: { name: 'visitor', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    this.sessions = new SessionStore(this, 'Sessions');
+    this.sessionSecret = new secretsmanager.Secret(this, 'SessionSecret', {
+      description: 'Signs the session cookies of WebTierStack\'s demo app; read by its servers at start-up',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    acknowledgeCheck(this.sessionSecret, SAME_CHECK.secretsManagerRotation,
+      'The demo\'s cookie-signing key: rotating it needs a rotation function and a second key verified during the change (SessionManager takes a list for that); a production app should rotate it.');
     this.web = new WebTier(this, 'Web', {
       vpc: this.vpc,
       // The module apps/web-tier/demo-app.ts, bundled with the web server.
@@ -63,12 +70,17 @@ export class WebTierStack extends Stack {
       minCapacity: 2,
       maxCapacity: 4,
       deletionProtection: false,
-      environment: { [VISITS_TABLE_ENV]: this.visitsTable.tableName },
+      environment: {
+        ...this.sessions.environment,
+        [SESSION_SECRET_ARN_ENV]: this.sessionSecret.secretArn,
+        [PLAIN_HTTP_ENV]: props.certificate === undefined ? 'true' : 'false',
+      },
     });
-    this.visitsTable.grant(this.web, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    this.sessions.grantReadWrite(this.web);
+    this.sessionSecret.grantRead(this.web);
 
     new CfnOutput(this, 'Url', { value: `${this.web.https ? 'https' : 'http'}://${this.web.loadBalancer.loadBalancerDnsName}/`, description: 'The demo page' });
-    new CfnOutput(this, 'VisitsTableName', { value: this.visitsTable.tableName, description: 'One item per visitor: the shared counter' });
+    new CfnOutput(this, 'SessionTableName', { value: this.sessions.table.tableName, description: 'The visitors\' sessions (hashed ids), with their visit counters' });
     new CfnOutput(this, 'AutoScalingGroupName', { value: this.web.autoScalingGroup.autoScalingGroupName, description: 'The servers' });
     new CfnOutput(this, 'ServerLogGroupName', {
       value: this.web.image.logGroup.logGroupName,

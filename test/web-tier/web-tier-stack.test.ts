@@ -30,17 +30,28 @@ describe('WebTierStack', () => {
     expect(stack.web.timings.requestTimeoutSeconds).toBe(6);
   });
 
-  test('keeps the visit counters in a shared table the servers may only read and count in', () => {
+  test('keeps each visitor\'s counter in the session store, signed with a generated secret the servers read at start-up', () => {
+    // The servers may use the session table exactly as the session library does, and read the secret
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
-    const tableArn = JSON.stringify(stack.resolve(stack.visitsTable.tableArn));
-    expect(statements.filter((s) => JSON.stringify(s.Resource).includes(tableArn))).toEqual([expect.objectContaining({ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] })]);
-    expect(stack.web.serverEnvironment).toMatchObject({ VISITS_TABLE: stack.visitsTable.tableName });
+    const tableArn = JSON.stringify(stack.resolve(stack.sessions.table.tableArn));
+    const tableActions = statements.filter((s) => JSON.stringify(s.Resource).includes(tableArn)).flatMap((s) => [s.Action].flat());
+    expect([...new Set(tableActions)].sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    const secretArn = JSON.stringify(stack.resolve(stack.sessionSecret.secretArn));
+    expect(statements.filter((s) => JSON.stringify(s.Resource).includes(secretArn)).flatMap((s) => [s.Action].flat())).toEqual(
+      expect.arrayContaining(['secretsmanager:GetSecretValue']));
+    // The environment names the table and the secret's ARN, never its value; plain HTTP without a certificate
+    expect(stack.web.serverEnvironment).toMatchObject({
+      ...stack.sessions.environment,
+      DEMO_SESSION_SECRET_ARN: stack.sessionSecret.secretArn,
+      DEMO_PLAIN_HTTP: 'true',
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true } });
   });
 
-  test('can be destroyed (no deletion protection) and outputs the page URL, the table, the group and its logs', () => {
+  test('can be destroyed (no deletion protection) and outputs the page URL, the session table, the group and its logs', () => {
     const lb = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'))[0];
     expect(lb.Properties.LoadBalancerAttributes).toContainEqual({ Key: 'deletion_protection.enabled', Value: 'false' });
-    expect(Object.keys(template.findOutputs('*')).sort()).toEqual(['AutoScalingGroupName', 'ServerLogGroupName', 'Url', 'VisitsTableName']);
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual(['AutoScalingGroupName', 'ServerLogGroupName', 'SessionTableName', 'Url']);
     template.hasOutput('Url', { Value: { 'Fn::Join': ['', ['http://', stack.resolve(stack.web.loadBalancer.loadBalancerDnsName), '/']] } });
   });
 });
