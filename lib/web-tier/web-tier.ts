@@ -7,8 +7,6 @@
  * contracts/web-tier.ts from the request timeout and the balancer's idle timeout, so the
  * balancer and the server cannot disagree.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { Annotations, Aws, Duration, Token, Validations, type CfnResource } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -25,7 +23,7 @@ import {
   brokenTimingRules, deriveWebTierTimings, timingRules, type WebTierTimings,
 } from '../../contracts/web-tier';
 import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleWebServerProgram, loadEsbuild, webServerMainModule } from '../core/bundling';
-import { programAsset } from '../core/program-asset';
+import { programAsset, programSourceRules } from '../core/program-asset';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { declareWorkload } from '../core/workload';
 import { BootStep } from '../image-bootstrap/boot-steps';
@@ -203,7 +201,6 @@ export const WEB_SERVER_SERVICE = 'web-server';
 export const ACCESS_LOGS_PREFIX = 'alb';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const JS_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /**
  * A load-balanced, autoscaled, self-healing tier of web servers running one request handler.
@@ -280,28 +277,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     const reservedGiven = Object.keys(environment).filter((k) => Object.values<string>(WEB_TIER_ENV).includes(k) || k === 'AWS_REGION');
     const badNames = Object.keys(environment).filter((k) => !ENV_NAME.test(k));
     assertProps(this, [
-      {
-        failed: (props.entry === undefined) === (props.code === undefined),
-        prop: 'entry, code',
-        message: `give exactly one: \`entry\` (a request handler file to bundle with the server) or \`code\` (a server program already bundled); received ${props.entry === undefined ? 'neither' : 'both'}.`,
-      },
-      {
-        failed: props.entry !== undefined && !fs.existsSync(props.entry),
-        prop: 'entry',
-        message: `must be the request handler's file, but there is no file at ${props.entry} (relative paths start from ${process.cwd()}).`,
-      },
-      {
-        failed: props.code !== undefined && !fs.existsSync(path.join(props.code, AGENT_PROGRAM_FILE)),
-        prop: 'code',
-        message: `must hold the bundled server program ${AGENT_PROGRAM_FILE}, but ${path.join(props.code ?? '', AGENT_PROGRAM_FILE)} does not exist.`,
-      },
-      {
-        failed: props.handler !== undefined && (props.entry === undefined || !JS_IDENTIFIER.test(props.handler)),
-        prop: 'handler',
-        message: props.entry === undefined
-          ? 'only applies to `entry`; a program in `code` already names its handler. Remove `handler` or give `entry`.'
-          : `must be the name the handler is exported under in \`entry\` (a JavaScript identifier), received "${props.handler}".`,
-      },
+      ...programSourceRules({ entry: props.entry, handler: props.handler, prebuilt: { prop: 'code', directory: props.code }, handlerKind: 'a request handler', programKind: 'server' }),
       {
         failed: !Token.isUnresolved(props.vpc.availabilityZones) && azs < 2,
         prop: 'vpc',

@@ -5,8 +5,6 @@
  * systemd service). The group scales on the backlog per instance, from zero; an instance that
  * holds jobs is protected from scale-in, and a terminating instance drains before it goes.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { Annotations, Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -20,7 +18,7 @@ import {
   IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
 } from '../../contracts/work-queue';
 import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleAgentProgram, loadEsbuild, workerAgentMainModule } from '../core/bundling';
-import { programAsset } from '../core/program-asset';
+import { programAsset, programSourceRules } from '../core/program-asset';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { declareWorkload } from '../core/workload';
 import { BootStep } from '../image-bootstrap/boot-steps';
@@ -166,7 +164,6 @@ const STOP_SLACK_SECONDS = 40;
 /** Tag keys that instance metadata can show (tags propagated to instances must fit, or launches fail). */
 const METADATA_TAG_KEY = /^(?!\.{1,2}$)(?!_index$)[A-Za-z0-9+\-=.,_:@]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const JS_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /**
  * A fleet of EC2 workers that run a job handler on every job of a WorkQueue, scaling on the
@@ -235,28 +232,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
     const badNames = Object.keys(environment).filter((k) => !ENV_NAME.test(k));
     const receives = queue.maxReceiveCount;
     assertProps(this, [
-      {
-        failed: (props.entry === undefined) === (props.programDirectory === undefined),
-        prop: 'entry, programDirectory',
-        message: `give exactly one: \`entry\` (a handler file to bundle with the agent) or \`programDirectory\` (an agent program already bundled); received ${props.entry === undefined ? 'neither' : 'both'}.`,
-      },
-      {
-        failed: props.entry !== undefined && !fs.existsSync(props.entry),
-        prop: 'entry',
-        message: `must be the job handler's file, but there is no file at ${props.entry} (relative paths start from ${process.cwd()}).`,
-      },
-      {
-        failed: props.programDirectory !== undefined && !fs.existsSync(path.join(props.programDirectory, AGENT_PROGRAM_FILE)),
-        prop: 'programDirectory',
-        message: `must hold the bundled agent program ${AGENT_PROGRAM_FILE}, but ${path.join(props.programDirectory ?? '', AGENT_PROGRAM_FILE)} does not exist.`,
-      },
-      {
-        failed: props.handler !== undefined && (props.entry === undefined || !JS_IDENTIFIER.test(props.handler)),
-        prop: 'handler',
-        message: props.entry === undefined
-          ? 'only applies to `entry`; a program in `programDirectory` already names its handler. Remove `handler` or give `entry`.'
-          : `must be the name the handler is exported under in \`entry\` (a JavaScript identifier), received "${props.handler}".`,
-      },
+      ...programSourceRules({ entry: props.entry, handler: props.handler, prebuilt: { prop: 'programDirectory', directory: props.programDirectory }, handlerKind: 'a job handler', programKind: 'agent' }),
       {
         failed: outsideInt(concurrency, 1, 10_000),
         prop: 'concurrency',
