@@ -30,6 +30,11 @@ export const STORAGE_STACK_INCOMING_PREFIX = 'incoming/';
 /** Where SharedStorageStack's worker writes what it derives from each upload. */
 export const STORAGE_STACK_RESULTS_PREFIX = 'results/';
 
+/** Where SharedStorageStack's worker writes the summary of an upload: `incoming/a/b.txt` -> `results/a/b.txt.summary.json`. */
+export function storageStackResultKey(sourceKey: string): string {
+  return `${STORAGE_STACK_RESULTS_PREFIX}${sourceKey.slice(STORAGE_STACK_INCOMING_PREFIX.length)}.summary.json`;
+}
+
 /** The partition key of the shared-records table (a string: a UUID unless the caller picks one). */
 export const RECORD_ID_ATTRIBUTE = 'id';
 
@@ -70,3 +75,18 @@ export interface SharedStorageBucketWorkload extends WorkloadDeclaration<'shared
 
 /** The workload kind of SharedStorage's buckets. */
 export const SHARED_STORAGE_BUCKET_WORKLOAD = defineWorkloadKind<SharedStorageBucketWorkload>('shared-storage/bucket', 1);
+
+/**
+ * What SharedStorageStack declares on its shared-records table, for the local cloud's demo: a
+ * few files uploaded under {@link STORAGE_STACK_INCOMING_PREFIX} of `bucketName`, each of which
+ * must become one job on the queue, one summary under {@link STORAGE_STACK_RESULTS_PREFIX} and one
+ * record in the table (the declaration's resource).
+ */
+export interface UploadDemoWorkload extends WorkloadDeclaration<'shared-storage/upload-demo', 1> {
+  readonly bucketName: string;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+}
+
+/** The workload kind of SharedStorageStack's upload demo. */
+export const UPLOAD_DEMO_WORKLOAD = defineWorkloadKind<UploadDemoWorkload>('shared-storage/upload-demo', 1);

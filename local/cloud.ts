@@ -12,13 +12,14 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { demoProblems, demoStatus, demoTargets, sendDemoJobs, type DemoRun } from './demo';
+import { demoTargets, jobDemo, sendDemoJobs, type RunningDemo } from './demo';
 import { DeployError, bootstrap, deploy, localClientConfig, localCredentials, notModelled, selectStacks, synth, type AssemblyStack } from './deploy';
 import { readInventory, type Inventory } from './inventory';
 import { LOCAL_AWS_ENV, freePort, startMoto, type MotoServer } from './moto';
 import { runningPids, stopAll } from './processes';
 import { sampleProgress, startProgress, type Progress, type ProgressRow } from './progress';
 import { notRunDeclarations, startWorkloads, type Workload } from './workloads';
+import { sendDemoUploads, uploadDemo, uploadDemoTargets } from './upload-demo';
 import { runningWebTiers } from './workloads/web-tier';
 
 /** Moments of a start, for the benchmark and the smoke summary. */
@@ -32,7 +33,7 @@ export interface LocalCloudOptions {
   readonly port?: number;
   /** Run CDK's template validation and cdk-nag during synthesis. @default true */
   readonly checks?: boolean;
-  /** Good demo jobs per demo stack. @default 30 */
+  /** Good demo jobs per demo stack (a stack that takes demo uploads gets {@link DEMO_UPLOADS} of them when this is not 0). @default 30 */
   readonly jobs?: number;
   /** Also send one job that always fails. @default true */
   readonly failingJob?: boolean;
@@ -49,6 +50,9 @@ export interface LocalCloudOptions {
   /** Called when the local cloud can no longer run (the embedded AWS died); stop() it then. */
   readonly onFatal?: (message: string) => void;
 }
+
+/** Files uploaded to each stack that takes demo uploads (SharedStorageStack). */
+export const DEMO_UPLOADS = 5;
 
 /** The endpoint, account and region of the embedded AWS. */
 export interface LocalAws {
@@ -94,7 +98,7 @@ export class LocalCloud {
   private clients?: Clients;
   private workloads: Workload[] = [];
   private progress?: Progress;
-  private demos: DemoRun[] = [];
+  private demos: RunningDemo[] = [];
   private readonly abort = new AbortController();
   private stopping?: Promise<void>;
   private readonly startedAt = Date.now();
@@ -121,8 +125,8 @@ export class LocalCloud {
     return this.workloads;
   }
 
-  /** The demo runs sent. */
-  get demoRuns(): readonly DemoRun[] {
+  /** The demos sent: jobs to queues, files to buckets. */
+  get demoRuns(): readonly RunningDemo[] {
     return this.demos;
   }
 
@@ -242,8 +246,14 @@ export class LocalCloud {
     const failingJob = this.options.failingJob ?? true;
     for (const target of jobs > 0 ? demoTargets(this.inventory) : []) {
       if (!this.workloads.some((w) => w.queueUrl === target.queueUrl)) continue;
-      this.demos.push(await sendDemoJobs(target, clients.sqs, jobs, failingJob));
+      this.demos.push(jobDemo(await sendDemoJobs(target, clients.sqs, jobs, failingJob), clients.dynamodb));
       print(`Demo: sent ${jobs} jobs${failingJob ? ' and 1 that always fails' : ''} to ${target.stackName}.`);
+    }
+    for (const target of jobs > 0 ? uploadDemoTargets(this.inventory) : []) {
+      if (!this.workloads.some((w) => w.queueUrl === target.queueUrl)) continue;
+      const run = await sendDemoUploads(target, clients.s3, DEMO_UPLOADS);
+      this.demos.push(uploadDemo(run, clients));
+      print(`Demo: uploaded ${run.uploads.length} files (${run.uploads.reduce((n, u) => n + u.bytes, 0)} bytes) under s3://${target.bucketName}/${run.uploads[0]!.key.replace(/[^/]+$/, '')} of ${target.stackName}: each must become a job, a result and a record.`);
     }
     this.mark('jobsSent');
     this.progress = startProgress({
@@ -286,13 +296,13 @@ export class LocalCloud {
       const t = this.timings;
       const since = (m: Milestone) => (((t.get(m) ?? 0) - (t.get('jobsSent') ?? 0)) / 1000).toFixed(1);
       this.options.print(
-        `All demo jobs done: first ${since('firstDone')} s and all ${since('allDone')} s after sending (${this.elapsed()} after the start).`,
+        `All demo ${[...new Set(this.demos.map((d) => d.kind))].join(' and ')} done: first ${since('firstDone')} s and all ${since('allDone')} s after sending (${this.elapsed()} after the start).`,
       );
     }
     return rows;
   }
 
-  /** Waits until every good demo job has a result; false when `timeoutMs` passed first. */
+  /** Waits until every demo item (good job, upload) is done; false when `timeoutMs` passed first. */
   async waitForDemo(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     while (this.demos.length > 0 && !this.milestones.has('allDone') && Date.now() < until && !this.stopping) {
@@ -313,11 +323,7 @@ export class LocalCloud {
       // A user's app need not have the catalog's demo stacks: then running its workloads is the check.
       return this.workloads.length > 0 ? [] : ['nothing ran: no deployed resource declares a workload that the local cloud runs, and no stack takes demo jobs.'];
     }
-    const problems: string[] = [];
-    for (const run of this.demos) {
-      problems.push(...demoProblems(run, await demoStatus(run, this.clients!.dynamodb)));
-    }
-    return problems;
+    return (await Promise.all(this.demos.map((demo) => demo.problems()))).flat();
   }
 
   /** How to send more jobs, for the running local cloud. */
@@ -329,16 +335,7 @@ export class LocalCloud {
       `The embedded AWS runs at ${aws.endpoint} (account ${aws.account}, ${aws.region}): use it with any AWS tool,`,
       `  with ${env} and --endpoint-url ${aws.endpoint} (or AWS_ENDPOINT_URL=${aws.endpoint}).`,
     ];
-    for (const run of this.demos) {
-      lines.push(
-        `Send more jobs to ${run.target.stackName}:`,
-        `  ${env} \\`,
-        `    aws --endpoint-url ${aws.endpoint} sqs send-message --queue-url ${run.target.queueUrl} --message-body '{"text":"hello","rounds":1000}'`,
-        '  or from TypeScript (cdk-cloud-patterns/runtime), with the same variables and AWS_ENDPOINT_URL=' + aws.endpoint + ':',
-        `    await new JobClient({ queueUrl: '${run.target.queueUrl}' }).send([{ text: 'hello', rounds: 1000 }]);`,
-        `  Results: aws --endpoint-url ${aws.endpoint} dynamodb scan --table-name ${run.target.resultsTable}`,
-      );
-    }
+    for (const demo of this.demos) lines.push(...demo.howToUse(aws.endpoint, env));
     for (const tier of runningWebTiers(this.workloads)) {
       lines.push(`Open ${tier.url}/ in a browser: the ${tier.stackName} demo page, served by ${tier.pool.live().length} servers behind the local load balancer (kill one: it is replaced).`);
     }

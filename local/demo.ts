@@ -40,6 +40,43 @@ export function demoTargets(inventory: Inventory): DemoTarget[] {
   }));
 }
 
+/**
+ * A demo under way in one stack, as the local cloud shows, waits for and checks it: demo jobs
+ * sent to a queue (here), or files uploaded to a bucket (local/upload-demo.ts).
+ */
+export interface RunningDemo {
+  readonly stackName: string;
+  /** What it sends: jobs to a queue, or files to a bucket. */
+  readonly kind: 'jobs' | 'uploads';
+  /** How many items must be done. */
+  readonly total: number;
+  /** Items done so far: the demo's own, and everything done in the stack (including what a user sent). */
+  progress(): Promise<{ readonly done: number; readonly doneAll: number }>;
+  /** What is wrong once it should have finished: empty when every item was done exactly once. */
+  problems(): Promise<string[]>;
+  /** Lines that tell a user how to do more of it by hand; `env` sets the embedded AWS's credentials and region. */
+  howToUse(endpoint: string, env: string): string[];
+}
+
+/** The demo jobs of `run`, as a {@link RunningDemo}. */
+export function jobDemo(run: DemoRun, dynamodb: DynamoDBClient): RunningDemo {
+  return {
+    stackName: run.target.stackName,
+    kind: 'jobs',
+    total: run.good.length,
+    progress: async () => demoStatus(run, dynamodb),
+    problems: async () => demoProblems(run, await demoStatus(run, dynamodb)),
+    howToUse: (endpoint, env) => [
+      `Send more jobs to ${run.target.stackName}:`,
+      `  ${env} \\`,
+      `    aws --endpoint-url ${endpoint} sqs send-message --queue-url ${run.target.queueUrl} --message-body '{"text":"hello","rounds":1000}'`,
+      `  or from TypeScript (cdk-cloud-patterns/runtime), with the same variables and AWS_ENDPOINT_URL=${endpoint}:`,
+      `    await new JobClient({ queueUrl: '${run.target.queueUrl}' }).send([{ text: 'hello', rounds: 1000 }]);`,
+      `  Results: aws --endpoint-url ${endpoint} dynamodb scan --table-name ${run.target.resultsTable}`,
+    ],
+  };
+}
+
 /** Jobs sent to one target. */
 export interface DemoRun {
   readonly target: DemoTarget;

@@ -10,7 +10,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { demoStatus, type DemoRun } from './demo';
+import type { RunningDemo } from './demo';
 import type { Inventory } from './inventory';
 import type { Workload } from './workloads';
 
@@ -21,7 +21,7 @@ export interface ProgressRow {
   readonly inFlight: number;
   readonly done: number;
   /** For a demo run: its good jobs done, and how many it sent. */
-  readonly demo?: { readonly done: number; readonly total: number };
+  readonly demo?: { readonly done: number; readonly total: number; readonly kind: RunningDemo['kind'] };
   readonly deadLettered: number;
   readonly workers: number;
 }
@@ -29,7 +29,7 @@ export interface ProgressRow {
 /** `[ 24.1s] WorkQueueStack  backlog 12 | in flight 10 | done 8 (demo 8/30) | DLQ 0 | workers 5` */
 export function formatRow(row: ProgressRow, elapsedMs: number): string {
   const t = `[${(elapsedMs / 1000).toFixed(1).padStart(5)}s]`;
-  const done = row.demo === undefined ? `${row.done}` : `${row.done} (demo ${row.demo.done}/${row.demo.total})`;
+  const done = row.demo === undefined ? `${row.done}` : `${row.done} (demo ${row.demo.kind === 'uploads' ? 'uploads ' : ''}${row.demo.done}/${row.demo.total})`;
   return `${t} ${row.stackName}  backlog ${row.backlog} | in flight ${row.inFlight} | done ${done} | DLQ ${row.deadLettered} | workers ${row.workers}`;
 }
 
@@ -45,7 +45,7 @@ async function depth(sqs: SQSClient, queueUrl: string): Promise<{ visible: numbe
 export async function sampleProgress(
   inventory: Inventory,
   workloads: readonly Workload[],
-  demos: readonly DemoRun[],
+  demos: readonly RunningDemo[],
   clients: { readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient },
 ): Promise<ProgressRow[]> {
   const byStack = new Map<string, Workload[]>();
@@ -60,15 +60,15 @@ export async function sampleProgress(
       Promise.all(queueUrls.map((u) => depth(clients.sqs, u))),
       Promise.all(dlqUrls.map((u) => depth(clients.sqs, u))),
     ]);
-    const demo = demos.find((d) => d.target.stackName === stackName);
+    const demo = demos.find((d) => d.stackName === stackName);
     const stats = list.map((w) => w.stats());
-    const status = demo ? await demoStatus(demo, clients.dynamodb) : undefined;
+    const status = demo ? await demo.progress() : undefined;
     return {
       stackName,
       backlog: queues.reduce((n, q) => n + q.visible, 0),
       inFlight: queues.reduce((n, q) => n + q.inFlight, 0),
       done: status ? status.doneAll : stats.reduce((n, s) => n + s.done, 0),
-      ...(demo && status ? { demo: { done: status.done, total: demo.good.length } } : {}),
+      ...(demo && status ? { demo: { done: status.done, total: demo.total, kind: demo.kind } } : {}),
       deadLettered: dlqs.reduce((n, q) => n + q.visible + q.inFlight, 0),
       workers: stats.reduce((n, s) => n + s.processes, 0),
     };

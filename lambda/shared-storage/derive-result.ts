@@ -8,7 +8,7 @@
  * there: the record is created once, under the job's id.
  */
 import { createHash } from 'crypto';
-import { STORAGE_STACK_INCOMING_PREFIX, STORAGE_STACK_RESULTS_PREFIX } from '../../contracts/shared-storage';
+import { STORAGE_STACK_INCOMING_PREFIX, storageStackResultKey } from '../../contracts/shared-storage';
 import { defineJobHandler } from '../../runtime/jobs/define-job-handler';
 import { parseObjectCreatedEvent, RecordConflictError, SharedRecords, SharedStorageClient, type CreatedObject } from '../../runtime/storage';
 
@@ -31,10 +31,8 @@ function connect() {
   return clients;
 }
 
-/** Where the summary of an upload goes: `incoming/a/b.txt` -> `results/a/b.txt.summary.json`. */
-export function resultKeyFor(sourceKey: string): string {
-  return `${STORAGE_STACK_RESULTS_PREFIX}${sourceKey.slice(STORAGE_STACK_INCOMING_PREFIX.length)}.summary.json`;
-}
+/** Where the summary of an upload goes (the contract's rule, which the local cloud's demo checks). */
+export const resultKeyFor = storageStackResultKey;
 
 export const handler = defineJobHandler<CreatedObject[], { results: string[] }>(
   async (objects, { jobId, log }) => {

@@ -4,9 +4,10 @@
  * derives a summary of each, writes it under `results/` and records it in the shared-records
  * table before the job's message is deleted.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type CfnResource, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { STORAGE_STACK_INCOMING_PREFIX, STORAGE_STACK_RESULTS_PREFIX } from '../../contracts/shared-storage';
+import { STORAGE_STACK_INCOMING_PREFIX, STORAGE_STACK_RESULTS_PREFIX, UPLOAD_DEMO_WORKLOAD } from '../../contracts/shared-storage';
+import { declareWorkload } from '../core/workload';
 import { CATALOG_BUNDLE_HANDLER, catalogHandlerCode } from '../core/bundling';
 import { SharedStorage } from '../shared-storage/shared-storage';
 import { LambdaWorker } from '../work-queue/lambda-worker';
@@ -51,6 +52,13 @@ export class SharedStorageStack extends Stack {
     this.storage.grantReadPrefix(this.worker.function, STORAGE_STACK_INCOMING_PREFIX);
     this.storage.grantWritePrefix(this.worker.function, STORAGE_STACK_RESULTS_PREFIX);
     this.storage.grantReadWriteRecords(this.worker.function);
+
+    // For the local cloud: upload a few files and check each becomes a result and a record.
+    declareWorkload(this.storage.recordsTable!.node.defaultChild as CfnResource, UPLOAD_DEMO_WORKLOAD.declare({
+      bucketName: this.storage.bucket.bucketName,
+      queueUrl: this.workQueue.queue.queueUrl,
+      deadLetterQueueUrl: this.workQueue.deadLetterQueue!.queueUrl,
+    }));
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName, description: `Upload under ${STORAGE_STACK_INCOMING_PREFIX}; results appear under ${STORAGE_STACK_RESULTS_PREFIX}` });
     new CfnOutput(this, 'RecordsTableName', { value: this.storage.recordsTable!.tableName, description: 'One record per processed upload' });

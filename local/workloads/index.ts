@@ -17,6 +17,7 @@
  * same way, and reports declarations that no kind runs.
  */
 import type { WorkloadKindContract } from '../../contracts/workload';
+import { UPLOAD_DEMO_WORKLOAD } from '../../contracts/shared-storage';
 import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
 import type { Inventory } from '../inventory';
 import { fleetWorkloads } from './fleet';
@@ -58,8 +59,8 @@ export async function startWorkloads(inventory: Inventory, context: WorkloadCont
 export function notRunDeclarations(
   inventory: Inventory,
   kinds: readonly WorkloadKind[] = WORKLOAD_KINDS,
-  /** Declared kinds that the local cloud uses itself, without a workload (the demo). */
-  usedElsewhere: readonly WorkloadKindContract[] = [DEMO_JOBS_WORKLOAD],
+  /** Declared kinds that the local cloud uses itself, without a workload (the demos). */
+  usedElsewhere: readonly WorkloadKindContract[] = [DEMO_JOBS_WORKLOAD, UPLOAD_DEMO_WORKLOAD],
 ): string[] {
   const known = [...kinds.flatMap((k) => k.declares), ...usedElsewhere];
   return inventory.declared.flatMap(({ stackName, logicalId, declaration: { kind, version } }) => {

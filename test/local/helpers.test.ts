@@ -63,7 +63,12 @@ describe('zip', () => {
 
 describe('formatRow', () => {
   test('shows the queue, the work done (with the demo\'s share), the dead letters and the workers', () => {
-    const row = { stackName: 'WorkQueueStack', backlog: 12, inFlight: 10, done: 9, demo: { done: 8, total: 30 }, deadLettered: 0, workers: 5 };
+    const row = { stackName: 'WorkQueueStack', backlog: 12, inFlight: 10, done: 9, demo: { done: 8, total: 30, kind: 'jobs' as const }, deadLettered: 0, workers: 5 };
     expect(formatRow(row, 24_130)).toBe('[ 24.1s] WorkQueueStack  backlog 12 | in flight 10 | done 9 (demo 8/30) | DLQ 0 | workers 5');
+  });
+
+  test('says when the demo is uploads', () => {
+    const row = { stackName: 'SharedStorageStack', backlog: 0, inFlight: 1, done: 4, demo: { done: 4, total: 5, kind: 'uploads' as const }, deadLettered: 0, workers: 1 };
+    expect(formatRow(row, 3_000)).toBe('[  3.0s] SharedStorageStack  backlog 0 | in flight 1 | done 4 (demo uploads 4/5) | DLQ 0 | workers 1');
   });
 });

@@ -80,6 +80,12 @@ describe('npm start', () => {
       expect(run.stdout).toMatch(/FleetWorkerStack: Fleet WorkersGroup\w+ \(worker agent index\.mjs\) <- SQS: min 0, max 2, target backlog \d+ per agent/);
       expect(run.stdout).toMatch(/FleetWorkerStack {2}backlog \d+ \| in flight \d+ \| done 30 \(demo 30\/30\) \| DLQ 0 \| workers [12]/);
     }
+    if (run.stdout.includes('SharedStorageStack')) {
+      // shared storage: files uploaded under incoming/ became jobs (the bucket's own notifications), summaries under results/ and one record each
+      expect(run.stdout).toMatch(/Demo: uploaded 5 files \(\d+ bytes\) under s3:\/\/sharedstoragestack-storagebucket\S+\/incoming\/demo-\d+\/ of SharedStorageStack/);
+      expect(run.stdout).toMatch(/SharedStorageStack {2}backlog 0 \| in flight 0 \| done \d+ \(demo uploads 5\/5\) \| DLQ 0 \| workers \d/);
+      expect(run.stdout).toMatch(/smoke: OK: all 5 demo uploads to SharedStorageStack became a job, a summary with their SHA-256 and exactly one record each, with nothing dead-lettered\./);
+    }
     if (run.stdout.includes('WebTierStack')) {
       // the web tier: servers behind the local balancer with the deployed health check, a page from each, a rolling restart without a failure
       expect(run.stdout).toMatch(/WebTierStack: Web tier WebGroup\w+ at http:\/\/127\.0\.0\.1:\d+\/ \(local balancer\): 2-4 servers, health \/healthz\/ready every 5 s \(2 up, 2 down\), deregistration 11 s, idle 60 s/);
@@ -101,6 +107,7 @@ describe('npm start', () => {
     // WHEN it gets SIGINT, as from Ctrl-C in its terminal
     expect(run.out.stdout).toMatch(new RegExp(`aws --endpoint-url http://localhost:${port} sqs send-message --queue-url http://localhost:${port}/123456789012/WorkQueueStack-JobsQueue\\S+ --message-body`));
     expect(run.out.stdout).toMatch(/Worker processes now: \d+/);
+    expect(run.out.stdout).toMatch(/aws --endpoint-url http:\/\/localhost:\d+ s3 cp README\.md s3:\/\/sharedstoragestack-storagebucket\S+\/incoming\/README\.md/);
     run.child.kill('SIGINT');
     const { code, stdout, stderr } = await run.done;
 

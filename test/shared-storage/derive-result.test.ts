@@ -3,42 +3,19 @@
  * queue (configured as the stack deploys them), the handler runs behind the local SQS event
  * source as Lambda would run it, and each upload ends as one result object and one record.
  */
-import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV } from '../../contracts/shared-storage';
 import { handler, resultKeyFor, type UploadSummary } from '../../lambda/shared-storage/derive-result';
 import { startSqsEventSource, type InvocationOutcome } from '../../local/sqs-event-source';
 import { SharedStorageClient } from '../../runtime/storage';
-import { createWorkQueue, queueDepth, scanAll, useLocalAws, waitFor } from '../support/local-aws';
+import { queueDepth, scanAll, useLocalAws, waitFor } from '../support/local-aws';
+import { createStorageStackResources } from '../support/storage-stack';
 
 const aws = useLocalAws();
-const BUCKET = 'derive-result-test';
-const TABLE = 'derive-result-records';
 
 test('each upload under incoming/ becomes exactly one job, one result object and one record', async () => {
   // GIVEN the bucket, records table and work queue, with object-created events of incoming/ sent to the queue
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-  const s3 = new S3Client({ forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
-  await aws.dynamodb.send(new CreateTableCommand({
-    TableName: TABLE, BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-  }));
-  const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 20 });
-  await s3.send(new PutBucketNotificationConfigurationCommand({
-    Bucket: BUCKET,
-    NotificationConfiguration: {
-      QueueConfigurations: [{
-        QueueArn: `arn:aws:sqs:us-east-1:123456789012:${queueUrl.split('/').pop()}`,
-        Events: ['s3:ObjectCreated:*'],
-        Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'incoming/' }] } },
-      }],
-    },
-  }));
-  process.env[STORAGE_BUCKET_ENV] = BUCKET;
-  process.env[STORAGE_RECORDS_TABLE_ENV] = TABLE;
+  const { s3, bucket: BUCKET, table: TABLE, queueUrl, deadLetterQueueUrl } = await createStorageStackResources(aws, 'derive-result-test');
 
   // WHEN two files are uploaded under incoming/ (and one elsewhere), and the worker runs
   const storage = new SharedStorageClient({ bucket: BUCKET, s3 });

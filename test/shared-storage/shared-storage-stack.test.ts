@@ -6,9 +6,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { App, type CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV } from '../../contracts/shared-storage';
+import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV, UPLOAD_DEMO_WORKLOAD } from '../../contracts/shared-storage';
+import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
 import { SharedStorageStack } from '../../lib';
 import { addCatalogChecks } from '../../lib/testing';
 
@@ -60,6 +61,17 @@ describe('SharedStorageStack', () => {
           { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], Resource: stack.resolve(stack.storage.recordsTable!.tableArn) },
         ]),
       },
+    });
+  });
+
+  test('declares the upload demo on its records table, for the local cloud', () => {
+    const table = stack.storage.recordsTable!.node.defaultChild as CfnResource;
+    expect(template.toJSON().Resources[stack.resolve(table.logicalId) as string].Metadata[WORKLOAD_METADATA_KEY]).toEqual({
+      kind: UPLOAD_DEMO_WORKLOAD.kind,
+      version: UPLOAD_DEMO_WORKLOAD.version,
+      bucketName: stack.resolve(stack.storage.bucket.bucketName),
+      queueUrl: stack.resolve(stack.workQueue.queue.queueUrl),
+      deadLetterQueueUrl: stack.resolve(stack.workQueue.deadLetterQueue!.queueUrl),
     });
   });
 

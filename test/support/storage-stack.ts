@@ -1,0 +1,45 @@
+/**
+ * SharedStorageStack's resources made directly on moto, as the stack deploys them: a versioned
+ * bucket whose object-created events under incoming/ go to a work queue, and a records table;
+ * the stack's worker (lambda/shared-storage/derive-result.ts) configured through its environment.
+ */
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV, STORAGE_STACK_INCOMING_PREFIX } from '../../contracts/shared-storage';
+import { createWorkQueue, type LocalAws } from './local-aws';
+
+/** What {@link createStorageStackResources} made. */
+export interface StorageStackResources {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly table: string;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+}
+
+/** Makes the resources with names from `name`, and points the worker's environment at them. Destroy `s3` after. */
+export async function createStorageStackResources(aws: LocalAws, name: string): Promise<StorageStackResources> {
+  const s3 = new S3Client({ forcePathStyle: true });
+  const bucket = `${name}-bucket`;
+  const table = `${name}-records`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await aws.dynamodb.send(new CreateTableCommand({
+    TableName: table, BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+  }));
+  const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { name, visibilityTimeout: 20 });
+  await s3.send(new PutBucketNotificationConfigurationCommand({
+    Bucket: bucket,
+    NotificationConfiguration: {
+      QueueConfigurations: [{
+        QueueArn: `arn:aws:sqs:us-east-1:123456789012:${queueUrl.split('/').pop()}`,
+        Events: ['s3:ObjectCreated:*'],
+        Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: STORAGE_STACK_INCOMING_PREFIX }] } },
+      }],
+    },
+  }));
+  process.env[STORAGE_BUCKET_ENV] = bucket;
+  process.env[STORAGE_RECORDS_TABLE_ENV] = table;
+  return { s3, bucket, table, queueUrl, deadLetterQueueUrl };
+}
