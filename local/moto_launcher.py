@@ -257,5 +257,73 @@ try:
 except Exception as e:
     warn('make DynamoDB item operations atomic', e)
 
+# moto's S3 stores a PUT whose checksum header does not match its body (its code reads "TODO:
+# AWS computes the provided value and verifies it's the same"), and a browser-form POST whatever
+# its signed policy says. S3 refuses both: BadDigest (400) for the PUT, and for the POST
+# EntityTooLarge or EntityTooSmall (400) outside the policy's content-length-range, AccessDenied
+# (403) for a key outside its "starts-with $key" prefix or a policy past its expiration. So does
+# the local cloud. Checked: SHA-256 and SHA-1 checksums sent as headers (a presigned PUT, an SDK
+# PutObject with ChecksumSHA256); not checked: checksums in a trailer (aws-chunked uploads).
+try:
+    import base64, datetime, hashlib
+    from moto.s3.responses import S3Response
+    from moto.s3.exceptions import S3ClientError
+
+    class S3Refusal(S3ClientError):
+        def __init__(self, code, message, status):
+            super().__init__(code, message)
+            self.http_status = status
+
+    def refused(error):
+        return error.http_status, {'Content-Type': 'application/xml'}, (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>' % (error.code, error.message))
+
+    def body_bytes(body):
+        return body.encode() if isinstance(body, str) else (body or b'')
+
+    original_put_object = S3Response.put_object
+
+    def put_object(self):
+        if not self.headers.get('x-amz-trailer'):
+            for algorithm, digest in (('SHA256', hashlib.sha256), ('SHA1', hashlib.sha1)):
+                given = self.headers.get('x-amz-checksum-' + algorithm.lower())
+                if given and base64.b64encode(digest(body_bytes(self.body)).digest()).decode() != given:
+                    return refused(S3Refusal('BadDigest', 'The %s you specified did not match the calculated checksum.' % algorithm, 400))
+        return original_put_object(self)
+    S3Response.put_object = put_object
+
+    original_post = S3Response._bucket_response_post
+
+    def form_field(form, name):
+        for k, v in form.items():
+            if k.lower() == name:
+                return v[0] if isinstance(v, list) else v
+        return None
+
+    def policy_refusal(policy, key, size):
+        expiration = policy.get('expiration')
+        if expiration and datetime.datetime.fromisoformat(expiration.replace('Z', '+00:00')) < datetime.datetime.now(datetime.timezone.utc):
+            return S3Refusal('AccessDenied', 'Invalid according to Policy: Policy expired.', 403)
+        for c in policy.get('conditions', []):
+            if isinstance(c, list) and len(c) == 3 and c[0] == 'content-length-range':
+                if size > int(c[2]):
+                    return S3Refusal('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400)
+                if size < int(c[1]):
+                    return S3Refusal('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', 400)
+            if isinstance(c, list) and len(c) == 3 and c[0] == 'starts-with' and c[1] == '$key' and not (key or '').startswith(c[2]):
+                return S3Refusal('AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "%s"]' % c[2], 403)
+        return None
+
+    def bucket_response_post(self, request, bucket_name):
+        encoded = form_field(self.querystring, 'policy')
+        if encoded and not self.is_delete_keys():
+            error = policy_refusal(json.loads(base64.b64decode(encoded)), form_field(self.querystring, 'key'), len(body_bytes(self.body)))
+            if error:
+                return refused(error)
+        return original_post(self, request, bucket_name)
+    S3Response._bucket_response_post = bucket_response_post
+except Exception as e:
+    warn('check S3 checksums and POST policies as S3 does', e)
+
 from moto.server import main
 main(['-H', sys.argv[1], '-p', port])

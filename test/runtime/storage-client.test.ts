@@ -247,14 +247,14 @@ describe('presigned URLs through fetch', () => {
     expect((await storage.verify(put.key)).hex).toBe(sha256Of(body).hex);
   });
 
-  test('PUT with a wrong body: S3 refuses it (BadDigest); moto does not check, so verify() catches and deletes it', async () => {
+  test('PUT with a wrong body: refused with BadDigest, and nothing is stored', async () => {
     // GIVEN a URL for one content
     const put = await storage.presignPut(sha256Of('the announced content').hex);
     // WHEN another body is sent
     const res = await fetch(put.url, { method: 'PUT', headers: put.headers, body: 'something else entirely' });
-    // THEN moto 5.2 stores it (AWS S3 answers 400 BadDigest here), and the check after upload finds it
-    expect(res.status).toBe(200);
-    await expect(storage.verify(put.key, { deleteOnMismatch: true })).rejects.toThrow(ChecksumMismatchError);
+    // THEN S3 refuses it (the local cloud checks the signed checksum header as S3 does; moto 5.2 alone stores it)
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/<Code>BadDigest<\/Code>/);
     await expect(storage.get(put.key)).rejects.toThrow(NotFoundError);
   });
 
@@ -277,14 +277,28 @@ describe('presigned URLs through fetch', () => {
     expect(Buffer.from(await storage.get(`${post.keyPrefix}notes.txt`)).toString()).toBe('a small file');
   });
 
-  test('POST over the size limit: the policy says no; moto 5.2 does not enforce POST policies (AWS answers 400 EntityTooLarge)', async () => {
+  test('POST over the size limit, or outside the key prefix: refused, and nothing is stored', async () => {
+    // GIVEN a form for files of at most 8 bytes under its prefix
     const post = await storage.presignPost({ keyPrefix: 'incoming/', maxBytes: 8 });
-    const form = new FormData();
-    for (const [k, v] of Object.entries(post.fields)) form.append(k, v);
-    form.append('file', new Blob(['this is more than eight bytes']), 'big.txt');
-    const res = await fetch(post.url, { method: 'POST', body: form });
-    // Recorded so the day moto enforces it, this test says so and is tightened.
-    expect(res.status).toBe(204);
+    const send = async (fields: Record<string, string>, content: string) => {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      form.append('file', new Blob([content]), 'big.txt');
+      const res = await fetch(post.url, { method: 'POST', body: form });
+      return { status: res.status, body: await res.text() };
+    };
+    // WHEN a browser posts more than that
+    const big = await send(post.fields, 'this is more than eight bytes');
+    // THEN S3 refuses it (the local cloud checks the signed policy as S3 does; moto 5.2 alone stores it)
+    expect(big.status).toBe(400);
+    expect(big.body).toMatch(/<Code>EntityTooLarge<\/Code>/);
+    // AND a key changed to leave the prefix is refused too, while the same form within its limits works
+    const outside = await send({ ...post.fields, key: 'elsewhere/${filename}' }, 'small');
+    expect(outside.status).toBe(403);
+    expect(outside.body).toMatch(/Policy Condition failed: \["starts-with", "\$key"/);
+    expect((await send(post.fields, 'small')).status).toBe(204);
+    await expect(storage.get(`${post.keyPrefix}big.txt`)).resolves.toEqual(new Uint8Array(Buffer.from('small')));
+    await expect(storage.exists('elsewhere/big.txt')).resolves.toBe(false);
   });
 
   test('fail on bad presign options, naming each', async () => {
