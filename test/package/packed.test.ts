@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
+import { packedTarball } from '../support/packed-package';
 
 const ROOT = path.join(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -60,20 +61,20 @@ describe('the packed package in a scratch CDK app', () => {
   let scratch: string;
   let outdir: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cloud-patterns-user-'));
     outdir = path.join(scratch, 'cdk.out');
-    // GIVEN the package packed (prepack builds it) and installed as a user would
-    const tarball = npm(['pack', '--pack-destination', scratch, '--silent'], ROOT).trim().split('\n').pop()!;
+    // GIVEN the package packed (prepack builds it; once per test run, shared with the other package tests) and installed as a user would
+    const tarball = await packedTarball();
     fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', private: true }));
     // with its own SQS client at the newest 3.x, as \`npm install @aws-sdk/client-sqs\` would pick
-    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', path.join(scratch, tarball),
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball,
       `aws-cdk-lib@${pkg.devDependencies['aws-cdk-lib']}`, `constructs@${pkg.devDependencies.constructs}`, `esbuild@${pkg.devDependencies.esbuild}`,
       '@aws-sdk/client-sqs@^3'], scratch);
     fs.writeFileSync(path.join(scratch, 'handler.ts'), USER_HANDLER);
     fs.writeFileSync(path.join(scratch, 'app.js'), USER_APP);
     fs.writeFileSync(path.join(scratch, 'worker-only.js'), WORKER_ONLY_APP);
-  }, 120_000);
+  }, 600_000);
   afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
   test('ships compiled code, type declarations and prebundled catalog handlers only', () => {
