@@ -8,8 +8,8 @@
  * edge from its queue to its function, a listener an edge from its balancer to its target
  * group, an IAM policy one edge per named resource from its role, a scaling policy an edge from
  * what it measures to its group. VPC plumbing (subnets, routes, gateways, security groups, the
- * flow log and its role) collapses into one node per VPC; a launch template into the Auto Scaling
- * group that launches it, an instance profile into its role. Policies on queues and buckets, Lambda
+ * flow log and its role) collapses into one node per VPC; a launch template (or configuration) into
+ * the Auto Scaling group that launches it, an instance profile into its role. Policies on queues and buckets, Lambda
  * permissions and CDK metadata are left out.
  */
 import { WORKLOAD_METADATA_KEY } from '../../contracts/workload';
@@ -240,8 +240,8 @@ export function architectureGraph(template: CfnTemplate): ArchGraph {
   const alias = new Map<string, string>();
   for (const id of network) alias.set(id, vpcs.length <= 1 ? vpcs[0] ?? NETWORK_NODE : vpcOf(id) ?? vpcs[0]);
   for (const group of ofType('AWS::AutoScaling::AutoScalingGroup')) {
-    for (const lt of targets(prop(resources[group], 'LaunchTemplate'))) {
-      if (resources[lt].Type === 'AWS::EC2::LaunchTemplate') alias.set(lt, group);
+    for (const launch of targets([prop(resources[group], 'LaunchTemplate'), prop(resources[group], 'LaunchConfigurationName')])) {
+      if (['AWS::EC2::LaunchTemplate', 'AWS::AutoScaling::LaunchConfiguration'].includes(resources[launch].Type)) alias.set(launch, group);
     }
   }
   for (const profile of ofType('AWS::IAM::InstanceProfile')) {
@@ -404,8 +404,9 @@ export function architectureGraph(template: CfnTemplate): ArchGraph {
 
   // Every other reference between drawn resources, labelled by where it was found.
   const HANDLED: Record<string, readonly string[]> = {
-    'AWS::AutoScaling::AutoScalingGroup': ['TargetGroupARNs', 'LaunchTemplate'],
+    'AWS::AutoScaling::AutoScalingGroup': ['TargetGroupARNs', 'LaunchTemplate', 'LaunchConfigurationName'],
     'AWS::EC2::LaunchTemplate': ['LaunchTemplateData.UserData', 'TagSpecifications'],
+    'AWS::AutoScaling::LaunchConfiguration': ['UserData'],
     'AWS::IAM::Role': ['Policies', 'ManagedPolicyArns'],
     'AWS::CloudWatch::Alarm': ['Dimensions', 'Metrics', 'AlarmActions', 'OKActions', 'InsufficientDataActions', 'AlarmDescription'],
     'AWS::S3::Bucket': ['NotificationConfiguration'],

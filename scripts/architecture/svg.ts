@@ -17,9 +17,13 @@ import { architectureGraph, type CfnTemplate } from './graph';
 /** Where the diagrams live, from the repository root: `<dir>/<StackName>.svg`. */
 export const DIAGRAMS_DIR = path.join('docs', 'diagrams');
 
+/** One Graphviz instance per process: compiling its WebAssembly is the slow part. */
+let vizInstance: ReturnType<typeof instance> | undefined;
+
 /** The SVG of one template's architecture. */
 export async function renderDiagram(template: CfnTemplate, title: string): Promise<string> {
-  const viz = await instance();
+  vizInstance ??= instance();
+  const viz = await vizInstance;
   return viz.renderString(toDot(architectureGraph(template), title), { format: 'svg', engine: 'dot' });
 }
 
