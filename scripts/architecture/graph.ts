@@ -19,7 +19,7 @@ export interface CfnTemplate {
   readonly Resources?: Record<string, CfnResource>;
 }
 
-interface CfnResource {
+export interface CfnResource {
   readonly Type: string;
   readonly Properties?: Record<string, unknown>;
   readonly Metadata?: Record<string, unknown>;

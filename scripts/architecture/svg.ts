@@ -42,9 +42,14 @@ export function synthesizeTemplates(addStacks: (app: App) => void): Map<string, 
   }
 }
 
+/** `<StackName>.svg` -> SVG text for each template, by stack name. */
+export async function renderDiagrams(templates: ReadonlyMap<string, CfnTemplate>): Promise<Map<string, string>> {
+  const diagrams = new Map<string, string>();
+  for (const [name, template] of templates) diagrams.set(`${name}.svg`, await renderDiagram(template, name));
+  return diagrams;
+}
+
 /** `<StackName>.svg` -> SVG text for every stack of the catalog app. */
 export async function catalogDiagrams(): Promise<Map<string, string>> {
-  const diagrams = new Map<string, string>();
-  for (const [name, template] of synthesizeTemplates(addCatalogStacks)) diagrams.set(`${name}.svg`, await renderDiagram(template, name));
-  return diagrams;
+  return renderDiagrams(synthesizeTemplates(addCatalogStacks));
 }
