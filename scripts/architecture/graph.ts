@@ -332,8 +332,10 @@ export function architectureGraph(template: CfnTemplate): ArchGraph {
     for (const tg of targets(prop(resources[id], 'TargetGroupARNs'))) addEdge(tg, id, 'traffic', 'forwards to its instances');
   }
 
-  // Role -> resource: each allowed statement of the policies attached to the role.
-  // Statements that name no resource of the stack (`*`, the asset bucket, the stack itself): their services, on the role's node.
+  // Role -> resource: the actions of every allowed statement of the role's policies that names it,
+  // summarized once per pair. Statements that name no resource of the stack (`*`, the asset
+  // bucket, the stack itself): their services, on the role's node.
+  const granted = new Map<string, Set<string>>();
   const otherServices = new Set<string>();
   const permissions = (roles: readonly string[], document: unknown) => {
     for (const statement of asArray((document as { Statement?: unknown } | undefined)?.Statement)) {
@@ -342,7 +344,10 @@ export function architectureGraph(template: CfnTemplate): ArchGraph {
       const actions = asArray(s.Action).filter((a): a is string => typeof a === 'string');
       const named = targets(s.Resource);
       for (const role of roles) {
-        for (const target of named) for (const line of summarizeActions(actions)) addEdge(role, target, 'permission', line);
+        for (const target of named) {
+          const key = `${role}\u0000${target}`;
+          granted.set(key, new Set([...(granted.get(key) ?? []), ...actions]));
+        }
         for (const action of named.length === 0 ? actions : []) otherServices.add(`${role}\u0000${action.split(':')[0]}`);
       }
     }
@@ -352,6 +357,12 @@ export function architectureGraph(template: CfnTemplate): ArchGraph {
   }
   for (const role of ofType('AWS::IAM::Role')) {
     for (const policy of asArray(prop(resources[role], 'Policies'))) permissions([role], (policy as Record<string, unknown>).PolicyDocument);
+  }
+  for (const [key, actions] of [...granted].sort(([a], [b]) => compare(a, b))) {
+    const [role, target] = key.split('\u0000');
+    for (const line of summarizeActions([...actions])) addEdge(role, target, 'permission', line);
+  }
+  for (const role of ofType('AWS::IAM::Role')) {
     const services = [...otherServices].filter((k) => k.startsWith(`${role}\u0000`)).map((k) => k.split('\u0000')[1]).sort();
     if (services.length > 0) addDetail(role, `also calls ${wrap(services, 4)} elsewhere`);
     for (const arn of asArray(prop(resources[role], 'ManagedPolicyArns'))) {
