@@ -202,16 +202,13 @@ export function architectureGraph(template: CfnTemplate): ArchGraph {
   }
   const referrersOf = (id: string) => [...(referrers.get(id) ?? [])];
 
-  // CDK's custom resource providers (a function named only as a ServiceToken) and their roles.
+  // The functions behind custom resources (named only as a ServiceToken) and their roles; the
+  // custom resources themselves stay, except bucket notifications, which become edges.
   const omitted = new Set([...ids].filter((id) => OMITTED_TYPES.has(resources[id].Type)));
   for (const fn of ofType('AWS::Lambda::Function')) {
-    const users = referrersOf(fn).filter((r) => !omitted.has(r) && resources[r].Type !== 'AWS::Lambda::Permission');
-    const viaServiceToken = users.length > 0 && users.every((r) => refs(resources[r].Properties).some((x) => x.target === fn && x.path[0] === 'ServiceToken'));
-    const onlyByNotifications = referrersOf(fn).some((r) => resources[r].Type === 'Custom::S3BucketNotifications') && users.length === 0;
-    if (viaServiceToken || onlyByNotifications) {
-      omitted.add(fn);
-      for (const id of users) omitted.add(id);
-    }
+    const users = referrersOf(fn).filter((r) => resources[r].Type !== 'AWS::Lambda::Permission');
+    const asServiceToken = (r: string) => refs(resources[r].Properties).some((x) => x.target === fn && x.path[0] === 'ServiceToken');
+    if (users.length > 0 && users.every(asServiceToken)) omitted.add(fn);
   }
   for (const role of ofType('AWS::IAM::Role')) {
     const users = referrersOf(role).filter((r) => !['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].includes(resources[r].Type));

@@ -1,7 +1,8 @@
 /**
  * The architecture diagrams: the graph read from a small synthesized stack has the connections a
- * reader looks for, and the SVGs committed in docs/diagrams/ are the ones `npm run diagrams`
- * generates from the catalog app today (one synth of the app for the whole file).
+ * reader looks for; the catalog's own graphs show its fleets, references and alarms; and the
+ * SVGs committed in docs/diagrams/ are the ones `npm run diagrams` generates from the catalog
+ * app today (one synth of the app for the whole file, about 4 s).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -17,9 +18,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
+import { addCatalogStacks } from '../../lib/stacks/catalog-app';
 import { toDot } from '../../scripts/architecture/dot';
 import { architectureGraph, summarizeActions, type ArchGraph, type CfnTemplate } from '../../scripts/architecture/graph';
-import { addCatalogStacks } from '../../lib/stacks/catalog-app';
 import { DIAGRAMS_DIR, renderDiagram, renderDiagrams, synthesizeTemplates } from '../../scripts/architecture/svg';
 import { newStack, templateOf } from '../support/stacks';
 
