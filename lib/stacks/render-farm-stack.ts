@@ -158,8 +158,9 @@ export class RenderFarmStack extends Stack {
     });
     this.sessions.grantReadWrite(this.web);
     this.sessionSecret.grantRead(this.web);
-    // Creates and reads renders and users' lists; presigns GETs of finished images.
-    this.storage.grantReadWriteRecords(this.web);
+    // Creates and reads renders and users' lists (SharedRecords' get and conditional put; the
+    // app deletes nothing); presigns GETs of finished images.
+    this.storage.recordsTable!.grant(this.web, 'dynamodb:GetItem', 'dynamodb:PutItem');
     this.storage.grantReadPrefix(this.web, CONTENT_ADDRESSED_PREFIX);
     for (const queue of [this.smallRenders, this.largeRenders]) {
       queue.grantSendJobs(this.web);
