@@ -123,7 +123,8 @@ export function fleetWorkloadKind(scaling: FleetScalingOptions = {}): WorkloadKi
             context.note(`skipped FleetWorker group ${d.stackName}/${d.logicalId}: ${(e as Error).message}.`);
             continue;
           }
-          const program = await downloadProgram(spec.program, context, path.join(context.workDir, 'agents', group.logicalId));
+          // Per stack: two stacks may hold groups of the same logical id (the same construct path).
+          const program = await downloadProgram(spec.program, context, path.join(context.workDir, 'agents', group.stackName, group.logicalId));
           workloads.push(startFleet(group, spec, program, context, context.autoscaling, {
             scaleEveryMs: scaling.scaleEveryMs ?? SCALE_EVERY_MS,
             scaleInAfterMs: scaling.scaleInAfterMs ?? SCALE_IN_AFTER_MS,
