@@ -33,7 +33,8 @@ export async function smokeWebTier(tier: WebTierWorkloadRun, print: (line: strin
   // Another app on a WebTier (RenderFarmStack's) has no visit counter: its page must answer from every server.
   const probe = await fetch(`${tier.url}/api/visit`);
   await probe.arrayBuffer();
-  const demo = probe.status !== 404;
+  // The demo answers every visitor; another app may want a sign-in (401) or have no such path (404).
+  const demo = probe.status === 200;
   if (page.status !== 200 || (demo && !html.includes('Served by'))) problems.push(`GET ${tier.url}/ answered ${page.status}, not the ${demo ? 'demo ' : ''}page`);
   if (!demo) {
     const live = tier.pool.live();
