@@ -133,10 +133,17 @@ async function ownRender(a: App, id: string, name: string): Promise<RenderData |
   return record && record.data.kind === 'render' && record.data.owner === name ? record.data : undefined;
 }
 
+/** When this server last sent a render's assemble job again, so that polls do not flood the queue. */
+const resentAt = new Map<string, number>();
+
 async function renderStatus(a: App, id: string, r: RenderData): Promise<Record<string, unknown>> {
-  if (r.status === 'rendering' && r.tilesDone >= r.tiles && Date.now() - (r.lastTileAt ?? 0) > ASSEMBLE_RESEND_AFTER_MS) {
+  const now = Date.now();
+  if (r.status === 'rendering' && r.tilesDone >= r.tiles && now - (r.lastTileAt ?? 0) > ASSEMBLE_RESEND_AFTER_MS
+    && now - (resentAt.get(id) ?? 0) > ASSEMBLE_RESEND_AFTER_MS) {
     // The worker of the last tile died before sending the assemble job: send it (again; its id
-    // makes a duplicate a no-op).
+    // makes a duplicate a no-op), at most once per interval from this server.
+    resentAt.set(id, now);
+    for (const [key, at] of resentAt) if (now - at > 10 * ASSEMBLE_RESEND_AFTER_MS) resentAt.delete(key);
     await a.queues[r.lane].assemble.send([{ kind: 'assemble', renderId: id }]);
   }
   const [workers, waiting] = await Promise.all([fleetWorkers(a), backlog(a, r.lane)]);
