@@ -98,8 +98,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  // JSON only: a cross-site form cannot send this content type without the browser asking first (CORS).
-  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) throw new FractalParamsError('send the body as application/json');
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   try {
@@ -176,6 +174,11 @@ export async function handler(req: IncomingMessage, res: ServerResponse): Promis
     return;
   }
   if (!path.startsWith('/api/')) return send(res, 404, { error: 'not found' });
+  // Every change is a JSON POST: a cross-site form cannot send one without the browser asking
+  // first (CORS), and the session cookie is SameSite=Lax besides.
+  if (method === 'POST' && !(req.headers['content-type'] ?? '').startsWith('application/json')) {
+    return send(res, 415, { error: 'send the body as application/json' });
+  }
 
   const session = await a.sessions.load(req);
   try {

@@ -133,13 +133,15 @@ describe('the render farm web app', () => {
     expect((await visitor().call(`/api/renders/${id}`)).status).toBe(401);
   });
 
-  test('fails when a render\'s parameters are bad, naming the field and the value', async () => {
+  test('fails when a render\'s parameters are bad, naming the field and the value, or when a body is not JSON', async () => {
     const alice = visitor();
     await alice.call('/api/sign-in', { name: 'alice3' });
     const bad = await alice.call('/api/renders', { ...DEFAULT_FRACTAL, tilesPerSide: 9 });
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatch(/tilesPerSide must be an integer from 1 to 8, received 9/);
     expect((await visitor().call('/api/sign-in', { name: '' })).json.error).toMatch(/name must be 1 to 40 .*received ""/);
+    const form = await fetch(`${url}/api/sign-in`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=eve' });
+    expect(form.status).toBe(415);
   });
 
   test('sends the assemble job again, under the render\'s own job id, when every tile is done and no image came', async () => {
