@@ -29,6 +29,7 @@ export interface TestTool {
  */
 export const TEST_TOOLS: readonly TestTool[] = [
   { command: 'shellcheck', debianPackage: 'shellcheck', neededBy: 'test/image-bootstrap/boot-script.test.ts (the boot script is shellcheck-clean)' },
+  { command: 'chromium', debianPackage: 'chromium', neededBy: 'test/render-farm/render-farm-browser.test.ts (the render farm used in a real browser, headless, through playwright-core)' },
   { command: 'curl', debianPackage: 'curl', neededBy: 'test/image-bootstrap/boot-script-sandbox.test.ts (the boot script talks to a fake IMDS with curl)' },
   // The machine's Python: not on npm or Debian at a version we test with, so never installed here.
   // The range is the one `npm start` checks (local/); keep the two in step.

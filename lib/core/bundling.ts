@@ -183,10 +183,10 @@ export const AGENT_ESBUILD_OPTIONS = {
 export const AGENT_PROGRAM_FILE = 'index.mjs';
 
 /** The catalog's own web server programs: request handlers under `apps/`, served by WebTier. */
-export const CATALOG_WEB_PROGRAMS: readonly string[] = ['web-tier/demo-app'];
+export const CATALOG_WEB_PROGRAMS: readonly string[] = ['web-tier/demo-app', 'render-farm/web-app'];
 
 /** The catalog's own agent programs: job handlers under `lambda/` that also run on a fleet. */
-export const CATALOG_AGENT_PROGRAMS: readonly string[] = ['work-queue/demo-job'];
+export const CATALOG_AGENT_PROGRAMS: readonly string[] = ['work-queue/demo-job', 'render-farm/render-job'];
 
 /**
  * A module of the catalog's runtime, by its path under `runtime/` without extension: the `.ts`

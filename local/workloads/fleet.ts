@@ -5,7 +5,7 @@
  * "instance": the deployed program, downloaded from the embedded AWS, with the environment file
  * that the deployed launch template's user data writes, plus the local endpoint. How many follows target tracking on the
  * backlog per instance (jobs waiting / agents), between the group's deployed minimum and
- * maximum: out at once when jobs wait, in after the queue has been quiet for a while, each
+ * maximum (read from the embedded AWS at each look, so a changed group size applies): out at once when jobs wait, in after the queue has been quiet for a while, each
  * agent stopped with SIGTERM so that it drains as on a terminating instance. An agent that dies
  * is replaced, as Auto Scaling replaces an unhealthy instance; its jobs come back after their
  * visibility timeout. The desired capacity is also set on the group in the embedded AWS.
@@ -17,7 +17,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ChildProcess } from 'child_process';
-import { SetDesiredCapacityCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -123,7 +123,8 @@ export function fleetWorkloadKind(scaling: FleetScalingOptions = {}): WorkloadKi
             context.note(`skipped FleetWorker group ${d.stackName}/${d.logicalId}: ${(e as Error).message}.`);
             continue;
           }
-          const program = await downloadProgram(spec.program, context, path.join(context.workDir, 'agents', group.logicalId));
+          // Per stack: two stacks may hold groups of the same logical id (the same construct path).
+          const program = await downloadProgram(spec.program, context, path.join(context.workDir, 'agents', group.stackName, group.logicalId));
           workloads.push(startFleet(group, spec, program, context, context.autoscaling, {
             scaleEveryMs: scaling.scaleEveryMs ?? SCALE_EVERY_MS,
             scaleInAfterMs: scaling.scaleInAfterMs ?? SCALE_IN_AFTER_MS,
@@ -204,8 +205,11 @@ function startFleet(
 
   const scale = async () => {
     const a = (await context.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes ?? {};
+    // The group's bounds as the embedded AWS has them now: a change (`aws autoscaling
+    // update-auto-scaling-group --max-size 1`) applies from the next look, as in AWS.
+    const described = (await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] })).catch(() => undefined))?.AutoScalingGroups?.[0];
     if (stopping) return;
-    const want = desiredAgents(Number(a.ApproximateNumberOfMessages ?? 0), spec.targetBacklogPerInstance, group.minSize, group.maxSize);
+    const want = desiredAgents(Number(a.ApproximateNumberOfMessages ?? 0), spec.targetBacklogPerInstance, described?.MinSize ?? group.minSize, described?.MaxSize ?? group.maxSize);
     const now = running();
     if (want > now.length) {
       belowSince = undefined;

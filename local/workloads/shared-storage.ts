@@ -172,10 +172,11 @@ export const sharedStorageBuckets: WorkloadKind = {
           mappings: template.Mappings ?? {},
         });
         const properties = resolve(template.Resources?.[d.logicalId]?.Properties ?? {}) as BucketProperties;
+        // Only this bucket's policy is resolved: another bucket's (say a balancer's log bucket,
+        // with a condition on the region) may hold what declarations do not resolve.
         const policy = Object.values(template.Resources ?? {})
-          .filter((r) => r.Type === 'AWS::S3::BucketPolicy')
-          .map((r) => resolve(r.Properties) as { Bucket?: string; PolicyDocument?: { Statement: unknown[] } })
-          .find((r) => r.Bucket === d.physicalId)?.PolicyDocument;
+          .filter((r) => r.Type === 'AWS::S3::BucketPolicy' && resolve((r.Properties as { Bucket?: unknown } | undefined)?.Bucket) === d.physicalId)
+          .map((r) => resolve(r.Properties) as { PolicyDocument?: { Statement: unknown[] } })[0]?.PolicyDocument;
         const result = await applyBucketProperties(context.s3, d.physicalId, properties, policy);
         workloads.push({
           title: `S3 bucket ${d.physicalId} (${d.declaration.role}): applied ${result.applied.join('; ') || 'nothing'}` +

@@ -75,7 +75,9 @@ async function downloadProgram(url: URL, context: WorkloadContext, dir: string):
 async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, context: WorkloadContext): Promise<WebTierWorkloadRun> {
   const d = declared.declaration;
   const id = declared.logicalId;
-  const program = await downloadProgram(new URL(d.program), context, path.join(context.workDir, 'web-servers', id));
+  // Per stack: two stacks may hold web tiers of the same logical id (RenderFarmStack's and
+  // WebTierStack's are both `Web`), whose programs must not overwrite each other.
+  const program = await downloadProgram(new URL(d.program), context, path.join(context.workDir, 'web-servers', declared.stackName, id));
   const timings = deriveWebTierTimings({ requestTimeoutSeconds: d.requestTimeoutSeconds, idleTimeoutSeconds: d.idleTimeoutSeconds });
 
   fs.mkdirSync(context.logDir, { recursive: true });

@@ -1,0 +1,193 @@
+/**
+ * RenderFarmStack: the reference application, every pattern of the catalog composed. A web page
+ * (WebTier, with sessions in a SessionStore and the cookie key in Secrets Manager) where a user
+ * signs in and submits a fractal render; the render is split into tiles, each tile a job on a
+ * WorkQueue: small renders on one taken by a LambdaWorker, large ones on another taken by a
+ * FleetWorker that grows from zero instances with the backlog. Both run the same handler module
+ * (lambda/render-farm/render-job.ts). Tiles and images go content-addressed into SharedStorage's
+ * bucket, renders are records in its table; the last tile sends the assemble job (map, reduce).
+ *
+ * Every grant is what the running code calls, no more. Idle, it costs the balancer's hours, the
+ * web servers' minimum (two t4g.micro) with their public IPv4 addresses, and one Secrets
+ * Manager secret; the fleet is at zero instances, and the rest is paid per request.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Validations } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { RENDER_FARM_ENV, RENDER_FARM_OUTPUTS } from '../../contracts/render-farm';
+import { CONTENT_ADDRESSED_PREFIX } from '../../contracts/shared-storage';
+import { CATALOG_BUNDLE_HANDLER, catalogAgentProgram, catalogHandlerCode, catalogWebProgram } from '../core/bundling';
+import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
+import { assertProps, outsideInt } from '../core/validation';
+import { SessionStore } from '../session-store/session-store';
+import { SharedStorage } from '../shared-storage/shared-storage';
+import { WEB_SERVER_SERVICE, WebTier } from '../web-tier/web-tier';
+import { FleetWorker } from '../work-queue/fleet-worker';
+import { LambdaWorker } from '../work-queue/lambda-worker';
+import { WorkQueue } from '../work-queue/work-queue';
+import { newDemoVpc } from './demo-resources';
+
+/** Properties of a {@link RenderFarmStack}. */
+export interface RenderFarmStackProps extends StackProps {
+  /**
+   * The VPC to run in; its public subnets are used (the servers and workers get no inbound rule
+   * but the servers' from the balancer).
+   *
+   * @default - a new VPC with two public subnets and no NAT gateway
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * The certificate for HTTPS.
+   *
+   * @default - plain HTTP (for trials)
+   */
+  readonly certificate?: acm.ICertificate;
+
+  /**
+   * The most fleet workers (each a t4g.micro running two tiles at a time).
+   *
+   * @default 4
+   */
+  readonly maxWorkers?: number;
+}
+
+/** The render farm. */
+export class RenderFarmStack extends Stack {
+  public readonly vpc: ec2.IVpc;
+  /** The page and its API. */
+  public readonly web: WebTier;
+  /** The users' sessions. */
+  public readonly sessions: SessionStore;
+  /** Signs the session cookies; read by the servers at start-up. */
+  public readonly sessionSecret: secretsmanager.Secret;
+  /** Tiles and images (content-addressed), and the render records. */
+  public readonly storage: SharedStorage;
+  /** Tiles of small renders, taken by {@link lambdaWorker}. */
+  public readonly smallRenders: WorkQueue;
+  /** Tiles of large renders, taken by {@link fleet}. */
+  public readonly largeRenders: WorkQueue;
+  public readonly lambdaWorker: LambdaWorker;
+  public readonly fleet: FleetWorker;
+
+  constructor(scope: Construct, id: string, props: RenderFarmStackProps = {}) {
+    super(scope, id, { description: 'cdk-cloud-patterns: the render farm, every pattern composed (web tier, sessions, shared storage, work queues, Lambda and EC2 workers)', ...props });
+
+    const maxWorkers = props.maxWorkers ?? 4;
+    assertProps(this, [{
+      failed: outsideInt(maxWorkers, 1, 20),
+      prop: 'maxWorkers',
+      message: `must be an integer from 1 to 20 (a demo: each instance costs money), received ${maxWorkers}.`,
+    }]);
+
+    this.vpc = props.vpc ?? newDemoVpc(this, '10.43.0.0/24');
+    const subnets = this.vpc.publicSubnets.length > 0 ? { subnetType: ec2.SubnetType.PUBLIC } : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    // Kept when the stack is deleted (SharedStorage's default): a bucket with objects cannot be deleted by CloudFormation.
+    this.storage = new SharedStorage(this, 'Storage', { records: true });
+    this.smallRenders = new WorkQueue(this, 'SmallRenders');
+    this.largeRenders = new WorkQueue(this, 'LargeRenders');
+
+    // The same handler module on both workers; each sends assemble jobs to its own queue.
+    this.lambdaWorker = new LambdaWorker(this, 'LambdaWorker', {
+      workQueue: this.smallRenders,
+      code: catalogHandlerCode('render-farm/render-job'),
+      handler: CATALOG_BUNDLE_HANDLER,
+      idempotency: true,
+      // A tile of a 1024-pixel render takes seconds of CPU: Lambda's CPU grows with memory.
+      memorySize: 1024,
+      timeout: Duration.seconds(60),
+      batchSize: 1,
+      maxConcurrency: 4,
+      environment: { ...this.storage.environment, [RENDER_FARM_ENV.assembleQueueUrl]: this.smallRenders.queue.queueUrl },
+    });
+    this.fleet = new FleetWorker(this, 'Fleet', {
+      workQueue: this.largeRenders,
+      // The module lambda/render-farm/render-job.ts, bundled with the worker agent.
+      ...catalogAgentProgram('render-farm/render-job'),
+      vpc: this.vpc,
+      vpcSubnets: subnets,
+      // CPU-bound tiles: two vCPUs, two tiles at a time.
+      concurrency: 2,
+      minCapacity: 0,
+      maxCapacity: maxWorkers,
+      jobTimeout: Duration.minutes(5),
+      idempotency: true,
+      environment: { ...this.storage.environment, [RENDER_FARM_ENV.assembleQueueUrl]: this.largeRenders.queue.queueUrl },
+    });
+    for (const [worker, queue] of [[this.lambdaWorker, this.smallRenders], [this.fleet, this.largeRenders]] as const) {
+      // Tiles in, tiles and images out (content-addressed keys), the render's record; assemble jobs to its own queue.
+      this.storage.grantReadPrefix(worker, CONTENT_ADDRESSED_PREFIX);
+      this.storage.grantWritePrefix(worker, CONTENT_ADDRESSED_PREFIX);
+      this.storage.grantReadRecords(worker);
+      // The tile and finish writes: UpdateItem inside the job's commit transaction.
+      this.storage.recordsTable!.grant(worker, 'dynamodb:UpdateItem');
+      queue.grantSendJobs(worker);
+    }
+
+    this.sessions = new SessionStore(this, 'Sessions');
+    this.sessionSecret = new secretsmanager.Secret(this, 'SessionSecret', {
+      description: 'Signs the session cookies of RenderFarmStack\'s web app; read by its servers at start-up',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledgeCheck(this.sessionSecret, SAME_CHECK.secretsManagerRotation,
+      'The demo\'s cookie-signing key: rotating it needs a rotation function and a second key verified during the change (SessionManager takes a list for that); a production app should rotate it.');
+    this.web = new WebTier(this, 'Web', {
+      vpc: this.vpc,
+      // The module apps/render-farm/web-app.ts, bundled with the web server.
+      ...catalogWebProgram('render-farm/web-app'),
+      certificate: props.certificate,
+      vpcSubnets: subnets,
+      requestTimeout: Duration.seconds(6),
+      minCapacity: 2,
+      maxCapacity: 4,
+      deletionProtection: false,
+      environment: {
+        ...this.sessions.environment,
+        ...this.storage.environment,
+        [RENDER_FARM_ENV.sessionSecretArn]: this.sessionSecret.secretArn,
+        [RENDER_FARM_ENV.plainHttp]: props.certificate === undefined ? 'true' : 'false',
+        [RENDER_FARM_ENV.smallQueueUrl]: this.smallRenders.queue.queueUrl,
+        [RENDER_FARM_ENV.largeQueueUrl]: this.largeRenders.queue.queueUrl,
+        [RENDER_FARM_ENV.fleetGroupName]: this.fleet.group.autoScalingGroupName,
+      },
+    });
+    this.sessions.grantReadWrite(this.web);
+    this.sessionSecret.grantRead(this.web);
+    // Creates and reads renders and users' lists (SharedRecords' get and conditional put; the
+    // app deletes nothing); presigns GETs of finished images.
+    this.storage.recordsTable!.grant(this.web, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    this.storage.grantReadPrefix(this.web, CONTENT_ADDRESSED_PREFIX);
+    for (const queue of [this.smallRenders, this.largeRenders]) {
+      queue.grantSendJobs(this.web);
+      // The page's backlog.
+      queue.queue.grant(this.web, 'sqs:GetQueueAttributes');
+    }
+    // The page's "workers": the fleet group's size. Describe calls take no resource-level permission.
+    this.web.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'DescribeFleetGroup',
+      actions: ['autoscaling:DescribeAutoScalingGroups'],
+      resources: ['*'],
+    }));
+    Validations.of(this.web.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'autoscaling:DescribeAutoScalingGroups supports no resource-level permissions (AWS\'s service authorization reference): the page reads the fleet group\'s size with it, and it reads nothing else.',
+    });
+
+    const url = `${this.web.https ? 'https' : 'http'}://${this.web.loadBalancer.loadBalancerDnsName}/`;
+    new CfnOutput(this, RENDER_FARM_OUTPUTS.url, { value: url, description: 'The render farm\'s page' });
+    new CfnOutput(this, RENDER_FARM_OUTPUTS.smallQueueUrl, { value: this.smallRenders.queue.queueUrl, description: 'Tiles of small renders (Lambda worker)' });
+    new CfnOutput(this, RENDER_FARM_OUTPUTS.largeQueueUrl, { value: this.largeRenders.queue.queueUrl, description: 'Tiles of large renders (fleet)' });
+    new CfnOutput(this, RENDER_FARM_OUTPUTS.fleetGroupName, { value: this.fleet.group.autoScalingGroupName, description: 'The fleet of render workers' });
+    new CfnOutput(this, RENDER_FARM_OUTPUTS.bucketName, { value: this.storage.bucket.bucketName, description: 'Tiles and images, under sha256/' });
+    new CfnOutput(this, RENDER_FARM_OUTPUTS.recordsTableName, { value: this.storage.recordsTable!.tableName, description: 'Renders and users\' lists of renders' });
+    new CfnOutput(this, 'ServerLogGroupName', {
+      value: this.web.image.logGroup.logGroupName,
+      description: `Streams <instance id>/bootstrap and <instance id>/${WEB_SERVER_SERVICE} (JSON access logs)`,
+    });
+  }
+}
