@@ -157,6 +157,12 @@ describe('the catalog\'s diagrams', () => {
     expect(committed).toEqual([...templates.keys()].map((name) => `${name}.svg`));
   });
 
+  test('are each shown in the README, under the stack\'s name', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const missing = [...templates.keys()].filter((name) => !readme.includes(`### ${name}\n![${name}](${DIAGRAMS_DIR}/${name}.svg)`));
+    expect(missing).toEqual([]);
+  });
+
   test('draw the fleet pulling jobs from its queue and scaling on its backlog', () => {
     const graph = graphOf('FleetWorkerStack');
     const group = graph.nodes.find((n) => n.type === 'AWS::AutoScaling::AutoScalingGroup')!.id;
