@@ -1,13 +1,15 @@
 /**
- * Resources the demo stacks share: a network that costs nothing while idle, and the results
- * table the demo job handler writes to. Construct ids are fixed here, as they are logical ids.
+ * Resources the demo stacks share: a network that costs nothing while idle, the results table
+ * the demo job handler writes to, and the demo web apps' cookie-signing secret. Construct ids are fixed here, as they are logical ids.
  */
 import { RemovalPolicy, type CfnResource } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
+import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { declareWorkload } from '../core/workload';
 import type { WorkQueue } from '../work-queue/work-queue';
 
@@ -28,6 +30,21 @@ export function newDemoVpc(scope: Construct, cidr: string): ec2.Vpc {
   const flowLogs = new logs.LogGroup(scope, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
   vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.REJECT });
   return vpc;
+}
+
+/**
+ * The secret that signs a demo web app's session cookies (`SessionSecret`): generated, read by
+ * the servers at start-up, never in the template or user data; demo data, destroyed with the stack.
+ */
+export function newSessionSecret(scope: Construct, appName: string): secretsmanager.Secret {
+  const secret = new secretsmanager.Secret(scope, 'SessionSecret', {
+    description: `Signs the session cookies of ${appName}; read by its servers at start-up`,
+    generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  acknowledgeCheck(secret, SAME_CHECK.secretsManagerRotation,
+    'The demo\'s cookie-signing key: rotating it needs a rotation function and a second key verified during the change (SessionManager takes a list for that); a production app should rotate it.');
+  return secret;
 }
 
 /** One item per finished demo job (`jobId`), encrypted, with point-in-time recovery; demo data, destroyed with the stack. */

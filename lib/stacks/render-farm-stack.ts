@@ -11,17 +11,16 @@
  * web servers' minimum (two t4g.micro) with their public IPv4 addresses, and one Secrets
  * Manager secret; the fleet is at zero instances, and the rest is paid per request.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { RENDER_FARM_ENV, RENDER_FARM_OUTPUTS } from '../../contracts/render-farm';
 import { CONTENT_ADDRESSED_PREFIX } from '../../contracts/shared-storage';
 import { CATALOG_BUNDLE_HANDLER, catalogAgentProgram, catalogHandlerCode, catalogWebProgram } from '../core/bundling';
-import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { assertProps, outsideInt } from '../core/validation';
 import { SessionStore } from '../session-store/session-store';
 import { SharedStorage } from '../shared-storage/shared-storage';
@@ -29,7 +28,7 @@ import { WEB_SERVER_SERVICE, WebTier } from '../web-tier/web-tier';
 import { FleetWorker } from '../work-queue/fleet-worker';
 import { LambdaWorker } from '../work-queue/lambda-worker';
 import { WorkQueue } from '../work-queue/work-queue';
-import { newDemoVpc } from './demo-resources';
+import { newDemoVpc, newSessionSecret } from './demo-resources';
 
 /** Properties of a {@link RenderFarmStack}. */
 export interface RenderFarmStackProps extends StackProps {
@@ -129,13 +128,7 @@ export class RenderFarmStack extends Stack {
     }
 
     this.sessions = new SessionStore(this, 'Sessions');
-    this.sessionSecret = new secretsmanager.Secret(this, 'SessionSecret', {
-      description: 'Signs the session cookies of RenderFarmStack\'s web app; read by its servers at start-up',
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    acknowledgeCheck(this.sessionSecret, SAME_CHECK.secretsManagerRotation,
-      'The demo\'s cookie-signing key: rotating it needs a rotation function and a second key verified during the change (SessionManager takes a list for that); a production app should rotate it.');
+    this.sessionSecret = newSessionSecret(this, 'RenderFarmStack\'s web app');
     this.web = new WebTier(this, 'Web', {
       vpc: this.vpc,
       // The module apps/render-farm/web-app.ts, bundled with the web server.

@@ -9,17 +9,16 @@
  * `certificate` for HTTPS with HTTP redirected. Deletion protection is off, so the demo can be
  * destroyed; the access logs bucket is kept.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { PLAIN_HTTP_ENV, SESSION_SECRET_ARN_ENV } from '../../apps/web-tier/demo-app-env';
 import { catalogWebProgram } from '../core/bundling';
-import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { SessionStore } from '../session-store/session-store';
 import { WEB_SERVER_SERVICE, WebTier } from '../web-tier/web-tier';
-import { newDemoVpc } from './demo-resources';
+import { newDemoVpc, newSessionSecret } from './demo-resources';
 
 /** Properties of a {@link WebTierStack}. */
 export interface WebTierStackProps extends StackProps {
@@ -52,13 +51,7 @@ export class WebTierStack extends Stack {
     super(scope, id, { description: 'cdk-cloud-patterns: autoscaled web tier behind an Application Load Balancer', ...props });
     this.vpc = props.vpc ?? newDemoVpc(this, '10.42.0.0/24');
     this.sessions = new SessionStore(this, 'Sessions');
-    this.sessionSecret = new secretsmanager.Secret(this, 'SessionSecret', {
-      description: 'Signs the session cookies of WebTierStack\'s demo app; read by its servers at start-up',
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    acknowledgeCheck(this.sessionSecret, SAME_CHECK.secretsManagerRotation,
-      'The demo\'s cookie-signing key: rotating it needs a rotation function and a second key verified during the change (SessionManager takes a list for that); a production app should rotate it.');
+    this.sessionSecret = newSessionSecret(this, 'WebTierStack\'s demo app');
     this.web = new WebTier(this, 'Web', {
       vpc: this.vpc,
       // The module apps/web-tier/demo-app.ts, bundled with the web server.

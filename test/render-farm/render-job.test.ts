@@ -5,17 +5,16 @@
  * image rendered in one piece. Bad jobs are refused naming the field.
  */
 import { randomUUID } from 'crypto';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { RENDER_FARM_ENV } from '../../contracts/render-farm';
-import { RECORD_ID_ATTRIBUTE, STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV } from '../../contracts/shared-storage';
+import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV } from '../../contracts/shared-storage';
 import { JobRunner, type JobMessage } from '../../runtime';
-import { SharedRecords, SharedStorageClient, defaultS3Config } from '../../runtime/storage';
+import { SharedRecords, SharedStorageClient } from '../../runtime/storage';
 import { renderImagePng, type FractalParams } from '../../apps/render-farm/fractal';
 import { assembleJobId, type RenderData } from '../../apps/render-farm/renders';
 import { handler, parseRenderJob } from '../../lambda/render-farm/render-job';
 import { createWorkQueue, useLocalAws } from '../support/local-aws';
+import { createBucket, createRecordsTable } from '../support/storage-stack';
 
 const aws = useLocalAws();
 /** A small, quick render: 4 tiles of 32 pixels. */
@@ -26,17 +25,8 @@ let storage: SharedStorageClient;
 let queueUrl: string;
 
 beforeAll(async () => {
-  const table = `records-${randomUUID().slice(0, 8)}`;
-  await aws.dynamodb.send(new CreateTableCommand({
-    TableName: table,
-    KeySchema: [{ AttributeName: RECORD_ID_ATTRIBUTE, KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: RECORD_ID_ATTRIBUTE, AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
-  const bucket = `tiles-${randomUUID().slice(0, 8)}`;
-  const s3 = new S3Client(defaultS3Config());
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  s3.destroy();
+  const table = await createRecordsTable(aws.dynamodb);
+  const bucket = await createBucket(`tiles-${randomUUID().slice(0, 8)}`);
   queueUrl = (await createWorkQueue(aws.sqs)).queueUrl;
   Object.assign(process.env, { [STORAGE_BUCKET_ENV]: bucket, [STORAGE_RECORDS_TABLE_ENV]: table, [RENDER_FARM_ENV.assembleQueueUrl]: queueUrl });
   records = new SharedRecords<RenderData>({ tableName: table, dynamodb: aws.dynamodb });

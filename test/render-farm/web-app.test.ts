@@ -8,17 +8,16 @@
 import * as http from 'http';
 import { randomUUID } from 'crypto';
 import type { AddressInfo } from 'net';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { RENDER_FARM_ENV } from '../../contracts/render-farm';
-import { RECORD_ID_ATTRIBUTE, STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV } from '../../contracts/shared-storage';
-import { SharedRecords, defaultS3Config } from '../../runtime/storage';
+import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV } from '../../contracts/shared-storage';
+import { SharedRecords } from '../../runtime/storage';
 import { DEFAULT_FRACTAL } from '../../apps/render-farm/fractal';
 import { assembleJobId, type RenderData } from '../../apps/render-farm/renders';
 import { handler, start } from '../../apps/render-farm/web-app';
 import { createWorkQueue, useLocalAws } from '../support/local-aws';
+import { createBucket, createRecordsTable } from '../support/storage-stack';
 import { createSessionTable } from '../support/session-table';
 
 const aws = useLocalAws();
@@ -28,17 +27,8 @@ let records: SharedRecords<RenderData>;
 let queues: { small: string; large: string };
 
 beforeAll(async () => {
-  const recordsTable = `records-${randomUUID().slice(0, 8)}`;
-  await aws.dynamodb.send(new CreateTableCommand({
-    TableName: recordsTable,
-    KeySchema: [{ AttributeName: RECORD_ID_ATTRIBUTE, KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: RECORD_ID_ATTRIBUTE, AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
-  const bucket = `renders-${randomUUID().slice(0, 8)}`;
-  const s3 = new S3Client(defaultS3Config());
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  s3.destroy();
+  const recordsTable = await createRecordsTable(aws.dynamodb);
+  const bucket = await createBucket(`renders-${randomUUID().slice(0, 8)}`);
   const secrets = new SecretsManagerClient({});
   const secret = await secrets.send(new CreateSecretCommand({ Name: `cookie-key-${randomUUID().slice(0, 8)}`, SecretString: 'a-test-key-that-signs-the-session-cookies-0123456789' }));
   secrets.destroy();

@@ -1,12 +1,37 @@
 /**
- * SharedStorageStack's resources made directly on moto, as the stack deploys them: a versioned
- * bucket whose object-created events under incoming/ go to a work queue, and a records table;
- * the stack's worker (lambda/shared-storage/derive-result.ts) configured through its environment.
+ * SharedStorage's resources made directly on moto: a bucket and a records table laid out as the
+ * construct makes them, and SharedStorageStack's whole set (a versioned bucket whose
+ * object-created events under incoming/ go to a work queue, and a records table) with the
+ * stack's worker (lambda/shared-storage/derive-result.ts) configured through its environment.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'crypto';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV, STORAGE_STACK_INCOMING_PREFIX } from '../../contracts/shared-storage';
+import { RECORD_ID_ATTRIBUTE, STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV, STORAGE_STACK_INCOMING_PREFIX } from '../../contracts/shared-storage';
+import { defaultS3Config } from '../../runtime/storage';
 import { createWorkQueue, type LocalAws } from './local-aws';
+
+/** A records table as SharedStorage makes it (partition key `id`, on demand); resolves to its name. */
+export async function createRecordsTable(dynamodb: DynamoDBClient, name = `records-${randomUUID().slice(0, 8)}`): Promise<string> {
+  await dynamodb.send(new CreateTableCommand({
+    TableName: name,
+    KeySchema: [{ AttributeName: RECORD_ID_ATTRIBUTE, KeyType: 'HASH' }],
+    AttributeDefinitions: [{ AttributeName: RECORD_ID_ATTRIBUTE, AttributeType: 'S' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  }));
+  return name;
+}
+
+/** A bucket on the embedded AWS (the client's own S3 settings); resolves to its name. */
+export async function createBucket(name = `bucket-${randomUUID().slice(0, 8)}`): Promise<string> {
+  const s3 = new S3Client(defaultS3Config());
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
+  } finally {
+    s3.destroy();
+  }
+  return name;
+}
 
 /** What {@link createStorageStackResources} made. */
 export interface StorageStackResources {
@@ -24,10 +49,7 @@ export async function createStorageStackResources(aws: LocalAws, name: string): 
   const table = `${name}-records`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
-  await aws.dynamodb.send(new CreateTableCommand({
-    TableName: table, BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-  }));
+  await createRecordsTable(aws.dynamodb, table);
   const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { name, visibilityTimeout: 20 });
   await s3.send(new PutBucketNotificationConfigurationCommand({
     Bucket: bucket,
