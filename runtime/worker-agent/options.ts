@@ -103,6 +103,16 @@ export interface WorkerOptions<T = unknown, R = unknown> {
   readonly deleteBatchWindowMs?: number;
 
   /**
+   * How long a free slot waits for others to free before a receive fills them together, in ms.
+   * A receive goes at once when it can ask for a full batch (10, or every slot when there are
+   * fewer); otherwise it waits up to this long for more slots. Fewer, fuller receives cost
+   * each slot at most this much idle time; 0 receives for every slot as it frees.
+   *
+   * @default 100
+   */
+  readonly receiveBatchWindowMs?: number;
+
+  /**
    * Idempotency: finished jobs are remembered in a DynamoDB table and a duplicate is skipped.
    * `false` turns it off whatever the environment says.
    *
@@ -155,6 +165,7 @@ export interface ResolvedWorkerOptions<T, R> {
   readonly waitTimeSeconds: number;
   readonly maxPollers: number;
   readonly deleteBatchWindowMs: number;
+  readonly receiveBatchWindowMs: number;
   readonly idempotency: IdempotencySettings | undefined;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
@@ -180,6 +191,7 @@ export function resolveWorkerOptions<T, R>(options: WorkerOptions<T, R>): Resolv
   const waitTimeSeconds = options.waitTimeSeconds ?? SQS_MAX_WAIT_SECONDS;
   const maxPollers = options.maxPollers ?? (isWhole(concurrency, 1) ? Math.min(10, Math.ceil(concurrency / SQS_MAX_BATCH)) : 1);
   const deleteBatchWindowMs = options.deleteBatchWindowMs ?? 100;
+  const receiveBatchWindowMs = options.receiveBatchWindowMs ?? 100;
   const backoffBaseMs = options.backoffBaseMs ?? 100;
   const backoffMaxMs = options.backoffMaxMs ?? 20_000;
   const stopTimeoutSeconds = options.stopTimeoutSeconds ?? 30;
@@ -204,6 +216,7 @@ export function resolveWorkerOptions<T, R>(options: WorkerOptions<T, R>): Resolv
     { bad: !isWhole(waitTimeSeconds, 0, SQS_MAX_WAIT_SECONDS), message: `waitTimeSeconds must be a whole number from 0 to 20 (SQS's limit), received ${waitTimeSeconds}.` },
     { bad: !isWhole(maxPollers, 1, 100), message: `maxPollers must be a whole number from 1 to 100, received ${maxPollers}.` },
     { bad: !isNumber(deleteBatchWindowMs, 0), message: `deleteBatchWindowMs must be a number of milliseconds, 0 or more, received ${deleteBatchWindowMs}.` },
+    { bad: !isNumber(receiveBatchWindowMs, 0), message: `receiveBatchWindowMs must be a number of milliseconds, 0 or more, received ${receiveBatchWindowMs}.` },
     { bad: !isNumber(backoffBaseMs, 1), message: `backoffBaseMs must be a number of milliseconds, 1 or more, received ${backoffBaseMs}.` },
     { bad: !isNumber(backoffMaxMs, 1) || backoffMaxMs < backoffBaseMs, message: `backoffMaxMs must be at least backoffBaseMs (${backoffBaseMs}), received ${backoffMaxMs}.` },
     { bad: !isNumber(stopTimeoutSeconds, 0), message: `stopTimeoutSeconds must be a number of seconds, 0 or more, received ${stopTimeoutSeconds}.` },
@@ -224,6 +237,7 @@ export function resolveWorkerOptions<T, R>(options: WorkerOptions<T, R>): Resolv
     waitTimeSeconds,
     maxPollers,
     deleteBatchWindowMs,
+    receiveBatchWindowMs,
     idempotency: options.idempotency === false ? undefined : (options.idempotency ?? idempotencyFromEnv()),
     backoffBaseMs,
     backoffMaxMs,

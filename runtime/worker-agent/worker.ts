@@ -4,7 +4,8 @@
  *
  * - Receives long-poll (20 s) for up to 10 messages, and only into free slots: a receive reserves
  *   the slots it asks for, so the concurrency limit always holds, and slots are refilled as jobs
- *   end rather than a batch at a time. Extra pollers run while receives come back full.
+ *   end rather than a batch at a time (a free slot waits up to receiveBatchWindowMs for others to
+ *   free, so that one receive fills several). Extra pollers run while receives come back full.
  * - A finished job's message is deleted in a batch (deleter.ts); a failed or malformed one is left
  *   alone: it comes back after its visibility timeout and, after the queue's maxReceiveCount, goes
  *   to the dead-letter queue, exactly as on Lambda. Failed jobs are not released early on purpose:
@@ -89,6 +90,8 @@ class QueueWorker<T, R> implements Worker {
   private readonly pollAbort = new AbortController();
   /** Aborts running jobs' signals at a stop's bound. */
   private readonly jobsAbort = new AbortController();
+  /** When a slot first stood free while a receive waited for more (receiveBatchWindowMs). */
+  private slotFreeSince?: number;
   /** Called, and cleared, whenever a slot frees up or the stop's bound moves. */
   private wakers: (() => void)[] = [];
   private stopping: Promise<StopReport> | undefined;
@@ -197,6 +200,16 @@ class QueueWorker<T, R> implements Worker {
         await this.nextWake();
         continue;
       }
+      // Fewer than a full batch free: wait a little for more, so that one receive fills them.
+      if (free < Math.min(SQS_MAX_BATCH, this.o.concurrency) && this.o.receiveBatchWindowMs > 0) {
+        this.slotFreeSince ??= Date.now();
+        const left = this.slotFreeSince + this.o.receiveBatchWindowMs - Date.now();
+        if (left > 0) {
+          await this.nextWake(left);
+          continue;
+        }
+      }
+      this.slotFreeSince = undefined;
       const wanted = Math.min(SQS_MAX_BATCH, free);
       this.reserved += wanted;
       // Visibility counts from when SQS hands a message out, which is after this instant.

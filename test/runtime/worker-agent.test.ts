@@ -93,7 +93,7 @@ describe('the worker agent', () => {
       running -= 1;
     });
     const client = new JobClient<Job>({ queueUrl, sqs: aws.sqs });
-    await client.send([{ n: 0, ms: 1500 }]);
+    await client.send([{ n: 0, ms: 3000 }]);
     await client.send(Array.from({ length: 30 }, (_, i) => ({ n: i + 1, ms: 30 })));
 
     // WHEN a worker with 4 slots works through them
@@ -104,6 +104,29 @@ describe('the worker agent', () => {
     // while the slow one ran (a worker that waited for whole batches would have stalled)
     expect(most).toBe(4);
     expect(quickDoneWhileSlowRan).toBeGreaterThanOrEqual(20);
+  });
+
+  test('fills several free slots with one receive, waiting at most receiveBatchWindowMs for them', async () => {
+    // GIVEN 60 jobs of staggered lengths (5 to 95 ms), so that slots free one at a time
+    const jobs = Array.from({ length: 60 }, (_, i) => ({ n: i, ms: 5 + ((i * 37) % 91) }));
+    const handler = defineJobHandler<Job>(async (job) => {
+      await sleep(job.ms ?? 0);
+    });
+    const receivesToDrain = async (receiveBatchWindowMs: number) => {
+      const { queueUrl } = await createQueueWithDlq(aws.sqs);
+      await new JobClient<Job>({ queueUrl, sqs: aws.sqs }).send(jobs);
+      const worker = work(queueUrl, handler, { concurrency: 10, receiveBatchWindowMs });
+      await waitFor('the queue to drain', () => drained(queueUrl), 30_000, 20);
+      return worker.stats.requests.ReceiveMessage;
+    };
+
+    // WHEN a worker with 10 slots drains them receiving for each slot as it frees, and one that waits up to 100 ms (the default)
+    const eager = await receivesToDrain(0);
+    const batched = await receivesToDrain(100);
+
+    // THEN the waiting one needs well under half the receives
+    expect(eager).toBeGreaterThanOrEqual(25);
+    expect(batched).toBeLessThan(eager / 2);
   });
 
   test('keeps a long job hidden past the visibility timeout with heartbeats, so no other worker runs it', async () => {
