@@ -1,8 +1,9 @@
 /**
  * Resources the demo stacks share: a network that costs nothing while idle, the results table
- * the demo job handler writes to, and the demo web apps' cookie-signing secret. Construct ids are fixed here, as they are logical ids.
+ * the demo job handler writes to, and a demo web app on a web tier with its sessions. Construct ids are fixed here, as they are logical ids.
  */
-import { RemovalPolicy, type CfnResource } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type CfnResource } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,6 +12,8 @@ import type { Construct } from 'constructs';
 import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
 import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { declareWorkload } from '../core/workload';
+import { SessionStore } from '../session-store/session-store';
+import { WebTier } from '../web-tier/web-tier';
 import type { WorkQueue } from '../work-queue/work-queue';
 
 /**
@@ -32,19 +35,65 @@ export function newDemoVpc(scope: Construct, cidr: string): ec2.Vpc {
   return vpc;
 }
 
+/** What a demo web app needs: its program, where it runs, and how its code finds its secret. */
+export interface DemoWebAppProps {
+  /** Who reads the cookie secret, for its description, e.g. "WebTierStack's demo app". */
+  readonly appName: string;
+  /** The app's program (catalogWebProgram). */
+  readonly program: { readonly code: string } | { readonly entry: string };
+  /** The servers run in its public subnets, or in its private ones with egress when it has none. */
+  readonly vpc: ec2.IVpc;
+  /** For HTTPS. @default - plain HTTP */
+  readonly certificate?: acm.ICertificate;
+  /** The variables that give the app the secret's ARN and say whether the balancer speaks plain HTTP. */
+  readonly secretArnEnv: string;
+  readonly plainHttpEnv: string;
+  /** More of the app's environment. */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** A demo web app and what it keeps: the web tier, its sessions and its cookie-signing secret. */
+export interface DemoWebApp {
+  readonly web: WebTier;
+  readonly sessions: SessionStore;
+  readonly sessionSecret: secretsmanager.Secret;
+}
+
 /**
- * The secret that signs a demo web app's session cookies (`SessionSecret`): generated, read by
- * the servers at start-up, never in the template or user data; demo data, destroyed with the stack.
+ * A demo web app on a WebTier (`Web`, 2 to 4 servers in the VPC's public subnets, plain HTTP
+ * without a certificate, no deletion protection), with its sessions in a SessionStore
+ * (`Sessions`) and its cookie-signing key a generated secret (`SessionSecret`) that the servers
+ * read at start-up: never in the template or user data. Demo data, destroyed with the stack.
  */
-export function newSessionSecret(scope: Construct, appName: string): secretsmanager.Secret {
-  const secret = new secretsmanager.Secret(scope, 'SessionSecret', {
-    description: `Signs the session cookies of ${appName}; read by its servers at start-up`,
+export function newDemoWebApp(scope: Construct, props: DemoWebAppProps): DemoWebApp {
+  const sessions = new SessionStore(scope, 'Sessions');
+  const sessionSecret = new secretsmanager.Secret(scope, 'SessionSecret', {
+    description: `Signs the session cookies of ${props.appName}; read by its servers at start-up`,
     generateSecretString: { passwordLength: 48, excludePunctuation: true },
     removalPolicy: RemovalPolicy.DESTROY,
   });
-  acknowledgeCheck(secret, SAME_CHECK.secretsManagerRotation,
+  acknowledgeCheck(sessionSecret, SAME_CHECK.secretsManagerRotation,
     'The demo\'s cookie-signing key: rotating it needs a rotation function and a second key verified during the change (SessionManager takes a list for that); a production app should rotate it.');
-  return secret;
+  const web = new WebTier(scope, 'Web', {
+    vpc: props.vpc,
+    ...props.program,
+    certificate: props.certificate,
+    vpcSubnets: props.vpc.publicSubnets.length > 0 ? { subnetType: ec2.SubnetType.PUBLIC } : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    // The demos' requests are short: checks every 5 s, a server leaves in about 20 s.
+    requestTimeout: Duration.seconds(6),
+    minCapacity: 2,
+    maxCapacity: 4,
+    deletionProtection: false,
+    environment: {
+      ...sessions.environment,
+      ...props.environment,
+      [props.secretArnEnv]: sessionSecret.secretArn,
+      [props.plainHttpEnv]: props.certificate === undefined ? 'true' : 'false',
+    },
+  });
+  sessions.grantReadWrite(web);
+  sessionSecret.grantRead(web);
+  return { web, sessions, sessionSecret };
 }
 
 /** One item per finished demo job (`jobId`), encrypted, with point-in-time recovery; demo data, destroyed with the stack. */

@@ -22,13 +22,13 @@ import { RENDER_FARM_ENV, RENDER_FARM_OUTPUTS } from '../../contracts/render-far
 import { CONTENT_ADDRESSED_PREFIX } from '../../contracts/shared-storage';
 import { CATALOG_BUNDLE_HANDLER, catalogAgentProgram, catalogHandlerCode, catalogWebProgram } from '../core/bundling';
 import { assertProps, outsideInt } from '../core/validation';
-import { SessionStore } from '../session-store/session-store';
+import type { SessionStore } from '../session-store/session-store';
 import { SharedStorage } from '../shared-storage/shared-storage';
-import { WEB_SERVER_SERVICE, WebTier } from '../web-tier/web-tier';
+import { WEB_SERVER_SERVICE, type WebTier } from '../web-tier/web-tier';
 import { FleetWorker } from '../work-queue/fleet-worker';
 import { LambdaWorker } from '../work-queue/lambda-worker';
 import { WorkQueue } from '../work-queue/work-queue';
-import { newDemoVpc, newSessionSecret } from './demo-resources';
+import { newDemoVpc, newDemoWebApp } from './demo-resources';
 
 /** Properties of a {@link RenderFarmStack}. */
 export interface RenderFarmStackProps extends StackProps {
@@ -127,30 +127,21 @@ export class RenderFarmStack extends Stack {
       queue.grantSendJobs(worker);
     }
 
-    this.sessions = new SessionStore(this, 'Sessions');
-    this.sessionSecret = newSessionSecret(this, 'RenderFarmStack\'s web app');
-    this.web = new WebTier(this, 'Web', {
+    // The module apps/render-farm/web-app.ts, bundled with the web server.
+    ({ web: this.web, sessions: this.sessions, sessionSecret: this.sessionSecret } = newDemoWebApp(this, {
+      appName: 'RenderFarmStack\'s web app',
+      program: catalogWebProgram('render-farm/web-app'),
       vpc: this.vpc,
-      // The module apps/render-farm/web-app.ts, bundled with the web server.
-      ...catalogWebProgram('render-farm/web-app'),
       certificate: props.certificate,
-      vpcSubnets: subnets,
-      requestTimeout: Duration.seconds(6),
-      minCapacity: 2,
-      maxCapacity: 4,
-      deletionProtection: false,
+      secretArnEnv: RENDER_FARM_ENV.sessionSecretArn,
+      plainHttpEnv: RENDER_FARM_ENV.plainHttp,
       environment: {
-        ...this.sessions.environment,
         ...this.storage.environment,
-        [RENDER_FARM_ENV.sessionSecretArn]: this.sessionSecret.secretArn,
-        [RENDER_FARM_ENV.plainHttp]: props.certificate === undefined ? 'true' : 'false',
         [RENDER_FARM_ENV.smallQueueUrl]: this.smallRenders.queue.queueUrl,
         [RENDER_FARM_ENV.largeQueueUrl]: this.largeRenders.queue.queueUrl,
         [RENDER_FARM_ENV.fleetGroupName]: this.fleet.group.autoScalingGroupName,
       },
-    });
-    this.sessions.grantReadWrite(this.web);
-    this.sessionSecret.grantRead(this.web);
+    }));
     // Creates and reads renders and users' lists (SharedRecords' get and conditional put; the
     // app deletes nothing); presigns GETs of finished images.
     this.storage.recordsTable!.grant(this.web, 'dynamodb:GetItem', 'dynamodb:PutItem');

@@ -9,16 +9,16 @@
  * `certificate` for HTTPS with HTTP redirected. Deletion protection is off, so the demo can be
  * destroyed; the access logs bucket is kept.
  */
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { PLAIN_HTTP_ENV, SESSION_SECRET_ARN_ENV } from '../../apps/web-tier/demo-app-env';
 import { catalogWebProgram } from '../core/bundling';
-import { SessionStore } from '../session-store/session-store';
-import { WEB_SERVER_SERVICE, WebTier } from '../web-tier/web-tier';
-import { newDemoVpc, newSessionSecret } from './demo-resources';
+import type { SessionStore } from '../session-store/session-store';
+import { WEB_SERVER_SERVICE, type WebTier } from '../web-tier/web-tier';
+import { newDemoVpc, newDemoWebApp } from './demo-resources';
 
 /** Properties of a {@link WebTierStack}. */
 export interface WebTierStackProps extends StackProps {
@@ -50,27 +50,15 @@ export class WebTierStack extends Stack {
   constructor(scope: Construct, id: string, props: WebTierStackProps = {}) {
     super(scope, id, { description: 'cdk-cloud-patterns: autoscaled web tier behind an Application Load Balancer', ...props });
     this.vpc = props.vpc ?? newDemoVpc(this, '10.42.0.0/24');
-    this.sessions = new SessionStore(this, 'Sessions');
-    this.sessionSecret = newSessionSecret(this, 'WebTierStack\'s demo app');
-    this.web = new WebTier(this, 'Web', {
+    // The module apps/web-tier/demo-app.ts, bundled with the web server.
+    ({ web: this.web, sessions: this.sessions, sessionSecret: this.sessionSecret } = newDemoWebApp(this, {
+      appName: 'WebTierStack\'s demo app',
+      program: catalogWebProgram('web-tier/demo-app'),
       vpc: this.vpc,
-      // The module apps/web-tier/demo-app.ts, bundled with the web server.
-      ...catalogWebProgram('web-tier/demo-app'),
       certificate: props.certificate,
-      vpcSubnets: this.vpc.publicSubnets.length > 0 ? { subnetType: ec2.SubnetType.PUBLIC } : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      // The demo's requests are short: checks every 5 s, a server leaves in about 20 s.
-      requestTimeout: Duration.seconds(6),
-      minCapacity: 2,
-      maxCapacity: 4,
-      deletionProtection: false,
-      environment: {
-        ...this.sessions.environment,
-        [SESSION_SECRET_ARN_ENV]: this.sessionSecret.secretArn,
-        [PLAIN_HTTP_ENV]: props.certificate === undefined ? 'true' : 'false',
-      },
-    });
-    this.sessions.grantReadWrite(this.web);
-    this.sessionSecret.grantRead(this.web);
+      secretArnEnv: SESSION_SECRET_ARN_ENV,
+      plainHttpEnv: PLAIN_HTTP_ENV,
+    }));
 
     new CfnOutput(this, 'Url', { value: `${this.web.https ? 'https' : 'http'}://${this.web.loadBalancer.loadBalancerDnsName}/`, description: 'The demo page' });
     new CfnOutput(this, 'SessionTableName', { value: this.sessions.table.tableName, description: 'The visitors\' sessions (hashed ids), with their visit counters' });
