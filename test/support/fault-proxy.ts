@@ -1,8 +1,8 @@
 /**
  * An HTTP proxy in front of an emulator that answers chosen requests with an AWS error the
- * emulator cannot produce (throttling, AccessDenied) and forwards everything else unchanged, in
- * the style of autoscaling-proxy.ts: the SDK talks the real protocol to it, so nothing is mocked
- * at the SDK level. Bound to 127.0.0.1 at a free port.
+ * emulator cannot produce (throttling, AccessDenied) or an action it lacks (autoscaling-proxy.ts)
+ * and forwards everything else unchanged: the SDK talks the real protocol to it, so nothing is
+ * mocked at the SDK level. Bound to 127.0.0.1 at a free port.
  */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
