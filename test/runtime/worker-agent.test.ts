@@ -399,6 +399,11 @@ describe('the worker agent', () => {
         .toThrow(/handler must be what defineJobHandler\(\.\.\.\) returns .* received a plain function/);
     });
 
+    test('fails when receiveBatchWindowMs is negative, naming it and the value', () => {
+      expect(() => startWorker({ queueUrl: 'http://localhost/1/q', handler, receiveBatchWindowMs: -1 }))
+        .toThrow(/receiveBatchWindowMs must be a number of milliseconds, 0 or more, received -1/);
+    });
+
     test('fails when several options are out of range, listing each with the value received', () => {
       let error: unknown;
       try {
