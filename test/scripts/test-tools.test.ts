@@ -6,6 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { buildSync } from 'esbuild';
 import { TEST_TOOLS, planTools, type TestTool, type ToolHost } from '../../scripts/test-tools';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -54,16 +55,21 @@ describe('the first step of npm test', () => {
   });
 
   test('stops at once with one line saying what to install on a machine without the tools, not as root', () => {
-    // GIVEN a PATH with node only, and (when we are root) a user that is not root
+    // GIVEN a PATH with node only, and (when we are root) a user that is not root, who runs the
+    // script bundled into a folder it can read (the checkout may sit in a folder only root can
+    // enter, as in a `mktemp -d` clone)
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'test-tools-path-'));
     fs.chmodSync(bin, 0o755);
     fs.symlinkSync(process.execPath, path.join(bin, 'node'));
-    const node = [process.execPath, '-r', 'esbuild-register', 'scripts/test-tools.ts'];
+    const script = path.join(bin, 'test-tools.js');
+    buildSync({ entryPoints: [path.join(ROOT, 'scripts', 'test-tools.ts')], bundle: true, platform: 'node', outfile: script, logLevel: 'silent' });
+    fs.chmodSync(script, 0o644);
+    const node = [process.execPath, script];
     const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => fs.existsSync(f)) ?? 'setpriv';
     const command = process.getuid?.() === 0 ? [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
     try {
       // WHEN
-      const result = spawnSync(command[0], command.slice(1), { cwd: ROOT, encoding: 'utf8', env: { PATH: bin, HOME: os.tmpdir() }, timeout: 20_000 });
+      const result = spawnSync(command[0], command.slice(1), { cwd: bin, encoding: 'utf8', env: { PATH: bin, HOME: os.tmpdir() }, timeout: 20_000 });
       // THEN
       expect(result.status).toBe(1);
       expect(result.stdout).toBe('');
