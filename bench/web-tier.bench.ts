@@ -18,7 +18,7 @@ import { freePort } from '../local/moto';
 import { exited, spawnNode } from '../local/processes';
 import { LocalLoadBalancer } from '../local/web-tier/load-balancer';
 import { ServerPool } from '../local/web-tier/server-pool';
-import { bundleDrillServers } from '../test/web-tier/fixtures/bundle';
+import { bundleDrillServers } from '../test/lib/web-tier/fixtures/bundle';
 import type { BenchGoal, BenchOutcome } from './lib/results';
 
 const ROOT = path.join(__dirname, '..');

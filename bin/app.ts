@@ -5,7 +5,7 @@
  * cdk-nag (AwsSolutions, Serverless) runs on every stack; CDK_NAG=false skips it. CDK's built-in
  * CloudFormation validation is off unless CDK_VALIDATION=true: it costs about 4.5 s of every
  * synth (and deploy, and `npm start`), and duplicates cfn-lint, which checks every template in
- * the tests (test/stacks/catalog-app.test.ts runs both) and in `npm run report`.
+ * the tests (test/lib/stacks/catalog-app.test.ts runs both) and in `npm run report`.
  */
 import { App } from 'aws-cdk-lib';
 import { addCatalogStacks } from '../lib/stacks/catalog-app';

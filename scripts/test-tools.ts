@@ -28,15 +28,15 @@ export interface TestTool {
  * one inside itself first (see docs/decisions.md, "Fresh machine"); these have none that fits.
  */
 export const TEST_TOOLS: readonly TestTool[] = [
-  { command: 'shellcheck', debianPackage: 'shellcheck', neededBy: 'test/image-bootstrap/boot-script.test.ts (the boot script is shellcheck-clean)' },
-  { command: 'chromium', debianPackage: 'chromium', neededBy: 'test/render-farm/render-farm-browser.test.ts (the render farm used in a real browser, headless, through playwright-core)' },
-  { command: 'curl', debianPackage: 'curl', neededBy: 'test/image-bootstrap/boot-script-sandbox.test.ts (the boot script talks to a fake IMDS with curl)' },
+  { command: 'shellcheck', debianPackage: 'shellcheck', neededBy: 'test/lib/image-bootstrap/boot-script.test.ts (the boot script is shellcheck-clean)' },
+  { command: 'chromium', debianPackage: 'chromium', neededBy: 'test/apps/render-farm/browser.test.ts (the render farm used in a real browser, headless, through playwright-core)' },
+  { command: 'curl', debianPackage: 'curl', neededBy: 'test/lib/image-bootstrap/boot-script-sandbox.test.ts (the boot script talks to a fake IMDS with curl)' },
   // The machine's Python: not on npm or Debian at a version we test with, so never installed here.
   // The range is the one `npm start` checks (local/); keep the two in step.
   { command: 'moto_server', installHint: 'pip install "moto[server]>=5.2.1,<5.3"', neededBy: 'tests of running code and the local cloud (the embedded AWS)' },
   { command: 'cfn-lint', installHint: 'pip install cfn-lint', neededBy: 'template tests (cfn-lint over every stack)' },
   // AWS CLI v1 on the same Python (the boot script's `aws` calls, run against moto); v2 would do too.
-  { command: 'aws', installHint: 'pip install "awscli>=1.45"', neededBy: 'test/image-bootstrap/boot-script-sandbox.test.ts (the boot script calls the real AWS CLI against moto)' },
+  { command: 'aws', installHint: 'pip install "awscli>=1.45"', neededBy: 'test/lib/image-bootstrap/boot-script-sandbox.test.ts (the boot script calls the real AWS CLI against moto)' },
 ];
 
 /** What the machine offers, as far as the plan is concerned. */

@@ -3,7 +3,7 @@
  * share rules under different ids (AwsSolutions-SMG4 is HIPAA.Security-SecretsManagerRotationEnabled
  * is NIST.800.53.R5-SecretsManagerRotationEnabled): a reason that holds for one holds for all,
  * and a user who turns on another pack must not meet a finding the catalog already answered.
- * test/work-queue/compliance-packs.test.ts derives these groups from cdk-nag's own packs and
+ * test/lib/compliance-packs.test.ts derives these groups from cdk-nag's own packs and
  * checks every acknowledgement of the catalog against them.
  */
 import { Validations } from 'aws-cdk-lib';

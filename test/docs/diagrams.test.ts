@@ -23,8 +23,8 @@ import { toDot } from '../../scripts/architecture/dot';
 import { architectureGraph, summarizeActions, type ArchGraph, type CfnTemplate } from '../../scripts/architecture/graph';
 import { DIAGRAMS_DIR, renderDiagram, renderDiagrams, synthesizeTemplates } from '../../scripts/architecture/svg';
 import { newStack, templateOf } from '../support/stacks';
+import { REPO_ROOT } from '../support/paths';
 
-const ROOT = path.join(__dirname, '..', '..');
 
 /** A stack with each connection the diagrams draw: queue -> function, bucket -> queue, balancer -> group, role -> table. */
 function connectedStack() {
@@ -144,7 +144,7 @@ describe('the catalog\'s diagrams', () => {
 
   test('are one per catalog stack, committed, each byte for byte what `npm run diagrams` generates now', () => {
     // GIVEN the committed SVGs
-    const dir = path.join(ROOT, DIAGRAMS_DIR);
+    const dir = path.join(REPO_ROOT, DIAGRAMS_DIR);
     const committed = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.svg')).sort() : [];
 
     // THEN none is missing, stale or extra
@@ -158,7 +158,7 @@ describe('the catalog\'s diagrams', () => {
   });
 
   test('are each shown in the README, under the stack\'s name', () => {
-    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
     const missing = [...templates.keys()].filter((name) => !readme.includes(`### ${name}\n![${name}](${DIAGRAMS_DIR}/${name}.svg)`));
     expect(missing).toEqual([]);
   });

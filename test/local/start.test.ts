@@ -12,8 +12,8 @@ import type { ChildProcess } from 'child_process';
 import { freePort, portInUse } from '../../local/moto';
 import { eachLine, exited, spawnNode, stopChild } from '../../local/processes';
 import { waitFor } from '../support/local-aws';
+import { REPO_ROOT } from '../support/paths';
 
-const ROOT = path.join(__dirname, '..', '..');
 
 interface Run {
   readonly code: number | null;
@@ -26,8 +26,8 @@ const children = new Set<ChildProcess>();
 /** Starts `npm start -- <args>` (the script's command) with its own state folder. */
 function startLocalCloud(args: readonly string[], options: { stateDir: string; env?: NodeJS.ProcessEnv }) {
   // spawnNode: the child exits if this test process dies, and takes its own children with it.
-  const child = spawnNode(['-r', 'esbuild-register', path.join(ROOT, 'local', 'start.ts'), ...args], {
-    cwd: ROOT,
+  const child = spawnNode(['-r', 'esbuild-register', path.join(REPO_ROOT, 'local', 'start.ts'), ...args], {
+    cwd: REPO_ROOT,
     env: { ...process.env, LOCAL_CLOUD_DIR: options.stateDir, ...options.env },
   });
   children.add(child);

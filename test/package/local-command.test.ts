@@ -12,9 +12,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { LOCAL_CLOUD_PEERS, missingPackages } from '../../local/cli';
 import { packedTarball } from '../support/packed-package';
+import { REPO_ROOT } from '../support/paths';
 
-const ROOT = path.join(__dirname, '..', '..');
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
 const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: 'pipe', env: { ...process.env, npm_config_loglevel: 'error' } });
 
 const USER_HANDLER = `

@@ -11,9 +11,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { packedTarball } from '../support/packed-package';
+import { REPO_ROOT } from '../support/paths';
 
-const ROOT = path.join(__dirname, '..', '..');
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
 const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: 'pipe', env: { ...process.env, npm_config_loglevel: 'error' } });
 
 const USER_HANDLER = `
@@ -101,7 +101,7 @@ describe('the packed package in a scratch CDK app', () => {
     const license = fs.readFileSync(path.join(installed, 'LICENSE'), 'utf8');
     expect(license).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
     expect(license).toContain('END OF TERMS AND CONDITIONS');
-    expect(license).toBe(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'));
+    expect(license).toBe(fs.readFileSync(path.join(REPO_ROOT, 'LICENSE'), 'utf8'));
   });
 
   test('every relative link of the README resolves inside the installed package', () => {

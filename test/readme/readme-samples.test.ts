@@ -13,8 +13,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as ts from 'typescript';
 import { addCatalogChecks } from '../../lib/testing';
 import { PREAMBLE, PROJECT_FILES } from './preamble';
+import { REPO_ROOT } from '../support/paths';
 
-const ROOT = path.join(__dirname, '..', '..');
 
 interface Sample {
   /** The README line of the sample's first line of code. */
@@ -41,7 +41,7 @@ export function readmeSamples(markdown: string): Sample[] {
   return samples;
 }
 
-const SAMPLES = readmeSamples(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
+const SAMPLES = readmeSamples(fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'));
 const isConstructSample = (s: Sample) => /from 'cdk-cloud-patterns'/.test(s.code) && !/\btest\(/.test(s.code);
 const PACKAGE_PATHS: Record<string, string> = {
   'cdk-cloud-patterns': 'lib/index.ts',
@@ -53,7 +53,7 @@ const PACKAGE_PATHS: Record<string, string> = {
 function sampleRequire(id: string): unknown {
   const mapped = PACKAGE_PATHS[id];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(mapped ? path.join(ROOT, mapped) : id);
+  return require(mapped ? path.join(REPO_ROOT, mapped) : id);
 }
 
 describe('the README samples', () => {
@@ -61,8 +61,8 @@ describe('the README samples', () => {
 
   beforeAll(() => {
     // The project around the samples sits inside the repository, so that aws-cdk-lib, zod... resolve.
-    fs.mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
-    project = fs.mkdtempSync(path.join(ROOT, '.tmp', 'readme-samples-'));
+    fs.mkdirSync(path.join(REPO_ROOT, '.tmp'), { recursive: true });
+    project = fs.mkdtempSync(path.join(REPO_ROOT, '.tmp', 'readme-samples-'));
     const files: Record<string, string> = { ...PROJECT_FILES, ...Object.fromEntries(SAMPLES.map((s) => [s.file, s.code])) };
     for (const [file, content] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(project, file)), { recursive: true });
@@ -89,8 +89,8 @@ describe('the README samples', () => {
       moduleResolution: ts.ModuleResolutionKind.Bundler,
       esModuleInterop: true,
       types: ['node', 'jest'],
-      baseUrl: ROOT,
-      paths: Object.fromEntries(Object.entries(PACKAGE_PATHS).map(([id, file]) => [id, [path.join(ROOT, file)]])),
+      baseUrl: REPO_ROOT,
+      paths: Object.fromEntries(Object.entries(PACKAGE_PATHS).map(([id, file]) => [id, [path.join(REPO_ROOT, file)]])),
     };
     const sampleFiles = SAMPLES.map((s) => path.join(project, s.file));
     // and one sample that is wrong on purpose, so a blind check (everything \`any\`) cannot pass

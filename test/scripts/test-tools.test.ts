@@ -8,8 +8,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
 import { TEST_TOOLS, planTools, type TestTool, type ToolHost } from '../../scripts/test-tools';
+import { REPO_ROOT } from '../support/paths';
 
-const ROOT = path.join(__dirname, '..', '..');
 const SHELLCHECK: TestTool = { command: 'shellcheck', debianPackage: 'shellcheck', neededBy: 'boot script tests' };
 const MOTO: TestTool = { command: 'moto_server', installHint: 'pip install "moto[server]>=5.2.1,<5.3"', neededBy: 'running code' };
 
@@ -46,7 +46,7 @@ describe('planTools', () => {
 
 describe('the first step of npm test', () => {
   test('comes before the type-check and jest', () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
     expect(pkg.scripts.test).toMatch(/^node -r esbuild-register scripts\/test-tools\.ts && /);
   });
 
@@ -62,7 +62,7 @@ describe('the first step of npm test', () => {
     fs.chmodSync(bin, 0o755);
     fs.symlinkSync(process.execPath, path.join(bin, 'node'));
     const script = path.join(bin, 'test-tools.js');
-    buildSync({ entryPoints: [path.join(ROOT, 'scripts', 'test-tools.ts')], bundle: true, platform: 'node', outfile: script, logLevel: 'silent' });
+    buildSync({ entryPoints: [path.join(REPO_ROOT, 'scripts', 'test-tools.ts')], bundle: true, platform: 'node', outfile: script, logLevel: 'silent' });
     fs.chmodSync(script, 0o644);
     const node = [process.execPath, script];
     const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => fs.existsSync(f)) ?? 'setpriv';

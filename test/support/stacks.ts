@@ -1,6 +1,6 @@
 /**
  * Template-test support: a fresh App and Stack per test, with CDK's built-in CloudFormation
- * validation off (it halves synth time; test/stacks/catalog-app.test.ts keeps it on once).
+ * validation off (it halves synth time; test/lib/stacks/catalog-app.test.ts keeps it on once).
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';

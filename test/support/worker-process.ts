@@ -1,6 +1,6 @@
 /**
  * Worker programs as child processes, for the agent's kill -9 and SIGTERM drills: each runs
- * test/runtime/fixtures/worker-agent-process.ts (runWorkerFromEnv with a reporting handler) and
+ * test/runtime/worker-agent/fixtures/worker-agent-process.ts (runWorkerFromEnv with a reporting handler) and
  * exits when its IPC channel to the test closes, so none outlives the test process.
  */
 import { fork, type ChildProcess } from 'child_process';
@@ -8,7 +8,7 @@ import * as path from 'path';
 import { build } from 'esbuild';
 import { LOCAL_AWS_ENV } from '../../local/moto';
 
-const FIXTURE = path.join(__dirname, '..', 'runtime', 'fixtures', 'worker-agent-process.ts');
+const FIXTURE = path.join(__dirname, '..', 'runtime', 'worker-agent', 'fixtures', 'worker-agent-process.ts');
 
 /** What the fixture's handler reports. */
 export interface JobReport {

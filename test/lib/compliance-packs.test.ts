@@ -1,0 +1,195 @@
+/**
+ * A user's app hardened for a compliance review: WorkQueue, LambdaWorker, FleetWorker and
+ * BootstrappedImage with the catalog's hardening props reach zero findings under every pack
+ * cdk-nag ships, with no escape hatch and no acknowledgement of the user's own; and wherever the
+ * catalog acknowledges a check, it does so under the id of every pack that ships that check
+ * (derived here from cdk-nag's own packs, not from a list kept by hand).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as nag from 'cdk-nag';
+import { BootStep, BootstrappedImage, FleetWorker, LambdaWorker, WorkQueue } from '../../lib';
+import { templateOf } from '../support/stacks';
+
+const PREBUILT = path.join(__dirname, 'work-queue', 'fixtures', 'prebuilt-agent');
+const PACKS_DIR = path.join(path.dirname(require.resolve('cdk-nag')), 'packs');
+
+/** Every pack cdk-nag ships, on `app`. */
+function addEveryPack(app: App): void {
+  Validations.of(app).addPlugins(
+    new nag.AwsSolutionsChecks(app), new nag.ServerlessChecks(app), new nag.HIPAASecurityChecks(app),
+    new nag.NIST80053R4Checks(app), new nag.NIST80053R5Checks(app), new nag.PCIDSS321Checks(app),
+  );
+}
+
+/**
+ * The user's network, as a compliance review wants it: private subnets only (AWS APIs through
+ * VPC endpoints, not drawn here), the default security group closed, flow logs encrypted, and the
+ * flow log role's permissions in a managed policy.
+ */
+function reviewedVpc(stack: Stack, key: kms.IKey): ec2.Vpc {
+  const flowLogGroup = new logs.LogGroup(stack, 'FlowLogs', { encryptionKey: key, retention: logs.RetentionDays.ONE_YEAR });
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    resources: ['*'],
+  }));
+  const flowLogRole = new iam.Role(stack, 'FlowLogRole', { assumedBy: new iam.ServicePrincipal('vpc-flow-logs.amazonaws.com') });
+  new iam.ManagedPolicy(stack, 'FlowLogPolicy', {
+    roles: [flowLogRole],
+    statements: [
+      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [flowLogGroup.logGroupArn] }),
+      new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [flowLogRole.roleArn] }),
+    ],
+  });
+  return new ec2.Vpc(stack, 'Vpc', {
+    maxAzs: 2,
+    natGateways: 0,
+    subnetConfiguration: [{ name: 'Private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    restrictDefaultSecurityGroup: true,
+    flowLogs: {
+      All: {
+        // Immutable: the role's permissions are the managed policy above, not an inline one.
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup, iam.Role.fromRoleArn(stack, 'FlowLogRoleRef', flowLogRole.roleArn, { mutable: false })),
+      },
+    },
+  });
+}
+
+/** The user's app: the catalog's constructs with the hardening props, or without them. */
+function userApp(hardened: boolean) {
+  process.env.CDK_VALIDATION = 'false';
+  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'packs-')) });
+  const stack = new Stack(app, 'Reviewed', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const key = new kms.Key(stack, 'Key', { enableKeyRotation: true, description: 'Queues, topics and logs of the app' });
+  const vpc = reviewedVpc(stack, key);
+  const alarmTopic = new sns.Topic(stack, 'Alarms', { masterKey: key, enforceSSL: true });
+
+  const harden = <T>(props: T): T | Record<string, never> => (hardened ? props : {});
+  const jobs = new WorkQueue(stack, 'Jobs', harden({ encryptionKey: key, alarmTopic }));
+  const worker = new LambdaWorker(stack, 'Worker', {
+    workQueue: jobs,
+    code: lambda.Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });'),
+    idempotency: true,
+    maxConcurrency: 5,
+    ...harden({ vpc, reservedConcurrentExecutions: 10, logEncryptionKey: key, customerManagedPolicies: true }),
+  });
+  const farm = new FleetWorker(stack, 'Farm', {
+    workQueue: jobs,
+    programDirectory: PREBUILT,
+    vpc,
+    idempotency: true,
+    ...harden({ logEncryptionKey: key, customerManagedPolicies: true }),
+  });
+  const image = new BootstrappedImage(stack, 'Image', {
+    vpc,
+    steps: [BootStep.packages('tools', ['jq'])],
+    ...harden({ logEncryptionKey: key, customerManagedPolicies: true }),
+  });
+  // Grants for what the handlers call land in the same managed policies: the workers fan out
+  // follow-up jobs to their queue.
+  jobs.grantSendJobs(worker);
+  jobs.grantSendJobs(farm);
+  addEveryPack(app);
+  return { app, stack, key, jobs, worker, farm, image };
+}
+
+/** cdk-nag's rule ids, grouped by the rule (check) they run: `IAMNoInlinePolicy -> [HIPAA.Security-IAMNoInlinePolicy, ...]`. */
+function ruleIdsByCheck(): Map<string, string[]> {
+  const byCheck = new Map<string, string[]>();
+  for (const file of fs.readdirSync(PACKS_DIR).filter((f) => f.endsWith('.js'))) {
+    const source = fs.readFileSync(path.join(PACKS_DIR, file), 'utf8');
+    const pack = /packName = '([^']+)'/.exec(source)?.[1];
+    if (!pack) continue;
+    for (const call of source.split('this.applyRule({').slice(1)) {
+      const check = /\brule: \w+\.(\w+)/.exec(call)?.[1];
+      if (!check) continue;
+      const suffix = /ruleSuffixOverride: '(\w+)'/.exec(call)?.[1] ?? check;
+      byCheck.set(check, [...(byCheck.get(check) ?? []), `${pack}-${suffix}`]);
+    }
+  }
+  return byCheck;
+}
+
+/** Every acknowledgement recorded on the tree under `root`: construct path -> ids (without `[finding]`). */
+function acknowledgements(root: App): Map<string, Set<string>> {
+  const byPath = new Map<string, Set<string>>();
+  for (const c of root.node.findAll()) {
+    for (const m of c.node.metadata.filter((e) => e.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)) {
+      const ids = Object.keys(m.data as Record<string, string>).map((k) => k.replace(/^annotation::/i, '').replace(/\[.*\]$/, ''));
+      byPath.set(c.node.path, new Set([...(byPath.get(c.node.path) ?? []), ...ids]));
+    }
+  }
+  return byPath;
+}
+
+describe('a user app hardened with the catalog\'s props', () => {
+  const built = userApp(true);
+
+  test('synthesizes with zero findings under every pack cdk-nag ships', () => {
+    // WHEN it synthesizes (any finding of any pack throws here, with the report)
+    expect(() => built.app.synth()).not.toThrow();
+  });
+
+  test('acknowledges each check the catalog answers under every pack\'s rule id for it', () => {
+    // GIVEN the checks of every pack, grouped from cdk-nag's own sources
+    const byCheck = ruleIdsByCheck();
+    expect(byCheck.get('LambdaDLQ')).toEqual(expect.arrayContaining(['Serverless-LambdaDLQ', 'HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ']));
+    const checkOf = new Map([...byCheck].flatMap(([check, ids]) => ids.map((id) => [id, check] as const)));
+    const packs = new Set([...checkOf.keys()].map((id) => id.slice(0, id.lastIndexOf('-'))));
+
+    // WHEN every acknowledgement on the tree is looked up
+    const missing: string[] = [];
+    for (const [where, ids] of acknowledgements(built.app)) {
+      // Only cdk-nag's: CDK's own template validation has acknowledgements too.
+      for (const id of [...ids].filter((i) => packs.has(i.slice(0, i.lastIndexOf('-'))))) {
+        const check = checkOf.get(id);
+        expect(`${id} is a rule of some pack: ${check !== undefined}`).toBe(`${id} is a rule of some pack: true`);
+        for (const same of byCheck.get(check!) ?? []) {
+          if (!ids.has(same)) missing.push(`${where}: ${id} is acknowledged, ${same} (the same ${check} check) is not`);
+        }
+      }
+    }
+
+    // THEN no pack's id for an acknowledged check is left out
+    expect(missing).toEqual([]);
+  });
+
+  test('puts every permission in managed policies, every log group under the key, and the function in the VPC with reserved concurrency', () => {
+    const template = templateOf(built.stack);
+    const keyArn = built.stack.resolve(built.key.keyArn);
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    for (const group of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(group.Properties.KmsKeyId).toEqual(keyArn);
+    }
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 10,
+      VpcConfig: { SubnetIds: built.stack.resolve(built.image.vpc.isolatedSubnets.map((s) => s.subnetId)) },
+    });
+  });
+});
+
+describe('the same app without the hardening props', () => {
+  test('fails the packs on what the props fix, naming the rules (so the test above is not blind)', () => {
+    // GIVEN
+    const { app } = userApp(false);
+    // WHEN it synthesizes THEN the findings the props fix are reported
+    let report = '';
+    try {
+      app.synth();
+    } catch (e) {
+      report = (e as Error).message;
+    }
+    for (const rule of ['IAMNoInlinePolicy', 'CloudWatchLogGroupEncrypted', 'LambdaInsideVPC', 'LambdaConcurrency', 'CloudWatchAlarmAction']) {
+      expect(report).toContain(rule);
+    }
+  });
+});

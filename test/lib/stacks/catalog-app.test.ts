@@ -1,0 +1,71 @@
+/**
+ * Every stack of the catalog app, checked the way `cdk synth` checks it: cdk-nag's AwsSolutions
+ * and Serverless packs with CDK's built-in validation on, cfn-lint over every template, and one
+ * hash-masked snapshot per stack.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { addCatalogStacks } from '../../../lib/stacks/catalog-app';
+import { addCatalogChecks, snapshotTemplate } from '../../../lib/testing';
+import { REPO_ROOT } from '../../support/paths';
+
+
+describe('the catalog app', () => {
+  let outdir: string;
+  let app: App;
+
+  beforeAll(() => {
+    // GIVEN the app as bin/app.ts builds it, with CDK's own template validation on
+    delete process.env.CDK_VALIDATION;
+    outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-'));
+    app = new App({ outdir });
+    addCatalogStacks(app);
+    addCatalogChecks(app);
+  });
+  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+  test('synthesizes with no unacknowledged cdk-nag finding, every acknowledgement with a reason', () => {
+    // WHEN it synthesizes (a finding would throw here, with the report)
+    app.synth();
+
+    // THEN every acknowledgement recorded on the tree carries a reason
+    const acks = app.node.findAll().flatMap((c) => c.node.metadata
+      .filter((m) => m.type === 'aws:cdk:acknowledged-rules')
+      .flatMap((m) => Object.entries(m.data as Record<string, string>)));
+    expect(acks.length).toBeGreaterThan(0);
+    for (const [id, reason] of acks) {
+      expect(`${id}: ${reason}`).toMatch(/: \S+( \S+){5,}/); // a sentence, not a placeholder
+    }
+  });
+
+  test('passes cfn-lint on every template with zero findings', () => {
+    const templates = fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json')).map((f) => path.join(outdir, f));
+    expect(templates.length).toBe(app.node.children.filter((c) => c instanceof Stack).length);
+    // cfn-lint exits non-zero on any finding; its output names the rule and the resource
+    const run = () => execFileSync('cfn-lint', ['--config-file', path.join(REPO_ROOT, '.cfnlintrc.yaml'), '--', ...templates], { encoding: 'utf8', stdio: 'pipe' });
+    expect(run).not.toThrow();
+  });
+
+  test('matches one snapshot per stack, asset hashes masked', () => {
+    for (const stack of app.node.children.filter((c): c is Stack => c instanceof Stack)) {
+      expect(snapshotTemplate(stack)).toMatchSnapshot(stack.stackName);
+    }
+  });
+});
+
+describe('the catalog checks', () => {
+  test('fail synth on a finding, naming the rule', () => {
+    // GIVEN a queue without a dead-letter queue, TLS or encryption
+    process.env.CDK_VALIDATION = 'false';
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'nag-')) });
+    new sqs.Queue(new Stack(app, 'Careless'), 'Queue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    addCatalogChecks(app);
+
+    // WHEN it synthesizes THEN cdk-nag stops it
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS3|AwsSolutions-SQS4/);
+  });
+});

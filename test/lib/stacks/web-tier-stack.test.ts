@@ -1,0 +1,57 @@
+/**
+ * WebTierStack as it deploys: the demo app bundled with the web server, 2 to 4 servers in a VPC
+ * without NAT, the shared visits table it may read and count in, and the outputs users and the
+ * local cloud read. cdk-nag, cfn-lint and the snapshot come from the catalog test.
+ */
+import * as path from 'path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { catalogWebProgram } from '../../../lib/core/bundling';
+import { WebTierStack } from '../../../lib/stacks/web-tier-stack';
+import { REPO_ROOT } from '../../support/paths';
+import '../../support/stacks'; // CDK_VALIDATION=false for template tests
+
+
+describe('WebTierStack', () => {
+  process.env.CDK_VALIDATION = 'false';
+  // Bundling skipped: the catalog test synthesizes this stack with its program.
+  const stack = new WebTierStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'WebTierStack');
+  const template = Template.fromStack(stack);
+
+  test('serves the demo app, apps/web-tier/demo-app.ts, bundled with the web server', () => {
+    expect(catalogWebProgram('web-tier/demo-app')).toEqual({ entry: path.join(REPO_ROOT, 'apps', 'web-tier', 'demo-app.ts') });
+    expect(stack.web.program.isZipArchive).toBe(true);
+  });
+
+  test('runs 2 to 4 servers in public subnets of a VPC without NAT gateways, with 6 s requests (checks every 5 s)', () => {
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '2', MaxSize: '4', VPCZoneIdentifier: stack.resolve(stack.vpc.publicSubnets.map((s) => s.subnetId)) });
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckIntervalSeconds: 5 });
+    expect(stack.web.timings.requestTimeoutSeconds).toBe(6);
+  });
+
+  test('keeps each visitor\'s counter in the session store, signed with a generated secret the servers read at start-up', () => {
+    // The servers may use the session table exactly as the session library does, and read the secret
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const tableArn = JSON.stringify(stack.resolve(stack.sessions.table.tableArn));
+    const tableActions = statements.filter((s) => JSON.stringify(s.Resource).includes(tableArn)).flatMap((s) => [s.Action].flat());
+    expect([...new Set(tableActions)].sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    const secretArn = JSON.stringify(stack.resolve(stack.sessionSecret.secretArn));
+    expect(statements.filter((s) => JSON.stringify(s.Resource).includes(secretArn)).flatMap((s) => [s.Action].flat())).toEqual(
+      expect.arrayContaining(['secretsmanager:GetSecretValue']));
+    // The environment names the table and the secret's ARN, never its value; plain HTTP without a certificate
+    expect(stack.web.serverEnvironment).toMatchObject({
+      ...stack.sessions.environment,
+      DEMO_SESSION_SECRET_ARN: stack.sessionSecret.secretArn,
+      DEMO_PLAIN_HTTP: 'true',
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true } });
+  });
+
+  test('can be destroyed (no deletion protection) and outputs the page URL, the session table, the group and its logs', () => {
+    const lb = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'))[0];
+    expect(lb.Properties.LoadBalancerAttributes).toContainEqual({ Key: 'deletion_protection.enabled', Value: 'false' });
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual(['AutoScalingGroupName', 'ServerLogGroupName', 'SessionTableName', 'Url']);
+    template.hasOutput('Url', { Value: { 'Fn::Join': ['', ['http://', stack.resolve(stack.web.loadBalancer.loadBalancerDnsName), '/']] } });
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * The local load balancer on its own, with in-process targets: health states from the checks,
+ * round robin, the trace id, the redirect listener, deregistration that waits for requests in
+ * flight, no retry of a request a target dropped, and the local group's scaling arithmetic.
+ */
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { setTimeout as sleep } from 'timers/promises';
+import { LocalLoadBalancer } from '../../../local/web-tier/load-balancer';
+import { desiredServers } from '../../../local/workloads/web-tier';
+
+const HEALTH = { path: '/ready', intervalMs: 200, timeoutMs: 150, healthyThreshold: 2, unhealthyThreshold: 2 };
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A target whose app is `app`; `/ready` answers `ready()` ? 200 : 503. */
+async function target(app: http.RequestListener, ready: () => boolean = () => true): Promise<{ url: string; hits: string[] }> {
+  const hits: string[] = [];
+  const server = http.createServer((req, res) => {
+    if (req.url === '/ready') return void res.writeHead(ready() ? 200 : 503).end();
+    hits.push(req.url ?? '');
+    app(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cleanups.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits };
+}
+
+async function balancer(options: Partial<ConstructorParameters<typeof LocalLoadBalancer>[0]> = {}): Promise<LocalLoadBalancer> {
+  const lb = new LocalLoadBalancer({ healthCheck: HEALTH, deregistrationDelayMs: 2_000, idleTimeoutMs: 5_000, ...options });
+  await lb.start();
+  cleanups.push(() => lb.stop());
+  return lb;
+}
+
+describe('the local load balancer', () => {
+  test('sends nothing to a target until it passes its health checks, then spreads requests round robin with a trace id', async () => {
+    const seen: string[] = [];
+    const a = await target((req, res) => { seen.push(String(req.headers['x-amzn-trace-id'])); res.end('a'); });
+    const b = await target((_req, res) => res.end('b'));
+    // Checks 1 s apart: the first request surely comes before the second check
+    const lb = await balancer({ healthCheck: { ...HEALTH, intervalMs: 1_000, timeoutMs: 500 } });
+    lb.register('a', a.url);
+    lb.register('b', b.url);
+    expect((await fetch(lb.url)).status).toBe(503); // both still initial
+    await lb.waitHealthy('a', 5_000);
+    await lb.waitHealthy('b', 5_000);
+    const bodies = await Promise.all([1, 2, 3, 4].map(async () => (await fetch(lb.url)).text()));
+    expect(bodies.sort()).toEqual(['a', 'a', 'b', 'b']);
+    expect(seen[0]).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+  });
+
+  test('marks a target that fails its checks unhealthy and stops sending to it', async () => {
+    let aReady = true;
+    const a = await target((_req, res) => res.end('a'), () => aReady);
+    const b = await target((_req, res) => res.end('b'));
+    const lb = await balancer();
+    lb.register('a', a.url);
+    lb.register('b', b.url);
+    await lb.waitHealthy('a', 5_000);
+    await lb.waitHealthy('b', 5_000);
+    aReady = false;
+    const deadline = Date.now() + 5_000;
+    while (lb.target('a')!.state !== 'unhealthy' && Date.now() < deadline) await sleep(20);
+    expect(lb.target('a')!.state).toBe('unhealthy');
+    const bodies = await Promise.all([1, 2, 3, 4].map(async () => (await fetch(lb.url)).text()));
+    expect(bodies).toEqual(['b', 'b', 'b', 'b']);
+  });
+
+  test('does not retry a request a target dropped: the client gets 502', async () => {
+    const a = await target((req) => req.socket.destroy());
+    const b = await target((_req, res) => res.end('b'));
+    const lb = await balancer();
+    lb.register('a', a.url);
+    await lb.waitHealthy('a', 5_000);
+    lb.register('b', b.url);
+    await lb.waitHealthy('b', 5_000);
+    const statuses = await Promise.all([1, 2].map(async () => (await fetch(lb.url)).status));
+    expect(statuses.sort()).toEqual([200, 502]);
+    expect(a.hits.length).toBe(1);
+    expect(b.hits.length).toBe(1);
+    expect(lb.failureLog()).toEqual([expect.objectContaining({ target: 'a', error: 'ECONNRESET' })]);
+  });
+
+  test('lets a deregistered target finish its requests in flight, sending it no new one', async () => {
+    const a = await target(async (_req, res) => { await sleep(300); res.end('slow'); });
+    const lb = await balancer();
+    lb.register('a', a.url);
+    await lb.waitHealthy('a', 5_000);
+    const inFlight = fetch(lb.url).then((r) => r.text());
+    await sleep(50);
+    const started = Date.now();
+    const gone = lb.deregister('a');
+    expect((await fetch(lb.url)).status).toBe(503);
+    await gone;
+    expect(await inFlight).toBe('slow');
+    expect(Date.now() - started).toBeLessThan(1_500); // done when the request was, not after the whole delay
+    expect(lb.list()).toEqual([]);
+  });
+
+  test('redirects its HTTP listener to the forwarding one (the deployed HTTP-to-HTTPS redirect)', async () => {
+    const lb = await balancer({ redirect: true });
+    const res = await fetch(`${lb.redirectUrl}/page?x=1`, { redirect: 'manual' });
+    expect(res.status).toBe(301);
+    expect(res.headers.get('location')).toBe(`${lb.url}/page?x=1`);
+  });
+});
+
+describe('the local group\'s scaling', () => {
+  test('holds the target requests per server, within the group\'s bounds', () => {
+    expect(desiredServers(0, 1000, 2, 4)).toBe(2);
+    expect(desiredServers(2500, 1000, 2, 4)).toBe(3);
+    expect(desiredServers(90_000, 1000, 2, 4)).toBe(4);
+  });
+});
