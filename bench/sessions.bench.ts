@@ -11,7 +11,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import connectDynamoDB from 'connect-dynamodb';
 import session, { type Store } from 'express-session';
 import { LOCAL_AWS_ENV, startMoto } from '../local/moto';
-import { DynamoSessionStore, expressSessionOptions } from '../runtime';
+import { DynamoSessionStore, expressSessionOptions } from '../runtime/index';
 import { createSessionTable } from '../test/support/session-table';
 import type { BenchOutcome, BenchSide } from './lib/results';
 import { startApp } from './sessions/app';

@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 /**
- * `npx cdk-cloud-patterns local [options] [Stack ...]`: the package's command (its `bin`) that
- * runs the local cloud for a user's own CDK app, from the app's folder: the app is synthesized
- * with its own cdk.json `app` command and CDK CLI, its stacks are deployed into moto, and every
- * catalog workload they declare runs locally (local/start.ts does the rest, as `npm start` does
- * for the catalog). The SDK clients only the local cloud needs are optional peer dependencies:
- * when one is missing it says which to install, before anything starts.
+ * `npx cdk-cloud-patterns local [options] [Stack ...]`: the command of @cdk-cloud-patterns/local
+ * (its `bin`) that runs the local cloud for a user's own CDK app, from the app's folder: the app
+ * is synthesized with its own cdk.json `app` command and CDK CLI, its stacks are deployed into
+ * moto, and every catalog workload they declare runs locally (local/start.ts does the rest, as
+ * `npm start` does for the catalog). Its SDK clients and proxies are its own dependencies; the
+ * CDK CLI is the app's (a peer): when it is missing it says what to install, before anything starts.
  */
 import * as path from 'path';
 
-/** Packages the local cloud needs beyond the package's own dependencies (optional peers). */
-export const LOCAL_CLOUD_PEERS = ['@aws-sdk/client-cloudformation', '@aws-sdk/client-ec2', '@aws-sdk/client-lambda', 'http-proxy'] as const;
+/** Packages the local cloud needs from the user's app: its CDK CLI (a peer dependency). */
+export const LOCAL_CLOUD_PEERS = ['aws-cdk'] as const;
 
 const USAGE = `Usage: cdk-cloud-patterns local [options] [Stack ...]   (run it in your CDK app's folder)
        cdk-cloud-patterns local --help                     (the options)
@@ -35,7 +35,7 @@ function cli(argv: readonly string[]): void {
     process.exit(2);
   }
   const projectDir = process.cwd();
-  const missing = [...missingPackages(LOCAL_CLOUD_PEERS, projectDir), ...missingPackages(['aws-cdk'], projectDir)];
+  const missing = missingPackages(LOCAL_CLOUD_PEERS, projectDir);
   if (missing.length > 0) {
     process.stderr.write(`cdk-cloud-patterns local: the local cloud needs ${missing.join(', ')}: npm i -D ${missing.join(' ')}\n`);
     process.exit(1);

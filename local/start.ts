@@ -231,9 +231,9 @@ export async function main(argv: readonly string[], setup: StartSetup = CATALOG_
   }
 
   if (args.smoke) {
-    // A web tier alone has no demo jobs: its own checks stand for them.
+    // Only the catalog's demo stacks send demo jobs: a web tier, or a user's own app, has its own checks.
     const webTiers = runningWebTiers(cloud.running);
-    const jobsExpected = cloud.demoRuns.length > 0 || webTiers.length === 0;
+    const jobsExpected = cloud.demoRuns.length > 0;
     const allDone = !jobsExpected || await cloud.waitForDemo(SMOKE_TIMEOUT_MS);
     const problems = [...(allDone ? [] : [`the demo jobs were not all done within ${SMOKE_TIMEOUT_MS / 1000} s`]), ...(jobsExpected ? await cloud.checkDemo() : [])];
     const webLines: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * cdk-cloud-patterns/runtime: the code that runs in the cloud (Lambda handlers, EC2 agents,
+ * @cdk-cloud-patterns/runtime: the code that runs in the cloud (Lambda handlers, EC2 agents,
  * clients). It never imports aws-cdk-lib.
  */
 export { defineJobHandler, isJobHandler } from './jobs/define-job-handler';

@@ -1,53 +1,56 @@
 /**
- * `npm run build`: the installable package in dist/. tsc emits JS and .d.ts for lib/ and
- * runtime/; every catalog handler under lambda/ is bundled with the catalog's esbuild options
- * into dist/lambda/<name>/index.js, and every catalog agent program (the worker agent running
- * one of those handlers, for FleetWorker) into dist/agents/<name>/index.mjs, and every catalog
- * web app (apps/, served by WebTier) into dist/web-programs/<name>/index.mjs, so users of the
- * package need no esbuild for them.
+ * `npm run build`: the three packages of the repository, each into its own dist/ (a package's
+ * `prepack` builds only itself: `scripts/build.ts lib|runtime|local`).
+ *
+ * - cdk-cloud-patterns (the constructs, at the root): tsc emits lib/ (without the catalog's
+ *   example stacks, lib/stacks) and the contracts it reads into dist/.
+ * - @cdk-cloud-patterns/runtime (runtime/): tsc emits the runtime and its contracts into runtime/dist/.
+ * - @cdk-cloud-patterns/local (local/): tsc emits the local cloud (and the few runtime modules it
+ *   sends demo jobs with) into local/dist/, with the files tsc does not emit (moto's launcher,
+ *   the exit-with-parent hook) and its Lambda sandbox runtime prebuilt, so a user's app needs no
+ *   esbuild for it.
+ *
+ * The contracts are one source (contracts/), compiled into each package that reads them: the
+ * packages never depend on each other, so none drags another's dependencies in.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildLambdaRuntime } from '../local/lambda-runner';
-import { CATALOG_AGENT_PROGRAMS, CATALOG_WEB_PROGRAMS, bundleAgentProgram, bundleHandler, bundleWebServerProgram } from '../lib/core/bundling';
 
 const ROOT = path.join(__dirname, '..');
-const DIST = path.join(ROOT, 'dist');
 
-function handlers(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return handlers(full);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [full] : [];
-  });
+/** The packages, by the name `build.ts <name>` takes: the folder holding its package.json and tsconfig.build.json. */
+const PACKAGES = { lib: ROOT, runtime: path.join(ROOT, 'runtime'), local: path.join(ROOT, 'local') } as const;
+type PackageName = keyof typeof PACKAGES;
+
+function tsc(dir: string): void {
+  const dist = path.join(dir, 'dist');
+  fs.rmSync(dist, { recursive: true, force: true });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.build.json')], { stdio: 'inherit' });
 }
 
-function main() {
+function build(name: PackageName): void {
   const started = Date.now();
-  fs.rmSync(DIST, { recursive: true, force: true });
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-  const lambdaDir = path.join(ROOT, 'lambda');
-  for (const entry of handlers(lambdaDir)) {
-    const name = path.relative(lambdaDir, entry).replace(/\.ts$/, '');
-    bundleHandler(entry, path.join(DIST, 'lambda', name));
-    console.log(`bundled lambda/${name}.ts -> dist/lambda/${name}/index.js`);
+  const dir = PACKAGES[name];
+  tsc(dir);
+  if (name === 'local') {
+    const out = path.join(dir, 'dist', 'local');
+    for (const file of ['moto_launcher.py', 'exit-with-parent.cjs']) fs.copyFileSync(path.join(ROOT, 'local', file), path.join(out, file));
+    buildLambdaRuntime(out);
+    fs.chmodSync(path.join(out, 'cli.js'), 0o755);
   }
-  for (const name of CATALOG_AGENT_PROGRAMS) {
-    bundleAgentProgram(path.join(lambdaDir, `${name}.ts`), path.join(DIST, 'agents', name));
-    console.log(`bundled the worker agent with lambda/${name}.ts -> dist/agents/${name}/index.mjs`);
+  if (name !== 'lib') {
+    // Each package ships the license; its README is its own.
+    fs.copyFileSync(path.join(ROOT, 'LICENSE'), path.join(dir, 'LICENSE'));
   }
-  // The local cloud's command (`cdk-cloud-patterns local`): the files tsc does not emit, and the
-  // sandbox runtime prebuilt so that a user's app needs no esbuild for it.
-  for (const file of ['moto_launcher.py', 'exit-with-parent.cjs']) fs.copyFileSync(path.join(ROOT, 'local', file), path.join(DIST, 'local', file));
-  buildLambdaRuntime(path.join(DIST, 'local'));
-  fs.chmodSync(path.join(DIST, 'local', 'cli.js'), 0o755);
-  console.log('copied the local cloud\'s launcher and built its Lambda sandbox runtime into dist/local/');
-  for (const name of CATALOG_WEB_PROGRAMS) {
-    bundleWebServerProgram(path.join(ROOT, 'apps', `${name}.ts`), path.join(DIST, 'web-programs', name));
-    console.log(`bundled the web server with apps/${name}.ts -> dist/web-programs/${name}/index.mjs`);
-  }
-  console.log(`build done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`built ${name === 'lib' ? 'cdk-cloud-patterns' : `@cdk-cloud-patterns/${name}`} into ${path.relative(ROOT, path.join(dir, 'dist')) || 'dist'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-main();
+const asked = process.argv.slice(2);
+const unknown = asked.filter((a) => !(a in PACKAGES));
+if (unknown.length > 0) {
+  console.error(`scripts/build.ts: unknown package ${unknown.join(', ')}: give any of ${Object.keys(PACKAGES).join(', ')} (or nothing, for all)`);
+  process.exit(2);
+}
+for (const name of (asked.length > 0 ? asked : Object.keys(PACKAGES)) as PackageName[]) build(name);

@@ -7,7 +7,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import express from 'express';
 import session, { type Store } from 'express-session';
-import { regenerateKeepingData } from '../../runtime';
+import { regenerateKeepingData } from '../../runtime/index';
 
 declare module 'express-session' {
   interface SessionData { cart?: string[]; userId?: string }

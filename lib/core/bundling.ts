@@ -1,8 +1,7 @@
 /**
- * How the catalog bundles code, in one place: the options LambdaWorker gives esbuild for a
- * user's handler, and the same options for the catalog's own handlers, which are bundled when
- * the package is built (users of the package then need no esbuild for them); and the agent
- * programs FleetWorker runs on EC2, made the same way from the same handler modules.
+ * How the constructs bundle code, in one place: the options LambdaWorker gives esbuild for a
+ * user's handler, and the programs FleetWorker and WebTier run on EC2 (the user's module with
+ * the worker agent or the web server of @cdk-cloud-patterns/runtime, made the same way).
  *
  * Why these options (measured in bench/cold-start): the AWS SDK bundled and minified into one
  * file loads faster than NodejsFunction's default, which reads the runtime's SDK from dozens of
@@ -119,50 +118,10 @@ export function loadEsbuild(what: string, entry: string): typeof import('esbuild
     return require('esbuild') as typeof import('esbuild');
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
+    // No `cause`: Node prints it as a second stack, and one line saying what to install is the point.
+    // eslint-disable-next-line preserve-caught-error
     if (code === 'MODULE_NOT_FOUND' && message.includes("'esbuild'")) throw new Error(esbuildMissingMessage(what, entry));
     throw error;
-  }
-}
-
-/** File name and handler string of every catalog bundle. */
-export const CATALOG_BUNDLE_FILE = 'index.js';
-export const CATALOG_BUNDLE_HANDLER = 'index.handler';
-
-/**
- * The code of one of the catalog's own Lambda handlers (`lambda/<name>.ts` in the source tree).
- *
- * In the installed package the handler was bundled by `npm run build` into
- * `dist/lambda/<name>/index.js`; from the source tree it is bundled now, with the same
- * options, into `node_modules/.cache/cdk-cloud-patterns/`. Both paths sit at the same place
- * relative to this file (`<root>/lib/core` and `<root>/dist/lib/core`).
- */
-export function catalogHandlerCode(name: string): lambda.Code {
-  const prebuilt = path.resolve(__dirname, '..', '..', 'lambda', name);
-  if (fs.existsSync(path.join(prebuilt, CATALOG_BUNDLE_FILE))) {
-    return lambda.Code.fromAsset(prebuilt);
-  }
-  const source = `${prebuilt}.ts`;
-  if (!fs.existsSync(source)) {
-    throw new Error(`cdk-cloud-patterns: no bundled handler at ${prebuilt} and no source at ${source}. Reinstall the package or run \`npm run build\`.`);
-  }
-  const outDir = path.resolve(__dirname, '..', '..', 'node_modules', '.cache', 'cdk-cloud-patterns', 'lambda', name);
-  bundleHandler(source, outDir);
-  return lambda.Code.fromAsset(outDir);
-}
-
-/** Bundles one handler entry into `outDir/index.js` with the catalog's options (esbuild is a dev tool here). */
-export function bundleHandler(entry: string, outDir: string): void {
-  // The installed package never reaches this line (its handlers come prebundled).
-  const esbuild = loadEsbuild('cdk-cloud-patterns (a catalog handler)', entry);
-  // Several synths (tests, the local cloud) may share outDir: build aside, then rename the file
-  // into place, so a reader sees the old bundle or the new one, never a half-written or missing one.
-  const staging = `${outDir}.${process.pid}.${Date.now()}.building`;
-  try {
-    esbuild.buildSync({ ...HANDLER_ESBUILD_OPTIONS, entryPoints: [entry], outfile: path.join(staging, CATALOG_BUNDLE_FILE) });
-    fs.mkdirSync(outDir, { recursive: true });
-    fs.renameSync(path.join(staging, CATALOG_BUNDLE_FILE), path.join(outDir, CATALOG_BUNDLE_FILE));
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
   }
 }
 
@@ -182,39 +141,46 @@ export const AGENT_ESBUILD_OPTIONS = {
 /** File name of every agent program bundle (the program systemd starts). */
 export const AGENT_PROGRAM_FILE = 'index.mjs';
 
-/** The catalog's own web server programs: request handlers under `apps/`, served by WebTier. */
-export const CATALOG_WEB_PROGRAMS: readonly string[] = ['web-tier/demo-app', 'render-farm/web-app'];
+// --- The runtime package, found where the user's entry is, as esbuild would find it ---
 
-/** The catalog's own agent programs: job handlers under `lambda/` that also run on a fleet. */
-export const CATALOG_AGENT_PROGRAMS: readonly string[] = ['work-queue/demo-job', 'render-farm/render-job'];
+/** The package whose worker agent and web server the programs of FleetWorker and WebTier run. */
+export const RUNTIME_PACKAGE = '@cdk-cloud-patterns/runtime';
 
 /**
- * A module of the catalog's runtime, by its path under `runtime/` without extension: the `.ts`
- * file in the source tree, the `.js` file in the installed package (both two levels above this
- * file: `<root>/lib/core` and `<root>/dist/lib/core`).
+ * A module of the runtime package (`worker-agent/main`, `web-server/main`) for a program bundled
+ * from `entry`: the runtime installed in the user's project (resolved from the entry's folder,
+ * then from the working folder), as its built `.js`, or its `.ts` source when it is a source
+ * checkout (this repository's workspace). Throws one line saying what to install when there is none.
  */
-export function runtimeModule(modulePath: string): string {
-  const base = path.resolve(__dirname, '..', '..', 'runtime', ...modulePath.split('/'));
-  const found = ['.ts', '.js'].map((ext) => base + ext).find((file) => fs.existsSync(file));
-  if (!found) throw new Error(`cdk-cloud-patterns: the runtime module ${modulePath} is missing (no ${base}.ts or .js). Reinstall the package or run \`npm run build\`.`);
+export function runtimeModule(modulePath: string, entry: string, what: string): string {
+  let packageJson: string;
+  try {
+    packageJson = require.resolve(`${RUNTIME_PACKAGE}/package.json`, { paths: [path.dirname(path.resolve(entry)), process.cwd()] });
+  } catch {
+    throw new Error(`${what}: bundling entry ${entry} needs ${RUNTIME_PACKAGE}, which is not installed in this project: run \`npm i ${RUNTIME_PACKAGE}\``);
+  }
+  const dir = path.dirname(packageJson);
+  const candidates = [path.join(dir, ...modulePath.split('/')) + '.ts', path.join(dir, 'dist', 'runtime', ...modulePath.split('/')) + '.js'];
+  const found = candidates.find((file) => fs.existsSync(file));
+  if (!found) throw new Error(`${what}: ${RUNTIME_PACKAGE} in ${dir} has no ${modulePath} module (looked for ${candidates.join(' and ')}): reinstall it.`);
   return found;
 }
 
-/** The module that exports `runWorkerFromEnv`. */
-export function workerAgentMainModule(): string {
-  return runtimeModule('worker-agent/main');
+/** The module that exports `runWorkerFromEnv`, for the agent program of `entry`. */
+export function workerAgentMainModule(entry: string, what: string): string {
+  return runtimeModule('worker-agent/main', entry, what);
 }
 
-/** The module that exports `runWebServerFromEnv` (WebTier's server program). */
-export function webServerMainModule(): string {
-  return runtimeModule('web-server/main');
+/** The module that exports `runWebServerFromEnv` (WebTier's server program), for the server program of `entry`. */
+export function webServerMainModule(entry: string, what: string): string {
+  return runtimeModule('web-server/main', entry, what);
 }
 
 /**
  * The entry of an agent program: imports the job handler exported as `exportName` from
  * `handlerModule` (the file a LambdaWorker runs, unchanged) and runs the worker agent with it.
  */
-export function agentProgramSource(handlerModule: string, exportName = 'handler', agentModule = workerAgentMainModule()): string {
+export function agentProgramSource(handlerModule: string, agentModule: string, exportName = 'handler'): string {
   return [
     '// Generated by cdk-cloud-patterns (FleetWorker): the worker agent running a job handler.',
     `import { ${exportName} as handler } from ${JSON.stringify(handlerModule)};`,
@@ -229,7 +195,7 @@ export function agentProgramSource(handlerModule: string, exportName = 'handler'
  * from `appModule` (and its start-up hook `start`, when it exports one) and serves it with
  * the web-server runtime. A namespace import, so that an app without `start` still bundles.
  */
-export function webServerProgramSource(appModule: string, exportName = 'handler', serverModule = webServerMainModule()): string {
+export function webServerProgramSource(appModule: string, serverModule: string, exportName = 'handler'): string {
   return [
     '// Generated by cdk-cloud-patterns (WebTier): the web server running a request handler.',
     `import * as app from ${JSON.stringify(appModule)};`,
@@ -268,41 +234,14 @@ function bundleProgram(contents: string, userEntry: string, sourcefile: string, 
 /** Bundles the agent program for the job handler in `handlerEntry` into `outDir/index.mjs`. */
 export function bundleAgentProgram(handlerEntry: string, outDir: string, options: AgentBundleOptions = {}): void {
   const entry = path.resolve(handlerEntry);
-  bundleProgram(agentProgramSource(entry, options.exportName), entry, 'fleet-worker-agent.mjs', outDir, options);
+  const agentModule = workerAgentMainModule(entry, options.what ?? 'FleetWorker');
+  bundleProgram(agentProgramSource(entry, agentModule, options.exportName), entry, 'fleet-worker-agent.mjs', outDir, options);
 }
 
 /** Bundles the web server program for the request handler in `appEntry` into `outDir/index.mjs`. */
 export function bundleWebServerProgram(appEntry: string, outDir: string, options: AgentBundleOptions = {}): void {
   const entry = path.resolve(appEntry);
-  bundleProgram(webServerProgramSource(entry, options.exportName), entry, 'web-server.mjs', outDir, { what: 'WebTier', ...options });
+  const serverModule = webServerMainModule(entry, options.what ?? 'WebTier');
+  bundleProgram(webServerProgramSource(entry, serverModule, options.exportName), entry, 'web-server.mjs', outDir, { what: 'WebTier', ...options });
 }
 
-/**
- * Where one of the catalog's agent programs comes from: in the installed package, the directory
- * `npm run build` bundled it into (`dist/agents/<name>/index.mjs`: users need no esbuild); in
- * the source tree, the handler module `lambda/<name>.ts`, bundled at synth like a user's entry.
- */
-export function catalogAgentProgram(name: string): { readonly programDirectory: string } | { readonly entry: string } {
-  const prebuilt = path.resolve(__dirname, '..', '..', 'agents', name);
-  if (fs.existsSync(path.join(prebuilt, AGENT_PROGRAM_FILE))) return { programDirectory: prebuilt };
-  const source = path.resolve(__dirname, '..', '..', 'lambda', `${name}.ts`);
-  if (!fs.existsSync(source)) {
-    throw new Error(`cdk-cloud-patterns: no bundled agent program at ${prebuilt} and no handler at ${source}. Reinstall the package or run \`npm run build\`.`);
-  }
-  return { entry: source };
-}
-
-/**
- * Where one of the catalog's web server programs comes from: in the installed package,
- * `dist/web-programs/<name>/index.mjs` (bundled by `npm run build`); in the source tree, the app
- * module `apps/<name>.ts`, bundled at synth like a user's entry.
- */
-export function catalogWebProgram(name: string): { readonly code: string } | { readonly entry: string } {
-  const prebuilt = path.resolve(__dirname, '..', '..', 'web-programs', name);
-  if (fs.existsSync(path.join(prebuilt, AGENT_PROGRAM_FILE))) return { code: prebuilt };
-  const source = path.resolve(__dirname, '..', '..', 'apps', `${name}.ts`);
-  if (!fs.existsSync(source)) {
-    throw new Error(`cdk-cloud-patterns: no bundled web program at ${prebuilt} and no app at ${source}. Reinstall the package or run \`npm run build\`.`);
-  }
-  return { entry: source };
-}

@@ -8,6 +8,62 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { PropRule } from './validation';
+
+/**
+ * What every construct that runs your code takes for its logs and its role: LambdaWorker,
+ * FleetWorker, WebTier and BootstrappedImage take these same four props, checked by the same rules.
+ */
+export interface ComputeProps {
+  /**
+   * How long the logs are kept (in the log group the construct creates).
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * A log group of your own for the logs, used as it is (its retention and encryption are yours):
+   * `logRetention` and `logEncryptionKey` cannot be set with it.
+   *
+   * @default - a new log group, kept for `logRetention` and retained when the stack is deleted
+   */
+  readonly logGroup?: logs.ILogGroup;
+
+  /**
+   * Encrypt the log group the construct creates with this KMS key (CloudWatch Logs is allowed to
+   * use it for the log groups of this account and region).
+   *
+   * @default - encrypted by CloudWatch Logs with its own keys
+   */
+  readonly logEncryptionKey?: kms.IKey;
+
+  /**
+   * Put the permissions of the role the construct creates in a customer-managed policy instead of
+   * an inline one, for rules that forbid inline policies (cdk-nag's IAMNoInlinePolicy in the
+   * HIPAA, NIST and PCI packs). Later `grant...()` calls to it land there too.
+   *
+   * @default false
+   */
+  readonly customerManagedPolicies?: boolean;
+}
+
+/** The checks of {@link ComputeProps}: an existing log group keeps its own retention and encryption. */
+export function logGroupRules(props: ComputeProps): PropRule[] {
+  const conflicts = (['logRetention', 'logEncryptionKey'] as const).filter((k) => props[k] !== undefined);
+  return [
+    {
+      failed: props.logGroup !== undefined && conflicts.length > 0,
+      prop: `logGroup + ${conflicts.join(', ')}`,
+      message: `an existing log group keeps its own retention and encryption, so ${conflicts.join(' and ')} cannot be set with it; received both. Remove ${conflicts.length === 1 ? 'it' : 'them'}, or remove \`logGroup\` to let the construct create one.`,
+    },
+  ];
+}
+
+/** The log group of a construct that runs code: the one given, or a new one (`id`) as {@link ComputeProps} says. */
+export function logGroupFor(scope: Construct, id: string, props: ComputeProps): logs.ILogGroup {
+  return props.logGroup ?? newLogGroup(scope, id, { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, encryptionKey: props.logEncryptionKey });
+}
 
 /** Options of {@link newLogGroup}. */
 export interface CatalogLogGroupOptions {

@@ -16,5 +16,3 @@ export { SecretGuard, findSecretLookalikes } from './secret-guard';
 export type { SecretLookalike } from './secret-guard';
 export { ImageBakery } from './image-bakery';
 export type { ImageBakeryProps } from './image-bakery';
-export { ImageBootstrapStack } from '../stacks/image-bootstrap-stack';
-export type { ImageBootstrapStackProps } from '../stacks/image-bootstrap-stack';

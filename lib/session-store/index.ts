@@ -1,5 +1,3 @@
 /** The session-store pattern: sessions in a shared table, so any server can serve any request. */
 export { SessionStore, SessionStoreEncryption } from './session-store';
 export type { SessionStoreProps } from './session-store';
-export { SessionStoreStack } from '../stacks/session-store-stack';
-export type { SessionStoreStackProps } from '../stacks/session-store-stack';

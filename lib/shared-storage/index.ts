@@ -1,5 +1,3 @@
 /** Shared storage: a secure bucket for shared objects and a table for shared records. */
 export { SharedStorage, SharedStorageEncryption } from './shared-storage';
 export type { SharedStorageProps, ObjectCreatedJobs } from './shared-storage';
-export { SharedStorageStack } from '../stacks/shared-storage-stack';
-export type { SharedStorageStackProps } from '../stacks/shared-storage-stack';

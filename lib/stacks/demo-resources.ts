@@ -39,8 +39,8 @@ export function newDemoVpc(scope: Construct, cidr: string): ec2.Vpc {
 export interface DemoWebAppProps {
   /** Who reads the cookie secret, for its description, e.g. "WebTierStack's demo app". */
   readonly appName: string;
-  /** The app's program (catalogWebProgram). */
-  readonly program: { readonly code: string } | { readonly entry: string };
+  /** The app's module (catalogWebEntry), bundled with the web server. */
+  readonly entry: string;
   /** The servers run in its public subnets, or in its private ones with egress when it has none. */
   readonly vpc: ec2.IVpc;
   /** For HTTPS. @default - plain HTTP */
@@ -76,7 +76,7 @@ export function newDemoWebApp(scope: Construct, props: DemoWebAppProps): DemoWeb
     'The demo\'s cookie-signing key: rotating it needs a rotation function and a second key verified during the change (SessionManager takes a list for that); a production app should rotate it.');
   const web = new WebTier(scope, 'Web', {
     vpc: props.vpc,
-    ...props.program,
+    entry: props.entry,
     certificate: props.certificate,
     vpcSubnets: props.vpc.publicSubnets.length > 0 ? { subnetType: ec2.SubnetType.PUBLIC } : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     // The demos' requests are short: checks every 5 s, a server leaves in about 20 s.

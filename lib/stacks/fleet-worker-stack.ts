@@ -13,7 +13,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
-import { catalogAgentProgram } from '../core/bundling';
+import { catalogAgentEntry } from './catalog-code';
 import { assertProps, outsideInt } from '../core/validation';
 import { FLEET_AGENT_SERVICE, FleetWorker } from '../work-queue/fleet-worker';
 import { WorkQueue } from '../work-queue/work-queue';
@@ -64,7 +64,7 @@ export class FleetWorkerStack extends Stack {
     this.fleet = new FleetWorker(this, 'Workers', {
       workQueue: this.workQueue,
       // The module lambda/work-queue/demo-job.ts, bundled with the worker agent.
-      ...catalogAgentProgram('work-queue/demo-job'),
+      entry: catalogAgentEntry('work-queue/demo-job'),
       vpc: this.vpc,
       vpcSubnets: this.vpc.publicSubnets.length > 0 ? { subnetType: ec2.SubnetType.PUBLIC } : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       // The demo jobs hash (CPU): two vCPUs, two jobs at a time.

@@ -20,7 +20,7 @@ import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { RENDER_FARM_ENV, RENDER_FARM_OUTPUTS } from '../../contracts/render-farm';
 import { CONTENT_ADDRESSED_PREFIX } from '../../contracts/shared-storage';
-import { CATALOG_BUNDLE_HANDLER, catalogAgentProgram, catalogHandlerCode, catalogWebProgram } from '../core/bundling';
+import { CATALOG_BUNDLE_HANDLER, catalogAgentEntry, catalogHandlerCode, catalogWebEntry } from './catalog-code';
 import { assertProps, outsideInt } from '../core/validation';
 import type { SessionStore } from '../session-store/session-store';
 import { SharedStorage } from '../shared-storage/shared-storage';
@@ -106,7 +106,7 @@ export class RenderFarmStack extends Stack {
     this.fleet = new FleetWorker(this, 'Fleet', {
       workQueue: this.largeRenders,
       // The module lambda/render-farm/render-job.ts, bundled with the worker agent.
-      ...catalogAgentProgram('render-farm/render-job'),
+      entry: catalogAgentEntry('render-farm/render-job'),
       vpc: this.vpc,
       vpcSubnets: subnets,
       // CPU-bound tiles: two vCPUs, two tiles at a time.
@@ -130,7 +130,7 @@ export class RenderFarmStack extends Stack {
     // The module apps/render-farm/web-app.ts, bundled with the web server.
     ({ web: this.web, sessions: this.sessions, sessionSecret: this.sessionSecret } = newDemoWebApp(this, {
       appName: 'RenderFarmStack\'s web app',
-      program: catalogWebProgram('render-farm/web-app'),
+      entry: catalogWebEntry('render-farm/web-app'),
       vpc: this.vpc,
       certificate: props.certificate,
       secretArnEnv: RENDER_FARM_ENV.sessionSecretArn,

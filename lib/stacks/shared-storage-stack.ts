@@ -8,7 +8,7 @@ import { CfnOutput, Stack, type CfnResource, type StackProps } from 'aws-cdk-lib
 import type { Construct } from 'constructs';
 import { STORAGE_STACK_INCOMING_PREFIX, STORAGE_STACK_RESULTS_PREFIX, UPLOAD_DEMO_WORKLOAD } from '../../contracts/shared-storage';
 import { declareWorkload } from '../core/workload';
-import { CATALOG_BUNDLE_HANDLER, catalogHandlerCode } from '../core/bundling';
+import { CATALOG_BUNDLE_HANDLER, catalogHandlerCode } from './catalog-code';
 import { SharedStorage } from '../shared-storage/shared-storage';
 import { LambdaWorker } from '../work-queue/lambda-worker';
 import { WorkQueue } from '../work-queue/work-queue';

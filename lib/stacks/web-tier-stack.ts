@@ -15,7 +15,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { PLAIN_HTTP_ENV, SESSION_SECRET_ARN_ENV } from '../../apps/web-tier/demo-app-env';
-import { catalogWebProgram } from '../core/bundling';
+import { catalogWebEntry } from './catalog-code';
 import type { SessionStore } from '../session-store/session-store';
 import { WEB_SERVER_SERVICE, type WebTier } from '../web-tier/web-tier';
 import { newDemoVpc, newDemoWebApp } from './demo-resources';
@@ -53,7 +53,7 @@ export class WebTierStack extends Stack {
     // The module apps/web-tier/demo-app.ts, bundled with the web server.
     ({ web: this.web, sessions: this.sessions, sessionSecret: this.sessionSecret } = newDemoWebApp(this, {
       appName: 'WebTierStack\'s demo app',
-      program: catalogWebProgram('web-tier/demo-app'),
+      entry: catalogWebEntry('web-tier/demo-app'),
       vpc: this.vpc,
       certificate: props.certificate,
       secretArnEnv: SESSION_SECRET_ARN_ENV,

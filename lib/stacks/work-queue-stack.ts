@@ -6,7 +6,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { CATALOG_BUNDLE_HANDLER, catalogHandlerCode } from '../core/bundling';
+import { CATALOG_BUNDLE_HANDLER, catalogHandlerCode } from './catalog-code';
 import { LambdaWorker } from '../work-queue/lambda-worker';
 import { WorkQueue } from '../work-queue/work-queue';
 import { declareDemoJobs, newResultsTable } from './demo-resources';

@@ -8,5 +8,3 @@ export {
   deriveWebTierTimings, timingRules, brokenTimingRules, WEB_TIER_ENV, READINESS_PATH, LIVENESS_PATH, WEB_SERVER_PORT,
 } from '../../contracts/web-tier';
 export type { WebTierTimings, WebTierTimingInput } from '../../contracts/web-tier';
-export { WebTierStack } from '../stacks/web-tier-stack';
-export type { WebTierStackProps } from '../stacks/web-tier-stack';

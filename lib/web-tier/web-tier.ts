@@ -55,7 +55,7 @@ export interface WebTierProps {
 
   /**
    * A directory holding a server program already bundled, instead of `entry`: its `index.mjs`
-   * runs `runWebServerFromEnv(handler)` (from `cdk-cloud-patterns/runtime`) and needs nothing
+   * runs `runWebServerFromEnv(handler)` (from `@cdk-cloud-patterns/runtime`) and needs nothing
    * but Node.js 22.
    *
    * @default - none; `entry` must be given
@@ -361,7 +361,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
       entry: props.entry,
       directory: props.code,
       exportName,
-      runtimeModule: webServerMainModule(),
+      runtimeModule: props.entry === undefined ? '' : webServerMainModule(props.entry, `WebTier ${this.node.path}`),
       bundle: (entry, outDir, name) => bundleWebServerProgram(entry, outDir, { exportName: name }),
     });
 

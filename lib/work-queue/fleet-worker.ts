@@ -48,7 +48,7 @@ export interface FleetWorkerProps extends JobWorkerProps {
 
   /**
    * A directory holding an agent program already bundled, instead of `entry`: its `index.mjs`
-   * runs `runWorkerFromEnv(handler)` (from `cdk-cloud-patterns/runtime`) and needs nothing but
+   * runs `runWorkerFromEnv(handler)` (from `@cdk-cloud-patterns/runtime`) and needs nothing but
    * Node.js 22.
    *
    * @default - none; `entry` must be given
@@ -311,7 +311,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       entry: props.entry,
       directory: props.programDirectory,
       exportName,
-      runtimeModule: workerAgentMainModule(),
+      runtimeModule: props.entry === undefined ? '' : workerAgentMainModule(props.entry, `FleetWorker ${this.node.path}`),
       bundle: (entry, outDir, name) => bundleAgentProgram(entry, outDir, { exportName: name }),
     });
 

@@ -12,7 +12,3 @@ export { FleetWorker } from './fleet-worker';
 export type { FleetWorkerProps } from './fleet-worker';
 export { BacklogScaling } from './fleet-scaling';
 export type { BacklogScalingProps } from './fleet-scaling';
-export { WorkQueueStack } from '../stacks/work-queue-stack';
-export type { WorkQueueStackProps } from '../stacks/work-queue-stack';
-export { FleetWorkerStack } from '../stacks/fleet-worker-stack';
-export type { FleetWorkerStackProps } from '../stacks/fleet-worker-stack';

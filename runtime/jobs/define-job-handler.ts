@@ -15,7 +15,7 @@ export type JobHandler<T = unknown, R = unknown> = SqsBatchHandler & {
  * Defines how to do one job.
  *
  * @example
- * import { defineJobHandler } from 'cdk-cloud-patterns/runtime';
+ * import { defineJobHandler } from '@cdk-cloud-patterns/runtime';
  * import { z } from 'zod';
  *
  * export const handler = defineJobHandler(

@@ -38,14 +38,14 @@ function carry(target: object, stored: StoredSession): void {
 }
 
 // express-session's own Store, loaded only when express-session calls into this one. The
-// try/catch also tells esbuild that a bundle of `cdk-cloud-patterns/runtime` without
+// try/catch also tells esbuild that a bundle of `@cdk-cloud-patterns/runtime` without
 // express-session installed (an optional peer) is fine: the require stays a runtime one.
 function expressSessionStore(): { prototype: Record<string, (...args: unknown[]) => unknown> } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('express-session') as { Store: { prototype: Record<string, (...args: unknown[]) => unknown> } }).Store;
   } catch (error) {
-    throw new Error(`DynamoSessionStore needs express-session, which is not installed: npm i express-session (${(error as Error).message.split('\n')[0]})`);
+    throw new Error(`DynamoSessionStore needs express-session, which is not installed: npm i express-session (${(error as Error).message.split('\n')[0]})`, { cause: error });
   }
 }
 

@@ -46,7 +46,7 @@ export function webServerOptionsFromEnv(env: NodeJS.ProcessEnv): WebServerOption
  *
  * @example
  * // server.ts, what WebTier generates around your entry
- * import { runWebServerFromEnv } from 'cdk-cloud-patterns/runtime';
+ * import { runWebServerFromEnv } from '@cdk-cloud-patterns/runtime';
  * import { handler, start } from './app';
  * void runWebServerFromEnv(handler, { start });
  */

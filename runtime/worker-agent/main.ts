@@ -43,7 +43,7 @@ const EXIT_GRACE_MS = 10_000;
  *
  * @example
  * // worker.ts, bundled by FleetWorker
- * import { runWorkerFromEnv } from 'cdk-cloud-patterns/runtime';
+ * import { runWorkerFromEnv } from '@cdk-cloud-patterns/runtime';
  * import { handler } from './resize-job';
  * void runWorkerFromEnv(handler);
  */

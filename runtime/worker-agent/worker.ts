@@ -33,7 +33,7 @@ import type { JobEvent, StopReport, Worker, WorkerEvents, WorkerStats } from './
  * Starts a worker that runs `handler` on the jobs of `queueUrl` until `stop()`.
  *
  * @example
- * import { startWorker } from 'cdk-cloud-patterns/runtime';
+ * import { startWorker } from '@cdk-cloud-patterns/runtime';
  * import { handler } from './resize-job'; // export const handler = defineJobHandler(...)
  *
  * const worker = startWorker({ queueUrl: process.env.JOBS_QUEUE_URL!, handler, concurrency: 50 });

@@ -18,9 +18,9 @@ import { BootStep, WorkQueue } from '../../lib';
 
 /** The files of the project around the samples (paths relative to it), for `entry` and assets. */
 export const PROJECT_FILES: Readonly<Record<string, string>> = {
-  'src/render-frame.ts': "import { defineJobHandler } from 'cdk-cloud-patterns/runtime';\nexport const handler = defineJobHandler(async () => undefined);\n",
+  'src/render-frame.ts': "import { defineJobHandler } from '@cdk-cloud-patterns/runtime';\nexport const handler = defineJobHandler(async () => undefined);\n",
   'dist/app/index.js': "console.log('the app');\n",
-  'src/thumbnail.ts': "import { defineJobHandler } from 'cdk-cloud-patterns/runtime';\nexport const handler = defineJobHandler(async () => undefined);\n",
+  'src/thumbnail.ts': "import { defineJobHandler } from '@cdk-cloud-patterns/runtime';\nexport const handler = defineJobHandler(async () => undefined);\n",
 };
 
 /** The scope of the preamble's resources in a sample's stack, so their ids never meet a sample's. */

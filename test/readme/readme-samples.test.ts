@@ -45,7 +45,7 @@ const SAMPLES = readmeSamples(fs.readFileSync(path.join(REPO_ROOT, 'README.md'),
 const isConstructSample = (s: Sample) => /from 'cdk-cloud-patterns'/.test(s.code) && !/\btest\(/.test(s.code);
 const PACKAGE_PATHS: Record<string, string> = {
   'cdk-cloud-patterns': 'lib/index.ts',
-  'cdk-cloud-patterns/runtime': 'runtime/index.ts',
+  '@cdk-cloud-patterns/runtime': 'runtime/index.ts',
   'cdk-cloud-patterns/testing': 'lib/testing/index.ts',
 };
 
@@ -73,7 +73,7 @@ describe('the README samples', () => {
 
   test('are there: the README has construct, runtime and testing samples', () => {
     expect(SAMPLES.filter(isConstructSample).length).toBeGreaterThanOrEqual(3);
-    expect(SAMPLES.some((s) => s.code.includes("from 'cdk-cloud-patterns/runtime'"))).toBe(true);
+    expect(SAMPLES.some((s) => s.code.includes("from '@cdk-cloud-patterns/runtime'"))).toBe(true);
     expect(SAMPLES.some((s) => s.code.includes("from 'cdk-cloud-patterns/testing'"))).toBe(true);
   });
 

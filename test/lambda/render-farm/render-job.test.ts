@@ -8,7 +8,7 @@ import { randomUUID } from 'crypto';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { RENDER_FARM_ENV } from '../../../contracts/render-farm';
 import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV } from '../../../contracts/shared-storage';
-import { JobRunner, type JobMessage } from '../../../runtime';
+import { JobRunner, type JobMessage } from '../../../runtime/index';
 import { SharedRecords, SharedStorageClient } from '../../../runtime/storage';
 import { renderImagePng, type FractalParams } from '../../../apps/render-farm/fractal';
 import { assembleJobId, type RenderData } from '../../../apps/render-farm/renders';

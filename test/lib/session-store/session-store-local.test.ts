@@ -10,8 +10,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { SESSION_ATTRIBUTES } from '../../../contracts/session-store';
-import { SessionStoreStack } from '../../../lib';
-import { SessionManager } from '../../../runtime';
+import { SessionStoreStack } from '../../../lib/stacks/session-store-stack';
+import { SessionManager } from '../../../runtime/index';
 import { useLocalAws, waitFor } from '../../support/local-aws';
 
 describe('SessionStoreStack on the local cloud', () => {

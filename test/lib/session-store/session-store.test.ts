@@ -11,7 +11,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { SESSION_ATTRIBUTES, SESSION_DYNAMODB_ACTIONS, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV, SESSION_USER_INDEX_NAME } from '../../../contracts/session-store';
-import { SessionStore, SessionStoreEncryption, SessionStoreStack, type SessionStoreProps } from '../../../lib';
+import { SessionStore, SessionStoreEncryption, type SessionStoreProps } from '../../../lib';
+import { SessionStoreStack } from '../../../lib/stacks/session-store-stack';
 import { newStack, templateOf } from '../../support/stacks';
 
 function newStore(props: SessionStoreProps = {}) {

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { catalogAgentProgram } from '../../../lib/core/bundling';
+import { catalogAgentEntry } from '../../../lib/stacks/catalog-code';
 import { FleetWorkerStack, type FleetWorkerStackProps } from '../../../lib/stacks/fleet-worker-stack';
 import { REPO_ROOT } from '../../support/paths';
 import '../../support/stacks'; // CDK_VALIDATION=false for template tests
@@ -22,8 +22,7 @@ describe('FleetWorkerStack', () => {
   const { stack, template } = newFleetStack();
 
   test('runs the demo job handler, the module WorkQueueStack\'s Lambda worker runs, bundled with the agent', () => {
-    // From the source tree, the handler module itself; an installed package ships it prebuilt
-    expect(catalogAgentProgram('work-queue/demo-job')).toEqual({ entry: path.join(REPO_ROOT, 'lambda', 'work-queue', 'demo-job.ts') });
+    expect(catalogAgentEntry('work-queue/demo-job')).toBe(path.join(REPO_ROOT, 'lambda', 'work-queue', 'demo-job.ts'));
     expect(stack.fleet.program.isZipArchive).toBe(true);
   });
 

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { RENDER_FARM_ENV } from '../../../contracts/render-farm';
-import { catalogAgentProgram, catalogWebProgram } from '../../../lib/core/bundling';
+import { catalogAgentEntry, catalogWebEntry } from '../../../lib/stacks/catalog-code';
 import { RenderFarmStack } from '../../../lib/stacks/render-farm-stack';
 import { REPO_ROOT } from '../../support/paths';
 import '../../support/stacks'; // CDK_VALIDATION=false for template tests
@@ -28,8 +28,8 @@ describe('RenderFarmStack', () => {
     .flatMap((s: { Action: string | string[] }) => [s.Action].flat()))].sort();
 
   test('runs one handler module, lambda/render-farm/render-job.ts, on both workers, and the web app apps/render-farm/web-app.ts', () => {
-    expect(catalogAgentProgram('render-farm/render-job')).toEqual({ entry: path.join(REPO_ROOT, 'lambda', 'render-farm', 'render-job.ts') });
-    expect(catalogWebProgram('render-farm/web-app')).toEqual({ entry: path.join(REPO_ROOT, 'apps', 'render-farm', 'web-app.ts') });
+    expect(catalogAgentEntry('render-farm/render-job')).toBe(path.join(REPO_ROOT, 'lambda', 'render-farm', 'render-job.ts'));
+    expect(catalogWebEntry('render-farm/web-app')).toBe(path.join(REPO_ROOT, 'apps', 'render-farm', 'web-app.ts'));
   });
 
   test('costs nothing for workers while idle: the fleet scales from 0 to 4 instances, the Lambda worker is per request', () => {

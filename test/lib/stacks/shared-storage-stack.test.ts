@@ -10,7 +10,7 @@ import { App, type CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV, UPLOAD_DEMO_WORKLOAD } from '../../../contracts/shared-storage';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
-import { SharedStorageStack } from '../../../lib';
+import { SharedStorageStack } from '../../../lib/stacks/shared-storage-stack';
 import { addCatalogChecks } from '../../../lib/testing';
 
 describe('SharedStorageStack', () => {

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { catalogWebProgram } from '../../../lib/core/bundling';
+import { catalogWebEntry } from '../../../lib/stacks/catalog-code';
 import { WebTierStack } from '../../../lib/stacks/web-tier-stack';
 import { REPO_ROOT } from '../../support/paths';
 import '../../support/stacks'; // CDK_VALIDATION=false for template tests
@@ -19,7 +19,7 @@ describe('WebTierStack', () => {
   const template = Template.fromStack(stack);
 
   test('serves the demo app, apps/web-tier/demo-app.ts, bundled with the web server', () => {
-    expect(catalogWebProgram('web-tier/demo-app')).toEqual({ entry: path.join(REPO_ROOT, 'apps', 'web-tier', 'demo-app.ts') });
+    expect(catalogWebEntry('web-tier/demo-app')).toBe(path.join(REPO_ROOT, 'apps', 'web-tier', 'demo-app.ts'));
     expect(stack.web.program.isZipArchive).toBe(true);
   });
 

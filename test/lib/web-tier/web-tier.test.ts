@@ -15,7 +15,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { WEB_TIER_BOOT_ACTIONS, deriveWebTierTimings } from '../../../contracts/web-tier';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
-import { webServerProgramSource } from '../../../lib/core/bundling';
+import { webServerMainModule, webServerProgramSource } from '../../../lib/core/bundling';
 import { BootStep } from '../../../lib/image-bootstrap/boot-steps';
 import { ELB_LOG_DELIVERY_SERVICE, legacyElbAccounts } from '../../../lib/web-tier/access-logs';
 import { WebTier, type WebTierProps } from '../../../lib/web-tier/web-tier';
@@ -315,7 +315,7 @@ describe('WebTier options', () => {
 
   test('bundles `entry` with the web server into one program at synth, its start-up hook included', () => {
     const { app, web } = newStack({ entry: APP_ENTRY });
-    expect(webServerProgramSource(APP_ENTRY)).toContain('runWebServerFromEnv(app["handler"], { start: app["start"] })');
+    expect(webServerProgramSource(APP_ENTRY, webServerMainModule(APP_ENTRY, 'WebTier'))).toContain('runWebServerFromEnv(app["handler"], { start: app["start"] })');
     expect(web.program.isZipArchive).toBe(true);
     const bundle = fs.readFileSync(path.join(app.outdir, web.program.assetPath, 'index.mjs'), 'utf8');
     expect(bundle).toContain('hello from the fixture app');

@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { JobClient } from '../../../runtime';
+import { JobClient } from '../../../runtime/index';
 import { FLEET_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV } from '../../../runtime/jobs/environment';
 import { LOCAL_AWS_ENV } from '../../../local/moto';
 import { fileFromBootScript, parseEnvironmentFile } from '../../../contracts/image-bootstrap';

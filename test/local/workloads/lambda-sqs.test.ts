@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { CATALOG_BUNDLE_FILE, CATALOG_BUNDLE_HANDLER, bundleHandler } from '../../../lib/core/bundling';
+import { CATALOG_BUNDLE_FILE, CATALOG_BUNDLE_HANDLER, bundleHandler } from '../../../lib/stacks/catalog-code';
 import { DEMO_JOBS_WORKLOAD, LAMBDA_WORKER_WORKLOAD } from '../../../contracts/work-queue';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { demoStatus, demoTargets, sendDemoJobs, type DemoTarget } from '../../../local/demo';

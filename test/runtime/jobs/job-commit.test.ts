@@ -6,7 +6,7 @@
 import { randomUUID } from 'crypto';
 import { setTimeout as sleep } from 'timers/promises';
 import { CreateTableCommand, GetItemCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { JobLeaseLostError, JobRunner, defineJobHandler, type JobMessage } from '../../../runtime';
+import { JobLeaseLostError, JobRunner, defineJobHandler, type JobMessage } from '../../../runtime/index';
 import { createIdempotencyTable, useLocalAws } from '../../support/local-aws';
 
 const aws = useLocalAws();

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'crypto';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { JobClient, defineJobHandler, type JobHandler } from '../../../runtime';
+import { JobClient, defineJobHandler, type JobHandler } from '../../../runtime/index';
 import { IDEMPOTENCY_TABLE_ENV } from '../../../runtime/jobs/environment';
 import { lambdaContext, startSqsEventSource, toRecord, type InvocationOutcome } from '../../../local/sqs-event-source';
 import { createIdempotencyTable, createWorkQueue, queueDepth, useLocalAws, waitFor } from '../../support/local-aws';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'net';
 import express from 'express';
 import session from 'express-session';
 import { SESSION_DYNAMODB_ACTIONS } from '../../../contracts/session-store';
-import { DynamoSessionStore, expressSessionOptions, regenerateKeepingData } from '../../../runtime';
+import { DynamoSessionStore, expressSessionOptions, regenerateKeepingData } from '../../../runtime/index';
 import { iamActionOf } from '../../../runtime/worker-agent/iam';
 import { useLocalAws } from '../../support/local-aws';
 import { createSessionTable, manualClock, recordingClient } from '../../support/session-table';

@@ -13,7 +13,7 @@ import { SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS } from '../../../cont
 import {
   SessionConflictError, SessionGoneError, SessionManager, SessionOptionsError, generateSessionId, sessionKeyOf, signSessionId,
   type SessionManagerOptions,
-} from '../../../runtime';
+} from '../../../runtime/index';
 import { iamActionOf } from '../../../runtime/worker-agent/iam';
 import { useLocalAws } from '../../support/local-aws';
 import { createSessionTable, manualClock, recordingClient } from '../../support/session-table';
@@ -373,7 +373,7 @@ describe('SessionManager', () => {
 
   test('the plain API loads neither express nor express-session (they are the express users\' own)', () => {
     const loaded = execFileSync(process.execPath, ['-r', 'esbuild-register', '-e',
-      "require('./runtime'); console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('node_modules/express'))))"],
+      "require('./runtime/index'); console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('node_modules/express'))))"],
     { cwd: REPO_ROOT, encoding: 'utf8' });
     expect(JSON.parse(loaded)).toEqual([]);
   });

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'timers/promises';
 import express from 'express';
 import { LIVENESS_PATH, READINESS_PATH, deriveWebTierTimings } from '../../../contracts/web-tier';
 import { serveWebApp, webServerOptionsFromEnv, type RequestHandler, type WebServer, type WebServerOptions } from '../../../runtime/web-server';
-import type { JobLogger } from '../../../runtime';
+import type { JobLogger } from '../../../runtime/index';
 
 interface Reply { readonly status: number; readonly body: string; readonly headers: http.IncomingHttpHeaders; readonly reusedSocket: boolean }
 

@@ -16,7 +16,7 @@ import { randomUUID } from 'crypto';
 import { setTimeout as sleep } from 'timers/promises';
 import { CreateTableCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { JobClient } from '../../../runtime';
+import { JobClient } from '../../../runtime/index';
 import { CONCURRENCY_ENV, IDEMPOTENCY_TABLE_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV } from '../../../runtime/jobs/environment';
 import { STOP_TIMEOUT_ENV } from '../../../runtime/worker-agent/environment';
 import { createQueueWithDlq, startFauxqs, type Fauxqs } from '../../support/fauxqs';

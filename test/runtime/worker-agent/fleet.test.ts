@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { JobClient, defineJobHandler } from '../../../runtime';
+import { JobClient, defineJobHandler } from '../../../runtime/index';
 import {
   AGENT_AUTOSCALING_ACTIONS,
   AGENT_DYNAMODB_ACTIONS,

@@ -4,7 +4,7 @@
  * SIGKILL mid-job, SIGTERM drains, and configuration errors. Every process dies with the test.
  */
 import { setTimeout as sleep } from 'timers/promises';
-import { JobClient } from '../../../runtime';
+import { JobClient } from '../../../runtime/index';
 import { CONCURRENCY_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV } from '../../../runtime/jobs/environment';
 import { STOP_TIMEOUT_ENV } from '../../../runtime/worker-agent/environment';
 import { createQueueWithDlq, useFauxqs } from '../../support/fauxqs';

@@ -8,7 +8,7 @@
 import { randomUUID } from 'crypto';
 import { setTimeout as sleep } from 'timers/promises';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { JobClient, defineJobHandler, type JobHandler } from '../../../runtime';
+import { JobClient, defineJobHandler, type JobHandler } from '../../../runtime/index';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startWorker, WorkerFatalError, WorkerOptionsError, type Worker, type WorkerOptions } from '../../../runtime/worker-agent';
 import { LOCAL_AWS_ENV } from '../../../local/moto';
