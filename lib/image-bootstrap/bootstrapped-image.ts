@@ -11,10 +11,9 @@ import { Aws, Duration, Lazy, Stack, Token, Validations, type CfnResource } from
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { newLogGroup } from '../core/log-groups';
+import { logGroupFor, logGroupRules, type ComputeProps } from '../core/log-groups';
 import { newAttachedPolicy, newRole } from '../core/roles';
 import { assertProps, isKnown, outsideInt, type PropRule } from '../core/validation';
 import { ScriptPart, renderBootScript, renderComponentDocument, type BootSignalTarget } from './boot-script';
@@ -64,8 +63,12 @@ export interface BakeOptions {
   readonly buildOnDeploy?: boolean;
 }
 
-/** Properties of a {@link BootstrappedImage}. */
-export interface BootstrappedImageProps {
+/**
+ * Properties of a {@link BootstrappedImage}. Its log group (from {@link ComputeProps}) holds the
+ * boot log and the services' logs (streams `<instance id>/bootstrap` and `<instance id>/<service>`);
+ * `customerManagedPolicies` also applies to the boot policy.
+ */
+export interface BootstrappedImageProps extends ComputeProps {
   /** The VPC the instances (and, in bake mode, the build instance) run in. */
   readonly vpc: ec2.IVpc;
 
@@ -144,38 +147,6 @@ export interface BootstrappedImageProps {
    * @default false
    */
   readonly instanceMetadataTags?: boolean;
-
-  /**
-   * The log group for the boot log and the services' logs (streams `<instance id>/bootstrap`
-   * and `<instance id>/<service>`).
-   *
-   * @default - a new log group kept for `logRetention`
-   */
-  readonly logGroup?: logs.ILogGroup;
-
-  /**
-   * How long the new log group keeps logs.
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * Encrypt the new log group with this KMS key (CloudWatch Logs is allowed to use it for the log
-   * groups of this account and region). Not with `logGroup`, whose encryption is its own.
-   *
-   * @default - encrypted by CloudWatch Logs with its own keys
-   */
-  readonly logEncryptionKey?: kms.IKey;
-
-  /**
-   * Put the permissions of the new role (and the boot policy) in customer-managed policies
-   * instead of inline ones, for rules that forbid inline policies (cdk-nag's IAMNoInlinePolicy in
-   * the HIPAA, NIST and PCI packs). Later grants to the role land there too.
-   *
-   * @default false
-   */
-  readonly customerManagedPolicies?: boolean;
 
   /**
    * Shut an instance down (and so terminate it) one minute after its boot failed, so that its
@@ -328,16 +299,7 @@ export class BootstrappedImage extends Construct {
         prop: 'httpPutResponseHopLimit',
         message: `must be an integer from 1 to 64 (1 for the host only, 2 to let containers reach the instance metadata), received ${hopLimit}.`,
       },
-      {
-        failed: props.logGroup !== undefined && props.logRetention !== undefined,
-        prop: 'logGroup + logRetention',
-        message: 'an existing log group keeps its own retention, so logRetention cannot be set with it. Remove one of them.',
-      },
-      {
-        failed: props.logGroup !== undefined && props.logEncryptionKey !== undefined,
-        prop: 'logGroup + logEncryptionKey',
-        message: 'an existing log group keeps its own encryption, so logEncryptionKey cannot be set with it. Remove one of them.',
-      },
+      ...logGroupRules(props),
       {
         failed: props.securityGroup !== undefined && props.allowAllOutbound !== undefined,
         prop: 'securityGroup + allowAllOutbound',
@@ -365,10 +327,7 @@ export class BootstrappedImage extends Construct {
     this.instanceType = instanceType;
     this.shutdownOnBootFailure = props.shutdownOnBootFailure ?? true;
 
-    this.logGroup = props.logGroup ?? newLogGroup(this, 'BootLogs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      encryptionKey: props.logEncryptionKey,
-    });
+    this.logGroup = logGroupFor(this, 'BootLogs', props);
 
     const customerManagedPolicies = props.customerManagedPolicies ?? false;
     const role = props.role ?? newRole(this, 'Role', {

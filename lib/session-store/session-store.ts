@@ -14,6 +14,8 @@ import { Construct } from 'constructs';
 import {
   SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV, SESSION_USER_INDEX_NAME, SESSION_USER_INDEX_PROJECTION,
 } from '../../contracts/session-store';
+import { encryptionKeyFor, resolveEncryption } from '../core/encryption';
+import { existingResourceRule } from '../core/rules';
 import { assertProps, outsideInt } from '../core/validation';
 
 /** How a SessionStore's table is encrypted at rest (it always is). */
@@ -54,14 +56,15 @@ export interface SessionStoreProps {
   /**
    * How the table is encrypted at rest.
    *
-   * @default SessionStoreEncryption.AWS_OWNED
+   * @default - `SessionStoreEncryption.KMS` when `encryptionKey` is given, else `SessionStoreEncryption.AWS_OWNED`
    */
   readonly encryption?: SessionStoreEncryption;
 
   /**
-   * The KMS key for `SessionStoreEncryption.KMS`.
+   * The KMS key of the table. Giving a key means KMS encryption, as it does for `sqs.Queue`:
+   * `encryption` may then be left out (or set to `KMS`).
    *
-   * @default - a new key with rotation on, when `encryption` is KMS
+   * @default - a new key with rotation on, when `encryption` is `KMS`
    */
   readonly encryptionKey?: kms.IKey;
 
@@ -131,23 +134,13 @@ export class SessionStore extends Construct {
     super(scope, id);
 
     const byo = props.table !== undefined;
-    const encryption = props.encryption ?? SessionStoreEncryption.AWS_OWNED;
+    const encryption = resolveEncryption(props, SessionStoreEncryption.KMS, SessionStoreEncryption.AWS_OWNED, 'SessionStoreEncryption');
     const userIndex = props.userIndex ?? !byo;
     const threshold = props.throttleAlarmThreshold ?? 1;
 
-    const shaping: (keyof SessionStoreProps)[] = ['tableName', 'encryption', 'encryptionKey', 'pointInTimeRecovery', 'removalPolicy'];
-    const conflicts = byo ? shaping.filter((k) => props[k] !== undefined) : [];
     assertProps(this, [
-      {
-        failed: conflicts.length > 0,
-        prop: `table + ${conflicts.join(', ')}`,
-        message: `an existing table is used as it is, so ${conflicts.join(', ')} cannot be set with it. Remove them, or remove \`table\` to let SessionStore create one.`,
-      },
-      {
-        failed: props.encryptionKey !== undefined && encryption !== SessionStoreEncryption.KMS,
-        prop: 'encryptionKey',
-        message: `is only used with \`encryption: SessionStoreEncryption.KMS\`, but \`encryption\` is ${encryption}. Set \`encryption\` to KMS or remove \`encryptionKey\`.`,
-      },
+      existingResourceRule('table', props, ['tableName', 'encryption', 'encryptionKey', 'pointInTimeRecovery', 'removalPolicy'], 'SessionStore'),
+      ...encryption.rules,
       {
         failed: outsideInt(props.throttleAlarmThreshold, 1, 1_000_000),
         prop: 'throttleAlarmThreshold',
@@ -167,15 +160,12 @@ export class SessionStore extends Construct {
       this.table = props.table;
       this.encryptionKey = props.table.encryptionKey;
     } else {
-      const useKms = encryption === SessionStoreEncryption.KMS;
-      this.encryptionKey = useKms
-        ? props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: `Encrypts the sessions of ${this.node.path}` })
-        : undefined;
+      this.encryptionKey = encryptionKeyFor(this, encryption, props.encryptionKey, { description: `Encrypts the sessions of ${this.node.path}`, removalPolicy: props.removalPolicy });
       const table = new dynamodb.Table(this, 'Table', {
         tableName: props.tableName,
         partitionKey: { name: A.key, type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        encryption: useKms ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.DEFAULT,
+        encryption: encryption.kms ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.DEFAULT,
         encryptionKey: this.encryptionKey,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
         // TTL deletes dead sessions eventually (within days); the library refuses them on read at once.

@@ -17,6 +17,8 @@ import {
   STORAGE_WRITE_ACTIONS,
 } from '../../contracts/shared-storage';
 import { declareWorkload } from '../core/workload';
+import { encryptionKeyFor, resolveEncryption, type ResolvedEncryption } from '../core/encryption';
+import { existingResourceRule } from '../core/rules';
 import { assertProps, isKnown, type PropRule } from '../core/validation';
 import type { IWorkQueue } from '../work-queue/work-queue';
 
@@ -65,12 +67,13 @@ export interface SharedStorageProps {
   /**
    * How objects are encrypted at rest.
    *
-   * @default SharedStorageEncryption.S3_MANAGED
+   * @default - `SharedStorageEncryption.KMS` when `encryptionKey` is given, else `SharedStorageEncryption.S3_MANAGED`
    */
   readonly encryption?: SharedStorageEncryption;
 
   /**
-   * The KMS key for `SharedStorageEncryption.KMS` (also used for the records table).
+   * The KMS key of the bucket (also used for the records table). Giving a key means KMS
+   * encryption, as it does for `s3.Bucket`: `encryption` may then be left out (or set to `KMS`).
    *
    * @default - a new key with rotation on, when `encryption` is `KMS`
    */
@@ -221,7 +224,7 @@ export class SharedStorage extends Construct {
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
 
     const byo = props.bucket !== undefined;
-    const encryption = props.encryption ?? SharedStorageEncryption.S3_MANAGED;
+    const encryption = resolveEncryption(props, SharedStorageEncryption.KMS, SharedStorageEncryption.S3_MANAGED, 'SharedStorageEncryption');
     const minimumTlsVersion = props.minimumTlsVersion ?? 1.2;
     const noncurrent = props.noncurrentVersionExpiration ?? DEFAULT_NONCURRENT_EXPIRATION;
     const abortAfter = props.abortIncompleteUploadsAfter ?? DEFAULT_ABORT_INCOMPLETE;
@@ -229,7 +232,7 @@ export class SharedStorage extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const records = props.records ?? (props.recordsTable !== undefined || props.recordsTimeToLiveAttribute !== undefined);
 
-    assertProps(this, sharedStorageRules(props, { noncurrent, abortAfter, logRetention, minimumTlsVersion, records }));
+    assertProps(this, sharedStorageRules(props, { noncurrent, abortAfter, logRetention, minimumTlsVersion, records, encryption }));
 
     this.createdBucket = !byo;
     this.requestMetrics = !byo && (props.requestMetrics ?? false);
@@ -238,14 +241,11 @@ export class SharedStorage extends Construct {
       this.bucket = props.bucket;
       this.encryptionKey = props.bucket.encryptionKey;
     } else {
-      const useKms = encryption === SharedStorageEncryption.KMS;
-      this.encryptionKey = useKms
-        ? props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: `Encrypts the objects and records of ${this.node.path}`, removalPolicy })
-        : undefined;
+      this.encryptionKey = encryptionKeyFor(this, encryption, props.encryptionKey, { description: `Encrypts the objects and records of ${this.node.path}`, removalPolicy });
 
       this.accessLogsBucket = props.accessLogsBucket ?? this.newLogBucket(logRetention);
       const bucket = new s3.Bucket(this, 'Bucket', {
-        ...(useKms
+        ...(encryption.kms
           ? { encryption: s3.BucketEncryption.KMS, encryptionKey: this.encryptionKey, bucketKeyEnabled: true }
           : { encryption: s3.BucketEncryption.S3_MANAGED }),
         enforceSSL: true,
@@ -489,10 +489,9 @@ export class SharedStorage extends Construct {
 /** The validation rules of {@link SharedStorageProps}, with the defaults resolved. */
 function sharedStorageRules(
   props: SharedStorageProps,
-  d: { noncurrent: Duration; abortAfter: Duration; logRetention: Duration; minimumTlsVersion: number; records: boolean },
+  d: { noncurrent: Duration; abortAfter: Duration; logRetention: Duration; minimumTlsVersion: number; records: boolean; encryption: ResolvedEncryption<SharedStorageEncryption> },
 ): PropRule[] {
   const byo = props.bucket !== undefined;
-  const conflicts = byo ? BUCKET_SHAPING.filter((k) => props[k] !== undefined) : [];
   const days = (duration: Duration) => duration.toHours() / 24;
   const wholeDays = (duration: Duration, min: number, max: number) => {
     const n = days(duration);
@@ -503,17 +502,10 @@ function sharedStorageRules(
   const jobs = props.objectCreatedJobs;
   const ttl = props.recordsTimeToLiveAttribute;
   return [
-    {
-      failed: conflicts.length > 0,
-      prop: `bucket + ${conflicts.join(', ')}`,
-      message: `an existing bucket is used as it is, so ${conflicts.join(', ')} cannot be set with it. Remove them, or remove \`bucket\` to let SharedStorage create one` +
-        (conflicts.includes('objectCreatedJobs') ? ' (events to a queue need the bucket\'s own notification configuration: configure it where the bucket is defined)' : '') + '.',
-    },
-    {
-      failed: props.encryptionKey !== undefined && props.encryption !== SharedStorageEncryption.KMS,
-      prop: 'encryptionKey',
-      message: `is only used with \`encryption: SharedStorageEncryption.KMS\`, received encryption ${props.encryption ?? 'S3_MANAGED (the default)'}. Set \`encryption\` to KMS or remove \`encryptionKey\`.`,
-    },
+    existingResourceRule('bucket', props, BUCKET_SHAPING, 'SharedStorage', {
+      objectCreatedJobs: 'events to a queue need the bucket\'s own notification configuration: configure it where the bucket is defined',
+    }),
+    ...d.encryption.rules,
     {
       failed: !byo && isKnown(d.minimumTlsVersion) && d.minimumTlsVersion !== 1.2 && d.minimumTlsVersion !== 1.3,
       prop: 'minimumTlsVersion',

@@ -81,7 +81,7 @@ export class FleetWorkerStack extends Stack {
     new CfnOutput(this, WORK_QUEUE_STACK_OUTPUTS.queueUrl, { value: this.workQueue.queue.queueUrl, description: 'Send jobs here' });
     new CfnOutput(this, WORK_QUEUE_STACK_OUTPUTS.deadLetterQueueUrl, { value: this.workQueue.deadLetterQueue!.queueUrl, description: 'Jobs that failed maxReceiveCount times' });
     new CfnOutput(this, WORK_QUEUE_STACK_OUTPUTS.resultsTableName, { value: this.resultsTable.tableName, description: 'One item per finished job' });
-    new CfnOutput(this, 'AutoScalingGroupName', { value: this.fleet.group.autoScalingGroupName, description: 'The workers' });
+    new CfnOutput(this, 'AutoScalingGroupName', { value: this.fleet.autoScalingGroup.autoScalingGroupName, description: 'The workers' });
     new CfnOutput(this, 'WorkerLogGroupName', {
       value: this.fleet.image.logGroup.logGroupName,
       description: `Streams <instance id>/bootstrap and <instance id>/${FLEET_AGENT_SERVICE}`,

@@ -139,7 +139,7 @@ export class RenderFarmStack extends Stack {
         ...this.storage.environment,
         [RENDER_FARM_ENV.smallQueueUrl]: this.smallRenders.queue.queueUrl,
         [RENDER_FARM_ENV.largeQueueUrl]: this.largeRenders.queue.queueUrl,
-        [RENDER_FARM_ENV.fleetGroupName]: this.fleet.group.autoScalingGroupName,
+        [RENDER_FARM_ENV.fleetGroupName]: this.fleet.autoScalingGroup.autoScalingGroupName,
       },
     }));
     // Creates and reads renders and users' lists (SharedRecords' get and conditional put; the
@@ -166,7 +166,7 @@ export class RenderFarmStack extends Stack {
     new CfnOutput(this, RENDER_FARM_OUTPUTS.url, { value: url, description: 'The render farm\'s page' });
     new CfnOutput(this, RENDER_FARM_OUTPUTS.smallQueueUrl, { value: this.smallRenders.queue.queueUrl, description: 'Tiles of small renders (Lambda worker)' });
     new CfnOutput(this, RENDER_FARM_OUTPUTS.largeQueueUrl, { value: this.largeRenders.queue.queueUrl, description: 'Tiles of large renders (fleet)' });
-    new CfnOutput(this, RENDER_FARM_OUTPUTS.fleetGroupName, { value: this.fleet.group.autoScalingGroupName, description: 'The fleet of render workers' });
+    new CfnOutput(this, RENDER_FARM_OUTPUTS.fleetGroupName, { value: this.fleet.autoScalingGroup.autoScalingGroupName, description: 'The fleet of render workers' });
     new CfnOutput(this, RENDER_FARM_OUTPUTS.bucketName, { value: this.storage.bucket.bucketName, description: 'Tiles and images, under sha256/' });
     new CfnOutput(this, RENDER_FARM_OUTPUTS.recordsTableName, { value: this.storage.recordsTable!.tableName, description: 'Renders and users\' lists of renders' });
     new CfnOutput(this, 'ServerLogGroupName', {

@@ -7,14 +7,13 @@
  * contracts/web-tier.ts from the request timeout and the balancer's idle timeout, so the
  * balancer and the server cannot disagree.
  */
-import { Annotations, Aws, Duration, Token, Validations, type CfnResource } from 'aws-cdk-lib';
+import { Annotations, Duration, Token, Validations, type CfnResource } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
@@ -22,45 +21,24 @@ import {
   DEFAULT_BODY_LIMIT_BYTES, READINESS_PATH, WEB_SERVER_PORT, WEB_TIER_BOOT_ACTIONS, WEB_TIER_ENV, WEB_TIER_WORKLOAD,
   brokenTimingRules, deriveWebTierTimings, timingRules, type WebTierTimings,
 } from '../../contracts/web-tier';
-import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleWebServerProgram, loadEsbuild, webServerMainModule } from '../core/bundling';
-import { programAsset, programSourceRules } from '../core/program-asset';
+import { capacityRules } from '../core/rules';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { declareWorkload } from '../core/workload';
 import { BootStep } from '../image-bootstrap/boot-steps';
-import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
+import type { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
+import { buildServiceFleet, serviceFleetRules, type ServiceFleetProps, type ServiceProgram } from '../image-bootstrap/service-fleet';
 import { AccessLogsBucket } from './access-logs';
 import { waitUntilHealthyCommands } from './health-wait';
 
-/** Properties of a {@link WebTier}. */
-export interface WebTierProps {
-  /** The VPC: the balancer goes in its public subnets (or private ones when not internet-facing); it needs at least 2 Availability Zones. */
-  readonly vpc: ec2.IVpc;
-
-  /**
-   * The file that exports the request handler: a Node `(req, res)` function, or an Express (or
-   * similar) app, which is one. It may also export `start`, a start-up hook the server runs
-   * (readiness stays false until it is done). Bundled at synth with esbuild (no Docker) together
-   * with the web server into one program. Give either `entry` or `code`.
-   *
-   * @default - none; `code` must be given
-   */
-  readonly entry?: string;
-
-  /**
-   * The name the handler is exported under in `entry`.
-   *
-   * @default "handler"
-   */
-  readonly handler?: string;
-
-  /**
-   * A directory holding a server program already bundled, instead of `entry`: its `index.mjs`
-   * runs `runWebServerFromEnv(handler)` (from `@cdk-cloud-patterns/runtime`) and needs nothing
-   * but Node.js 22.
-   *
-   * @default - none; `entry` must be given
-   */
-  readonly code?: string;
+/**
+ * Properties of a {@link WebTier}: the service fleet's (the program, the VPC, the instances, the
+ * logs and the role, as a FleetWorker takes them) and the balancer's. `entry` is the file that
+ * exports the request handler: a Node `(req, res)` function, or an Express (or similar) app, which
+ * is one; it may also export `start`, a start-up hook the server runs (readiness stays false until
+ * it is done). The VPC needs at least 2 Availability Zones: the balancer goes in its public
+ * subnets (or private ones when not internet-facing).
+ */
+export interface WebTierProps extends ServiceFleetProps {
 
   /**
    * The certificate of the HTTPS listener; HTTP then redirects to HTTPS. Without one the
@@ -155,41 +133,6 @@ export interface WebTierProps {
    */
   readonly accessLogRetention?: Duration;
 
-  /**
-   * The instance type; its architecture picks the Amazon Linux 2023 image.
-   *
-   * @default ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO)
-   */
-  readonly instanceType?: ec2.InstanceType;
-
-  /**
-   * Where the servers run; they need a way out to AWS APIs over HTTPS.
-   *
-   * @default - the VPC's default selection: private subnets with egress, else isolated, else public
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-
-  /**
-   * More environment variables for the app (not secrets: they are in the user data).
-   *
-   * @default - only the server's own settings
-   */
-  readonly environment?: { readonly [name: string]: string };
-
-  /**
-   * More boot steps, run before the server is installed and started (a package the app needs,
-   * a secret it reads).
-   *
-   * @default - none
-   */
-  readonly steps?: BootStep[];
-
-  /**
-   * How long the servers' logs (boot log, access logs of the server) are kept.
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /** Where the server program is extracted on an instance, and where its settings are. */
@@ -199,8 +142,6 @@ export const WEB_SERVER_ENV_FILE = '/etc/web-tier/server.env';
 export const WEB_SERVER_SERVICE = 'web-server';
 /** The key prefix of the balancer's access logs in their bucket. */
 export const ACCESS_LOGS_PREFIX = 'alb';
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * A load-balanced, autoscaled, self-healing tier of web servers running one request handler.
@@ -243,7 +184,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
   /** Every timing of the tier, derived from `requestTimeout` and `idleTimeout` (contracts/web-tier.ts). */
   public readonly timings: WebTierTimings;
   /** The server's environment, as the instances' environment file holds it. */
-  public readonly serverEnvironment: { readonly [name: string]: string };
+  public readonly programEnvironment: { readonly [name: string]: string };
   /** The group's size and scaling targets. */
   public readonly minCapacity: number;
   public readonly maxCapacity: number;
@@ -267,17 +208,31 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     const targetCpu = props.targetCpuUtilization ?? 60;
     const bodyLimit = props.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
     const errorRate = props.serverErrorRateThreshold ?? 5;
-    const exportName = props.handler ?? 'handler';
-    const environment = props.environment ?? {};
     const internetFacing = props.internetFacing ?? true;
     const azs = props.vpc.availabilityZones.length;
 
     const timingsKnown = isKnown(requestTimeoutSeconds) && isKnown(idleTimeoutSeconds);
     const timings = deriveWebTierTimings({ requestTimeoutSeconds, idleTimeoutSeconds });
-    const reservedGiven = Object.keys(environment).filter((k) => Object.values<string>(WEB_TIER_ENV).includes(k) || k === 'AWS_REGION');
-    const badNames = Object.keys(environment).filter((k) => !ENV_NAME.test(k));
+    const program: ServiceProgram = {
+      owner: 'WebTier',
+      runtime: 'web-server',
+      serviceName: WEB_SERVER_SERVICE,
+      directory: WEB_SERVER_DIRECTORY,
+      environmentFile: WEB_SERVER_ENV_FILE,
+      description: `Web server of ${this.node.path}: serves the app behind the load balancer`,
+      settings: {
+        [WEB_TIER_ENV.port]: String(WEB_SERVER_PORT),
+        [WEB_TIER_ENV.requestTimeout]: String(requestTimeoutSeconds),
+        [WEB_TIER_ENV.idleTimeout]: String(idleTimeoutSeconds),
+        [WEB_TIER_ENV.bodyLimit]: String(bodyLimit),
+      },
+      reservedNames: Object.values<string>(WEB_TIER_ENV),
+      restart: 'on-failure',
+      // Past the server's own shutdown (notice, then drain), then SIGKILL.
+      stopTimeout: Duration.seconds(timings.stopTimeoutSeconds),
+    };
     assertProps(this, [
-      ...programSourceRules({ entry: props.entry, handler: props.handler, prebuilt: { prop: 'code', directory: props.code }, handlerKind: 'a request handler', programKind: 'server' }),
+      ...serviceFleetRules(props, program),
       {
         failed: !Token.isUnresolved(props.vpc.availabilityZones) && azs < 2,
         prop: 'vpc',
@@ -298,21 +253,9 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
         prop: 'requestTimeout, idleTimeout',
         message: `a request (requestTimeout ${requestTimeoutSeconds} s) must fit in the balancer's idle timeout (idleTimeout ${idleTimeoutSeconds} s), or the balancer answers 504 while the server still works. Raise idleTimeout or lower requestTimeout.`,
       },
-      {
-        failed: outsideInt(minCapacity, 1, 10_000),
-        prop: 'minCapacity',
-        message: `must be an integer from 1 to 10,000 (a web tier with no server serves nothing), received ${minCapacity}.`,
-      },
-      {
-        failed: outsideInt(maxCapacity, 2, 10_000),
-        prop: 'maxCapacity',
-        message: `must be an integer from 2 to 10,000 (a rolling update replaces a server while another serves), received ${maxCapacity}.`,
-      },
-      {
-        failed: isKnown(minCapacity) && isKnown(maxCapacity) && minCapacity > maxCapacity,
-        prop: 'minCapacity, maxCapacity',
-        message: `minCapacity (${minCapacity}) must not exceed maxCapacity (${maxCapacity}). Raise maxCapacity or lower minCapacity.`,
-      },
+      ...capacityRules(minCapacity, maxCapacity, {
+        minLowest: 1, minWhy: 'a web tier with no server serves nothing', maxLowest: 2, maxWhy: 'a rolling update replaces a server while another serves',
+      }),
       {
         failed: outsideInt(targetRequests, 1, 1_000_000),
         prop: 'targetRequestsPerMinute',
@@ -333,16 +276,6 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
         prop: 'serverErrorRateThreshold',
         message: `must be a percentage above 0, up to 100, received ${errorRate}.`,
       },
-      {
-        failed: reservedGiven.length > 0,
-        prop: 'environment',
-        message: `${reservedGiven.join(', ')} ${reservedGiven.length === 1 ? 'is' : 'are'} set by WebTier for the server. Use other names.`,
-      },
-      {
-        failed: badNames.length > 0,
-        prop: 'environment',
-        message: `names must be letters, digits and "_", not starting with a digit; received ${badNames.map((n) => JSON.stringify(n)).join(', ')}.`,
-      },
     ]);
 
     this.timings = timings;
@@ -354,16 +287,6 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     // The derived values are checked again once the tree is complete: a contract change that
     // breaks an ordering fails every synth, not a deployment.
     this.node.addValidation({ validate: () => (timingsKnown ? brokenTimingRules(this.timings).map((r) => `timings: ${r}`) : []) });
-
-    // Fails here with one line when esbuild is missing, not wrapped in the asset's bundling error.
-    if (props.entry !== undefined) loadEsbuild(`WebTier ${this.node.path}`, props.entry);
-    this.program = programAsset(this, 'Program', {
-      entry: props.entry,
-      directory: props.code,
-      exportName,
-      runtimeModule: props.entry === undefined ? '' : webServerMainModule(props.entry, `WebTier ${this.node.path}`),
-      bundle: (entry, outDir, name) => bundleWebServerProgram(entry, outDir, { exportName: name }),
-    });
 
     // --- The balancer, its logs and its listeners ---
     const logs = new AccessLogsBucket(this, 'AccessLogs', { prefix: ACCESS_LOGS_PREFIX, retention: props.accessLogRetention ?? Duration.days(90) });
@@ -410,42 +333,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     }
 
     // --- The servers ---
-    const serverEnvironment: Record<string, string> = {
-      ...environment,
-      AWS_REGION: Aws.REGION,
-      [WEB_TIER_ENV.port]: String(WEB_SERVER_PORT),
-      [WEB_TIER_ENV.requestTimeout]: String(requestTimeoutSeconds),
-      [WEB_TIER_ENV.idleTimeout]: String(idleTimeoutSeconds),
-      [WEB_TIER_ENV.bodyLimit]: String(bodyLimit),
-    };
-    this.serverEnvironment = serverEnvironment;
-    const envStep = BootStep.environment('web-server-env', serverEnvironment, { path: WEB_SERVER_ENV_FILE });
-    this.image = new BootstrappedImage(this, 'Image', {
-      vpc: props.vpc,
-      instanceType: props.instanceType,
-      logRetention: props.logRetention,
-      steps: [
-        BootStep.packages('nodejs', [`nodejs${AGENT_NODE_MAJOR}`]),
-        ...(props.steps ?? []),
-        BootStep.fileFromAsset('web-server-program', { path: WEB_SERVER_DIRECTORY, asset: this.program, extract: true }),
-        envStep,
-        BootStep.service(WEB_SERVER_SERVICE, {
-          execStart: `/usr/bin/node-${AGENT_NODE_MAJOR} ${WEB_SERVER_DIRECTORY}/${AGENT_PROGRAM_FILE}`,
-          description: `Web server of ${this.node.path}: serves the app behind the load balancer`,
-          environmentFiles: [envStep.path],
-          restart: 'on-failure',
-          // Past the server's own shutdown (notice, then drain), then SIGKILL.
-          stopTimeout: Duration.seconds(timings.stopTimeoutSeconds),
-        }),
-      ],
-    });
-    this.securityGroup = this.image.securityGroup;
-    this.connections = new ec2.Connections({ securityGroups: [this.image.securityGroup] });
-    this.role = this.image.role;
-    this.grantPrincipal = this.image.role;
-
-    this.autoScalingGroup = this.image.createAutoScalingGroup(this, 'Group', {
-      vpcSubnets: props.vpcSubnets,
+    const fleet = buildServiceFleet(this, props, program, {
       minCapacity,
       maxCapacity,
       // No desiredCapacity: a deploy must never reset what scaling has set.
@@ -459,6 +347,14 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
       }),
       defaultInstanceWarmup: Duration.seconds(timings.gracePeriodSeconds),
     });
+    this.program = fleet.program;
+    this.image = fleet.image;
+    this.autoScalingGroup = fleet.autoScalingGroup;
+    this.programEnvironment = fleet.programEnvironment;
+    this.securityGroup = fleet.image.securityGroup;
+    this.connections = fleet.connections;
+    this.role = fleet.role;
+    this.grantPrincipal = fleet.role;
 
     this.targetGroup = this.listener.addTargets('Servers', {
       port: WEB_SERVER_PORT,
@@ -491,7 +387,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     // What the local cloud runs in this group's place (contracts/web-tier.ts), on the group itself.
     declareWorkload(this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup, WEB_TIER_WORKLOAD.declare({
       program: `s3://${this.program.s3BucketName}/${this.program.s3ObjectKey}`,
-      environment: serverEnvironment,
+      environment: this.programEnvironment,
       requestTimeoutSeconds,
       idleTimeoutSeconds,
       healthCheckPath: READINESS_PATH,

@@ -5,73 +5,34 @@
  * systemd service). The group scales on the backlog per instance, from zero; an instance that
  * holds jobs is protected from scale-in, and a terminating instance drains before it goes.
  */
-import { Annotations, Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
+import type * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import {
   AGENT_AUTOSCALING_ACTIONS, AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_AGENT_ENV_FILE, FLEET_ENV, FLEET_LIFECYCLE_HOOK_NAME, FLEET_WORKER_WORKLOAD,
   IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
 } from '../../contracts/work-queue';
-import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE, bundleAgentProgram, loadEsbuild, workerAgentMainModule } from '../core/bundling';
-import { programAsset, programSourceRules } from '../core/program-asset';
+import { capacityRules } from '../core/rules';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { declareWorkload } from '../core/workload';
-import { BootStep } from '../image-bootstrap/boot-steps';
-import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
+import type { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
+import { buildServiceFleet, serviceFleetRules, type ServiceFleetProps, type ServiceProgram } from '../image-bootstrap/service-fleet';
 import { BACKLOG_SCALING_GROUP_METRICS, BacklogScaling } from './fleet-scaling';
 import { grantIdempotencyRecords } from './idempotency';
 import { jobWorkerRules, workerIdempotency, type JobWorkerProps } from './job-worker';
 
-/** Properties of a {@link FleetWorker}. */
-export interface FleetWorkerProps extends JobWorkerProps {
-  /**
-   * The file that exports the job handler (`export const handler = defineJobHandler(...)`): the
-   * same file a LambdaWorker runs, unchanged. It is bundled at synth with esbuild (on this
-   * machine, no Docker) together with the worker agent into one program. Give either `entry` or
-   * `programDirectory`.
-   *
-   * @default - none; `programDirectory` must be given
-   */
-  readonly entry?: string;
-
-  /**
-   * The name the handler is exported under in `entry`.
-   *
-   * @default "handler"
-   */
-  readonly handler?: string;
-
-  /**
-   * A directory holding an agent program already bundled, instead of `entry`: its `index.mjs`
-   * runs `runWorkerFromEnv(handler)` (from `@cdk-cloud-patterns/runtime`) and needs nothing but
-   * Node.js 22.
-   *
-   * @default - none; `entry` must be given
-   */
-  readonly programDirectory?: string;
-
-  /** The VPC the instances run in; they need a way out to AWS APIs over HTTPS. */
-  readonly vpc: ec2.IVpc;
-
-  /**
-   * Where the instances run.
-   *
-   * @default - the VPC's default selection: private subnets with egress, else isolated, else public
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-
-  /**
-   * The instance type; its architecture picks the Amazon Linux 2023 image.
-   *
-   * @default ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO)
-   */
-  readonly instanceType?: ec2.InstanceType;
-
+/**
+ * Properties of a {@link FleetWorker}: the job worker's (the queue, idempotency, logs and role, as
+ * a LambdaWorker takes them) and the service fleet's (the program, the VPC, the instances, as a
+ * WebTier takes them). `entry` is the file that exports the job handler
+ * (`export const handler = defineJobHandler(...)`): the same file a LambdaWorker runs, unchanged.
+ */
+export interface FleetWorkerProps extends JobWorkerProps, ServiceFleetProps {
   /**
    * Jobs one instance runs at once: about one per vCPU for CPU-bound jobs, tens to hundreds for
    * jobs that mostly wait on I/O.
@@ -122,22 +83,6 @@ export interface FleetWorkerProps extends JobWorkerProps {
    */
   readonly jobTimeout?: Duration;
 
-  /**
-   * More environment variables for the handler (not secrets: they are in the instances' user
-   * data, readable by anyone who may describe the launch template).
-   *
-   * @default - only the agent's own settings
-   */
-  readonly environment?: { readonly [name: string]: string };
-
-  /**
-   * More boot steps, run before the agent is installed and started: say a package the handler
-   * needs (`BootStep.packages('render', ['ImageMagick'])`).
-   *
-   * @default - none
-   */
-  readonly steps?: BootStep[];
-
 }
 
 /** How long the agent hides a job it received, in seconds; heartbeats extend it while the job runs. */
@@ -163,7 +108,6 @@ const MAX_HOOK_HEARTBEAT_SECONDS = 7200;
 const STOP_SLACK_SECONDS = 40;
 /** Tag keys that instance metadata can show (tags propagated to instances must fit, or launches fail). */
 const METADATA_TAG_KEY = /^(?!\.{1,2}$)(?!_index$)[A-Za-z0-9+\-=.,_:@]+$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * A fleet of EC2 workers that run a job handler on every job of a WorkQueue, scaling on the
@@ -186,7 +130,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
   /** The launch template, instance role, security group and log group of the instances. */
   public readonly image: BootstrappedImage;
   /** The Auto Scaling group of the workers. */
-  public readonly group: autoscaling.AutoScalingGroup;
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   /** The instance role: grant it what the handler calls (`grant...(fleetWorker)`). */
   public readonly role: iam.IRole;
   /** The instance role, as what grants go to. */
@@ -200,7 +144,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
   /** The table of finished jobs, when idempotency is on. */
   public readonly idempotencyTable?: dynamodb.ITable;
   /** The agent's environment, as the instances' environment file holds it. */
-  public readonly agentEnvironment: { readonly [name: string]: string };
+  public readonly programEnvironment: { readonly [name: string]: string };
   /** Jobs one instance runs at once. */
   public readonly concurrency: number;
   /** The longest a job may run, in seconds. */
@@ -221,38 +165,46 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
     const warmup = props.warmup ?? Duration.minutes(3);
     const jobTimeout = props.jobTimeout ?? Duration.minutes(15);
     const idempotency = props.idempotency ?? false;
-    const exportName = props.handler ?? 'handler';
-    const environment = props.environment ?? {};
 
     const jobTimeoutSeconds = jobTimeout.toSeconds();
     const warmupSeconds = warmup.toSeconds();
     const maxJobTimeout = MAX_HOOK_HEARTBEAT_SECONDS - HOOK_SLACK_SECONDS;
-    const reserved = new Set([...Object.values(agentSettingNames()), 'AWS_REGION']);
-    const reservedGiven = Object.keys(environment).filter((k) => reserved.has(k));
-    const badNames = Object.keys(environment).filter((k) => !ENV_NAME.test(k));
     const receives = queue.maxReceiveCount;
+    const idempotencyParts = workerIdempotency(this, props);
+    // No group name here: user data that named the group would make the launch template depend
+    // on the group that launches from it. The agent reads the name from its instance's tag.
+    const program: ServiceProgram = {
+      owner: 'FleetWorker',
+      runtime: 'worker-agent',
+      serviceName: FLEET_AGENT_SERVICE,
+      directory: FLEET_AGENT_DIRECTORY,
+      environmentFile: FLEET_AGENT_ENV_FILE,
+      description: `Worker agent of ${this.node.path}: runs the job handler on the jobs of its queue`,
+      settings: {
+        [QUEUE_URL_ENV]: queue.queue.queueUrl,
+        [CONCURRENCY_ENV]: String(concurrency),
+        [VISIBILITY_TIMEOUT_ENV]: String(FLEET_AGENT_VISIBILITY_SECONDS),
+        [JOB_TIMEOUT_ENV]: String(jobTimeoutSeconds),
+        [STOP_TIMEOUT_ENV]: String(FLEET_AGENT_STOP_SECONDS),
+        [FLEET_ENV]: '1',
+        [LIFECYCLE_HOOK_ENV]: FLEET_LIFECYCLE_HOOK_NAME,
+        ...idempotencyParts.environment,
+      },
+      reservedNames: [AUTO_SCALING_GROUP_ENV, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV],
+      // The agent exits 0 after draining for a termination: that is not to be restarted.
+      restart: 'on-failure',
+      stopTimeout: Duration.seconds(FLEET_AGENT_STOP_SECONDS + STOP_SLACK_SECONDS),
+      // The agent reads its group's name from the aws:autoscaling:groupName tag.
+      instanceMetadataTags: true,
+    };
     assertProps(this, [
-      ...programSourceRules({ entry: props.entry, handler: props.handler, prebuilt: { prop: 'programDirectory', directory: props.programDirectory }, handlerKind: 'a job handler', programKind: 'agent' }),
+      ...serviceFleetRules(props, program),
       {
         failed: outsideInt(concurrency, 1, 10_000),
         prop: 'concurrency',
         message: `must be an integer from 1 to 10,000 jobs per instance, received ${concurrency}.`,
       },
-      {
-        failed: outsideInt(minCapacity, 0, 10_000),
-        prop: 'minCapacity',
-        message: `must be an integer from 0 to 10,000, received ${minCapacity}.`,
-      },
-      {
-        failed: outsideInt(maxCapacity, 1, 10_000),
-        prop: 'maxCapacity',
-        message: `must be an integer from 1 to 10,000, received ${maxCapacity}.`,
-      },
-      {
-        failed: isKnown(minCapacity) && isKnown(maxCapacity) && minCapacity > maxCapacity,
-        prop: 'minCapacity, maxCapacity',
-        message: `minCapacity (${minCapacity}) must not exceed maxCapacity (${maxCapacity}). Raise maxCapacity or lower minCapacity.`,
-      },
+      ...capacityRules(minCapacity, maxCapacity, { minLowest: 0, maxLowest: 1 }),
       {
         failed: isKnown(targetBacklog) && !(targetBacklog > 0 && targetBacklog <= 1_000_000),
         prop: 'targetBacklogPerInstance',
@@ -273,16 +225,6 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
         failed: idempotency && receives !== undefined && receives < 3,
         prop: 'idempotency',
         message: `needs the queue's maxReceiveCount to be at least 3, received ${receives}: a delivery that finds its job in progress on another instance is postponed once, which spends a receive. Raise maxReceiveCount on ${queue.node.path} or turn idempotency off.`,
-      },
-      {
-        failed: reservedGiven.length > 0,
-        prop: 'environment',
-        message: `${reservedGiven.join(', ')} ${reservedGiven.length === 1 ? 'is' : 'are'} set by FleetWorker for the agent. Use other names.`,
-      },
-      {
-        failed: badNames.length > 0,
-        prop: 'environment',
-        message: `names must be letters, digits and "_", not starting with a digit; received ${badNames.map((n) => JSON.stringify(n)).join(', ')}.`,
       },
     ]);
     if (idempotency && receives === undefined) {
@@ -305,66 +247,8 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       `${this.node.path} (the agent hides each job for ${FLEET_AGENT_VISIBILITY_SECONDS} s and extends it while the job runs)`,
     );
 
-    // Fails here with one line when esbuild is missing, not wrapped in the asset's bundling error.
-    if (props.entry !== undefined) loadEsbuild(`FleetWorker ${this.node.path}`, props.entry);
-    this.program = programAsset(this, 'Program', {
-      entry: props.entry,
-      directory: props.programDirectory,
-      exportName,
-      runtimeModule: props.entry === undefined ? '' : workerAgentMainModule(props.entry, `FleetWorker ${this.node.path}`),
-      bundle: (entry, outDir, name) => bundleAgentProgram(entry, outDir, { exportName: name }),
-    });
-
-    const idempotencyParts = workerIdempotency(this, props);
     this.idempotencyTable = idempotencyParts.table;
-
-    // No group name here: user data that named the group would make the launch template depend
-    // on the group that launches from it. The agent reads the name from its instance's tag.
-    const agentEnvironment: Record<string, string> = {
-      ...environment,
-      AWS_REGION: Aws.REGION,
-      [QUEUE_URL_ENV]: queue.queue.queueUrl,
-      [CONCURRENCY_ENV]: String(concurrency),
-      [VISIBILITY_TIMEOUT_ENV]: String(FLEET_AGENT_VISIBILITY_SECONDS),
-      [JOB_TIMEOUT_ENV]: String(jobTimeoutSeconds),
-      [STOP_TIMEOUT_ENV]: String(FLEET_AGENT_STOP_SECONDS),
-      [FLEET_ENV]: '1',
-      [LIFECYCLE_HOOK_ENV]: FLEET_LIFECYCLE_HOOK_NAME,
-      ...idempotencyParts.environment,
-    };
-    this.agentEnvironment = agentEnvironment;
-
-    const envStep = BootStep.environment('fleet-worker-env', agentEnvironment, { path: FLEET_AGENT_ENV_FILE });
-    this.image = new BootstrappedImage(this, 'Image', {
-      vpc: props.vpc,
-      instanceType: props.instanceType,
-      logRetention: props.logRetention,
-      logGroup: props.logGroup,
-      logEncryptionKey: props.logEncryptionKey,
-      customerManagedPolicies: props.customerManagedPolicies,
-      // The agent reads its group's name from the aws:autoscaling:groupName tag.
-      instanceMetadataTags: true,
-      steps: [
-        BootStep.packages('nodejs', [`nodejs${AGENT_NODE_MAJOR}`]),
-        ...(props.steps ?? []),
-        BootStep.fileFromAsset('fleet-worker-program', { path: FLEET_AGENT_DIRECTORY, asset: this.program, extract: true }),
-        envStep,
-        BootStep.service(FLEET_AGENT_SERVICE, {
-          execStart: `/usr/bin/node-${AGENT_NODE_MAJOR} ${FLEET_AGENT_DIRECTORY}/${AGENT_PROGRAM_FILE}`,
-          description: `Worker agent of ${this.node.path}: runs the job handler on the jobs of its queue`,
-          environmentFiles: [envStep.path],
-          // The agent exits 0 after draining for a termination: that is not to be restarted.
-          restart: 'on-failure',
-          stopTimeout: Duration.seconds(FLEET_AGENT_STOP_SECONDS + STOP_SLACK_SECONDS),
-        }),
-      ],
-    });
-    this.role = this.image.role;
-    this.grantPrincipal = this.image.role;
-    this.connections = new ec2.Connections({ securityGroups: [this.image.securityGroup] });
-
-    this.group = this.image.createAutoScalingGroup(this, 'Group', {
-      vpcSubnets: props.vpcSubnets,
+    const fleet = buildServiceFleet(this, props, program, {
       minCapacity,
       maxCapacity,
       defaultInstanceWarmup: warmup,
@@ -372,8 +256,16 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       newInstancesProtectedFromScaleIn: true,
       groupMetrics: [new autoscaling.GroupMetrics(...BACKLOG_SCALING_GROUP_METRICS)],
     });
+    this.program = fleet.program;
+    this.image = fleet.image;
+    this.autoScalingGroup = fleet.autoScalingGroup;
+    this.programEnvironment = fleet.programEnvironment;
+    this.role = fleet.role;
+    this.grantPrincipal = fleet.role;
+    this.connections = fleet.connections;
+
     // In the group itself (not a resource of its own), so it exists before any instance does.
-    const cfnGroup = this.group.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     cfnGroup.lifecycleHookSpecificationList = [{
       lifecycleHookName: FLEET_LIFECYCLE_HOOK_NAME,
       lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
@@ -383,7 +275,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
     }];
 
     this.scaling = new BacklogScaling(this, 'Scaling', {
-      group: this.group,
+      group: this.autoScalingGroup,
       backlog: queue.metricBacklog(),
       targetBacklogPerInstance: targetBacklog,
       scaleOutFromZero: !isKnown(minCapacity) || minCapacity === 0,
@@ -395,7 +287,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'WorkerAgentFleet',
       actions: [...AGENT_AUTOSCALING_ACTIONS],
-      resources: [this.group.autoScalingGroupArn],
+      resources: [this.autoScalingGroup.autoScalingGroupArn],
     }));
     Validations.of(this.role).acknowledge({
       // cdk-nag names the finding as the ARN renders: pseudo parameters, or a stack's literal environment.
@@ -410,7 +302,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       program: `s3://${this.program.s3BucketName}/${this.program.s3ObjectKey}`,
       targetBacklogPerInstance: targetBacklog,
       launchTemplateId: this.image.launchTemplate.launchTemplateId!,
-      environmentFile: envStep.path,
+      environmentFile: fleet.environmentStep.path,
     }));
 
     this.node.addValidation({ validate: () => unreadableInstanceTags(cfnGroup) });
@@ -425,14 +317,6 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
 /** `value` when known at synth time (a stack's literal region or account), else `otherwise`. */
 function literalOr(value: string, otherwise: string): string {
   return Token.isUnresolved(value) ? otherwise : value;
-}
-
-/** The names of the agent's settings that FleetWorker sets. */
-function agentSettingNames(): Record<string, string> {
-  return {
-    AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV, JOB_TIMEOUT_ENV,
-    LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
-  };
 }
 
 /**

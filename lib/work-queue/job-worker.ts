@@ -5,16 +5,15 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV } from '../../contracts/work-queue';
+import type { ComputeProps } from '../core/log-groups';
 import { outsideInt, type PropRule } from '../core/validation';
 import { newIdempotencyTable } from './idempotency';
 import type { IWorkQueue } from './work-queue';
 
-/** Properties every job worker takes. */
-export interface JobWorkerProps {
+/** Properties every job worker takes (with the logs and role props of every construct that runs code). */
+export interface JobWorkerProps extends ComputeProps {
   /**
    * The queue to take jobs from: a {@link WorkQueue}, or a queue of another stack or app
    * imported with `WorkQueue.fromQueueAttributes`.
@@ -45,37 +44,6 @@ export interface JobWorkerProps {
    */
   readonly idempotencyTtl?: Duration;
 
-  /**
-   * How long the worker's logs are kept (in the log group the worker creates).
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * A log group of your own for the worker's logs, used as it is (its retention and encryption
-   * are yours): `logRetention` and `logEncryptionKey` cannot be set with it.
-   *
-   * @default - a new log group, kept for `logRetention` and retained when the stack is deleted
-   */
-  readonly logGroup?: logs.ILogGroup;
-
-  /**
-   * Encrypt the log group the worker creates with this KMS key (CloudWatch Logs is allowed to use
-   * it for the log groups of this account and region).
-   *
-   * @default - encrypted by CloudWatch Logs with its own keys
-   */
-  readonly logEncryptionKey?: kms.IKey;
-
-  /**
-   * Put the permissions of the role the worker creates in a customer-managed policy instead of an
-   * inline one, for rules that forbid inline policies (cdk-nag's IAMNoInlinePolicy in the HIPAA,
-   * NIST and PCI packs). Later `grant...(worker)` calls land there too.
-   *
-   * @default false
-   */
-  readonly customerManagedPolicies?: boolean;
 }
 
 /** The checks of {@link JobWorkerProps} that every worker runs. */
@@ -91,19 +59,6 @@ export function jobWorkerRules(props: JobWorkerProps): PropRule[] {
       failed: outsideInt(ttlSeconds, 60, 31_536_000),
       prop: 'idempotencyTtl',
       message: `must be from 1 minute to 365 days, received ${ttlSeconds} seconds.`,
-    },
-    ...logGroupRules(props),
-  ];
-}
-
-/** The checks of a construct that creates a log group unless it is given one. */
-export function logGroupRules(props: { readonly logGroup?: logs.ILogGroup; readonly logRetention?: logs.RetentionDays; readonly logEncryptionKey?: kms.IKey }): PropRule[] {
-  const conflicts = (['logRetention', 'logEncryptionKey'] as const).filter((k) => props[k] !== undefined);
-  return [
-    {
-      failed: props.logGroup !== undefined && conflicts.length > 0,
-      prop: `logGroup + ${conflicts.join(', ')}`,
-      message: `an existing log group keeps its own retention and encryption, so ${conflicts.join(' and ')} cannot be set with it; received both. Remove ${conflicts.length === 1 ? 'it' : 'them'}, or remove \`logGroup\` to let the construct create one.`,
     },
   ];
 }

@@ -13,7 +13,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_NODE_RUNTIME, HANDLER_NODEJS_BUNDLING, assertEsbuildInstalled } from '../core/bundling';
-import { newLogGroup } from '../core/log-groups';
+import { logGroupFor, logGroupRules } from '../core/log-groups';
 import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { newRole } from '../core/roles';
 import { LAMBDA_WORKER_WORKLOAD } from '../../contracts/work-queue';
@@ -248,6 +248,7 @@ export class LambdaWorker extends Construct implements iam.IGrantable, ec2.IConn
         message: 'only apply to a function in a VPC, but `vpc` is not set. Give `vpc`, or remove them.',
       },
       ...jobWorkerRules(props),
+      ...logGroupRules(props),
     ]);
 
     if (isKnown(timeoutSeconds)) {
@@ -257,10 +258,7 @@ export class LambdaWorker extends Construct implements iam.IGrantable, ec2.IConn
       );
     }
 
-    this.logGroup = props.logGroup ?? newLogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      encryptionKey: props.logEncryptionKey,
-    });
+    this.logGroup = logGroupFor(this, 'LogGroup', props);
     // Our own role: only what this worker uses, no AWS managed policies.
     const role = newRole(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

@@ -11,6 +11,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+import { encryptionKeyFor, resolveEncryption } from '../core/encryption';
+import { existingResourceRule } from '../core/rules';
 import { PatternPropsError, assertProps, isKnown, outsideInt } from '../core/validation';
 import { AGENT_SQS_ACTIONS } from '../../contracts/work-queue';
 
@@ -346,23 +348,15 @@ export class WorkQueue extends WorkQueueBase {
 
     const byo = props.queue !== undefined;
     const fifo = props.fifo ?? props.queue?.fifo ?? false;
-    // A key means KMS, as it does for sqs.Queue: a key given and silently unused would be worse.
-    const encryption = props.encryption ?? (props.encryptionKey !== undefined ? WorkQueueEncryption.KMS : WorkQueueEncryption.SQS_MANAGED);
+    const encryption = resolveEncryption(props, WorkQueueEncryption.KMS, WorkQueueEncryption.SQS_MANAGED, 'WorkQueueEncryption');
     const retention = props.retentionPeriod ?? Duration.days(14);
     const maxReceiveCount = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
     const oldestJobAgeThreshold = props.oldestJobAgeThreshold ?? Duration.minutes(15);
 
-    const shaping: (keyof WorkQueueProps)[] = [
-      'fifo', 'queueName', 'encryption', 'encryptionKey', 'visibilityTimeout', 'retentionPeriod', 'maxReceiveCount',
-    ];
-    const conflicts = byo ? shaping.filter((k) => props[k] !== undefined) : [];
     const seconds = (d?: Duration) => (d === undefined ? undefined : d.toSeconds());
     assertProps(this, [
-      {
-        failed: conflicts.length > 0,
-        prop: `queue + ${conflicts.join(', ')}`,
-        message: `an existing queue is used as it is, so ${conflicts.join(', ')} cannot be set with it. Remove them, or remove \`queue\` to let WorkQueue create one.`,
-      },
+      existingResourceRule('queue', props, ['fifo', 'queueName', 'encryption', 'encryptionKey', 'visibilityTimeout', 'retentionPeriod', 'maxReceiveCount'], 'WorkQueue'),
+      ...encryption.rules,
       {
         failed: outsideInt(props.maxReceiveCount, 1, 1000),
         prop: 'maxReceiveCount',
@@ -382,11 +376,6 @@ export class WorkQueue extends WorkQueueBase {
         failed: outsideInt(seconds(oldestJobAgeThreshold), 60, 1_209_600),
         prop: 'oldestJobAgeThreshold',
         message: `must be from 1 minute to 14 days, received ${seconds(oldestJobAgeThreshold)} seconds.`,
-      },
-      {
-        failed: props.encryptionKey !== undefined && props.encryption === WorkQueueEncryption.SQS_MANAGED,
-        prop: 'encryptionKey',
-        message: 'is only used with `encryption: WorkQueueEncryption.KMS`, but `encryption` is SQS_MANAGED. Set `encryption` to KMS or remove `encryptionKey`.',
       },
       {
         failed: !byo && props.deadLetterQueue !== undefined && props.deadLetterQueue.fifo !== fifo,
@@ -409,12 +398,9 @@ export class WorkQueue extends WorkQueueBase {
       this.deadLetterQueue = props.deadLetterQueue;
       this.encryptionKey = props.queue.encryptionMasterKey;
     } else {
-      const useKms = encryption === WorkQueueEncryption.KMS;
       // sqs.Queue's own KMS key has rotation off (AwsSolutions-KMS5); ours has it on.
-      this.encryptionKey = useKms
-        ? props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: `Encrypts the jobs of ${this.node.path}` })
-        : undefined;
-      const atRest = useKms
+      this.encryptionKey = encryptionKeyFor(this, encryption, props.encryptionKey, { description: `Encrypts the jobs of ${this.node.path}` });
+      const atRest = encryption.kms
         ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey }
         : { encryption: sqs.QueueEncryption.SQS_MANAGED };
       const dlqName = props.queueName === undefined || Token.isUnresolved(props.queueName)

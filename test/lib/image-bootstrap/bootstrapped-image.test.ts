@@ -467,7 +467,7 @@ describe('BootstrappedImage validation', () => {
     ['rootVolumeSize is below the Amazon Linux snapshot', { rootVolumeSize: 4 }, /rootVolumeSize: must be an integer from 8 to 16,384 GiB \(the Amazon Linux 2023 snapshot is 8 GiB\), received 4/],
     ['httpPutResponseHopLimit is 0', { httpPutResponseHopLimit: 0 }, /httpPutResponseHopLimit: must be an integer from 1 to 64 .*received 0/],
     ['logGroup and logRetention are both set', 'logGroup', /logGroup \+ logRetention: an existing log group keeps its own retention/],
-    ['logGroup and logEncryptionKey are both set', 'logGroupKey', /logGroup \+ logEncryptionKey: an existing log group keeps its own encryption/],
+    ['logGroup and logEncryptionKey are both set', 'logGroupKey', /logGroup \+ logEncryptionKey: an existing log group keeps its own retention and encryption/],
     ['securityGroup and allowAllOutbound are both set', 'securityGroup', /securityGroup \+ allowAllOutbound: an existing security group keeps its own rules/],
     ['bake.amiParameterName is under /aws', { bake: { amiParameterName: '/aws/service/mine' } }, /bake.amiParameterName: must be an SSM parameter name .*received "\/aws\/service\/mine"/],
     ['bake.schedule is not a cron expression', { bake: { schedule: 'rate(1 day)' } }, /bake.schedule: must be an Image Builder cron expression .*received "rate\(1 day\)"/],

@@ -126,10 +126,22 @@ describe('SessionStore', () => {
       .toThrow(/table \+ tableName, pointInTimeRecovery, removalPolicy: an existing table is used as it is/);
   });
 
-  test('fails when encryptionKey is given without KMS encryption', () => {
+  test('a key alone means KMS, as it does for WorkQueue and sqs.Queue: the table is encrypted with it', () => {
+    // GIVEN a key, and no encryption setting
     const { stack } = newStack();
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-    expect(() => new SessionStore(stack, 'Sessions', { encryptionKey: key })).toThrow(/encryptionKey: is only used with `encryption: SessionStoreEncryption.KMS`, but `encryption` is AWS_OWNED/);
+    // WHEN the store is given the key alone
+    const store = new SessionStore(stack, 'Sessions', { encryptionKey: key });
+    // THEN the table uses it, and grants cover it
+    expect(store.encryptionKey).toBe(key);
+    templateOf(stack).hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: stack.resolve(key.keyArn) } });
+  });
+
+  test('fails when encryptionKey comes with AWS-owned encryption', () => {
+    const { stack } = newStack();
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    expect(() => new SessionStore(stack, 'Sessions', { encryption: SessionStoreEncryption.AWS_OWNED, encryptionKey: key }))
+      .toThrow(/encryptionKey: means KMS encryption, but `encryption` is AWS_OWNED\. Leave `encryption` out \(a key means SessionStoreEncryption\.KMS\)/);
   });
 
   test('fails when throttleAlarmThreshold is not a whole number from 1', () => {

@@ -275,10 +275,25 @@ describe('SharedStorage validation', () => {
       .toThrow(/bucket \+ corsOrigins, objectCreatedJobs: an existing bucket is used as it is.*configure it where the bucket is defined/);
   });
 
-  test('fails when encryptionKey comes without KMS encryption', () => {
+  test('a key alone means KMS, as it does for WorkQueue and s3.Bucket: the bucket and the records are encrypted with it', () => {
+    // GIVEN a key, and no encryption setting
     const { stack } = newStack();
-    expect(() => new SharedStorage(stack, 'Storage', { encryptionKey: new kms.Key(stack, 'Key') }))
-      .toThrow(/encryptionKey: is only used with `encryption: SharedStorageEncryption.KMS`, received encryption S3_MANAGED/);
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    // WHEN the storage is given the key alone
+    const storage = new SharedStorage(stack, 'Storage', { encryptionKey: key, records: true });
+    // THEN the bucket and the records table use it
+    expect(storage.encryptionKey).toBe(key);
+    const template = templateOf(stack);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: stack.resolve(key.keyArn) } })] },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: Match.objectLike({ SSEEnabled: true, KMSMasterKeyId: stack.resolve(key.keyArn) }) });
+  });
+
+  test('fails when encryptionKey comes with S3-managed encryption', () => {
+    const { stack } = newStack();
+    expect(() => new SharedStorage(stack, 'Storage', { encryption: SharedStorageEncryption.S3_MANAGED, encryptionKey: new kms.Key(stack, 'Key') }))
+      .toThrow(/encryptionKey: means KMS encryption, but `encryption` is S3_MANAGED\. Leave `encryption` out \(a key means SharedStorageEncryption\.KMS\)/);
   });
 
   test.each([1.1, 1.0, 2])('fails when minimumTlsVersion is %p', (minimumTlsVersion) => {

@@ -39,7 +39,7 @@ describe('FleetWorkerStack', () => {
 
   test('runs the demo jobs with idempotency, two at a time per instance, and lets them write only results', () => {
     template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', { TargetTrackingConfiguration: Match.objectLike({ TargetValue: 2 }) });
-    expect(stack.fleet.agentEnvironment).toMatchObject({ CLOUD_PATTERNS_CONCURRENCY: '2', RESULTS_TABLE: stack.resultsTable.tableName });
+    expect(stack.fleet.programEnvironment).toMatchObject({ CLOUD_PATTERNS_CONCURRENCY: '2', RESULTS_TABLE: stack.resultsTable.tableName });
     expect(stack.fleet.idempotencyTable).toBeDefined();
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
     const resultsArn = JSON.stringify(stack.resolve(stack.resultsTable.tableArn));
@@ -49,7 +49,7 @@ describe('FleetWorkerStack', () => {
   test('outputs the queues, the results table, the group and its log group', () => {
     const outputs = Object.keys(template.findOutputs('*')).sort();
     expect(outputs).toEqual(['AutoScalingGroupName', 'DeadLetterQueueUrl', 'QueueUrl', 'ResultsTableName', 'WorkerLogGroupName']);
-    template.hasOutput('AutoScalingGroupName', { Value: stack.resolve(stack.fleet.group.autoScalingGroupName) });
+    template.hasOutput('AutoScalingGroupName', { Value: stack.resolve(stack.fleet.autoScalingGroup.autoScalingGroupName) });
   });
 
   test('fails when maxCapacity is over 20', () => {

@@ -56,10 +56,10 @@ describe('RenderFarmStack', () => {
     expect(actionsOn(web, stack.storage.bucket.bucketArn)).toEqual(['s3:GetObject']);
     for (const q of [stack.smallRenders, stack.largeRenders]) expect(actionsOn(web, q.queue.queueArn)).toEqual(['sqs:GetQueueAttributes', 'sqs:SendMessage']);
     expect(statements).toEqual(expect.arrayContaining([expect.objectContaining({ Sid: 'DescribeFleetGroup', Action: 'autoscaling:DescribeAutoScalingGroups', Resource: '*' })]));
-    expect(stack.web.serverEnvironment).toMatchObject({
+    expect(stack.web.programEnvironment).toMatchObject({
       [RENDER_FARM_ENV.smallQueueUrl]: stack.smallRenders.queue.queueUrl,
       [RENDER_FARM_ENV.largeQueueUrl]: stack.largeRenders.queue.queueUrl,
-      [RENDER_FARM_ENV.fleetGroupName]: stack.fleet.group.autoScalingGroupName,
+      [RENDER_FARM_ENV.fleetGroupName]: stack.fleet.autoScalingGroup.autoScalingGroupName,
       [RENDER_FARM_ENV.sessionSecretArn]: stack.sessionSecret.secretArn,
       [RENDER_FARM_ENV.plainHttp]: 'true',
     });

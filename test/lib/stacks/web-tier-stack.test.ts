@@ -40,7 +40,7 @@ describe('WebTierStack', () => {
     expect(statements.filter((s) => JSON.stringify(s.Resource).includes(secretArn)).flatMap((s) => [s.Action].flat())).toEqual(
       expect.arrayContaining(['secretsmanager:GetSecretValue']));
     // The environment names the table and the secret's ARN, never its value; plain HTTP without a certificate
-    expect(stack.web.serverEnvironment).toMatchObject({
+    expect(stack.web.programEnvironment).toMatchObject({
       ...stack.sessions.environment,
       DEMO_SESSION_SECRET_ARN: stack.sessionSecret.secretArn,
       DEMO_PLAIN_HTTP: 'true',

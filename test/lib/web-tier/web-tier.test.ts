@@ -12,6 +12,9 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { WEB_TIER_BOOT_ACTIONS, deriveWebTierTimings } from '../../../contracts/web-tier';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
@@ -32,7 +35,7 @@ function newStack(props: Partial<WebTierProps> = {}, env?: { region: string; acc
   const vpc = new ec2.Vpc(stack, 'Vpc', {
     maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false,
   });
-  const codeOrEntry = props.entry === undefined ? { code: PREBUILT } : {};
+  const codeOrEntry = props.entry === undefined ? { programDirectory: PREBUILT } : {};
   const web = new WebTier(stack, 'Web', { vpc, ...codeOrEntry, ...props });
   let template: Template | undefined;
   return { app, stack, vpc, web, get template() { return (template ??= Template.fromStack(stack)); } };
@@ -257,7 +260,7 @@ describe('WebTier options', () => {
       const s = new Stack(app, 'S');
       const vpc = new ec2.Vpc(s, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
       const certificate = acm.Certificate.fromCertificateArn(s, 'Cert', 'arn:aws:acm:us-east-1:111111111111:certificate/abc');
-      const w = new WebTier(s, 'Web', { vpc, code: PREBUILT, certificate });
+      const w = new WebTier(s, 'Web', { vpc, programDirectory: PREBUILT, certificate });
       return { stack: s, web: w, template: Template.fromStack(s) };
     })();
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
@@ -324,12 +327,40 @@ describe('WebTier options', () => {
   });
 });
 
+describe('WebTier logs and role, as every construct that runs code takes them', () => {
+  test('encrypts the servers\' log group with logEncryptionKey and keeps it for logRetention', () => {
+    // GIVEN a key
+    const app = new App();
+    const stack = new Stack(app, 'KeyStack');
+    const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    // WHEN the web tier is given it
+    new WebTier(stack, 'Web', { vpc, programDirectory: PREBUILT, logEncryptionKey: key, logRetention: logs.RetentionDays.ONE_WEEK });
+    // THEN its log group uses it
+    Template.fromStack(stack).hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: stack.resolve(key.keyArn), RetentionInDays: 7 });
+  });
+
+  test('writes to a log group it is given, and creates none', () => {
+    const { stack, web, template } = newStack({ logGroup: logs.LogGroup.fromLogGroupName(new Stack(), 'Theirs', 'web-logs') });
+    template.resourceCountIs('AWS::Logs::LogGroup', 0);
+    expect(stack.resolve(web.image.logGroup.logGroupName)).toBe('web-logs');
+  });
+
+  test('with customerManagedPolicies, puts the servers\' permissions in customer-managed policies, none inline', () => {
+    const { stack, web } = newStack({ customerManagedPolicies: true });
+    web.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::bucket/*'] }));
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    expect(Object.keys(template.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [stack.resolve(web.role.roleName)] } })).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe('WebTier validation', () => {
   const cases: Array<[string, Partial<WebTierProps>, RegExp]> = [
-    ['neither entry nor code is given', { code: undefined, entry: undefined }, /entry, code: give exactly one.*received neither/],
+    ['neither entry nor programDirectory is given', { programDirectory: undefined, entry: undefined }, /entry, programDirectory: give exactly one.*received neither/],
     ['the entry file does not exist', { entry: '/nowhere/app.ts' }, /entry: must be the request handler's file, but there is no file at \/nowhere\/app\.ts/],
-    ['code holds no index.mjs', { code: __dirname }, /code: must hold the bundled server program index\.mjs/],
-    ['handler is given with code', { handler: 'app' }, /handler: only applies to `entry`/],
+    ['programDirectory holds no index.mjs', { programDirectory: __dirname }, /programDirectory: must hold the bundled server program index\.mjs/],
+    ['handler is given with programDirectory', { handler: 'app' }, /handler: only applies to `entry`/],
     ['handler is not an identifier', { entry: APP_ENTRY, handler: 'my-app' }, /handler: must be the name .* received "my-app"/],
     ['requestTimeout is over an hour', { requestTimeout: Duration.hours(2), idleTimeout: Duration.seconds(4000) }, /requestTimeout: must be from 1 second to 1 hour.*received 7200 seconds/],
     ['idleTimeout is over 4,000 s', { idleTimeout: Duration.seconds(4001) }, /idleTimeout: must be from 1 to 4,000 seconds.*received 4001/],
@@ -343,6 +374,8 @@ describe('WebTier validation', () => {
     ['serverErrorRateThreshold is 0', { serverErrorRateThreshold: 0 }, /serverErrorRateThreshold: must be a percentage above 0.*received 0/],
     ['environment sets a server variable', { environment: { WEB_TIER_PORT: '80' } }, /environment: WEB_TIER_PORT is set by WebTier/],
     ['environment has a bad name', { environment: { 'MY-VAR': 'x' } }, /environment: names must be letters.*"MY-VAR"/],
+    ['logGroup and logRetention are both set', { logGroup: logs.LogGroup.fromLogGroupName(new Stack(), 'Mine', 'web-logs'), logRetention: logs.RetentionDays.ONE_DAY },
+      /logGroup \+ logRetention: an existing log group keeps its own retention and encryption/],
   ];
   test.each(cases)('fails when %s', (_name, props, message) => {
     expect(() => newStack(props)).toThrow(message);
@@ -352,7 +385,7 @@ describe('WebTier validation', () => {
     const app = new App();
     const stack = new Stack(app, 'S');
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
-    expect(() => new WebTier(stack, 'Web', { vpc, code: PREBUILT })).toThrow(/vpc: must span at least 2 Availability Zones.*received a VPC with 1/);
+    expect(() => new WebTier(stack, 'Web', { vpc, programDirectory: PREBUILT })).toThrow(/vpc: must span at least 2 Availability Zones.*received a VPC with 1/);
   });
 
   test('reports every broken rule at once', () => {

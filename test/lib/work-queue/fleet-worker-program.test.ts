@@ -52,7 +52,7 @@ describe('the agent program of a FleetWorker', () => {
     // no Auto Scaling here, so without fleet mode (as the local cloud runs it)
     const { queueUrl } = await createQueueWithDlq(aws.sqs, { visibilityTimeout: 60, maxReceiveCount: 5 });
     const deployed = agentEnvironmentOf(templateOf(stack));
-    expect(deployed[QUEUE_URL_ENV]).toEqual(cfnText(stack.resolve(fleet.agentEnvironment[QUEUE_URL_ENV])));
+    expect(deployed[QUEUE_URL_ENV]).toEqual(cfnText(stack.resolve(fleet.programEnvironment[QUEUE_URL_ENV])));
     const env: Record<string, string> = { ...deployed, [QUEUE_URL_ENV]: queueUrl, AWS_REGION: LOCAL_AWS_ENV.AWS_REGION } as Record<string, string>;
     delete env[FLEET_ENV];
     delete env[LIFECYCLE_HOOK_ENV];

@@ -58,7 +58,7 @@ function envFile(template: Template): Record<string, string> {
 
 describe('FleetWorker defaults', () => {
   const { stack, fleet, workQueue, template } = build();
-  const groupRef = () => stack.resolve(fleet.group.autoScalingGroupName);
+  const groupRef = () => stack.resolve(fleet.autoScalingGroup.autoScalingGroupName);
 
   test('runs a group of 0 to 4 instances, launched protected from scale-in, with a 3-minute warm-up and 1-minute group metrics', () => {
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
@@ -214,8 +214,8 @@ describe('FleetWorker and the worker agent\'s IAM contract', () => {
     // THEN each is exactly the agent's list (runtime/worker-agent/iam.ts), on that resource only
     expect(on('sqs')).toEqual(AGENT_SQS_ACTIONS.map((action) => ({ action, resource: stack.resolve(workQueue.queue.queueArn) })));
     expect(on('dynamodb')).toEqual(AGENT_DYNAMODB_ACTIONS.map((action) => ({ action, resource: stack.resolve(fleet.idempotencyTable!.tableArn) })));
-    expect(on('autoscaling')).toEqual(AGENT_AUTOSCALING_ACTIONS.map((action) => ({ action, resource: stack.resolve(fleet.group.autoScalingGroupArn) })));
-    expect(cfnText(stack.resolve(fleet.group.autoScalingGroupArn))).toMatch(/:autoScalingGroup:\*:autoScalingGroupName\/<Ref FleetGroup\w+>$/);
+    expect(on('autoscaling')).toEqual(AGENT_AUTOSCALING_ACTIONS.map((action) => ({ action, resource: stack.resolve(fleet.autoScalingGroup.autoScalingGroupArn) })));
+    expect(cfnText(stack.resolve(fleet.autoScalingGroup.autoScalingGroupArn))).toMatch(/:autoScalingGroup:\*:autoScalingGroupName\/<Ref FleetGroup\w+>$/);
   });
 });
 

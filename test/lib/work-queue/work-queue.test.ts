@@ -340,7 +340,7 @@ describe('WorkQueue validation', () => {
     const { stack } = newStack();
     const key = new kms.Key(stack, 'Key');
     expect(() => new WorkQueue(stack, 'Jobs', { encryption: WorkQueueEncryption.SQS_MANAGED, encryptionKey: key }))
-      .toThrow(/encryptionKey: is only used with `encryption: WorkQueueEncryption.KMS`/);
+      .toThrow(/encryptionKey: means KMS encryption, but `encryption` is SQS_MANAGED\. Leave `encryption` out \(a key means WorkQueueEncryption\.KMS\) or remove `encryptionKey`/);
   });
 
   test('fails when the dead-letter queue is standard and the queue FIFO', () => {
