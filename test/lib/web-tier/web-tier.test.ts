@@ -11,7 +11,6 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -23,7 +22,7 @@ import { BootStep } from '../../../lib/image-bootstrap/boot-steps';
 import { ELB_LOG_DELIVERY_SERVICE, legacyElbAccounts } from '../../../lib/web-tier/access-logs';
 import { WebTier, type WebTierProps } from '../../../lib/web-tier/web-tier';
 import { cfnText, onlyResource, userData } from '../image-bootstrap/support/template';
-import '../../support/stacks'; // CDK_VALIDATION=false for template tests
+import { newVpc } from '../../support/stacks'; // and CDK_VALIDATION=false for template tests
 
 const PREBUILT = path.join(__dirname, 'fixtures', 'prebuilt-server');
 const APP_ENTRY = path.join(__dirname, 'fixtures', 'app.ts');
@@ -32,9 +31,7 @@ function newStack(props: Partial<WebTierProps> = {}, env?: { region: string; acc
   process.env.CDK_VALIDATION = 'false';
   const app = new App();
   const stack = new Stack(app, 'TestStack', { env });
-  const vpc = new ec2.Vpc(stack, 'Vpc', {
-    maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false,
-  });
+  const vpc = newVpc(stack);
   const codeOrEntry = props.entry === undefined ? { programDirectory: PREBUILT } : {};
   const web = new WebTier(stack, 'Web', { vpc, ...codeOrEntry, ...props });
   let template: Template | undefined;
@@ -258,7 +255,7 @@ describe('WebTier options', () => {
     const { stack, web, template } = (() => {
       const app = new App();
       const s = new Stack(app, 'S');
-      const vpc = new ec2.Vpc(s, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+      const vpc = newVpc(s);
       const certificate = acm.Certificate.fromCertificateArn(s, 'Cert', 'arn:aws:acm:us-east-1:111111111111:certificate/abc');
       const w = new WebTier(s, 'Web', { vpc, programDirectory: PREBUILT, certificate });
       return { stack: s, web: w, template: Template.fromStack(s) };
@@ -333,7 +330,7 @@ describe('WebTier logs and role, as every construct that runs code takes them', 
     const app = new App();
     const stack = new Stack(app, 'KeyStack');
     const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    const vpc = newVpc(stack);
     // WHEN the web tier is given it
     new WebTier(stack, 'Web', { vpc, programDirectory: PREBUILT, logEncryptionKey: key, logRetention: logs.RetentionDays.ONE_WEEK });
     // THEN its log group uses it
@@ -384,7 +381,7 @@ describe('WebTier validation', () => {
   test('fails when the VPC has a single Availability Zone', () => {
     const app = new App();
     const stack = new Stack(app, 'S');
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    const vpc = newVpc(stack, { maxAzs: 1 });
     expect(() => new WebTier(stack, 'Web', { vpc, programDirectory: PREBUILT })).toThrow(/vpc: must span at least 2 Availability Zones.*received a VPC with 1/);
   });
 

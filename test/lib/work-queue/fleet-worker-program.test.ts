@@ -5,7 +5,6 @@
  */
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { JobClient } from '../../../runtime/index';
 import { FLEET_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV } from '../../../runtime/jobs/environment';
 import { LOCAL_AWS_ENV } from '../../../local/moto';
@@ -16,7 +15,7 @@ import { cfnText, userData } from '../image-bootstrap/support/template';
 import { WorkQueue } from '../../../lib/work-queue/work-queue';
 import { createQueueWithDlq, useFauxqs } from '../../support/fauxqs';
 import { queueDepth, waitFor } from '../../support/local-aws';
-import { newStack, templateOf } from '../../support/stacks';
+import { newStack, newVpc, templateOf } from '../../support/stacks';
 
 const aws = useFauxqs();
 const LAMBDA_HANDLER = path.join(__dirname, 'fixtures', 'job-handler.ts');
@@ -42,7 +41,7 @@ describe('the agent program of a FleetWorker', () => {
     const { app, stack } = newStack();
     const fleet = new FleetWorker(stack, 'Fleet', {
       workQueue: new WorkQueue(stack, 'Jobs'),
-      vpc: new ec2.Vpc(stack, 'Vpc', { natGateways: 0, restrictDefaultSecurityGroup: false }),
+      vpc: newVpc(stack, { subnets: 'public-and-private' }),
       entry: LAMBDA_HANDLER,
       concurrency: 3,
     });

@@ -22,7 +22,7 @@ import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { FleetWorker, type FleetWorkerProps } from '../../../lib/work-queue/fleet-worker';
 import { WorkQueue, type WorkQueueProps } from '../../../lib/work-queue/work-queue';
 import { cfnText, onlyResource, userData } from '../image-bootstrap/support/template';
-import { newStack, templateOf } from '../../support/stacks';
+import { newStack, newVpc, templateOf } from '../../support/stacks';
 
 const PREBUILT = path.join(__dirname, 'fixtures', 'prebuilt-agent');
 /** The very handler file the LambdaWorker tests bundle: a FleetWorker runs it unchanged. */
@@ -30,9 +30,7 @@ const LAMBDA_HANDLER = path.join(__dirname, 'fixtures', 'job-handler.ts');
 
 function build(props: Partial<FleetWorkerProps> = {}, queueProps?: WorkQueueProps) {
   const { app, stack } = newStack();
-  const vpc = new ec2.Vpc(stack, 'Vpc', {
-    maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false,
-  });
+  const vpc = newVpc(stack);
   const workQueue = new WorkQueue(stack, 'Jobs', queueProps);
   const entryOrProgram = props.entry === undefined ? { programDirectory: PREBUILT } : {};
   const fleet = new FleetWorker(stack, 'Fleet', { workQueue, vpc, ...entryOrProgram, ...props });
@@ -299,7 +297,7 @@ describe('FleetWorker options', () => {
     const { stack } = newStack();
     const table = dynamodb.Table.fromTableName(stack, 'Existing', 'records');
     const fleet = new FleetWorker(stack, 'Fleet', {
-      workQueue: new WorkQueue(stack, 'Jobs'), vpc: new ec2.Vpc(stack, 'Vpc', { natGateways: 0, restrictDefaultSecurityGroup: false }),
+      workQueue: new WorkQueue(stack, 'Jobs'), vpc: newVpc(stack, { subnets: 'public-and-private' }),
       programDirectory: PREBUILT, idempotency: true, idempotencyTable: table,
     });
     expect(fleet.idempotencyTable).toBe(table);
@@ -326,7 +324,7 @@ describe('FleetWorker options', () => {
     const { stack } = newStack();
     const queue = sqs.Queue.fromQueueArn(stack, 'Existing', 'arn:aws:sqs:us-east-1:123456789012:jobs');
     new FleetWorker(stack, 'Fleet', {
-      workQueue: new WorkQueue(stack, 'Jobs', { queue }), vpc: new ec2.Vpc(stack, 'Vpc', { natGateways: 0, restrictDefaultSecurityGroup: false }),
+      workQueue: new WorkQueue(stack, 'Jobs', { queue }), vpc: newVpc(stack, { subnets: 'public-and-private' }),
       programDirectory: PREBUILT, idempotency: true,
     });
     Annotations.fromStack(stack).hasWarning('/TestStack/Fleet', Match.stringLikeRegexp('maxReceiveCount.*at least 3'));
@@ -338,7 +336,7 @@ describe('FleetWorker hardening', () => {
     // GIVEN
     const { stack } = newStack();
     const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    const vpc = newVpc(stack, { maxAzs: 1 });
     // WHEN
     const fleet = new FleetWorker(stack, 'Fleet', { workQueue: new WorkQueue(stack, 'Jobs'), vpc, programDirectory: PREBUILT, logEncryptionKey: key, customerManagedPolicies: true, idempotency: true });
     // THEN
@@ -353,7 +351,7 @@ describe('FleetWorker hardening', () => {
   test('logs to a log group it is given', () => {
     const { stack } = newStack();
     const logGroup = logs.LogGroup.fromLogGroupName(stack, 'Mine', 'farm-logs');
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    const vpc = newVpc(stack, { maxAzs: 1 });
     const fleet = new FleetWorker(stack, 'Fleet', { workQueue: new WorkQueue(stack, 'Jobs'), vpc, programDirectory: PREBUILT, logGroup });
     expect(fleet.image.logGroup).toBe(logGroup);
     templateOf(stack).resourceCountIs('AWS::Logs::LogGroup', 0);
@@ -361,7 +359,7 @@ describe('FleetWorker hardening', () => {
 
   test('fails when logGroup comes with logRetention, naming the fleet', () => {
     const { stack } = newStack();
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    const vpc = newVpc(stack, { maxAzs: 1 });
     expect(() => new FleetWorker(stack, 'Fleet', {
       workQueue: new WorkQueue(stack, 'Jobs'), vpc, programDirectory: PREBUILT, logGroup: logs.LogGroup.fromLogGroupName(stack, 'Mine', 'farm-logs'), logRetention: 7,
     })).toThrow(/Invalid props for TestStack\/Fleet:\n {2}- logGroup \+ logRetention: an existing log group keeps its own retention and encryption/);
@@ -369,7 +367,7 @@ describe('FleetWorker hardening', () => {
 
   test('takes jobs from a queue of another app', () => {
     const { stack } = newStack();
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+    const vpc = newVpc(stack, { maxAzs: 1 });
     const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: 'arn:aws:sqs:eu-west-1:123456789012:frames', maxReceiveCount: 5, visibilityTimeout: Duration.minutes(2) });
     const fleet = new FleetWorker(stack, 'Fleet', { workQueue: jobs, vpc, programDirectory: PREBUILT, idempotency: true });
     const template = templateOf(stack);
@@ -478,7 +476,7 @@ describe('FleetWorker validation', () => {
 
   test('skips the checks of deploy-time values', () => {
     const { stack } = newStack();
-    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, restrictDefaultSecurityGroup: false });
+    const vpc = newVpc(stack, { subnets: 'public-and-private' });
     expect(() => new FleetWorker(stack, 'Fleet', {
       workQueue: new WorkQueue(stack, 'Jobs'), vpc, programDirectory: PREBUILT,
       minCapacity: Token.asNumber({ Ref: 'Min' }), maxCapacity: Token.asNumber({ Ref: 'Max' }), concurrency: Token.asNumber({ Ref: 'Slots' }),

@@ -14,7 +14,7 @@ import { LAMBDA_WORKER_WORKLOAD } from '../../../contracts/work-queue';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { LambdaWorker, WorkQueue, type LambdaWorkerProps, type WorkQueueProps } from '../../../lib';
 import { LAMBDA_UNUSED_SDK_MODULES } from '../../../lib/core/bundling';
-import { newStack, templateOf } from '../../support/stacks';
+import { newStack, newVpc, templateOf } from '../../support/stacks';
 
 const ENTRY = path.join(__dirname, 'fixtures', 'job-handler.ts');
 const code = () => lambda.Code.fromInline('export const handler = async () => ({ batchItemFailures: [] });');
@@ -168,9 +168,7 @@ describe('LambdaWorker options', () => {
 });
 
 describe('LambdaWorker hardening', () => {
-  const newVpc = (stack: Stack) => new ec2.Vpc(stack, 'Vpc', {
-    maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }], restrictDefaultSecurityGroup: false,
-  });
+  const isolatedVpc = (stack: Stack) => newVpc(stack, { subnets: 'isolated' });
 
   test('is a grantable: a bucket grant to the worker lands in its role', () => {
     // GIVEN
@@ -186,7 +184,7 @@ describe('LambdaWorker hardening', () => {
   test('runs in the VPC, subnets and security groups it is given, with the network interface permissions Lambda checks', () => {
     // GIVEN
     const { stack } = newStack();
-    const vpc = newVpc(stack);
+    const vpc = isolatedVpc(stack);
     const sg = new ec2.SecurityGroup(stack, 'WorkerSg', { vpc });
     // WHEN
     const worker = new LambdaWorker(stack, 'Worker', {
@@ -205,7 +203,7 @@ describe('LambdaWorker hardening', () => {
   test('is connectable in a VPC: a database can let the worker in', () => {
     // GIVEN
     const { stack } = newStack();
-    const vpc = newVpc(stack);
+    const vpc = isolatedVpc(stack);
     const worker = new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), code: code(), vpc });
     const db = new ec2.SecurityGroup(stack, 'Db', { vpc });
     // WHEN

@@ -2,26 +2,16 @@
  * Helpers for template tests of BootstrappedImage: a stack with a small VPC, and the user data
  * or component document of a template as text, with references shown as `<Ref Name>`.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import type { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { BootstrappedImage, type BootstrappedImageProps } from '../../../../lib/image-bootstrap/bootstrapped-image';
-
-// Template tests need no CloudFormation schema validation (it doubles the synth time); the
-// stack test turns it on once.
-process.env.CDK_VALIDATION = 'false';
+import { newStack as newTestStack, newVpc } from '../../../support/stacks';
 
 /** A stack with a two-AZ VPC of public subnets, for an image or anything else. */
 export function newVpcStack(id = 'TestStack'): { app: App; stack: Stack; vpc: ec2.Vpc } {
-  const app = new App();
-  const stack = new Stack(app, id);
-  const vpc = new ec2.Vpc(stack, 'Vpc', {
-    maxAzs: 2,
-    natGateways: 0,
-    subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }],
-    restrictDefaultSecurityGroup: false,
-  });
-  return { app, stack, vpc };
+  const { app, stack } = newTestStack(id);
+  return { app, stack, vpc: newVpc(stack) };
 }
 
 /** A stack with a BootstrappedImage `Image` made from `props`. */
