@@ -15,6 +15,12 @@ export const SAME_CHECK = {
   lambdaDlq: ['Serverless-LambdaDLQ', 'HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ'],
   /** A DynamoDB table is in an AWS Backup plan (dynamodb.DynamoDBInBackupPlan). */
   dynamoDbInBackupPlan: ['HIPAA.Security-DynamoDBInBackupPlan', 'NIST.800.53.R4-DynamoDBInBackupPlan', 'NIST.800.53.R5-DynamoDBInBackupPlan'],
+  /** An S3 bucket is encrypted with a KMS key by default (s3.S3DefaultEncryptionKMS). */
+  s3DefaultEncryptionKms: ['HIPAA.Security-S3DefaultEncryptionKMS', 'NIST.800.53.R5-S3DefaultEncryptionKMS', 'PCI.DSS.321-S3DefaultEncryptionKMS'],
+  /** An S3 bucket logs its accesses (s3.S3BucketLoggingEnabled). */
+  s3BucketLogging: ['AwsSolutions-S1', 'HIPAA.Security-S3BucketLoggingEnabled', 'NIST.800.53.R4-S3BucketLoggingEnabled', 'NIST.800.53.R5-S3BucketLoggingEnabled', 'PCI.DSS.321-S3BucketLoggingEnabled'],
+  /** A CloudWatch alarm has an action (cloudwatch.CloudWatchAlarmAction). */
+  cloudWatchAlarmAction: ['HIPAA.Security-CloudWatchAlarmAction', 'NIST.800.53.R4-CloudWatchAlarmAction', 'NIST.800.53.R5-CloudWatchAlarmAction'],
   /** A Secrets Manager secret rotates (secretsmanager.SecretsManagerRotationEnabled). */
   secretsManagerRotation: ['AwsSolutions-SMG4', 'HIPAA.Security-SecretsManagerRotationEnabled', 'NIST.800.53.R5-SecretsManagerRotationEnabled'],
 } as const;

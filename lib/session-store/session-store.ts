@@ -15,6 +15,7 @@ import {
   SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV, SESSION_USER_INDEX_NAME, SESSION_USER_INDEX_PROJECTION,
 } from '../../contracts/session-store';
 import { encryptionKeyFor, resolveEncryption } from '../core/encryption';
+import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { existingResourceRule } from '../core/rules';
 import { assertProps, outsideInt } from '../core/validation';
 
@@ -181,6 +182,7 @@ export class SessionStore extends Construct {
           nonKeyAttributes: [...SESSION_USER_INDEX_PROJECTION],
         });
       }
+      acknowledgeCheck(table, SAME_CHECK.dynamoDbInBackupPlan, 'Sessions live hours at most (idle and absolute timeouts, then TTL): a backup restored later could only bring back sessions that expired or were signed out, which must stay dead. Point-in-time recovery is on for mistakes within the day.');
       this.table = table;
     }
 

@@ -7,10 +7,12 @@
  * known at synth the policy names the right principal, and without it a mapping of the legacy
  * regions' ELB accounts (from CDK's own region facts) and a condition choose at deploy time.
  */
-import { Aws, CfnCondition, CfnMapping, Duration, Fn, RemovalPolicy, Stack, Token, Validations, type ICfnConditionExpression } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnCondition, CfnMapping, Duration, Fn, RemovalPolicy, Stack, Token, type ICfnConditionExpression } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
+import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 
 /** The principal ELB writes access logs as in regions opened from August 2022 on. */
 export const ELB_LOG_DELIVERY_SERVICE = 'logdelivery.elasticloadbalancing.amazonaws.com';
@@ -49,10 +51,8 @@ export class AccessLogsBucket extends Construct {
       lifecycleRules: [{ expiration: Duration.days(days), noncurrentVersionExpiration: Duration.days(1) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(this.bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket holds access logs itself; logging its own accesses would need yet another log bucket.',
-    });
+    acknowledgeCheck(this.bucket, SAME_CHECK.s3BucketLogging, 'This bucket holds access logs itself; logging its own accesses would need yet another log bucket (and that one another).');
+    acknowledgeCheck(this.bucket, SAME_CHECK.s3DefaultEncryptionKms, 'Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3, not SSE-KMS: AWS offers no way to put them under a KMS key. Pass WebTier `accessLogsBucket` to log to a bucket of your own.');
 
     // The whole policy is written here rather than through bucket.addToResourcePolicy, whose
     // principals cannot be chosen by a condition.
@@ -95,6 +95,34 @@ export class AccessLogsBucket extends Construct {
     });
     const condition = new CfnCondition(this, 'LegacyElbRegion', { expression: anyOf(Object.keys(accounts).map((r) => Fn.conditionEquals(Aws.REGION, r))) });
     return Fn.conditionIf(condition.logicalId, accountPrincipal(mapping.findInMap(Aws.REGION, 'account')), service);
+  }
+}
+
+/**
+ * Lets the ELB deliver access logs under `prefix` of a bucket the user brought (WebTier
+ * `accessLogsBucket`), as a statement of its bucket policy. Without a region at synth the statement
+ * names both principals ELB may write as: the service principal (regions from August 2022) and,
+ * by a condition, the region's ELB account (older regions; the account's own root elsewhere, which
+ * grants nothing the account's own IAM does not). An imported bucket's policy is not ours to
+ * change: a warning says what to add there.
+ */
+export function allowElbLogDelivery(scope: Construct, bucket: s3.IBucket, prefix: string): void {
+  const resource = `${bucket.bucketArn}/${prefix}/AWSLogs/${Aws.ACCOUNT_ID}/*`;
+  const accounts = legacyElbAccounts();
+  const region = Stack.of(scope).region;
+  let principals: iam.IPrincipal[];
+  if (!Token.isUnresolved(region)) {
+    principals = [accounts[region] ? new iam.AccountPrincipal(accounts[region]) : new iam.ServicePrincipal(ELB_LOG_DELIVERY_SERVICE)];
+  } else {
+    const mapping = new CfnMapping(scope, 'ElbAccounts', { mapping: Object.fromEntries(Object.entries(accounts).map(([r, account]) => [r, { account }])) });
+    const legacy = new CfnCondition(scope, 'LegacyElbRegion', { expression: anyOf(Object.keys(accounts).map((r) => Fn.conditionEquals(Aws.REGION, r))) });
+    const account = Fn.conditionIf(legacy.logicalId, mapping.findInMap(Aws.REGION, 'account'), Aws.ACCOUNT_ID).toString();
+    principals = [new iam.ServicePrincipal(ELB_LOG_DELIVERY_SERVICE), new iam.ArnPrincipal(`arn:${Aws.PARTITION}:iam::${account}:root`)];
+  }
+  const added = bucket.addToResourcePolicy(new iam.PolicyStatement({ sid: 'ElbAccessLogDelivery', principals, actions: ['s3:PutObject'], resources: [resource] }));
+  if (!added.statementAdded) {
+    Annotations.of(scope).addWarningV2('cdk-cloud-patterns:access-logs-bucket-policy',
+      `accessLogsBucket is imported, so its policy cannot be changed here: it must let Elastic Load Balancing write s3:PutObject to ${prefix}/AWSLogs/<account>/* (see "Enable access logs for your Application Load Balancer" in the ELB guide), or the balancer fails to deploy.`);
   }
 }
 

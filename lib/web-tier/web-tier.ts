@@ -13,21 +13,24 @@ import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import {
   DEFAULT_BODY_LIMIT_BYTES, READINESS_PATH, WEB_SERVER_PORT, WEB_TIER_BOOT_ACTIONS, WEB_TIER_ENV, WEB_TIER_WORKLOAD,
   brokenTimingRules, deriveWebTierTimings, timingRules, type WebTierTimings,
 } from '../../contracts/web-tier';
-import { capacityRules } from '../core/rules';
+import { capacityRules, existingResourceRule } from '../core/rules';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { declareWorkload } from '../core/workload';
 import { BootStep } from '../image-bootstrap/boot-steps';
 import type { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
 import { buildServiceFleet, serviceFleetRules, type ServiceFleetProps, type ServiceProgram } from '../image-bootstrap/service-fleet';
-import { AccessLogsBucket } from './access-logs';
+import { AccessLogsBucket, allowElbLogDelivery } from './access-logs';
 import { waitUntilHealthyCommands } from './health-wait';
 
 /**
@@ -127,12 +130,45 @@ export interface WebTierProps extends ServiceFleetProps {
   readonly serverErrorRateThreshold?: number;
 
   /**
-   * How long the access logs are kept.
+   * How long the access logs are kept (in the bucket WebTier creates).
    *
    * @default Duration.days(90)
    */
   readonly accessLogRetention?: Duration;
 
+  /**
+   * A bucket of your own for the balancer's access logs (a replicated, object-locked log archive,
+   * say, for a compliance review), used as it is: `accessLogRetention` cannot be set with it. It
+   * must be encrypted with SSE-S3 (the only encryption Elastic Load Balancing delivers to); WebTier
+   * adds the delivery statement to its policy when the bucket is defined in your app.
+   *
+   * @default - a new bucket: SSE-S3, TLS only, no public access, versioned, expiring after `accessLogRetention`
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+
+  /**
+   * An SNS topic to notify when an alarm fires (the error-rate and unhealthy-server alarms).
+   *
+   * @default - the alarms have no action
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * With a `certificate`: also listen on port 80 and redirect to HTTPS. Turn it off where rules
+   * forbid any listener without a certificate (cdk-nag's ELBv2ACMCertificateRequired in the HIPAA,
+   * NIST and PCI packs): clients must then use https:// themselves.
+   *
+   * @default true
+   */
+  readonly httpRedirect?: boolean;
+
+  /**
+   * The ARN of an AWS WAF web ACL (WAFv2, scope REGIONAL) to associate with the balancer, to
+   * filter requests before they reach the servers.
+   *
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
 }
 
 /** Where the server program is extracted on an instance, and where its settings are. */
@@ -233,6 +269,17 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     };
     assertProps(this, [
       ...serviceFleetRules(props, program),
+      existingResourceRule('accessLogsBucket', props, ['accessLogRetention'], 'WebTier'),
+      {
+        failed: props.httpRedirect !== undefined && props.certificate === undefined,
+        prop: 'httpRedirect',
+        message: `redirects HTTP to HTTPS, so it only applies with \`certificate\`; received httpRedirect: ${props.httpRedirect} without one. Give \`certificate\` or remove \`httpRedirect\`.`,
+      },
+      {
+        failed: props.webAclArn !== undefined && !Token.isUnresolved(props.webAclArn) && !/^arn:[^:]+:wafv2:[^:]+:\d{12}:regional\/webacl\/.+/.test(props.webAclArn),
+        prop: 'webAclArn',
+        message: `must be the ARN of a regional WAFv2 web ACL, like "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/name/id", received "${props.webAclArn}".`,
+      },
       {
         failed: !Token.isUnresolved(props.vpc.availabilityZones) && azs < 2,
         prop: 'vpc',
@@ -289,8 +336,9 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     this.node.addValidation({ validate: () => (timingsKnown ? brokenTimingRules(this.timings).map((r) => `timings: ${r}`) : []) });
 
     // --- The balancer, its logs and its listeners ---
-    const logs = new AccessLogsBucket(this, 'AccessLogs', { prefix: ACCESS_LOGS_PREFIX, retention: props.accessLogRetention ?? Duration.days(90) });
-    this.accessLogsBucket = logs.bucket;
+    const logs = props.accessLogsBucket ? undefined : new AccessLogsBucket(this, 'AccessLogs', { prefix: ACCESS_LOGS_PREFIX, retention: props.accessLogRetention ?? Duration.days(90) });
+    this.accessLogsBucket = props.accessLogsBucket ?? logs!.bucket;
+    if (props.accessLogsBucket) allowElbLogDelivery(this, props.accessLogsBucket, ACCESS_LOGS_PREFIX);
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
       internetFacing,
@@ -303,10 +351,14 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     // Not logAccessLogs(): it needs the region at synth to pick the ELB account, and the
     // catalog's stacks are region-agnostic. The bucket's policy picks it at deploy time instead.
     this.loadBalancer.setAttribute('access_logs.s3.enabled', 'true');
-    this.loadBalancer.setAttribute('access_logs.s3.bucket', logs.bucket.bucketName);
+    this.loadBalancer.setAttribute('access_logs.s3.bucket', this.accessLogsBucket.bucketName);
     this.loadBalancer.setAttribute('access_logs.s3.prefix', ACCESS_LOGS_PREFIX);
     // The ELB checks that it may write when the attribute is set (the balancer alone waits, not its listeners).
-    (this.loadBalancer.node.defaultChild as CfnResource).addResourceDependency(logs.policy);
+    const logsPolicy = logs?.policy ?? (props.accessLogsBucket instanceof s3.Bucket ? props.accessLogsBucket.policy?.node.defaultChild as CfnResource | undefined : undefined);
+    if (logsPolicy) (this.loadBalancer.node.defaultChild as CfnResource).addResourceDependency(logsPolicy);
+    if (props.webAclArn !== undefined) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: this.loadBalancer.loadBalancerArn, webAclArn: props.webAclArn });
+    }
     const lbSecurityGroup = this.loadBalancer.connections.securityGroups[0];
 
     if (props.certificate) {
@@ -317,7 +369,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
         sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
         open: internetFacing,
       });
-      this.redirectListener = this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
+      if (props.httpRedirect ?? true) this.redirectListener = this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
     } else {
       this.listener = this.loadBalancer.addListener('Http', { port: 80, protocol: elbv2.ApplicationProtocol.HTTP, open: internetFacing });
       Annotations.of(this).addWarningV2(
@@ -432,6 +484,10 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `A server of ${this.node.path} has been unhealthy for 5 minutes (a replacement takes about ${Math.ceil(timings.gracePeriodSeconds / 60)}).`,
     });
+    if (props.alarmTopic) {
+      const action = new cwActions.SnsAction(props.alarmTopic);
+      for (const alarm of [this.serverErrorRateAlarm, this.unhealthyHostsAlarm]) alarm.addAlarmAction(action);
+    }
   }
 
   /** Requests the balancer received. */

@@ -1,25 +1,29 @@
 /**
- * A user's app hardened for a compliance review: WorkQueue, LambdaWorker, FleetWorker and
- * BootstrappedImage with the catalog's hardening props reach zero findings under every pack
- * cdk-nag ships, with no escape hatch and no acknowledgement of the user's own; and wherever the
- * catalog acknowledges a check, it does so under the id of every pack that ships that check
- * (derived here from cdk-nag's own packs, not from a list kept by hand).
+ * A user's app hardened for a compliance review: every pattern's constructs with their own
+ * hardening props reach zero findings under every pack cdk-nag ships, with no escape hatch. The
+ * user acknowledges only on their own log archive (outside the catalog: ELB delivers logs only to
+ * SSE-S3 buckets, and a real archive replicates to another region). Wherever the catalog acknowledges a check, it
+ * does so under the id of every pack that ships that check (derived here from cdk-nag's own packs,
+ * not from a list kept by hand).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as nag from 'cdk-nag';
-import { BootStep, BootstrappedImage, FleetWorker, LambdaWorker, WorkQueue } from '../../lib';
+import { BootStep, BootstrappedImage, FleetWorker, LambdaWorker, SessionStore, WebTier, WorkQueue } from '../../lib';
 import { templateOf } from '../support/stacks';
 
 const PREBUILT = path.join(__dirname, 'work-queue', 'fixtures', 'prebuilt-agent');
+const PREBUILT_SERVER = path.join(__dirname, 'web-tier', 'fixtures', 'prebuilt-server');
 const PACKS_DIR = path.join(path.dirname(require.resolve('cdk-nag')), 'packs');
 
 /** Every pack cdk-nag ships, on `app`. */
@@ -94,12 +98,39 @@ function userApp(hardened: boolean) {
     steps: [BootStep.packages('tools', ['jq'])],
     ...harden({ logEncryptionKey: key, customerManagedPolicies: true }),
   });
+  // The web tier inside the network (no public subnet), behind the user's web ACL, logging to the
+  // user's log archive (which ELB needs SSE-S3 for: the archive is the user's to harden).
+  const logArchive = new s3.Bucket(stack, 'LogArchive', {
+    encryption: s3.BucketEncryption.S3_MANAGED, enforceSSL: true, versioned: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+  });
+  const web = new WebTier(stack, 'Web', {
+    vpc,
+    programDirectory: PREBUILT_SERVER,
+    internetFacing: false,
+    certificate: acm.Certificate.fromCertificateArn(stack, 'Certificate', 'arn:aws:acm:eu-west-1:123456789012:certificate/0123'),
+    ...harden({
+      logEncryptionKey: key, customerManagedPolicies: true, alarmTopic, httpRedirect: false, accessLogsBucket: logArchive,
+      webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/app/0123',
+    }),
+  });
+  // The user's own answer for their archive, which this review does not cover (a real archive
+  // logs to another account's bucket, replicates to another region and locks its objects).
+  const ids = (check: string, packs: string[]) => packs.map((p) => ({ id: `${p}-${check}`, reason: `The user's log archive, outside the catalog's review: ${check}.` }));
+  Validations.of(logArchive).acknowledge(
+    { id: 'AwsSolutions-S1', reason: 'The user\'s log archive, outside the catalog\'s review: it logs to the organization\'s audit account.' },
+    ...ids('S3BucketLoggingEnabled', ['HIPAA.Security', 'NIST.800.53.R4', 'NIST.800.53.R5', 'PCI.DSS.321']),
+    ...ids('S3BucketReplicationEnabled', ['HIPAA.Security', 'NIST.800.53.R4', 'NIST.800.53.R5', 'PCI.DSS.321']),
+    ...ids('S3DefaultEncryptionKMS', ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']),
+    ...ids('S3BucketDefaultLockEnabled', ['NIST.800.53.R4']),
+  );
+  const sessions = new SessionStore(stack, 'Sessions', harden({ encryptionKey: key, alarmTopic }));
+  sessions.grantReadWrite(web);
   // Grants for what the handlers call land in the same managed policies: the workers fan out
   // follow-up jobs to their queue.
   jobs.grantSendJobs(worker);
   jobs.grantSendJobs(farm);
   addEveryPack(app);
-  return { app, stack, key, jobs, worker, farm, image };
+  return { app, stack, key, jobs, worker, farm, image, web, sessions };
 }
 
 /** cdk-nag's rule ids, grouped by the rule (check) they run: `IAMNoInlinePolicy -> [HIPAA.Security-IAMNoInlinePolicy, ...]`. */
@@ -131,12 +162,30 @@ function acknowledgements(root: App): Map<string, Set<string>> {
   return byPath;
 }
 
+/** The findings of every pack on `app`, as `<rule id> <construct path>` lines (none when it synthesizes clean). */
+function findings(app: App): string[] {
+  try {
+    app.synth();
+    return [];
+  } catch (e) {
+    const lines = (e as Error).message.split('\n');
+    return lines.flatMap((line, i) => {
+      const rule = /Acknowledge with '[^:]+::([^']+)'/.exec(line)?.[1];
+      const where = /^\s+(Reviewed\/\S+)/.exec(lines[i - 1] ?? '')?.[1];
+      return rule && where ? [`${rule} ${where}`] : [];
+    });
+  }
+}
+
 describe('a user app hardened with the catalog\'s props', () => {
   const built = userApp(true);
+  let all: string[];
+  beforeAll(() => {
+    all = findings(built.app);
+  });
 
   test('synthesizes with zero findings under every pack cdk-nag ships', () => {
-    // WHEN it synthesizes (any finding of any pack throws here, with the report)
-    expect(() => built.app.synth()).not.toThrow();
+    expect(all).toEqual([]);
   });
 
   test('acknowledges each check the catalog answers under every pack\'s rule id for it', () => {
@@ -188,7 +237,7 @@ describe('the same app without the hardening props', () => {
     } catch (e) {
       report = (e as Error).message;
     }
-    for (const rule of ['IAMNoInlinePolicy', 'CloudWatchLogGroupEncrypted', 'LambdaInsideVPC', 'LambdaConcurrency', 'CloudWatchAlarmAction']) {
+    for (const rule of ['IAMNoInlinePolicy', 'CloudWatchLogGroupEncrypted', 'LambdaInsideVPC', 'LambdaConcurrency', 'CloudWatchAlarmAction', 'ALBWAFEnabled', 'ELBv2ACMCertificateRequired']) {
       expect(report).toContain(rule);
     }
   });

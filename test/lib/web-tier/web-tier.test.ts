@@ -14,6 +14,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { WEB_TIER_BOOT_ACTIONS, deriveWebTierTimings } from '../../../contracts/web-tier';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
@@ -349,6 +351,60 @@ describe('WebTier logs and role, as every construct that runs code takes them', 
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::IAM::Policy', 0);
     expect(Object.keys(template.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [stack.resolve(web.role.roleName)] } })).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('WebTier for a compliance review: every pack reachable with its own props', () => {
+  const certificate = (stack: Stack) => acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc');
+
+  test('notifies alarmTopic from both alarms', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Alarmed');
+    const topic = new sns.Topic(stack, 'Alarms');
+    new WebTier(stack, 'Web', { vpc: newVpc(stack), programDirectory: PREBUILT, alarmTopic: topic });
+    const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(2);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([stack.resolve(topic.topicArn)]);
+  });
+
+  test('with httpRedirect off, listens on 443 only', () => {
+    const { stack, web } = newStack({ certificate: certificate(new Stack()), httpRedirect: false });
+    expect(web.redirectListener).toBeUndefined();
+    Template.fromStack(stack).resourcePropertiesCountIs('AWS::ElasticLoadBalancingV2::Listener', {}, 1);
+    Template.fromStack(stack).hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS' });
+  });
+
+  test('associates the WAF web ACL of webAclArn with the balancer', () => {
+    const acl = 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/app/0123';
+    const { stack, web } = newStack({ webAclArn: acl });
+    Template.fromStack(stack).hasResourceProperties('AWS::WAFv2::WebACLAssociation', { WebACLArn: acl, ResourceArn: stack.resolve(web.loadBalancer.loadBalancerArn) });
+  });
+
+  test('logs to an accessLogsBucket of the user\'s, creating none, with ELB delivery added to its policy', () => {
+    // GIVEN a log archive bucket of the user's app (region-agnostic stack)
+    const app = new App();
+    const stack = new Stack(app, 'Archived');
+    const archive = new s3.Bucket(stack, 'Archive', { encryption: s3.BucketEncryption.S3_MANAGED, enforceSSL: true });
+    // WHEN the web tier is given it
+    const web = new WebTier(stack, 'Web', { vpc: newVpc(stack), programDirectory: PREBUILT, accessLogsBucket: archive });
+    // THEN the balancer logs there, no bucket of its own is made, and the archive lets ELB write under the prefix
+    const template = Template.fromStack(stack);
+    expect(web.accessLogsBucket).toBe(archive);
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    expect(lbAttributes(template)['access_logs.s3.bucket']).toEqual(stack.resolve(archive.bucketName));
+    const statements = (onlyResource(template, 'AWS::S3::BucketPolicy').Properties.PolicyDocument as { Statement: unknown }).Statement as { Sid?: string; Principal: { Service?: unknown; AWS?: unknown }; Resource: unknown }[];
+    const delivery = statements.find((st) => st.Sid === 'ElbAccessLogDelivery')!;
+    expect(delivery.Principal.Service).toBe('logdelivery.elasticloadbalancing.amazonaws.com');
+    expect(cfnText(delivery.Resource)).toMatch(/\/alb\/AWSLogs\/<Ref AWS::AccountId>\/\*$/);
+  });
+
+  test.each([
+    ['httpRedirect is set without a certificate', { httpRedirect: false }, /httpRedirect: redirects HTTP to HTTPS, so it only applies with `certificate`; received httpRedirect: false/],
+    ['webAclArn is not a regional WAFv2 web ACL ARN', { webAclArn: 'arn:aws:waf::123456789012:webacl/x' }, /webAclArn: must be the ARN of a regional WAFv2 web ACL.*received "arn:aws:waf::123456789012:webacl\/x"/],
+    ['accessLogsBucket comes with accessLogRetention', { accessLogsBucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'logs'), accessLogRetention: Duration.days(7) },
+      /accessLogsBucket \+ accessLogRetention: an existing access logs bucket is used as it is/],
+  ] as const)('fails when %s', (_name, props, message) => {
+    expect(() => newStack(props as Partial<WebTierProps>)).toThrow(message);
   });
 });
 
