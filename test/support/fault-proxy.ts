@@ -10,9 +10,12 @@ import type { AddressInfo } from 'net';
 
 /** A request as the proxy sees it. */
 export interface ProxiedRequest {
-  /** The API action: `DeleteMessageBatch` (from X-Amz-Target, JSON protocols) or `SetInstanceProtection` (from the Query body). */
+  /** The API action: `DeleteMessageBatch` (from X-Amz-Target, JSON protocols) or `SetInstanceProtection` (from the Query body); '' for REST APIs (S3). */
   readonly action: string;
   readonly body: string;
+  /** The HTTP method and path with query (for REST APIs such as S3, whose action they tell). */
+  readonly method: string;
+  readonly url: string;
 }
 
 /** An answer the proxy sends instead of forwarding. */
@@ -60,6 +63,15 @@ export function queryError(code: string, status: number, message: string): Fault
   };
 }
 
+/** An S3 error (REST XML). */
+export function s3Error(code: string, status: number, message: string): FaultResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/xml' },
+    body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`,
+  };
+}
+
 /** A DynamoDB error in its JSON protocol; `fields` go into the body (say `CancellationReasons`). */
 export function dynamodbError(code: string, status: number, message: string, fields: Record<string, unknown> = {}): FaultResponse {
   return {
@@ -104,7 +116,7 @@ export async function startFaultProxy(targetEndpoint: string, rule?: FaultRule):
       const amzTarget = String(req.headers['x-amz-target'] ?? '');
       const action = amzTarget ? amzTarget.slice(amzTarget.lastIndexOf('.') + 1) : new URLSearchParams(text).get('Action') ?? '';
       seen[action] = (seen[action] ?? 0) + 1;
-      const fault = current?.({ action, body: text });
+      const fault = current?.({ action, body: text, method: req.method ?? 'GET', url: req.url ?? '/' });
       if (fault) injected[action] = (injected[action] ?? 0) + 1;
       if (fault && fault !== DROP_REPLY) {
         res.writeHead(fault.status, fault.headers).end(fault.body);
