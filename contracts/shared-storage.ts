@@ -52,10 +52,18 @@ export const RECORD_WRITE_ID_ATTRIBUTE = 'writeId';
 
 /** The S3 actions of the client, by what a grant allows (HEAD and GET are both `s3:GetObject`). */
 export const STORAGE_READ_ACTIONS = ['s3:GetObject'] as const;
-/** Writes: PutObject covers single PUTs, conditional PUTs and the create/upload/complete steps of multipart uploads. */
+/**
+ * Writes: PutObject covers single PUTs, conditional PUTs and the create/upload/complete steps of
+ * multipart uploads. No delete: an upload whose content is not the expected one is never
+ * completed (its multipart upload is aborted), so nothing is left to delete.
+ */
 export const STORAGE_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'] as const;
-/** Deleting an object (the client deletes an object whose content fails verification). */
-export const STORAGE_DELETE_ACTIONS = ['s3:DeleteObject'] as const;
+/**
+ * Deleting an object that fails verification (`verify(key, { deleteOnMismatch: true })`): the
+ * version that was read, for good (`s3:DeleteObjectVersion`, which `s3:DeleteObject` does not
+ * cover), or the object in a bucket without versioning (`s3:DeleteObject`).
+ */
+export const STORAGE_DELETE_ACTIONS = ['s3:DeleteObject', 's3:DeleteObjectVersion'] as const;
 
 /** The DynamoDB actions of the records client's reads. */
 export const RECORDS_READ_ACTIONS = ['dynamodb:GetItem'] as const;

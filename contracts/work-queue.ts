@@ -58,6 +58,13 @@ export const JOB_TIMEOUT_ENV = 'CLOUD_PATTERNS_JOB_TIMEOUT_SECONDS';
 /** How long SIGTERM lets the agent's running jobs finish, in seconds, before releasing them. Optional. */
 export const STOP_TIMEOUT_ENV = 'CLOUD_PATTERNS_STOP_TIMEOUT_SECONDS';
 
+/**
+ * Job threads of the agent program: how many worker threads run its handlers, off the agent's
+ * event loop. Optional: unset means one per CPU of the instance; `0` runs handlers on the agent's
+ * event loop (only for handlers that never compute for long).
+ */
+export const JOB_THREADS_ENV = 'CLOUD_PATTERNS_JOB_THREADS';
+
 // --- The fleet ---
 
 /** The termination lifecycle hook FleetWorker puts on its group, which the agent completes once drained. */

@@ -7,7 +7,7 @@ export type { JobHandler } from './jobs/define-job-handler';
 export { JobClient, SQS_MAX_MESSAGE_BYTES } from './jobs/job-client';
 export type { JobClientOptions, SentJob } from './jobs/job-client';
 export { JobRunner, idempotencyFromEnv } from './jobs/job-runner';
-export type { IdempotencySettings, JobOutcome, RunOptions } from './jobs/job-runner';
+export type { IdempotencySettings, JobExecutor, JobOutcome, RunOptions } from './jobs/job-runner';
 export { JobLeaseLostError } from './jobs/job-record-store';
 export { messageFromRecord } from './jobs/lambda-adapter';
 export type { SqsBatchHandler } from './jobs/lambda-adapter';
@@ -25,7 +25,7 @@ export {
 } from './worker-agent';
 export type { WorkerFatalReason } from './worker-agent';
 export type {
-  Worker, WorkerOptions, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport, RunWorkerOptions, WorkerEnvConfig,
+  Worker, WorkerOptions, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport, RunWorkerOptions, WorkerEnvConfig, JobThreadsOptions, EventLoopBlockedEvent,
   FleetIntegration, FleetOptions, FleetStats, TerminationReport, InstanceMetadataOptions, SqsRequestKind,
 } from './worker-agent';
 

@@ -322,7 +322,8 @@ export class SharedStorage extends Construct {
   /**
    * Lets `grantee` write objects under `prefix` as the client does: PUT (also conditional and
    * multipart) and abort its own multipart uploads, with the key to encrypt them. Nothing else:
-   * no delete, no ACLs, no tagging.
+   * no delete (an upload whose content is not the expected one is aborted before it completes,
+   * so there is nothing to delete), no ACLs, no tagging.
    */
   public grantWritePrefix(grantee: iam.IGrantable, prefix: string): iam.Grant {
     // Multipart uploads to SSE-KMS need Decrypt as well: S3 decrypts parts to assemble them.
@@ -330,7 +331,12 @@ export class SharedStorage extends Construct {
     return this.grantObjects(grantee, STORAGE_WRITE_ACTIONS, prefix);
   }
 
-  /** Lets `grantee` delete objects under `prefix` (a delete marker, in this versioned bucket). */
+  /**
+   * Lets `grantee` delete objects under `prefix` as the client does, for
+   * `verify(key, { deleteOnMismatch: true })`: the version it read, for good
+   * (`s3:DeleteObjectVersion`; `s3:DeleteObject` alone would only add a delete marker over it),
+   * or the object in a bucket without versioning (`s3:DeleteObject`).
+   */
   public grantDeletePrefix(grantee: iam.IGrantable, prefix: string): iam.Grant {
     return this.grantObjects(grantee, STORAGE_DELETE_ACTIONS, prefix);
   }

@@ -16,6 +16,12 @@
  * - {@link JobRecordStore.release}: a stop that hands a running job back also deletes its record,
  *   so the next worker need not wait for the lease to lapse.
  *
+ * Two faults DynamoDB produces and the SDK does not retry are handled here: a commit cancelled
+ * only because another transaction held one of its items (`TransactionConflict`: every tile of a
+ * render commits to the same render record) is retried with jittered back-off while the lease
+ * holds; and a renewal whose reply was lost (the SDK sends it again, and the retry's condition,
+ * on the lease as it was, fails) recognizes its own earlier success in the item the failure returns.
+ *
  * Which delivery a Powertools call belongs to is carried by AsyncLocalStorage: Powertools calls
  * the store from within the delivery's own async context, and two deliveries of one job can run
  * in the same process at once.
@@ -41,6 +47,13 @@ const IN_PROGRESS_EXPIRY = 'in_progress_expiration';
 const EXPIRY = 'expiration';
 const IN_PROGRESS = 'INPROGRESS';
 const COMPLETED = 'COMPLETED';
+
+/** A commit retried after a TransactionConflict waits about this long at first, doubling each time... */
+const CONFLICT_BACKOFF_BASE_MS = 50;
+/** ...up to this. */
+const CONFLICT_BACKOFF_MAX_MS = 1000;
+/** A retry is not started when the lease would end within this long of it. */
+const LEASE_MARGIN_MS = 50;
 
 /** One delivery's hold on its job's record. */
 export interface JobLease {
@@ -131,11 +144,20 @@ export class JobRecordStore extends DynamoDBPersistenceLayer {
           ConditionExpression: '#status = :inprogress AND #ipe = :mine',
           ExpressionAttributeNames: { '#status': STATUS, '#ipe': IN_PROGRESS_EXPIRY },
           ExpressionAttributeValues: { ':until': { N: String(until) }, ':inprogress': { S: IN_PROGRESS }, ':mine': { N: String(lease.until) } },
+          // The record as it is comes back with a failed condition: see below.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }));
         lease.until = until;
         return 'renewed';
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) {
+          // A reply lost on the way back: the SDK sent the renewal again, and the retry found the
+          // record already renewed by the first attempt. Still this delivery's lease.
+          const item = error.Item;
+          if (item?.[STATUS]?.S === IN_PROGRESS && item[IN_PROGRESS_EXPIRY]?.N === String(until)) {
+            lease.until = until;
+            return 'renewed';
+          }
           lease.ended = true;
           return 'lost';
         }
@@ -168,20 +190,33 @@ export class JobRecordStore extends DynamoDBPersistenceLayer {
           },
         },
       };
-      try {
-        await this.dynamodb.send(new TransactWriteItemsCommand({ TransactItems: [...writes, completion] }));
-      } catch (error) {
-        const reasons = error instanceof TransactionCanceledException ? error.CancellationReasons ?? [] : [];
-        if (reasons[writes.length]?.Code !== 'ConditionalCheckFailed') throw error;
-        lease.ended = true;
-        const status = (await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: lease.key, ConsistentRead: true }))).Item?.[STATUS]?.S;
-        if (status === COMPLETED) return 'alreadyCompleted';
-        throw new JobLeaseLostError('another delivery of this job holds its in-progress record now (this one outlived its lease): nothing was written');
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.dynamodb.send(new TransactWriteItemsCommand({ TransactItems: [...writes, completion] }));
+          break;
+        } catch (error) {
+          const reasons = error instanceof TransactionCanceledException ? error.CancellationReasons ?? [] : [];
+          if (!onlyConflicts(reasons)) return this.commitRefused(lease, writes, error, reasons);
+          // Another transaction held one of the items: nothing was written, so try again, while
+          // the lease holds (renewals wait for the commit: the lease is not extended meanwhile).
+          const delay = conflictBackoff(attempt);
+          if (Date.now() + delay + LEASE_MARGIN_MS >= lease.until) throw error;
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
       }
       lease.ended = true;
       lease.committed = true;
       return 'committed';
     });
+  }
+
+  /** A commit DynamoDB cancelled for another reason than a conflict: the lease lost, the job completed elsewhere, or the handler's own condition. */
+  private async commitRefused(lease: JobLease, writes: readonly TransactWriteItem[], error: unknown, reasons: readonly { Code?: string }[]): Promise<CommitOutcome> {
+    if (reasons[writes.length]?.Code !== 'ConditionalCheckFailed') throw error;
+    lease.ended = true;
+    const status = (await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: lease.key!, ConsistentRead: true }))).Item?.[STATUS]?.S;
+    if (status === COMPLETED) return 'alreadyCompleted';
+    throw new JobLeaseLostError('another delivery of this job holds its in-progress record now (this one outlived its lease): nothing was written');
   }
 
   /** Deletes the record if it is still this delivery's, so another worker can run the job at once. */
@@ -210,6 +245,17 @@ export class JobRecordStore extends DynamoDBPersistenceLayer {
     lease.chain = next.catch(() => undefined);
     return next;
   }
+}
+
+/** True when DynamoDB cancelled a transaction only because another one held some of its items. */
+function onlyConflicts(reasons: readonly { Code?: string }[]): boolean {
+  return reasons.some((r) => r.Code === 'TransactionConflict') && reasons.every((r) => r.Code === 'TransactionConflict' || r.Code === 'None' || r.Code === undefined);
+}
+
+/** The wait before retry `attempt` (1, 2, ...): half the doubling cap plus a random half, so that conflicting commits spread out. */
+function conflictBackoff(attempt: number): number {
+  const cap = Math.min(CONFLICT_BACKOFF_MAX_MS, CONFLICT_BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  return cap / 2 + Math.random() * (cap / 2);
 }
 
 /** A new lease of `leaseMs`. */

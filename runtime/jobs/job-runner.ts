@@ -70,15 +70,25 @@ export interface RunOptions {
   readonly onJobId?: (jobId: string) => void;
 }
 
+/**
+ * Runs the user's function for one job: by default in this thread; the worker agent passes one
+ * that runs it in a job thread (the context's `commit` and `signal` still work there).
+ */
+export type JobExecutor<T, R> = (job: T, context: JobContext) => Promise<R>;
+
 /** Runs deliveries of one job definition. Create one per process and reuse it. */
 export class JobRunner<T, R> {
   private readonly store?: JobRecordStore;
   private commitClient?: DynamoDBClient;
+  private readonly execute: JobExecutor<T, R>;
 
   constructor(
     private readonly definition: JobDefinition<T, R>,
     private readonly idempotency: IdempotencySettings | undefined,
+    /** Where the user's function runs. @default - in this thread */
+    execute?: JobExecutor<T, R>,
   ) {
+    this.execute = execute ?? (async (job, context) => definition.run(job, context));
     if (idempotency) {
       this.commitClient = idempotency.client ?? new DynamoDBClient({});
       this.store = new JobRecordStore(idempotency.tableName, this.commitClient, idempotency.ttlSeconds);
@@ -146,7 +156,7 @@ export class JobRunner<T, R> {
       };
       const result = this.store
         ? await this.store.within(lease, () => this.idempotentRun(jobId, job, lease, context))
-        : await this.definition.run(job, context);
+        : await this.execute(job, context);
       return { ok: true, result };
     } catch (error) {
       const malformed = error instanceof MalformedJobError;
@@ -173,7 +183,7 @@ export class JobRunner<T, R> {
    */
   private idempotentRun(jobId: string, job: T, lease: JobLease, context: JobContext): Promise<R> {
     const lambdaLike = { getRemainingTimeInMillis: () => lease.leaseMs };
-    const run = (envelope: Envelope<T>, _lambdaLike: unknown) => Promise.resolve(this.definition.run(envelope.job, context));
+    const run = (envelope: Envelope<T>, _lambdaLike: unknown) => this.execute(envelope.job, context);
     const idempotent = makeIdempotent(run, {
       persistenceStore: this.store!,
       keyPrefix: KEY_PREFIX,

@@ -29,9 +29,11 @@ export interface JobContext {
    * job completed, conditional on this delivery still holding the job; so either both are written
    * or neither, and a worker killed at any point leaves no effect that a later delivery applies
    * again. Resolves `committed`, or `alreadyCompleted` when another delivery committed the job
-   * first (nothing written; return normally). Rejects with `JobLeaseLostError` when another
-   * delivery holds the job now, and with DynamoDB's `TransactionCanceledException` when one of
-   * your own conditions fails. Up to 99 writes. Call it once, last, then return.
+   * first (nothing written; return normally). A transaction DynamoDB cancels only for a
+   * conflict with another one (`TransactionConflict`) is retried with jittered back-off while
+   * the job's lease holds. Rejects with `JobLeaseLostError` when another delivery holds the job
+   * now, and with DynamoDB's `TransactionCanceledException` when one of your own conditions fails
+   * (or conflicts outlast the lease). Up to 99 writes. Call it once, last, then return.
    * Without idempotency the writes alone are sent (nothing then stops a second delivery).
    */
   readonly commit: (writes: readonly TransactWriteItem[]) => Promise<'committed' | 'alreadyCompleted'>;

@@ -1,7 +1,7 @@
 /** The storage client: content-addressed objects, streaming uploads, presigned URLs, shared records. */
 export { SharedStorageClient, SINGLE_PUT_MAX_BYTES, defaultS3Config } from './storage-client';
 export type {
-  SharedStorageClientOptions, PutContentResult, UploadOptions, UploadProgress, UploadResult, PresignedPut, PresignedPost, PresignPostOptions,
+  SharedStorageClientOptions, PutContentResult, UploadOptions, UploadProgress, UploadResult, PresignedPut, PresignPutOptions, PresignedPost, PresignPostOptions,
 } from './storage-client';
 export { SharedRecords } from './shared-records';
 export type { SharedRecord, SharedRecordsOptions, WriteOptions } from './shared-records';

@@ -4,12 +4,12 @@
  * uploads of any size with bounded memory, and presigned URLs for browsers that S3 checks
  * (the SHA-256 of a PUT, the size and key prefix of a POST).
  */
-import { randomUUID } from 'crypto';
-import { createReadStream } from 'fs';
+import { createHash, randomUUID } from 'crypto';
 import { Readable } from 'stream';
 import {
-  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException,
-  type PutObjectCommandInput, type S3ClientConfig,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
+  HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException, UploadPartCommand,
+  type CompletedPart, type PutObjectCommandInput, type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
@@ -55,9 +55,10 @@ export interface SharedStorageClientOptions {
    */
   readonly queueSize?: number;
   /**
-   * Content of at least this many bytes is checked with a HEAD before it is sent, so that a
-   * duplicate is not sent at all; smaller content is sent with `If-None-Match: *` straight away
-   * (one request; S3 refuses it when the object exists). Measured in bench/storage.
+   * Content of at least this many bytes (`putContent` and `putFile` alike) is checked with a
+   * HEAD before it is sent, so that a duplicate is not sent at all; smaller content is sent with
+   * `If-None-Match: *` straight away (one request; S3 refuses it when the object exists).
+   * Measured in bench/storage.
    *
    * @default 65536
    */
@@ -107,7 +108,8 @@ export interface UploadOptions {
   readonly signal?: AbortSignal;
   /**
    * The expected SHA-256 of the whole content (hex or base64): stored as `sha256` metadata and
-   * checked against what was sent; the object is deleted and ChecksumMismatchError thrown on a mismatch.
+   * checked against what is sent before the object is completed, so that on a mismatch nothing
+   * is stored (no object, no part, nothing to delete) and ChecksumMismatchError is thrown.
    *
    * @default - not checked; the SHA-256 of what was sent is returned
    */
@@ -136,10 +138,36 @@ export interface PresignedPut {
   readonly url: string;
   /** The content key the body will have. */
   readonly key: string;
-  /** Headers the request must carry exactly (they are signed): the SHA-256 S3 checks the body against. */
+  /**
+   * Headers the request must carry exactly (they are signed): the SHA-256 S3 checks the body
+   * against, and the Content-Type. The length is signed too: the body must be exactly `bytes`
+   * long (a browser's `fetch` sets Content-Length from the file itself).
+   */
   readonly headers: Record<string, string>;
+  /** The only length S3 accepts for the body. */
+  readonly bytes: number;
   /** When the URL stops working. */
   readonly expiresAt: Date;
+}
+
+/** Options of {@link SharedStorageClient.presignPut}. */
+export interface PresignPutOptions {
+  /** The body's length in bytes, as the browser declares it (its file's size): signed, so S3 takes no other. */
+  readonly bytes: number;
+  /**
+   * The largest `bytes` this URL may be made for: check the size a browser declares before anything is signed.
+   *
+   * @default 5368709120 (5 GiB, S3's limit for one PUT)
+   */
+  readonly maxBytes?: number;
+  /**
+   * The body's Content-Type, signed: S3 stores it and serves it back with the object.
+   *
+   * @default 'application/octet-stream' (never a type a browser would render, such as text/html)
+   */
+  readonly contentType?: string;
+  /** Lifetime in seconds. @default - the client's presignExpiresInSeconds */
+  readonly expiresInSeconds?: number;
 }
 
 /** A presigned browser form upload (HTML form or `FormData`, with the file as the last field). */
@@ -187,6 +215,8 @@ export class SharedStorageClient {
   private readonly queueSize: number;
   private readonly headFrom: number;
   private readonly expiresIn: number;
+  /** Content writes in flight, by content key: a second caller with the same content waits for the first instead of sending it again. */
+  private readonly inFlight = new Map<string, Promise<PutContentResult>>();
 
   constructor(options: SharedStorageClientOptions) {
     const problems: string[] = [];
@@ -220,6 +250,8 @@ export class SharedStorageClient {
    * Stores content under its SHA-256, once. A duplicate is detected without sending the body
    * again (a HEAD first, for content of `headCheckFromBytes` or more) or refused by S3 (the PUT
    * carries `If-None-Match: *`), and S3 verifies the body against the SHA-256 sent with it.
+   * Callers of this client racing with the same content send it once: the others wait for that
+   * write and get `created: false, bodySent: false`.
    */
   async putContent(body: Uint8Array | string, options: { readonly contentType?: string } = {}): Promise<PutContentResult> {
     const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
@@ -228,30 +260,55 @@ export class SharedStorageClient {
     }
     const sha256 = sha256Of(body);
     const key = contentKey(sha256, this.contentPrefix);
-    if (bytes >= this.headFrom && (await this.exists(key))) {
-      return { key, sha256, bytes, created: false, bodySent: false };
-    }
-    const created = await this.putIfAbsent({ Key: key, Body: body, ContentType: options.contentType }, sha256);
-    return { key, sha256, bytes, created, bodySent: true };
+    return this.once(key, sha256, async () => {
+      if (bytes >= this.headFrom && (await this.exists(key))) {
+        return { key, sha256, bytes, created: false, bodySent: false };
+      }
+      const created = await this.putIfAbsent({ Key: key, Body: body, ContentType: options.contentType }, sha256);
+      return { key, sha256, bytes, created, bodySent: true };
+    });
   }
 
   /**
-   * Stores a file under its SHA-256, once, whatever its size: the file is hashed as a stream,
-   * a HEAD skips a duplicate, and a new object is streamed in parts (bounded memory) with the
-   * full SHA-256 in its `sha256` metadata; S3 verifies every part's SHA-256.
+   * Stores a file under its SHA-256, once, whatever its size: the file is hashed as a stream;
+   * one of `headCheckFromBytes` or more is checked with a HEAD first and not sent when it exists,
+   * a smaller one goes out as one conditional PUT (as putContent sends it); a file of more than
+   * one part is streamed in parts (bounded memory), each verified by S3, with the full SHA-256 in
+   * its `sha256` metadata. The file is hashed again as it is sent, and the multipart upload
+   * completed only when that matches: a file that changed meanwhile leaves nothing under its
+   * content key (ChecksumMismatchError). Racing callers send it once, as with putContent.
    */
   async putFile(path: string, options: Omit<UploadOptions, 'expectedSha256' | 'metadata'> = {}): Promise<PutContentResult> {
     const sha256 = await sha256OfFile(path);
     const key = contentKey(sha256, this.contentPrefix);
-    if (await this.exists(key)) return { key, sha256, bytes: sha256.bytes, created: false, bodySent: false };
-    if (sha256.bytes < this.partSize) {
-      // One part: a conditional PUT, as putContent sends (the file is small enough to hold).
-      const { readFile } = await import('fs/promises');
-      const created = await this.putIfAbsent({ Key: key, Body: await readFile(path), ContentType: options.contentType }, sha256);
-      return { key, sha256, bytes: sha256.bytes, created, bodySent: true };
+    const bytes = sha256.bytes;
+    return this.once(key, sha256, async () => {
+      if (bytes >= this.headFrom && (await this.exists(key))) return { key, sha256, bytes, created: false, bodySent: false };
+      if (bytes < this.partSize) {
+        // One part: a conditional PUT, as putContent sends (the file is small enough to hold).
+        const { readFile } = await import('fs/promises');
+        const body = await readFile(path);
+        const sent = sha256Of(body);
+        if (sent.hex !== sha256.hex) throw this.mismatch(key, sha256, sent);
+        const created = await this.putIfAbsent({ Key: key, Body: body, ContentType: options.contentType }, sha256);
+        options.onProgress?.({ key, loaded: bytes, total: bytes });
+        return { key, sha256, bytes, created, bodySent: true };
+      }
+      const { created } = await this.uploadVerified(key, partsOfFile(path, this.partSize), sha256, { ...options, total: bytes, ifAbsent: true });
+      return { key, sha256, bytes, created, bodySent: true };
+    });
+  }
+
+  /** Runs the write of `key` unless one is in flight in this client, whose outcome the caller then shares (as a duplicate). */
+  private async once(key: string, sha256: Sha256, write: () => Promise<PutContentResult>): Promise<PutContentResult> {
+    const running = this.inFlight.get(key);
+    if (running) {
+      const first = await running;
+      return { key, sha256, bytes: first.bytes, created: false, bodySent: false };
     }
-    await this.upload(key, createReadStream(path, { highWaterMark: 1 << 20 }), { ...options, expectedSha256: sha256.hex });
-    return { key, sha256, bytes: sha256.bytes, created: true, bodySent: true };
+    const promise = write().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, promise);
+    return promise;
   }
 
   /**
@@ -261,6 +318,16 @@ export class SharedStorageClient {
    */
   async upload(key: string, body: Readable | Uint8Array | string, options: UploadOptions = {}): Promise<UploadResult> {
     const expected = options.expectedSha256 === undefined ? undefined : parseSha256(options.expectedSha256, 'expectedSha256');
+    if (expected) {
+      const source = body instanceof Readable ? body : Readable.from([typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)]);
+      const parts = partsOf(source, this.partSize);
+      try {
+        const { created: _created, ...result } = await this.uploadVerified(key, parts, expected, options);
+        return result;
+      } finally {
+        source.destroy();
+      }
+    }
     const hashing = new HashingStream();
     const source = body instanceof Readable ? body : Readable.from([typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)]);
     source.on('error', (e) => hashing.destroy(e));
@@ -273,7 +340,7 @@ export class SharedStorageClient {
         Body: hashing,
         ContentType: options.contentType,
         ChecksumAlgorithm: 'SHA256',
-        Metadata: { ...options.metadata, ...(expected ? { [SHA256_METADATA_KEY]: expected.hex } : {}) },
+        Metadata: options.metadata,
       },
       partSize: this.partSize,
       queueSize: this.queueSize,
@@ -301,14 +368,115 @@ export class SharedStorageClient {
       options.signal?.removeEventListener('abort', onAbort);
     }
     const sha256 = hashing.digest();
-    if (expected && expected.hex !== sha256.hex) {
-      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: out.VersionId }));
-      throw new ChecksumMismatchError(
-        `the content sent to s3://${this.bucket}/${key} has SHA-256 ${sha256.hex}, not the expected ${expected.hex} (did the file change while uploading?); the object was deleted.`,
-        key, expected.hex, sha256.hex,
-      );
-    }
     return { key, bytes: hashing.bytes, sha256, s3Checksum: out.ChecksumSHA256, versionId: out.VersionId };
+  }
+
+  /**
+   * Streams `source` to `key` when its SHA-256 must be `expected`: content that fits in one part
+   * is hashed first and sent as one PUT carrying that SHA-256 (S3 verifies it); larger content
+   * goes in a multipart upload whose parts S3 verifies one by one, while the whole is hashed in
+   * order, and the upload is completed only if the whole matches; otherwise it is aborted. So a
+   * mismatch stores nothing: no delete is needed (nor granted). With `ifAbsent`, an existing
+   * object is kept (`created: false`).
+   */
+  private async uploadVerified(
+    key: string, parts: AsyncGenerator<Buffer>, expected: Sha256, options: UploadOptions & { readonly ifAbsent?: boolean; readonly total?: number },
+  ): Promise<UploadResult & { readonly created: boolean }> {
+    const report = options.onProgress;
+    const signal = options.signal;
+    const aborted = () => new UploadAbortedError(`the upload of s3://${this.bucket}/${key} was aborted; nothing was stored, no parts are left.`, key);
+    const first = await parts.next();
+    const firstPart = first.done ? Buffer.alloc(0) : first.value;
+    // One part or more: known from the size when given, else by reading one part ahead.
+    const single = options.total !== undefined ? options.total <= this.partSize : undefined;
+    const second: IteratorResult<Buffer> = first.done || single === true ? { done: true, value: undefined } : single === false ? { done: false, value: Buffer.alloc(0) } : await parts.next();
+    const metadata = { ...options.metadata, [SHA256_METADATA_KEY]: expected.hex };
+    if (second.done) {
+      // One part: the body is in hand; hash it before anything is sent.
+      const sent = sha256Of(firstPart);
+      if (sent.hex !== expected.hex) throw this.mismatch(key, expected, sent);
+      if (signal?.aborted) throw aborted();
+      try {
+        const out = await this.s3.send(new PutObjectCommand({
+          Bucket: this.bucket, Key: key, Body: firstPart, ContentType: options.contentType, Metadata: metadata,
+          ChecksumAlgorithm: 'SHA256', ChecksumSHA256: expected.base64, ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}),
+        }), { abortSignal: signal });
+        report?.({ key, loaded: firstPart.length, total: options.total ?? firstPart.length });
+        return { key, bytes: firstPart.length, sha256: sent, s3Checksum: out.ChecksumSHA256, versionId: out.VersionId, created: true };
+      } catch (e) {
+        if (options.ifAbsent && isStatus(e, 412)) return { key, bytes: firstPart.length, sha256: sent, created: false };
+        if (signal?.aborted) throw aborted();
+        throw this.translate(e, key, expected);
+      }
+    }
+
+    const { UploadId: uploadId } = await this.s3.send(new CreateMultipartUploadCommand({
+      Bucket: this.bucket, Key: key, ContentType: options.contentType, Metadata: metadata, ChecksumAlgorithm: 'SHA256',
+    }));
+    const hash = createHash('sha256');
+    const completed: CompletedPart[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let loaded = 0;
+    let bytes = 0;
+    let failure: unknown;
+    const send = (body: Buffer, partNumber: number) => {
+      const sending: Promise<void> = this.s3.send(new UploadPartCommand({
+        Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body,
+        ChecksumAlgorithm: 'SHA256', ChecksumSHA256: sha256Of(body).base64,
+      }), { abortSignal: signal }).then((out) => {
+        completed[partNumber - 1] = { PartNumber: partNumber, ETag: out.ETag, ChecksumSHA256: out.ChecksumSHA256 };
+        loaded += body.length;
+        report?.({ key, loaded, total: options.total, part: partNumber });
+      }, (e: unknown) => { failure ??= e; }).finally(() => inFlight.delete(sending));
+      inFlight.add(sending);
+    };
+    try {
+      let partNumber = 0;
+      // The part read ahead (if any) is sent second; then the generator is read on.
+      const lookedAhead = single === undefined;
+      for (let next: IteratorResult<Buffer> = first; !next.done; next = partNumber === 1 && lookedAhead ? second : await parts.next()) {
+        if (signal?.aborted) throw aborted();
+        if (failure) throw failure;
+        partNumber += 1;
+        hash.update(next.value);
+        bytes += next.value.length;
+        send(next.value, partNumber);
+        while (inFlight.size >= this.queueSize) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+      if (signal?.aborted) throw aborted();
+      const sent = fromHash(hash);
+      // The whole, hashed as it was sent, is checked before the object exists.
+      if (sent.hex !== expected.hex) throw this.mismatch(key, expected, sent);
+      try {
+        const out = await this.s3.send(new CompleteMultipartUploadCommand({
+          Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: completed },
+          ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}),
+        }));
+        return { key, bytes, sha256: sent, s3Checksum: out.ChecksumSHA256, versionId: out.VersionId, created: true };
+      } catch (e) {
+        if (options.ifAbsent && isStatus(e, 412)) return { key, bytes, sha256: sent, created: false };
+        throw e;
+      }
+    } catch (e) {
+      await parts.return(undefined);
+      await Promise.allSettled(inFlight);
+      try {
+        await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+      } catch (abortError) {
+        if (!isStatus(abortError, 404)) throw abortError;
+      }
+      if (signal?.aborted && !(e instanceof ChecksumMismatchError)) throw aborted();
+      throw e instanceof ChecksumMismatchError || e instanceof UploadAbortedError ? e : this.translate(e, key, expected);
+    }
+  }
+
+  private mismatch(key: string, expected: Sha256, sent: Sha256): ChecksumMismatchError {
+    return new ChecksumMismatchError(
+      `the content sent to s3://${this.bucket}/${key} has SHA-256 ${sent.hex}, not the expected ${expected.hex} (did the file change while uploading?); nothing was stored.`,
+      key, expected.hex, sent.hex,
+    );
   }
 
   /**
@@ -389,21 +557,30 @@ export class SharedStorageClient {
    * the signed `x-amz-checksum-sha256` header, so S3 rejects any other body (BadDigest) and the
    * URL cannot be reused for other content. The browser computes the SHA-256 (WebCrypto) first.
    */
-  async presignPut(sha256: string, options: { readonly contentType?: string; readonly expiresInSeconds?: number } = {}): Promise<PresignedPut> {
+  async presignPut(sha256: string, options: PresignPutOptions): Promise<PresignedPut> {
     const digest = parseSha256(sha256);
+    const maxBytes = options?.maxBytes ?? SINGLE_PUT_MAX_BYTES;
+    const bytes = options?.bytes;
+    const problems: string[] = [];
+    if (!Number.isInteger(maxBytes) || maxBytes < 0 || maxBytes > SINGLE_PUT_MAX_BYTES) {
+      problems.push(`maxBytes must be a whole number of bytes up to ${SINGLE_PUT_MAX_BYTES} (5 GiB, S3's limit for one PUT), received ${maxBytes}`);
+    }
+    if (!Number.isInteger(bytes) || bytes < 0 || bytes > maxBytes) {
+      problems.push(`bytes must be a whole number of bytes from 0 to maxBytes (${maxBytes}), received ${bytes}: pass the size the browser declares, after checking it`);
+    }
+    if (problems.length) throw new StorageOptionsError(`Invalid presignPut options:\n  - ${problems.join('\n  - ')}`);
     const key = contentKey(digest, this.contentPrefix);
     const expiresIn = options.expiresInSeconds ?? this.expiresIn;
-    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ChecksumSHA256: digest.base64, ContentType: options.contentType });
-    const signedHeaders = ['x-amz-checksum-sha256', ...(options.contentType ? ['content-type'] : [])];
+    const contentType = options.contentType ?? 'application/octet-stream';
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ChecksumSHA256: digest.base64, ContentType: contentType, ContentLength: bytes });
     const url = await getSignedUrl(this.s3, command, {
       expiresIn,
-      // Signed as headers, not hoisted into the query string: S3 compares the body with the header.
-      unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
-      signableHeaders: new Set(signedHeaders),
+      // Signed as headers, not hoisted into the query string: S3 compares the body with them.
+      unhoistableHeaders: new Set(['x-amz-checksum-sha256', 'content-type']),
+      signableHeaders: new Set(['x-amz-checksum-sha256', 'content-type', 'content-length']),
     });
-    const headers: Record<string, string> = { 'x-amz-checksum-sha256': digest.base64 };
-    if (options.contentType) headers['content-type'] = options.contentType;
-    return { method: 'PUT', url, key, headers, expiresAt: new Date(Date.now() + expiresIn * 1000) };
+    const headers: Record<string, string> = { 'x-amz-checksum-sha256': digest.base64, 'content-type': contentType };
+    return { method: 'PUT', url, key, headers, bytes, expiresAt: new Date(Date.now() + expiresIn * 1000) };
   }
 
   /**
@@ -471,6 +648,53 @@ export class SharedStorageClient {
     if (isStatus(e, 412) || isStatus(e, 409)) return new PreconditionFailedError(`a conditional write to ${where} failed (${e.name}): another write changed it first.`, key);
     return e;
   }
+}
+
+/** The stream's bytes in buffers of `size` (the last one shorter), each filled before it is yielded. */
+async function* partsOf(source: Readable, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const chunk of source) {
+    let data = chunk as Buffer;
+    while (data.length > 0) {
+      const take = Math.min(size - pendingBytes, data.length);
+      pending.push(data.subarray(0, take));
+      pendingBytes += take;
+      data = data.subarray(take);
+      if (pendingBytes === size) {
+        yield Buffer.concat(pending, size);
+        pending = [];
+        pendingBytes = 0;
+      }
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
+}
+
+/** A file's bytes in buffers of `size` (the last one shorter), each read straight into its own buffer. */
+async function* partsOfFile(path: string, size: number): AsyncGenerator<Buffer> {
+  const { open } = await import('fs/promises');
+  const file = await open(path, 'r');
+  try {
+    for (let position = 0; ; position += size) {
+      const buffer = Buffer.allocUnsafe(size);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await file.read(buffer, filled, size - filled, position + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      if (filled > 0) yield filled === size ? buffer : buffer.subarray(0, filled);
+      if (filled < size) return;
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+function fromHash(hash: ReturnType<typeof createHash>): Sha256 {
+  const digest = hash.digest();
+  return { hex: digest.toString('hex'), base64: digest.toString('base64') };
 }
 
 /** True when `e` is an S3 error with this HTTP status. */

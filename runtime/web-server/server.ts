@@ -9,7 +9,10 @@
  *   requests in flight within the drain time, close idle keep-alive connections, exit;
  * - keep-alive and headers timeouts longer than the balancer's idle timeout, so the balancer
  *   always closes an idle connection first (no 502 from a connection the server just closed);
- * - a JSON access log line per request, with the balancer's trace id; a request body limit.
+ * - a JSON access log line per request, with the balancer's trace id;
+ * - a request body limit counted on the bytes as they arrive, whatever the framing (a chunked body
+ *   has no Content-Length to check): 413 and the connection closed, and the handler never reads
+ *   past the limit (body.ts).
  *
  * All timings come from contracts/web-tier.ts (`deriveWebTierTimings`), as the balancer's do.
  */
@@ -21,6 +24,7 @@ import {
 } from '../../contracts/web-tier';
 import { createLogger, errorFields } from '../jobs/logger';
 import type { JobLogger } from '../jobs/types';
+import { RequestBodyError, capRequestBody } from './body';
 
 /** A Node request handler: what `http.createServer` takes, and what an Express app is. */
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => unknown;
@@ -42,7 +46,13 @@ export interface WebServerOptions {
    * @default - every timing derived from the two settings above
    */
   readonly timings?: Partial<WebTierTimings>;
-  /** The largest request body (by its Content-Length) the server accepts; larger get 413. @default 1 MiB */
+  /**
+   * The largest request body the server accepts, in bytes, counted as the bytes arrive (a
+   * Content-Length over it is refused before the handler runs; a chunked body is cut at it): 413
+   * and the connection closed, and the handler reads no more than this.
+   *
+   * @default 1048576 (1 MiB)
+   */
   readonly bodyLimitBytes?: number;
   /** The app's start-up hook (open pools, warm caches); readiness stays false until it resolves. @default - none */
   readonly start?: () => unknown;
@@ -117,12 +127,25 @@ export async function serveWebApp(handler: RequestHandler, options: WebServerOpt
     headersTimeout: timings.headersTimeoutSeconds * 1000,
     // Receiving a request (headers and body) may take the headers' time plus a request's.
     requestTimeout: (timings.headersTimeoutSeconds + timings.requestTimeoutSeconds) * 1000,
+    // How often Node checks those two timeouts (its default is every 30 s): a slow client is cut
+    // within a quarter of the headers timeout after it passes, not up to 30 s later.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, (timings.headersTimeoutSeconds * 1000) / 4)),
   });
   server.keepAliveTimeout = timings.keepAliveTimeoutSeconds * 1000;
 
   server.on('connection', (socket: Socket) => {
     sockets.set(socket, { active: 0 });
     socket.once('close', () => sockets.delete(socket));
+  });
+
+  // `Expect: 100-continue` with a declared body over the limit: 413 instead of inviting the body.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (Number(req.headers['content-length'] ?? 0) > bodyLimit) {
+      res.setHeader('Connection', 'close');
+      return plain(res, 413, `request body over ${bodyLimit} bytes`);
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
   });
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -174,17 +197,37 @@ export async function serveWebApp(handler: RequestHandler, options: WebServerOpt
       res.setHeader('Connection', 'close');
       return plain(res, 413, `request body over ${bodyLimit} bytes`);
     }
+    // Whatever the framing, the body is counted as it arrives; past the limit nothing more
+    // reaches the handler, the client gets 413 and the connection is closed.
+    capRequestBody(req, bodyLimit, (received) => {
+      overLimit.add(req);
+      log.warn('request body over the limit: 413, connection closed', { method: req.method, path, bodyLimitBytes: bodyLimit, receivedBytes: received, forwardedFor: req.headers['x-forwarded-for'] });
+      if (res.headersSent) {
+        req.socket.destroy();
+        return;
+      }
+      res.setHeader('Connection', 'close');
+      plain(res, 413, `request body over ${bodyLimit} bytes`);
+    });
     try {
       const result = handler(req, res);
       if (result && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(undefined, (e: unknown) => failed(res, e));
+        (result as Promise<unknown>).then(undefined, (e: unknown) => failed(req, res, e));
       }
     } catch (e) {
-      failed(res, e);
+      failed(req, res, e);
     }
   });
 
-  const failed = (res: http.ServerResponse, e: unknown) => {
+  /** Requests whose body passed the limit: already answered, so their handler's failure is expected. */
+  const overLimit = new WeakSet<http.IncomingMessage>();
+  const failed = (req: http.IncomingMessage, res: http.ServerResponse, e: unknown) => {
+    if (overLimit.has(req)) return;
+    if (e instanceof RequestBodyError && !res.headersSent) {
+      // The app refused the body (readJsonBody): its status, and a message meant for the client.
+      if (e.status === 413) res.setHeader('Connection', 'close');
+      return plain(res, e.status, e.message);
+    }
     log.error('the request handler failed', errorFields(e));
     if (!res.headersSent) plain(res, 500, 'internal error');
     else res.destroy();

@@ -12,9 +12,9 @@ import {
   VISIBILITY_TIMEOUT_ENV,
 } from '../jobs/environment';
 import { idempotencyFromEnv, type IdempotencySettings } from '../jobs/job-runner';
-import { JOB_TIMEOUT_ENV, STOP_TIMEOUT_ENV } from './environment';
+import { JOB_THREADS_ENV, JOB_TIMEOUT_ENV, STOP_TIMEOUT_ENV } from './environment';
 import { WorkerEnvironmentError } from './errors';
-import { SQS_MAX_VISIBILITY_SECONDS } from './options';
+import { MAX_JOB_THREADS, SQS_MAX_VISIBILITY_SECONDS } from './options';
 
 /** The worker program's settings. */
 export interface WorkerEnvConfig {
@@ -25,6 +25,8 @@ export interface WorkerEnvConfig {
   readonly visibilityTimeoutSeconds?: number;
   readonly jobTimeoutSeconds?: number;
   readonly stopTimeoutSeconds?: number;
+  /** Job threads (CLOUD_PATTERNS_JOB_THREADS): 0 runs handlers on the agent's event loop; undefined means one per CPU. */
+  readonly jobThreads?: number;
   /** Idempotency settings (without a client), when CLOUD_PATTERNS_IDEMPOTENCY_TABLE is set. */
   readonly idempotency?: IdempotencySettings;
   /**
@@ -57,6 +59,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   const visibilityTimeoutSeconds = whole(VISIBILITY_TIMEOUT_ENV, 1, SQS_MAX_VISIBILITY_SECONDS, 'seconds');
   const jobTimeoutSeconds = whole(JOB_TIMEOUT_ENV, 1, SQS_MAX_VISIBILITY_SECONDS, 'seconds');
   const stopTimeoutSeconds = whole(STOP_TIMEOUT_ENV, 0, 3600, 'seconds');
+  const jobThreads = whole(JOB_THREADS_ENV, 0, MAX_JOB_THREADS, 'threads');
 
   let idempotency: IdempotencySettings | undefined;
   try {
@@ -93,6 +96,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     visibilityTimeoutSeconds,
     jobTimeoutSeconds,
     stopTimeoutSeconds,
+    jobThreads,
     idempotency,
     fleet: onFleet ? { autoScalingGroupName, lifecycleHookName } : undefined,
   };

@@ -42,11 +42,12 @@ export class SqsRequestError extends Error {
 }
 
 /** Why a worker stopped by itself. */
-export type WorkerFatalReason = 'hungJobs' | 'permanentSqsError';
+export type WorkerFatalReason = 'hungJobs' | 'permanentSqsError' | 'jobThreads';
 
 /**
- * The worker cannot go on and stopped itself: too many jobs hung past their timeout, or SQS
- * refuses the queue for good (AccessDenied, QueueDoesNotExist, a wrong URL or region). The
+ * The worker cannot go on and stopped itself: too many jobs hung past their timeout, SQS
+ * refuses the queue for good (AccessDenied, QueueDoesNotExist, a wrong URL or region), or its
+ * job threads cannot start (their program never serves the handler). The
  * worker program exits non-zero on it, so that systemd restarts a clean process and the boot
  * log says why.
  */

@@ -1,7 +1,7 @@
 /** The worker agent: runs job handlers on EC2 (or anywhere) from an SQS queue. */
 export { startWorker } from './worker';
-export type { Worker, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport } from './types';
-export type { WorkerOptions } from './options';
+export type { Worker, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport, EventLoopBlockedEvent } from './types';
+export type { WorkerOptions, JobThreadsOptions } from './options';
 export { runWorkerFromEnv } from './main';
 export type { RunWorkerOptions } from './main';
 export { workerConfigFromEnv } from './env-config';
@@ -12,6 +12,6 @@ export { InstanceMetadataClient, METADATA_ENDPOINT_ENV } from './instance-metada
 export type { InstanceMetadataOptions } from './instance-metadata';
 export { messageFromSqs } from './message';
 export { AGENT_SQS_ACTIONS, AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, iamActionOf } from './iam';
-export { FLEET_ENV, JOB_TIMEOUT_ENV, STOP_TIMEOUT_ENV } from './environment';
+export { FLEET_ENV, JOB_TIMEOUT_ENV, STOP_TIMEOUT_ENV, JOB_THREADS_ENV } from './environment';
 export { WorkerOptionsError, WorkerEnvironmentError, SqsRequestError, WorkerFatalError, InstanceMetadataError } from './errors';
 export type { SqsRequestKind, WorkerFatalReason } from './errors';

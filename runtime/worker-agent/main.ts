@@ -4,15 +4,20 @@
  * systemd service. Configured from the environment; SIGTERM/SIGINT drain and exit 0; on an Auto
  * Scaling group it protects the instance while busy and drains before termination.
  * Everything is imported statically, so the bundle needs nothing at run time.
+ *
+ * Handlers run in job threads (one per CPU unless CLOUD_PATTERNS_JOB_THREADS says otherwise),
+ * which run this same program: there, runWorkerFromEnv serves the agent's jobs (job-threads.ts).
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { availableParallelism } from 'os';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { JobHandler } from '../jobs/define-job-handler';
 import { createLogger, errorFields } from '../jobs/logger';
 import { workerConfigFromEnv } from './env-config';
 import { startFleetIntegration, type FleetIntegration } from './fleet';
 import { InstanceMetadataClient } from './instance-metadata';
+import { isJobThread, serveJobThread } from './job-threads';
 import type { WorkerOptions } from './options';
 import type { Worker } from './types';
 import { startWorker } from './worker';
@@ -48,6 +53,11 @@ const EXIT_GRACE_MS = 10_000;
  * void runWorkerFromEnv(handler);
  */
 export async function runWorkerFromEnv<T, R>(handler: JobHandler<T, R>, options: RunWorkerOptions = {}): Promise<void> {
+  // In one of the agent's job threads (the program run again): serve the jobs the agent hands it.
+  if (isJobThread()) {
+    serveJobThread(handler);
+    return;
+  }
   const env = options.env ?? process.env;
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const log = createLogger({ component: 'worker-agent' });
@@ -79,6 +89,7 @@ export async function runWorkerFromEnv<T, R>(handler: JobHandler<T, R>, options:
       jobTimeoutSeconds: config.jobTimeoutSeconds,
       stopTimeoutSeconds,
       idempotency: config.idempotency ? { ...config.idempotency, client: new DynamoDBClient({ region: config.region }) } : false,
+      jobThreads: jobThreadsFor(config.jobThreads, log),
       ...options.worker,
     });
     if (config.fleet) {
@@ -134,4 +145,19 @@ export async function runWorkerFromEnv<T, R>(handler: JobHandler<T, R>, options:
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   void fleet?.terminated.then(() => finish('instance terminating'));
+}
+
+/**
+ * The program's job threads: one per CPU unless CLOUD_PATTERNS_JOB_THREADS says otherwise (0:
+ * none), each running this program's own file (process.argv[1]).
+ */
+function jobThreadsFor(configured: number | undefined, log: ReturnType<typeof createLogger>): WorkerOptions['jobThreads'] {
+  const count = configured ?? availableParallelism();
+  if (count === 0) return undefined;
+  const entry = process.argv[1];
+  if (!entry) {
+    log.warn('this program has no entry file to run in job threads (process.argv[1]); handlers run on the agent\'s event loop', {});
+    return undefined;
+  }
+  return { count, entry };
 }

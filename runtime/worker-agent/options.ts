@@ -3,6 +3,8 @@
  * resolved once, every check is a row of a table so that a check and its message cannot
  * drift apart, and all problems are reported together.
  */
+import { existsSync } from 'fs';
+import { availableParallelism } from 'os';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { isJobHandler, type JobHandler } from '../jobs/define-job-handler';
 import { idempotencyFromEnv, type IdempotencySettings } from '../jobs/job-runner';
@@ -15,6 +17,31 @@ export const SQS_MAX_BATCH = 10;
 export const SQS_MAX_WAIT_SECONDS = 20;
 /** SQS never keeps a message hidden for more than 12 hours after it was received. */
 export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+
+/** The most job threads an agent starts. */
+export const MAX_JOB_THREADS = 256;
+
+/**
+ * Job threads: handlers run in worker threads, off the agent's event loop (see job-threads.ts).
+ * Each thread runs the program again; there, `startWorker` (or `runWorkerFromEnv`) serves the
+ * jobs the agent hands it and takes nothing from SQS. So the program should do little else at
+ * its top level (guard other work with `isMainThread` from `worker_threads`).
+ */
+export interface JobThreadsOptions {
+  /**
+   * Threads. Each job goes to the thread running the fewest; a thread runs several jobs at once
+   * when concurrency is higher (they share its CPU, as jobs share the agent's thread without threads).
+   *
+   * @default - one per CPU (`os.availableParallelism()`)
+   */
+  readonly count?: number;
+  /**
+   * The program file each thread runs: the one that starts the worker with this handler.
+   *
+   * @default - this program's entry (`process.argv[1]`)
+   */
+  readonly entry?: string;
+}
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions<T = unknown, R = unknown> {
@@ -62,7 +89,8 @@ export interface WorkerOptions<T = unknown, R = unknown> {
   /**
    * How long past jobTimeoutSeconds a job whose handler ignores its aborted `signal` is still
    * counted as running, in seconds. Then its slot is freed and it no longer keeps the instance
-   * protected from scale-in; its outcome, if it ever settles, is ignored.
+   * protected from scale-in; its outcome, if it ever settles, is ignored. With job threads, its
+   * thread is ended then (its other jobs fail and come back) and a new one started.
    *
    * @default 10
    */
@@ -72,6 +100,7 @@ export interface WorkerOptions<T = unknown, R = unknown> {
    * How many abandoned jobs (see hungJobGraceSeconds) may still be running before the worker
    * stops itself with a `fatal` error (the worker program then exits 1 for systemd to restart a
    * clean process): hung handlers hold memory, sockets and CPU that the process cannot reclaim.
+   * A hung job in a job thread does not count: its thread is ended, which stops it.
    *
    * @default - half the slots, at least 1
    */
@@ -146,6 +175,17 @@ export interface WorkerOptions<T = unknown, R = unknown> {
   readonly stopTimeoutSeconds?: number;
 
   /**
+   * Runs handlers in worker threads, off the agent's event loop, so that a handler that computes
+   * (or blocks) cannot delay the heartbeats and lease renewals of any job, and jobs compute on
+   * several CPUs at once. The worker program (`runWorkerFromEnv`, what FleetWorker runs) turns
+   * them on by default (CLOUD_PATTERNS_JOB_THREADS). Results and the job cross threads as copies:
+   * plain data only.
+   *
+   * @default - none: handlers run on the agent's event loop (a handler that blocks it is reported: `eventLoopBlocked`)
+   */
+  readonly jobThreads?: JobThreadsOptions;
+
+  /**
    * Where the agent's own log lines go (jobs log through their context).
    *
    * @default - JSON lines on stdout/stderr
@@ -173,6 +213,8 @@ export interface ResolvedWorkerOptions<T, R> {
   readonly hungJobGraceSeconds: number;
   readonly maxHungJobs: number;
   readonly logger: JobLogger;
+  /** Job threads, when on. */
+  readonly jobThreads?: { readonly count: number; readonly entry: string };
   /** Free slots a receive waits for, so that receives stay full without idling many slots. */
   readonly receiveThreshold: number;
 }
@@ -197,6 +239,9 @@ export function resolveWorkerOptions<T, R>(options: WorkerOptions<T, R>): Resolv
   const stopTimeoutSeconds = options.stopTimeoutSeconds ?? 30;
   const hungJobGraceSeconds = options.hungJobGraceSeconds ?? 10;
   const maxHungJobs = options.maxHungJobs ?? (isWhole(concurrency, 1) ? Math.max(1, Math.floor(concurrency / 2)) : 1);
+  const threads = options.jobThreads;
+  const threadCount = threads?.count ?? availableParallelism();
+  const threadEntry = threads?.entry ?? process.argv[1];
 
   const rows: { readonly bad: boolean; readonly message: string }[] = [
     { bad: typeof options.queueUrl !== 'string' || options.queueUrl.length === 0, message: `queueUrl must be the URL of an SQS queue, received ${JSON.stringify(options.queueUrl)}.` },
@@ -222,6 +267,14 @@ export function resolveWorkerOptions<T, R>(options: WorkerOptions<T, R>): Resolv
     { bad: !isNumber(stopTimeoutSeconds, 0), message: `stopTimeoutSeconds must be a number of seconds, 0 or more, received ${stopTimeoutSeconds}.` },
     { bad: !isNumber(hungJobGraceSeconds, 0), message: `hungJobGraceSeconds must be a number of seconds, 0 or more, received ${hungJobGraceSeconds}.` },
     { bad: !isWhole(maxHungJobs, 1), message: `maxHungJobs must be a whole number, 1 or more, received ${maxHungJobs}.` },
+    {
+      bad: threads !== undefined && !isWhole(threadCount, 1, MAX_JOB_THREADS),
+      message: `jobThreads.count must be a whole number from 1 to ${MAX_JOB_THREADS}, received ${threadCount}. Leave it out for one thread per CPU, or leave jobThreads out to run handlers on the agent's event loop.`,
+    },
+    {
+      bad: threads !== undefined && (typeof threadEntry !== 'string' || !existsSync(threadEntry)),
+      message: `jobThreads.entry must be the file of the program that starts this worker (each job thread runs it), received ${JSON.stringify(threadEntry)}${typeof threadEntry === 'string' ? ' (no such file)' : ''}.`,
+    },
   ];
   const problems = rows.filter((r) => r.bad).map((r) => r.message);
   if (problems.length > 0) throw new WorkerOptionsError(problems);
@@ -245,6 +298,7 @@ export function resolveWorkerOptions<T, R>(options: WorkerOptions<T, R>): Resolv
     hungJobGraceSeconds,
     maxHungJobs,
     logger: options.logger ?? createLogger({ component: 'worker-agent' }),
+    ...(threads ? { jobThreads: { count: threadCount, entry: threadEntry! } } : {}),
     // At most a tenth of the slots wait idle for a full batch of 10: full receives (fewer
     // requests per job) at large concurrency, and no waiting at all at concurrency 10 or less.
     receiveThreshold: Math.min(SQS_MAX_BATCH, Math.max(1, Math.floor(concurrency / 10))),

@@ -34,6 +34,17 @@ export interface StopReport {
   readonly error?: WorkerFatalError;
 }
 
+/** The agent's event loop was held: its timers (heartbeats, lease renewals) fired late by as much. */
+export interface EventLoopBlockedEvent {
+  /** How long the loop was held, in ms. */
+  readonly blockedMs: number;
+  /**
+   * The jobs whose handlers ran on the agent's event loop meanwhile (ids, or message ids before
+   * a job's id is known): the likely culprits. Empty with job threads, where no handler runs on it.
+   */
+  readonly jobIds: readonly string[];
+}
+
 /** The events of a worker, and their arguments. */
 export interface WorkerEvents {
   /** A job succeeded; its message is queued for deletion. */
@@ -47,6 +58,11 @@ export interface WorkerEvents {
    * worker may go idle and its instance be scaled in) and its outcome will be ignored.
    */
   readonly jobAbandoned: [event: JobEvent];
+  /**
+   * The agent's event loop was held for a second or more (logged too): a handler computing on
+   * it, without job threads, delays the heartbeats that keep its own message hidden.
+   */
+  readonly eventLoopBlocked: [event: EventLoopBlockedEvent];
   /** The worker cannot go on (too many hung jobs, or a permanent SQS error) and is stopping itself. */
   readonly fatal: [error: WorkerFatalError];
   /** The worker went from no jobs to some. */
@@ -98,6 +114,12 @@ export interface WorkerStats {
   readonly requests: Readonly<Record<SqsRequestKind, number>>;
   /** SQS requests that failed after the SDK's retries. */
   readonly sqsErrors: number;
+  /** Times the agent's event loop was held for a second or more (see the `eventLoopBlocked` event). */
+  readonly eventLoopBlocks: number;
+  /** The longest the agent's event loop was held, in ms, since the worker started. */
+  readonly eventLoopDelayMaxMs: number;
+  /** Job threads started to replace ones that ended (a crash, or a hung job's thread ended). 0 without job threads. */
+  readonly jobThreadRestarts: number;
 }
 
 /** A running worker. */

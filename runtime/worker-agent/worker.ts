@@ -11,19 +11,24 @@
  *   to the dead-letter queue, exactly as on Lambda. Failed jobs are not released early on purpose:
  *   the visibility timeout is the retry delay, so a downstream outage does not burn every job's
  *   receives (and send it to the DLQ) in a tight loop.
- * - Running jobs' messages are kept hidden by heartbeats (heartbeat.ts).
+ * - Running jobs' messages are kept hidden by heartbeats (heartbeat.ts). With job threads
+ *   (job-threads.ts) handlers run off the agent's event loop, so nothing a handler does can delay
+ *   them; without, a handler that holds the loop is reported (loop-monitor.ts).
  * - SQS errors are retried with exponential back-off and jitter (backoff.ts).
  * - stop() sends no more receives, lets running jobs (and long polls already waiting) finish within
  *   a bound, releases what is still running and what late polls return, and flushes deletes.
  */
 import { EventEmitter, setMaxListeners } from 'events';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { isJobHandler } from '../jobs/define-job-handler';
 import { JobRunner } from '../jobs/job-runner';
 import { errorFields } from '../jobs/logger';
 import { backoffDelay, sleep } from './backoff';
 import { BatchDeleter } from './deleter';
 import { SqsRequestError, WorkerFatalError, isPermanentSqsError, sqsErrorCode, type SqsRequestKind } from './errors';
 import { VisibilityKeeper, type KeptMessage } from './heartbeat';
+import { JobThreadPool, isJobThread, serveJobThread } from './job-threads';
+import { EventLoopMonitor } from './loop-monitor';
 import { RECEIVE_ATTRIBUTES, messageFromSqs } from './message';
 import { SQS_MAX_BATCH, SQS_MAX_VISIBILITY_SECONDS, resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options';
 import { SqsSender } from './sqs-sender';
@@ -41,6 +46,8 @@ import type { JobEvent, StopReport, Worker, WorkerEvents, WorkerStats } from './
  * process.once('SIGTERM', () => void worker.stop().then(() => process.exit(0)));
  */
 export function startWorker<T, R>(options: WorkerOptions<T, R>): Worker {
+  // In one of an agent's job threads (which run the program again): serve the agent's jobs.
+  if (isJobThread() && isJobHandler(options?.handler)) return serveJobThread(options.handler);
   return new QueueWorker(resolveWorkerOptions(options));
 }
 
@@ -68,7 +75,9 @@ const POLL_GRACE_MS = 250;
 /** How long past a stop's bound deletes still failing are retried. */
 const DELETE_FLUSH_GRACE_MS = 5000;
 
-type Counters = { -readonly [K in Exclude<keyof WorkerStats, 'inFlight' | 'hung' | 'requests'>]: number };
+type Counters = {
+  -readonly [K in Exclude<keyof WorkerStats, 'inFlight' | 'hung' | 'requests' | 'eventLoopBlocks' | 'eventLoopDelayMaxMs' | 'jobThreadRestarts'>]: number
+};
 
 class QueueWorker<T, R> implements Worker {
   private readonly events = new EventEmitter();
@@ -76,6 +85,11 @@ class QueueWorker<T, R> implements Worker {
   private readonly sender: SqsSender;
   private readonly deleter: BatchDeleter;
   private readonly keeper: VisibilityKeeper;
+  /** The job threads handlers run in, when on. */
+  private readonly pool?: JobThreadPool;
+  private readonly loopMonitor: EventLoopMonitor;
+  /** Jobs whose handlers ran on the event loop since the monitor last looked (the suspects of a block). */
+  private readonly onLoopSinceCheck = new Set<RunningJob>();
   private readonly inFlight = new Set<RunningJob>();
   /** Jobs that outlived their timeout and grace and still have not settled. */
   private readonly hung = new Set<RunningJob>();
@@ -105,7 +119,18 @@ class QueueWorker<T, R> implements Worker {
 
   constructor(private readonly o: ResolvedWorkerOptions<T, R>) {
     this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
-    this.runner = new JobRunner(o.handler.definition, o.idempotency);
+    if (o.jobThreads) {
+      this.pool = new JobThreadPool({
+        ...o.jobThreads,
+        logger: o.logger,
+        onBroken: (error) => this.fail(new WorkerFatalError(`the worker's job threads cannot run jobs: ${error.message}`, 'jobThreads', error)),
+      });
+      const pool = this.pool;
+      this.runner = new JobRunner(o.handler.definition, o.idempotency, (job, context) => pool.run<R>(job, context));
+    } else {
+      this.runner = new JobRunner(o.handler.definition, o.idempotency);
+    }
+    this.loopMonitor = new EventLoopMonitor((blockedMs) => this.reportBlockedLoop(blockedMs));
     this.sender = new SqsSender(o.sqs);
     // Every running job listens to this one signal.
     setMaxListeners(o.concurrency + 10, this.jobsAbort.signal);
@@ -133,6 +158,7 @@ class QueueWorker<T, R> implements Worker {
       visibilityTimeoutSeconds: o.visibilityTimeoutSeconds,
       jobTimeoutSeconds: o.jobTimeoutSeconds,
       idempotent: this.runner.isIdempotent,
+      jobThreads: o.jobThreads?.count ?? 0,
     });
     this.startPoller(true);
   }
@@ -142,7 +168,15 @@ class QueueWorker<T, R> implements Worker {
   }
 
   public get stats(): WorkerStats {
-    return { ...this.counters, inFlight: this.inFlight.size, hung: this.hung.size, requests: { ...this.sender.counts } };
+    return {
+      ...this.counters,
+      inFlight: this.inFlight.size,
+      hung: this.hung.size,
+      requests: { ...this.sender.counts },
+      eventLoopBlocks: this.loopMonitor.blockCount,
+      eventLoopDelayMaxMs: this.loopMonitor.maxDelayMs,
+      jobThreadRestarts: this.pool?.threadRestarts ?? 0,
+    };
   }
 
   public on<E extends keyof WorkerEvents>(event: E, listener: (...args: WorkerEvents[E]) => void): this {
@@ -272,6 +306,7 @@ class QueueWorker<T, R> implements Worker {
       abandoned: false,
     };
     this.inFlight.add(job);
+    if (!this.pool) this.onLoopSinceCheck.add(job);
     if (this.inFlight.size === 1) this.fire('busy');
     void this.runJob(job, message, receivedAt).catch((error) => this.o.logger.error('the worker failed to settle a job', errorFields(error)));
   }
@@ -344,13 +379,17 @@ class QueueWorker<T, R> implements Worker {
   private abandon(job: RunningJob, event: JobEvent): void {
     if (!this.inFlight.has(job)) return;
     job.abandoned = true;
-    this.hung.add(job);
     this.counters.jobsAbandoned += 1;
-    this.o.logger.error('job did not settle within its timeout and grace: its slot is freed and its outcome will be ignored', {
-      ...event,
-      hungJobs: this.hung.size,
-      maxHungJobs: this.o.maxHungJobs,
-    });
+    // In a job thread a hung handler can be stopped: its thread is ended (and replaced), which
+    // settles the job, so it does not count as hung. On the event loop it cannot be.
+    const ended = this.pool?.terminateJob(job.messageId, `the job thread was ended to stop job ${job.jobId ?? job.messageId}, hung past its timeout`) ?? false;
+    if (!ended) this.hung.add(job);
+    this.o.logger.error(
+      ended
+        ? 'job did not settle within its timeout and grace: its job thread was ended (and is replaced; other jobs it ran fail and come back)'
+        : 'job did not settle within its timeout and grace: its slot is freed and its outcome will be ignored',
+      { ...event, hungJobs: this.hung.size, maxHungJobs: this.o.maxHungJobs },
+    );
     this.fire('jobAbandoned', event);
     this.finish(job);
     if (this.hung.size >= this.o.maxHungJobs) {
@@ -361,6 +400,7 @@ class QueueWorker<T, R> implements Worker {
       ));
     }
   }
+
 
   /**
    * Another delivery holds the job's in-progress record: a duplicate runs elsewhere, or a worker
@@ -390,6 +430,9 @@ class QueueWorker<T, R> implements Worker {
   }
 
   private finish(job: RunningJob): void {
+    // A handler that held the loop is measured at the next tick, which may come after its job
+    // ended: it stays a suspect until then.
+    if (this.onLoopSinceCheck.has(job)) setTimeout(() => this.onLoopSinceCheck.delete(job), 0).unref();
     this.inFlight.delete(job);
     if (this.inFlight.size === 0) this.fire('idle');
     this.wake();
@@ -438,6 +481,10 @@ class QueueWorker<T, R> implements Worker {
     // messages come back after the visibility timeout (skipped by idempotency when on).
     await this.deleter.flush(Math.max(this.stopBoundAt, Date.now()) + DELETE_FLUSH_GRACE_MS);
     this.keeper.stop();
+    // Released and abandoned jobs may still run in threads: ending the threads ends them.
+    await this.pool?.close();
+    this.loopMonitor.tick();
+    this.loopMonitor.stop();
     if (this.o.ownsSqsClient) this.o.sqs.destroy();
 
     const report: StopReport = {
@@ -470,6 +517,18 @@ class QueueWorker<T, R> implements Worker {
     const wakers = this.wakers;
     this.wakers = [];
     for (const w of wakers) w();
+  }
+
+  /** The event loop was held: heartbeats and lease renewals were late by as much; say which handlers ran on it. */
+  private reportBlockedLoop(blockedMs: number): void {
+    const suspects = [...this.onLoopSinceCheck].map((j) => j.jobId ?? j.messageId);
+    this.o.logger.warn(
+      this.pool
+        ? 'the agent\'s event loop was held (not by a handler: they run in job threads); heartbeats and lease renewals were late'
+        : 'the agent\'s event loop was held, most likely by a handler computing on it: heartbeats and lease renewals were late, and a message can come back to the queue while its job runs. Run such handlers in job threads (jobThreads; on by default in the worker program)',
+      { blockedMs, jobIds: suspects.slice(0, 20), visibilityTimeoutSeconds: this.o.visibilityTimeoutSeconds },
+    );
+    this.fire('eventLoopBlocked', { blockedMs, jobIds: suspects });
   }
 
   private reportSqsError(kind: SqsRequestKind, cause: unknown): void {

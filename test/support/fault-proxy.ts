@@ -1,7 +1,8 @@
 /**
  * An HTTP proxy in front of an emulator that answers chosen requests with an AWS error the
- * emulator cannot produce (throttling, AccessDenied) or an action it lacks (autoscaling-proxy.ts)
- * and forwards everything else unchanged: the SDK talks the real protocol to it, so nothing is
+ * emulator cannot produce (throttling, AccessDenied, TransactionConflict) or an action it lacks
+ * (autoscaling-proxy.ts), or loses the reply of a request the emulator applied, and forwards
+ * everything else unchanged: the SDK talks the real protocol to it, so nothing is
  * mocked at the SDK level. Bound to 127.0.0.1 at a free port.
  */
 import * as http from 'http';
@@ -9,9 +10,12 @@ import type { AddressInfo } from 'net';
 
 /** A request as the proxy sees it. */
 export interface ProxiedRequest {
-  /** The API action: `DeleteMessageBatch` (from X-Amz-Target, JSON protocols) or `SetInstanceProtection` (from the Query body). */
+  /** The API action: `DeleteMessageBatch` (from X-Amz-Target, JSON protocols) or `SetInstanceProtection` (from the Query body); '' for REST APIs (S3). */
   readonly action: string;
   readonly body: string;
+  /** The HTTP method and path with query (for REST APIs such as S3, whose action they tell). */
+  readonly method: string;
+  readonly url: string;
 }
 
 /** An answer the proxy sends instead of forwarding. */
@@ -21,8 +25,14 @@ export interface FaultResponse {
   readonly body: string;
 }
 
-/** Decides, per request, to inject a fault (a response) or forward it (undefined). */
-export type FaultRule = (request: ProxiedRequest) => FaultResponse | undefined;
+/**
+ * Forward the request, let the emulator apply it, then cut the client's connection without its
+ * reply: a response lost on the way back, which the SDK retries.
+ */
+export const DROP_REPLY = 'dropReply' as const;
+
+/** Decides, per request, to inject a fault (a response), lose the reply ({@link DROP_REPLY}) or forward it (undefined). */
+export type FaultRule = (request: ProxiedRequest) => FaultResponse | typeof DROP_REPLY | undefined;
 
 export interface FaultProxy {
   readonly endpoint: string;
@@ -53,8 +63,37 @@ export function queryError(code: string, status: number, message: string): Fault
   };
 }
 
+/** An S3 error (REST XML). */
+export function s3Error(code: string, status: number, message: string): FaultResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/xml' },
+    body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`,
+  };
+}
+
+/** A DynamoDB error in its JSON protocol; `fields` go into the body (say `CancellationReasons`). */
+export function dynamodbError(code: string, status: number, message: string, fields: Record<string, unknown> = {}): FaultResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/x-amz-json-1.0' },
+    body: JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${code}`, Message: message, ...fields }),
+  };
+}
+
+/**
+ * DynamoDB's answer when another transaction holds an item of this one: TransactionCanceledException
+ * with `TransactionConflict` for the items at stake and `None` for the others (moto never sends it).
+ */
+export function transactionConflict(items: number, conflicting: readonly number[] = [items - 1]): FaultResponse {
+  const reasons = Array.from({ length: items }, (_, i) => (conflicting.includes(i)
+    ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }
+    : { Code: 'None' }));
+  return dynamodbError('TransactionCanceledException', 400, `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`, { CancellationReasons: reasons });
+}
+
 /** Fails the first `count` requests of `action` with `fault`, then forwards. */
-export function failFirst(action: string, count: number, fault: FaultResponse): FaultRule {
+export function failFirst(action: string, count: number, fault: FaultResponse | typeof DROP_REPLY): FaultRule {
   let left = count;
   return (request) => {
     if (request.action !== action || left <= 0) return undefined;
@@ -77,15 +116,24 @@ export async function startFaultProxy(targetEndpoint: string, rule?: FaultRule):
       const amzTarget = String(req.headers['x-amz-target'] ?? '');
       const action = amzTarget ? amzTarget.slice(amzTarget.lastIndexOf('.') + 1) : new URLSearchParams(text).get('Action') ?? '';
       seen[action] = (seen[action] ?? 0) + 1;
-      const fault = current?.({ action, body: text });
-      if (fault) {
-        injected[action] = (injected[action] ?? 0) + 1;
+      const fault = current?.({ action, body: text, method: req.method ?? 'GET', url: req.url ?? '/' });
+      if (fault) injected[action] = (injected[action] ?? 0) + 1;
+      if (fault && fault !== DROP_REPLY) {
         res.writeHead(fault.status, fault.headers).end(fault.body);
         return;
       }
       const upstream = http.request(
         { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } },
-        (up) => { res.writeHead(up.statusCode ?? 502, up.headers); up.pipe(res); },
+        (up) => {
+          if (fault === DROP_REPLY) {
+            // Applied upstream; the reply is lost on the way back.
+            up.resume();
+            up.on('end', () => req.socket.destroy());
+            return;
+          }
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
       );
       upstream.on('error', (e) => res.writeHead(502).end(String(e)));
       upstream.end(body);

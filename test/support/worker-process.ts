@@ -19,6 +19,10 @@ export interface JobReport {
   readonly pid: number;
   /** What context.commit resolved to, when the job's effect is a committed counter. */
   readonly outcome?: 'committed' | 'alreadyCompleted';
+  /** The thread the handler ran on (0: the agent's main thread; job threads count up from 1). */
+  readonly thread: number;
+  /** Epoch ms of the report. */
+  readonly at: number;
 }
 
 export interface WorkerProcess {

@@ -238,6 +238,16 @@ describe('SharedStorage grants and metrics', () => {
     });
   });
 
+  test('grantDeletePrefix allows exactly DeleteObject and DeleteObjectVersion under the prefix (what verify\'s deleteOnMismatch calls)', () => {
+    const { stack, storage } = build();
+    storage.grantDeletePrefix(role(stack), 'uploads/');
+    templateOf(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [{ Effect: 'Allow', Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'], Resource: { 'Fn::Join': ['', [stack.resolve(storage.bucket.bucketArn), '/uploads/*']] } }],
+      },
+    });
+  });
+
   test('grantReadWriteRecords allows exactly GetItem, PutItem and DeleteItem on the table', () => {
     const { stack, storage } = build({ records: true });
     storage.grantReadWriteRecords(role(stack));

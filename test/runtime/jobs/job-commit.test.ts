@@ -1,12 +1,14 @@
 /**
  * Effects that must apply once: context.commit writes the job's DynamoDB effect and its
  * completion record in one TransactWriteItems. Against moto (which supports transactions),
- * through JobRunner, the code both the Lambda adapter and the worker agent run.
+ * through JobRunner, the code both the Lambda adapter and the worker agent run; the fault proxy
+ * adds what moto never does: a transaction cancelled for a conflict, and a reply lost on the way back.
  */
 import { randomUUID } from 'crypto';
 import { setTimeout as sleep } from 'timers/promises';
-import { CreateTableCommand, GetItemCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { JobLeaseLostError, JobRunner, defineJobHandler, type JobMessage } from '../../../runtime/index';
+import { DROP_REPLY, startFaultProxy, transactionConflict, type FaultProxy, type FaultRule } from '../../support/fault-proxy';
 import { createIdempotencyTable, useLocalAws } from '../../support/local-aws';
 
 const aws = useLocalAws();
@@ -128,6 +130,100 @@ describe('committing a job\'s effect with its completion', () => {
     expect(quick.ok).toBe(true);
     expect(lateOutcome.ok).toBe(true);
     expect(outcomes).toEqual(['committed', 'alreadyCompleted']);
+    expect(await applied(jobId)).toBe(1);
+  });
+});
+
+describe('committing through faults moto cannot produce', () => {
+  let proxy: FaultProxy;
+  let client: DynamoDBClient;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(aws.moto.endpoint);
+    client = new DynamoDBClient({ endpoint: proxy.endpoint });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await proxy.stop();
+  });
+  beforeEach(() => {
+    for (const counts of [proxy.seen, proxy.injected]) for (const action of Object.keys(counts)) delete counts[action];
+  });
+  afterEach(() => proxy.setRule(undefined));
+
+  /** A runner whose idempotency client goes through the proxy. */
+  const runnerOf = (handler: ReturnType<typeof defineJobHandler<{ n: number }>>) => new JobRunner(handler.definition, { ...idempotency(), client });
+  const commitIncrement = () => defineJobHandler<{ n: number }>(async (_job, { jobId, commit }) => commit([increment(jobId)]));
+
+  test('a commit cancelled for a transaction conflict is retried, and applies once', async () => {
+    // GIVEN a job whose commit DynamoDB cancels twice with TransactionConflict (another job's
+    // transaction holds the same item), as tiles committing to one render record do
+    const jobId = randomUUID();
+    let conflicts = 0;
+    proxy.setRule((r) => (r.action === 'TransactWriteItems' && conflicts++ < 2 ? transactionConflict(2, [0]) : undefined));
+
+    // WHEN it runs
+    const outcome = await runnerOf(commitIncrement()).run(delivery(jobId, { n: 1 }), Date.now() + 10_000);
+
+    // THEN the commit was retried past the conflicts, committed, and the effect applied once
+    expect(outcome).toEqual({ ok: true, result: 'committed' });
+    expect(proxy.injected.TransactWriteItems).toBe(2);
+    expect(await applied(jobId)).toBe(1);
+  });
+
+  test('a commit that keeps conflicting gives up before its lease ends, and writes nothing', async () => {
+    // GIVEN conflicts on every commit, and a 1.5 s lease (the job's deadline)
+    const jobId = randomUUID();
+    proxy.setRule((r) => (r.action === 'TransactWriteItems' ? transactionConflict(2, [0, 1]) : undefined));
+    const started = Date.now();
+
+    // WHEN it runs
+    const outcome = await runnerOf(commitIncrement()).run(delivery(jobId, { n: 1 }), started + 1_500);
+
+    // THEN it tried several times, failed with DynamoDB's error within the lease, and wrote nothing
+    expect(outcome).toMatchObject({ ok: false, error: expect.objectContaining({ name: 'TransactionCanceledException' }) });
+    expect(proxy.injected.TransactWriteItems).toBeGreaterThan(1);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(await applied(jobId)).toBe(0);
+  });
+
+  test('a commit cancelled by the handler\'s own condition is not retried', async () => {
+    // GIVEN a commit DynamoDB cancels for a ConditionalCheckFailed on the handler's write
+    const jobId = randomUUID();
+    proxy.setRule((r) => (r.action === 'TransactWriteItems' ? {
+      ...transactionConflict(2),
+      body: JSON.stringify({
+        __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+        Message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]',
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' }, { Code: 'None' }],
+      }),
+    } : undefined));
+
+    // WHEN it runs THEN it fails at the first answer
+    const outcome = await runnerOf(commitIncrement()).run(delivery(jobId, { n: 1 }), Date.now() + 10_000);
+    expect(outcome).toMatchObject({ ok: false, error: expect.objectContaining({ name: 'TransactionCanceledException' }) });
+    expect(proxy.injected.TransactWriteItems).toBe(1);
+  });
+
+  test('a lease renewal whose reply was lost is recognized as its own success: the job still commits', async () => {
+    // GIVEN a job that runs past several renewals of its 400 ms lease, and the reply of the
+    // first renewal lost on the way back (DynamoDB applied it; the SDK sends it again, and the
+    // retry's condition, on the lease as it was, fails)
+    const jobId = randomUUID();
+    let dropped = 0;
+    const dropFirstRenewal: FaultRule = (r) => (r.action === 'UpdateItem' && r.body.includes('in_progress_expiration') && dropped++ === 0 ? DROP_REPLY : undefined);
+    proxy.setRule(dropFirstRenewal);
+    const handler = defineJobHandler<{ n: number }>(async (_job, { jobId: id, commit }) => {
+      await sleep(900);
+      return commit([increment(id)]);
+    });
+
+    // WHEN it runs, renewing its lease as the agent does
+    const outcome = await runnerOf(handler).run(delivery(jobId, { n: 1 }), Date.now() + 10_000, { leaseMs: 400 });
+
+    // THEN the renewal's reply was lost once, yet the job kept its lease and committed once
+    expect(dropped).toBeGreaterThan(0);
+    expect(proxy.injected.UpdateItem).toBe(1);
+    expect(outcome).toEqual({ ok: true, result: 'committed' });
     expect(await applied(jobId)).toBe(1);
   });
 });

@@ -11,17 +11,18 @@ import * as v8 from 'v8';
 import * as vm from 'vm';
 import {
   CreateBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, PutBucketNotificationConfigurationCommand,
-  PutBucketVersioningCommand, S3Client,
+  PutBucketVersioningCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import {
   STORAGE_DELETE_ACTIONS, STORAGE_READ_ACTIONS, STORAGE_WRITE_ACTIONS,
 } from '../../../contracts/shared-storage';
 import {
-  ChecksumMismatchError, NotFoundError, parseObjectCreatedEvent, SharedStorageClient, sha256Of, StorageOptionsError, TooLargeError,
+  ChecksumMismatchError, NotFoundError, parseObjectCreatedEvent, SharedStorageClient, sha256Of, sha256OfFile, StorageOptionsError, TooLargeError,
   UploadAbortedError,
 } from '../../../runtime/storage';
 import { startCountingProxy, type CountingProxy } from '../../support/counting-proxy';
+import { s3Error, startFaultProxy } from '../../support/fault-proxy';
 import { createWorkQueue, useLocalAws } from '../../support/local-aws';
 
 /** V8's collector, to measure live memory rather than garbage not yet collected. */
@@ -33,26 +34,38 @@ const BUCKET = 'shared-storage-test';
 let proxy: CountingProxy;
 let s3: S3Client;
 let storage: SharedStorageClient;
-const commandsCalled = new Set<string>();
+/** The S3 commands the client sent (the test's own bucket set-up excluded), with the IAM action each needs. */
+const commandsCalled = new Map<string, string | undefined>();
 let tmp: string;
 
-/** The IAM action each S3 command the client sends needs (HEAD is s3:GetObject; multipart steps are s3:PutObject). */
-const IAM_ACTION_OF: Record<string, string> = {
-  HeadObjectCommand: 's3:GetObject',
-  GetObjectCommand: 's3:GetObject',
-  PutObjectCommand: 's3:PutObject',
-  CreateMultipartUploadCommand: 's3:PutObject',
-  UploadPartCommand: 's3:PutObject',
-  CompleteMultipartUploadCommand: 's3:PutObject',
-  AbortMultipartUploadCommand: 's3:AbortMultipartUpload',
-  DeleteObjectCommand: 's3:DeleteObject',
-};
+/**
+ * The IAM action an S3 command needs, by its input: HEAD is s3:GetObject; multipart steps are
+ * s3:PutObject; a command naming a VersionId needs the action's `...Version` form (deleting a
+ * version for good is s3:DeleteObjectVersion, which s3:DeleteObject does not cover).
+ */
+function iamActionOf(command: string, input: { VersionId?: string }): string | undefined {
+  const versioned = input.VersionId !== undefined;
+  switch (command) {
+    case 'HeadObjectCommand':
+    case 'GetObjectCommand': return versioned ? 's3:GetObjectVersion' : 's3:GetObject';
+    case 'PutObjectCommand':
+    case 'CreateMultipartUploadCommand':
+    case 'UploadPartCommand':
+    case 'CompleteMultipartUploadCommand': return 's3:PutObject';
+    case 'AbortMultipartUploadCommand': return 's3:AbortMultipartUpload';
+    case 'DeleteObjectCommand': return versioned ? 's3:DeleteObjectVersion' : 's3:DeleteObject';
+    default: return undefined;
+  }
+}
 
 beforeAll(async () => {
   proxy = await startCountingProxy(aws.moto.endpoint);
   s3 = new S3Client({ endpoint: proxy.endpoint, forcePathStyle: true });
   s3.middlewareStack.add((next, context) => async (args) => {
-    commandsCalled.add(context.commandName ?? '?');
+    const command = context.commandName ?? '?';
+    if (!/Bucket|ListObjectVersions|ListMultipartUploads/.test(command)) {
+      commandsCalled.set(`${command}${(args.input as { VersionId?: string }).VersionId ? ' (VersionId)' : ''}`, iamActionOf(command, args.input as { VersionId?: string }));
+    }
     return next(args);
   }, { step: 'initialize', name: 'recordCommands' });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -125,6 +138,38 @@ describe('content-addressed writes', () => {
     const results = await Promise.all([storage.putContent(body), storage.putContent(body), storage.putContent(body)]);
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(await versionsOf(results[0].key)).toBe(1);
+  });
+
+  test('send the body of content once when callers race with it, large or small, through putContent or putFile', async () => {
+    // GIVEN 3 MiB of new content, as bytes and as a file
+    const body = Buffer.alloc(3 * 1024 * 1024, `race ${Date.now()}`);
+    const file = path.join(tmp, 'raced.bin');
+    fs.writeFileSync(file, body);
+
+    // WHEN four callers store it at once (both checked with a HEAD before either had sent it, before)
+    const raced = await counted(() => Promise.all([storage.putContent(body), storage.putFile(file), storage.putContent(body), storage.putFile(file)]));
+
+    // THEN its body went over the wire once, one of them created it, and S3 holds one version
+    expect(raced.bytesSent).toBeLessThan(2 * body.length);
+    expect(raced.result.filter((r) => r.created)).toHaveLength(1);
+    expect(raced.result.filter((r) => r.bodySent)).toHaveLength(1);
+    expect(await versionsOf(raced.result[0].key)).toBe(1);
+  });
+
+  test('putFile sends a HEAD first only for files of headCheckFromBytes or more, as putContent does', async () => {
+    // GIVEN a small new file (under 64 KiB) and a large one
+    const small = path.join(tmp, 'small.txt');
+    fs.writeFileSync(small, `small file ${Date.now()}`);
+    const large = path.join(tmp, 'large.bin');
+    fs.writeFileSync(large, Buffer.alloc(100 * 1024, `large ${Date.now()}`));
+
+    // WHEN each is stored THEN the small one went out as one conditional PUT, the large one after a HEAD
+    const a = await counted(() => storage.putFile(small));
+    expect(a.result.created).toBe(true);
+    expect(a.byMethod).toEqual({ PUT: expect.objectContaining({ requests: 1 }) });
+    const b = await counted(() => storage.putFile(large));
+    expect(b.byMethod.HEAD?.requests).toBe(1);
+    expect(b.byMethod.PUT?.requests).toBe(1);
   });
 
   test('fail on content over 5 GiB for a single PUT, naming the methods that send parts', async () => {
@@ -216,10 +261,73 @@ describe('streaming uploads', () => {
     expect(Buffer.from(await storage.get('uploads/report.txt')).toString()).toBe('line 1\nline 2\n');
   });
 
-  test('delete what it uploaded and fail when the content is not the expected SHA-256', async () => {
+  test('store nothing and fail when the content is not the expected SHA-256, small or in parts', async () => {
     const wrong = sha256Of('something else').hex;
     await expect(storage.upload('uploads/checked.txt', 'actual content', { expectedSha256: wrong })).rejects.toThrow(ChecksumMismatchError);
-    await expect(storage.get('uploads/checked.txt')).rejects.toThrow(NotFoundError);
+    await expect(storage.upload('uploads/checked.bin', Readable.from([Buffer.alloc(6 * 1024 * 1024, 1), Buffer.alloc(1024, 2)]), { expectedSha256: wrong }))
+      .rejects.toThrow(/has SHA-256 .*not the expected .*nothing was stored/);
+    expect(await versionsOf('uploads/checked.txt')).toBe(0);
+    expect(await versionsOf('uploads/checked.bin')).toBe(0);
+    const left = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
+    expect(left.Uploads ?? []).toEqual([]);
+  });
+
+  test('a file that changes while putFile uploads it leaves nothing under its content key, with no delete to do', async () => {
+    // GIVEN a 16 MiB file (four parts of up to 5 MiB), and a role that may not delete (S3 answers AccessDenied)
+    const faults = await startFaultProxy(aws.moto.endpoint, (r) => (r.method === 'DELETE' && !r.url.includes('uploadId') ? s3Error('AccessDenied', 403, 'Access Denied') : undefined));
+    const client = new S3Client({ endpoint: faults.endpoint, forcePathStyle: true });
+    try {
+      const denied = new SharedStorageClient({ bucket: BUCKET, s3: client, partSizeBytes: 5 * 1024 ** 2, queueSize: 1 });
+      const file = path.join(tmp, 'changing.bin');
+      fs.writeFileSync(file, Buffer.alloc(16 * 1024 * 1024, `changing ${Date.now()}`));
+      const key = denied.keyFor((await sha256OfFile(file)).hex);
+
+      // WHEN the file's end changes once its first part has gone
+      let changed = false;
+      const put = denied.putFile(file, {
+        onProgress: () => {
+          if (changed) return;
+          changed = true;
+          const fd = fs.openSync(file, 'r+');
+          fs.writeSync(fd, Buffer.from('changed'), 0, 7, 16 * 1024 * 1024 - 7);
+          fs.closeSync(fd);
+        },
+      });
+
+      // THEN putFile fails on the mismatch, and no version, and no part, was ever stored under the content key
+      await expect(put).rejects.toThrow(ChecksumMismatchError);
+      expect(changed).toBe(true);
+      expect(await versionsOf(key)).toBe(0);
+      expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).toEqual([]);
+    } finally {
+      client.destroy();
+      await faults.stop();
+    }
+  });
+});
+
+describe('verifying what is stored', () => {
+  test('verify with deleteOnMismatch deletes exactly the version it read, in a versioned bucket', async () => {
+    // GIVEN a content key holding other bytes (written around the client, as a faulty writer would)
+    const key = storage.keyFor(sha256Of('the real content').hex);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'forged content' }));
+
+    // WHEN it is verified with deleteOnMismatch
+    await expect(storage.verify(key, { deleteOnMismatch: true })).rejects.toThrow(/holds content with SHA-256 .*; it was deleted/);
+
+    // THEN that version is gone for good (no delete marker over it), so the key is free for the real content
+    expect(await versionsOf(key)).toBe(0);
+    expect((await storage.putContent('the real content')).created).toBe(true);
+  });
+
+  test('verify with deleteOnMismatch deletes the object in a bucket without versioning', async () => {
+    const plain = `${BUCKET}-unversioned`;
+    await s3.send(new CreateBucketCommand({ Bucket: plain }));
+    const client = new SharedStorageClient({ bucket: plain, s3 });
+    const key = client.keyFor(sha256Of('expected').hex);
+    await s3.send(new PutObjectCommand({ Bucket: plain, Key: key, Body: 'unexpected' }));
+    await expect(client.verify(key, { deleteOnMismatch: true })).rejects.toThrow(ChecksumMismatchError);
+    await expect(client.exists(key)).resolves.toBe(false);
   });
 });
 
@@ -231,14 +339,17 @@ describe('presigned URLs through fetch', () => {
     expect(await res.text()).toBe('shared via a link');
   });
 
-  test('PUT: signs the SHA-256 header, and stores the right body at its content key', async () => {
-    // GIVEN a browser that computed the SHA-256 of its file
+  test('PUT: signs the SHA-256, the length and the Content-Type, and stores the right body at its content key', async () => {
+    // GIVEN a browser that computed the SHA-256 of its file and gave its size
     const body = 'uploaded by a browser';
-    const put = await storage.presignPut(sha256Of(body).hex);
-    // THEN the checksum header is signed (not a query parameter the caller could drop)
+    const put = await storage.presignPut(sha256Of(body).hex, { bytes: Buffer.byteLength(body) });
+    // THEN the checksum, the length and a Content-Type (application/octet-stream unless given)
+    // are signed headers (not query parameters the caller could drop): S3 refuses any other length
     const url = new URL(put.url);
-    expect(url.searchParams.get('X-Amz-SignedHeaders')?.split(';')).toContain('x-amz-checksum-sha256');
+    expect(url.searchParams.get('X-Amz-SignedHeaders')?.split(';')).toEqual(expect.arrayContaining(['x-amz-checksum-sha256', 'content-length', 'content-type']));
     expect(url.searchParams.has('x-amz-checksum-sha256')).toBe(false);
+    expect(put.headers).toEqual({ 'x-amz-checksum-sha256': sha256Of(body).base64, 'content-type': 'application/octet-stream' });
+    expect(put.bytes).toBe(Buffer.byteLength(body));
     expect(Number(url.searchParams.get('X-Amz-Expires'))).toBe(300);
     // WHEN it PUTs the file with the headers given
     const res = await fetch(put.url, { method: 'PUT', headers: put.headers, body });
@@ -249,7 +360,7 @@ describe('presigned URLs through fetch', () => {
 
   test('PUT with a wrong body: refused with BadDigest, and nothing is stored', async () => {
     // GIVEN a URL for one content
-    const put = await storage.presignPut(sha256Of('the announced content').hex);
+    const put = await storage.presignPut(sha256Of('the announced content').hex, { bytes: 21 });
     // WHEN another body is sent
     const res = await fetch(put.url, { method: 'PUT', headers: put.headers, body: 'something else entirely' });
     // THEN S3 refuses it (the local cloud checks the signed checksum header as S3 does; moto 5.2 alone stores it)
@@ -303,7 +414,9 @@ describe('presigned URLs through fetch', () => {
 
   test('fail on bad presign options, naming each', async () => {
     await expect(storage.presignPost({ keyPrefix: '/abs', maxBytes: 0 })).rejects.toThrow(/maxBytes must be an integer from 1[\s\S]*keyPrefix must be a key prefix without a leading slash/);
-    await expect(storage.presignPut('not-a-hash')).rejects.toThrow(StorageOptionsError);
+    await expect(storage.presignPut('not-a-hash', { bytes: 1 })).rejects.toThrow(StorageOptionsError);
+    await expect(storage.presignPut(sha256Of('x').hex, { bytes: -1 })).rejects.toThrow(/bytes must be a whole number of bytes from 0 to maxBytes \(5368709120\), received -1/);
+    await expect(storage.presignPut(sha256Of('x').hex, { bytes: 2048, maxBytes: 1024 })).rejects.toThrow(/bytes must be .* to maxBytes \(1024\), received 2048/);
   });
 });
 
@@ -338,14 +451,12 @@ describe('object-created events', () => {
 });
 
 describe('the client\'s IAM contract', () => {
-  test('calls only S3 actions SharedStorage grants (read, write, delete prefixes)', () => {
-    // Runs last in this file: every command the tests above made the client send.
-    const granted = new Set<string>([...STORAGE_READ_ACTIONS, ...STORAGE_WRITE_ACTIONS, ...STORAGE_DELETE_ACTIONS]);
-    const clientCommands = [...commandsCalled].filter((c) => !/Bucket|ListObjectVersions|ListMultipartUploads/.test(c));
-    expect(clientCommands.length).toBeGreaterThanOrEqual(7);
-    for (const command of clientCommands) {
-      expect([command, IAM_ACTION_OF[command]]).toEqual([command, expect.any(String)]);
-      expect(granted.has(IAM_ACTION_OF[command])).toBe(true);
-    }
+  test('the S3 actions SharedStorage grants (read, write, delete prefixes) are exactly those the client calls, versioned deletes included', () => {
+    // Runs last in this file: every command the tests above made the client send, with its input.
+    const granted = [...STORAGE_READ_ACTIONS, ...STORAGE_WRITE_ACTIONS, ...STORAGE_DELETE_ACTIONS].sort();
+    const unmapped = [...commandsCalled].filter(([, action]) => action === undefined).map(([command]) => command);
+    expect(unmapped).toEqual([]);
+    expect([...new Set(commandsCalled.values())].sort()).toEqual(granted);
+    expect(commandsCalled.size).toBeGreaterThanOrEqual(9);
   });
 });

@@ -27,6 +27,36 @@ function request(url: string, options: { agent?: http.Agent; body?: string; head
   });
 }
 
+/**
+ * Sends `bytes` of body with Transfer-Encoding: chunked, in 64 KiB chunks as fast as the server
+ * reads them, and resolves with the status (0 when the connection ended first) and whether the
+ * server closed the connection; never rejects (a reset is what a refused upload may look like).
+ */
+function chunkedPost(url: string, bytes: number): Promise<{ status: number; closed: boolean; sent: number }> {
+  return new Promise((resolve) => {
+    let status = 0;
+    let sent = 0;
+    let settled = false;
+    const done = (closed: boolean) => { if (!settled) { settled = true; resolve({ status, closed, sent }); } };
+    const req = http.request(url, { method: 'POST', agent: false, headers: { 'Content-Type': 'application/octet-stream' } }, (res) => {
+      status = res.statusCode!;
+      res.resume();
+      res.on('end', () => req.socket?.once('close', () => done(true)));
+    });
+    req.on('error', () => done(true));
+    req.on('close', () => setTimeout(() => done(req.socket?.destroyed ?? true), 50));
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    const pump = () => {
+      while (sent < bytes && !req.destroyed) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      if (!req.destroyed) req.end();
+    };
+    pump();
+  });
+}
+
 /** Log lines, captured. */
 function captureLog(): JobLogger & { readonly lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -152,6 +182,25 @@ describe('the web server', () => {
     await server.started;
     expect((await request(server.url + '/', { body: 'x'.repeat(11) })).status).toBe(413);
     expect(called).toBe(false);
+  });
+
+  test('refuses a chunked body over the limit with 413 and closes the connection; the handler reads no more than the limit', async () => {
+    // GIVEN a server with a 1 MiB limit whose handler reads the whole body
+    let read = 0;
+    const server = await serve(async (req, res) => {
+      for await (const chunk of req) read += (chunk as Buffer).length;
+      res.end(`read ${read}`);
+    }, { bodyLimitBytes: 1024 * 1024 });
+    await server.started;
+
+    // WHEN a client sends 16 MiB chunked (no Content-Length), as an HTTP/2 request arrives through the ALB
+    const reply = await chunkedPost(server.url + '/upload', 16 * 1024 * 1024);
+
+    // THEN it gets 413, its connection is closed, and the handler saw at most the limit
+    expect(reply.status).toBe(413);
+    expect(reply.closed).toBe(true);
+    expect(reply.sent).toBeLessThan(16 * 1024 * 1024);
+    expect(read).toBeLessThanOrEqual(1024 * 1024);
   });
 
   test('logs each request as JSON fields with the balancer\'s trace id, and not the health checks', async () => {

@@ -32,7 +32,7 @@ import {
 import {
   AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_ENV, IDEMPOTENCY_TABLE_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV,
 } from '../../../runtime/jobs/environment';
-import { JOB_TIMEOUT_ENV } from '../../../runtime/worker-agent/environment';
+import { JOB_THREADS_ENV, JOB_TIMEOUT_ENV } from '../../../runtime/worker-agent/environment';
 import { startAutoScalingProxy, type AutoScalingProxy } from '../../support/autoscaling-proxy';
 import { startFakeImds, type FakeImds } from '../../support/fake-imds';
 import { queryError, startFaultProxy } from '../../support/fault-proxy';
@@ -359,11 +359,13 @@ describe('the worker agent on a fleet', () => {
   });
 
   test('the worker program exits 1 once half its slots hold hung jobs, so systemd restarts a clean process, and leaves its instance unprotected', async () => {
-    // GIVEN a worker program on the fleet with 2 slots, a 1 s job timeout, and handlers that hang on a first delivery
+    // GIVEN a worker program on the fleet with 2 slots, a 1 s job timeout, and handlers that hang
+    // on a first delivery, run on the agent's event loop (in a job thread the hung job's thread is
+    // ended instead: job-threads.test.ts)
     const { queueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 30 });
     const worker = startWorkerProcess({
       AWS_ENDPOINT_URL: aws.moto.endpoint, AWS_ENDPOINT_URL_AUTO_SCALING: proxy.endpoint, AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
-      [QUEUE_URL_ENV]: queueUrl, [AUTO_SCALING_GROUP_ENV]: group, [CONCURRENCY_ENV]: '2', [JOB_TIMEOUT_ENV]: '1',
+      [QUEUE_URL_ENV]: queueUrl, [AUTO_SCALING_GROUP_ENV]: group, [CONCURRENCY_ENV]: '2', [JOB_TIMEOUT_ENV]: '1', [JOB_THREADS_ENV]: '0',
       TEST_HANG_FIRST_ATTEMPT: '1', TEST_HUNG_GRACE_SECONDS: '0.5',
     });
 
