@@ -12,7 +12,7 @@ import * as path from 'path';
 import { setTimeout as sleep } from 'timers/promises';
 import { BroadcastChannel, threadId } from 'worker_threads';
 import { build } from 'esbuild';
-import { JobClient, defineJobHandler } from '../../../runtime';
+import { JobClient, defineJobHandler } from '../../../runtime/index';
 import { startWorker, type EventLoopBlockedEvent, type JobFailedEvent, type Worker, type WorkerOptions } from '../../../runtime/worker-agent';
 import { CONCURRENCY_ENV, JOB_THREADS_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV } from '../../../runtime/jobs/environment';
 import { createQueueWithDlq, useFauxqs } from '../../support/fauxqs';
