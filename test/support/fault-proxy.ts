@@ -19,6 +19,8 @@ export interface FaultResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body: string;
+  /** Forward the request first and send this instead of the emulator's answer: a reply lost after the request was applied. */
+  readonly afterForwarding?: boolean;
 }
 
 /** Decides, per request, to inject a fault (a response) or forward it (undefined). */
@@ -78,14 +80,26 @@ export async function startFaultProxy(targetEndpoint: string, rule?: FaultRule):
       const action = amzTarget ? amzTarget.slice(amzTarget.lastIndexOf('.') + 1) : new URLSearchParams(text).get('Action') ?? '';
       seen[action] = (seen[action] ?? 0) + 1;
       const fault = current?.({ action, body: text });
-      if (fault) {
+      if (fault && !fault.afterForwarding) {
         injected[action] = (injected[action] ?? 0) + 1;
         res.writeHead(fault.status, fault.headers).end(fault.body);
         return;
       }
       const upstream = http.request(
         { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } },
-        (up) => { res.writeHead(up.statusCode ?? 502, up.headers); up.pipe(res); },
+        (up) => {
+          if (!fault) {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+            return;
+          }
+          // Applied upstream; its answer is dropped and the fault sent instead.
+          up.resume();
+          up.on('end', () => {
+            injected[action] = (injected[action] ?? 0) + 1;
+            res.writeHead(fault.status, fault.headers).end(fault.body);
+          });
+        },
       );
       upstream.on('error', (e) => res.writeHead(502).end(String(e)));
       upstream.end(body);
