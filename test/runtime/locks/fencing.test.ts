@@ -8,7 +8,8 @@ import { ConditionalCheckFailedException, CreateTableCommand, GetItemCommand } f
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'stream';
 import { FENCING_TOKEN_ATTRIBUTE, FENCING_TOKEN_METADATA_KEY } from '../../../contracts/locks';
-import { FencedOutError, SharedRecords, putItemFenced, putObjectFenced, updateItemFenced, writeRecordFenced } from '../../../runtime';
+import { FencedOutError, putItemFenced, putObjectFenced, updateItemFenced, writeRecordFenced } from '../../../runtime/locks';
+import { SharedRecords } from '../../../runtime/storage';
 import { useLocalAws } from '../../support/local-aws';
 
 const aws = useLocalAws();
