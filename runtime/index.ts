@@ -36,3 +36,4 @@ export * from './web-server';
 
 // Sessions in a shared table: a plain-handler API and an express-session Store.
 export * from './sessions';
+export * from './locks';

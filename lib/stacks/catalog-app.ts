@@ -5,6 +5,7 @@
 import type { App } from 'aws-cdk-lib';
 import { FleetWorkerStack } from './fleet-worker-stack';
 import { ImageBootstrapStack } from './image-bootstrap-stack';
+import { LockStack } from './lock-stack';
 import { RenderFarmStack } from './render-farm-stack';
 import { SessionStoreStack } from './session-store-stack';
 import { SharedStorageStack } from './shared-storage-stack';
@@ -20,4 +21,5 @@ export function addCatalogStacks(app: App): void {
   new SharedStorageStack(app, 'SharedStorageStack');
   new WebTierStack(app, 'WebTierStack');
   new RenderFarmStack(app, 'RenderFarmStack');
+  new LockStack(app, 'LockStack');
 }

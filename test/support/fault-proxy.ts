@@ -23,6 +23,8 @@ export interface FaultResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body: string;
+  /** Forward the request first and send this instead of the emulator's answer: a reply lost after the request was applied. */
+  readonly afterForwarding?: boolean;
 }
 
 /**
@@ -117,22 +119,26 @@ export async function startFaultProxy(targetEndpoint: string, rule?: FaultRule):
       const action = amzTarget ? amzTarget.slice(amzTarget.lastIndexOf('.') + 1) : new URLSearchParams(text).get('Action') ?? '';
       seen[action] = (seen[action] ?? 0) + 1;
       const fault = current?.({ action, body: text, method: req.method ?? 'GET', url: req.url ?? '/' });
-      if (fault) injected[action] = (injected[action] ?? 0) + 1;
-      if (fault && fault !== DROP_REPLY) {
+      if (fault && fault !== DROP_REPLY && !fault.afterForwarding) {
+        injected[action] = (injected[action] ?? 0) + 1;
         res.writeHead(fault.status, fault.headers).end(fault.body);
         return;
       }
       const upstream = http.request(
         { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } },
         (up) => {
-          if (fault === DROP_REPLY) {
-            // Applied upstream; the reply is lost on the way back.
-            up.resume();
-            up.on('end', () => req.socket.destroy());
+          if (!fault) {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
             return;
           }
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
+          // Applied upstream; its answer is lost: the connection cut (DROP_REPLY), or the fault sent instead.
+          injected[action] = (injected[action] ?? 0) + 1;
+          up.resume();
+          up.on('end', () => {
+            if (fault === DROP_REPLY) req.socket.destroy();
+            else res.writeHead(fault.status, fault.headers).end(fault.body);
+          });
         },
       );
       upstream.on('error', (e) => res.writeHead(502).end(String(e)));
