@@ -6,3 +6,5 @@
 export { LockTable } from './lock-table';
 export { LockTableEncryption } from './props';
 export type { ILockTable, LockTableAttributes, LockTableProps } from './props';
+export { LockStack } from '../stacks/lock-stack';
+export type { LockStackProps } from '../stacks/lock-stack';

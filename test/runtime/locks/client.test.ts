@@ -367,7 +367,7 @@ function kind(r: ProxiedRequest): 'acquire' | 'renew' | 'release' | 'other' {
   return r.body.includes('REMOVE') ? 'release' : 'renew';
 }
 
-const proxied = (holder: string, options: Partial<LockClientOptions> = {}) => new LockClient({ tableName: table, dynamodb: viaProxy, holder, clockSkewMs: 0, leaseSeconds: 1.2, ...options });
+const proxied = (holder: string, options: Partial<LockClientOptions> = {}) => new LockClient({ tableName: table, dynamodb: viaProxy, holder, clockSkewMs: 0, leaseSeconds: 0.8, ...options });
 const faultName = () => `fault-${++n}`;
 const expiresAtInTable = async (name: string) => Number((await aws.dynamodb.send(new GetItemCommand({ TableName: table, Key: { [LOCK_ATTRIBUTES.name]: { S: name } }, ConsistentRead: true }))).Item![LOCK_ATTRIBUTES.expiresAt]!.N);
 
@@ -385,7 +385,7 @@ describe('the lock table unreachable, apart from the lock lost', () => {
   });
 
   test('a renewal that cannot reach the table leaves the lease running to its deadline, then the signal fires with the cause', async () => {
-    // GIVEN a holder (lease 1.2 s, no timer) and a table that stops answering renewals
+    // GIVEN a holder (lease 0.8 s, no timer) and a table that stops answering renewals
     const lock = await proxied('a').acquire(faultName(), { autoRenew: false });
     proxy.setRule((r) => (kind(r) === 'renew' ? dynamodbError('ServiceUnavailable', 503) : undefined));
     // WHEN it renews THEN it hears the table could not be reached, and still holds the lock
