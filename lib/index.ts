@@ -10,3 +10,4 @@ export * from './image-bootstrap';
 export * from './session-store';
 export * from './shared-storage';
 export * from './web-tier';
+export * from './locks';

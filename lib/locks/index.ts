@@ -1,10 +1,8 @@
 /**
  * Locks: a lock table for locks with leases and fencing tokens (the lock client is in
- * `cdk-cloud-patterns/runtime`), with the stack that deploys its demo. The public API of the
- * pattern; everything else in this folder is internal.
+ * `@cdk-cloud-patterns/runtime`). The public API of the pattern; everything else in this folder is
+ * internal.
  */
 export { LockTable } from './lock-table';
 export { LockTableEncryption } from './props';
 export type { ILockTable, LockTableAttributes, LockTableProps } from './props';
-export { LockStack } from '../stacks/lock-stack';
-export type { LockStackProps } from '../stacks/lock-stack';

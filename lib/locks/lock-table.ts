@@ -12,6 +12,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LOCK_ATTRIBUTES as A, LOCK_DYNAMODB_ACTIONS, LOCK_TABLE_ENV } from '../../contracts/locks';
+import { encryptionKeyFor, resolveEncryption } from '../core/encryption';
+import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { assertProps } from '../core/validation';
 import { LockTableEncryption, type ILockTable, type LockTableAttributes, type LockTableProps } from './props';
 import { lockTableAttributeRules, lockTableRules } from './validation';
@@ -90,25 +92,22 @@ export class LockTable extends LockTableBase {
 
   constructor(scope: Construct, id: string, props: LockTableProps = {}) {
     super(scope, id);
-    assertProps(this, lockTableRules(props));
-
-    // A key means KMS, as it does for WorkQueue: a key given and silently unused would be worse.
-    const encryption = props.encryption ?? (props.encryptionKey !== undefined ? LockTableEncryption.KMS : LockTableEncryption.AWS_OWNED);
-    const useKms = encryption === LockTableEncryption.KMS;
-    this.encryptionKey = useKms
-      ? props.encryptionKey ?? new kms.Key(this, 'Key', { enableKeyRotation: true, description: `Encrypts the locks of ${this.node.path}` })
-      : undefined;
+    const encryption = resolveEncryption(props, LockTableEncryption.KMS, LockTableEncryption.AWS_OWNED, 'LockTableEncryption');
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    assertProps(this, [...encryption.rules, ...lockTableRules(props)]);
+    this.encryptionKey = encryptionKeyFor(this, encryption, props.encryptionKey, { description: `Encrypts the locks of ${this.node.path}`, removalPolicy });
     this.table = new dynamodb.Table(this, 'Table', {
       tableName: props.tableName,
       partitionKey: { name: A.name, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: useKms ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.DEFAULT,
+      encryption: encryption.kms ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.DEFAULT,
       encryptionKey: this.encryptionKey,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
       // Released and expired records stay (they keep the counters) until days later; never a held one.
       timeToLiveAttribute: A.deleteAfter,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy,
     });
+    acknowledgeCheck(this.table, SAME_CHECK.dynamoDbInBackupPlan, 'A lock lives for a lease of seconds: a backup restored later would bring back holders long gone and older fencing counters, so tokens could repeat. The table is retained with the stack, and point-in-time recovery is on for an accidental deletion.');
   }
 }
 

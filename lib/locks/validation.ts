@@ -4,18 +4,13 @@
  */
 import { Token } from 'aws-cdk-lib';
 import type { PropRule } from '../core/validation';
-import { LockTableEncryption, type LockTableAttributes, type LockTableProps } from './props';
+import type { LockTableAttributes, LockTableProps } from './props';
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
 /** The rules of LockTable's props. */
 export function lockTableRules(props: LockTableProps): PropRule[] {
   return [
-    {
-      failed: props.encryptionKey !== undefined && props.encryption === LockTableEncryption.AWS_OWNED,
-      prop: 'encryptionKey',
-      message: 'is only used with `encryption: LockTableEncryption.KMS`, but `encryption` is AWS_OWNED. Set `encryption` to KMS (or leave it out) or remove `encryptionKey`.',
-    },
     {
       failed: props.tableName !== undefined && !Token.isUnresolved(props.tableName) && !TABLE_NAME.test(props.tableName),
       prop: 'tableName',

@@ -47,7 +47,7 @@ export interface ReadJsonBodyOptions {
  * the body's framing; nothing past the cap is kept), 400 when it is empty or not JSON.
  *
  * @example
- * import { readJsonBody, RequestBodyError } from 'cdk-cloud-patterns/runtime';
+ * import { readJsonBody, RequestBodyError } from '@cdk-cloud-patterns/runtime';
  * const body = await readJsonBody(req, { maxBytes: 16 * 1024 });
  * // a RequestBodyError thrown out of a serveWebApp handler is answered with its status
  */

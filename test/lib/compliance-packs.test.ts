@@ -19,7 +19,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as nag from 'cdk-nag';
-import { BootStep, BootstrappedImage, FleetWorker, LambdaWorker, SessionStore, WebTier, WorkQueue } from '../../lib';
+import { BootStep, BootstrappedImage, FleetWorker, LambdaWorker, LockTable, SessionStore, WebTier, WorkQueue } from '../../lib';
 import { templateOf } from '../support/stacks';
 
 const PREBUILT = path.join(__dirname, 'work-queue', 'fixtures', 'prebuilt-agent');
@@ -125,6 +125,8 @@ function userApp(hardened: boolean) {
   );
   const sessions = new SessionStore(stack, 'Sessions', harden({ encryptionKey: key, alarmTopic }));
   sessions.grantReadWrite(web);
+  const locks = new LockTable(stack, 'Locks', harden({ encryptionKey: key }));
+  locks.grantReadWrite(farm);
   // Grants for what the handlers call land in the same managed policies: the workers fan out
   // follow-up jobs to their queue.
   jobs.grantSendJobs(worker);

@@ -6,12 +6,13 @@
  */
 import * as api from '../../lib';
 import * as imageBootstrap from '../../lib/image-bootstrap';
+import * as locks from '../../lib/locks';
 import * as sessionStore from '../../lib/session-store';
 import * as sharedStorage from '../../lib/shared-storage';
 import * as webTier from '../../lib/web-tier';
 import * as workQueue from '../../lib/work-queue';
 
-const PATTERNS = { imageBootstrap, sessionStore, sharedStorage, webTier, workQueue };
+const PATTERNS = { imageBootstrap, locks, sessionStore, sharedStorage, webTier, workQueue };
 
 describe('the public API', () => {
   test('the work queue pattern exports its constructs, nothing else', () => {
@@ -30,6 +31,10 @@ describe('the public API', () => {
 
   test('the session store pattern exports its construct and its encryption choice, nothing else', () => {
     expect(Object.keys(sessionStore).sort()).toEqual(['SessionStore', 'SessionStoreEncryption']);
+  });
+
+  test('the locks pattern exports its construct and its encryption choice, nothing else', () => {
+    expect(Object.keys(locks).sort()).toEqual(['LockTable', 'LockTableEncryption']);
   });
 
   test('re-exports every pattern\'s index', () => {

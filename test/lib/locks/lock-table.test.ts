@@ -103,7 +103,7 @@ describe('LockTable', () => {
     const { stack } = newStack();
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
     expect(() => new LockTable(stack, 'Locks', { encryption: LockTableEncryption.AWS_OWNED, encryptionKey: key }))
-      .toThrow(/encryptionKey: is only used with `encryption: LockTableEncryption.KMS`, but `encryption` is AWS_OWNED/);
+      .toThrow(/encryptionKey: means KMS encryption, but `encryption` is AWS_OWNED\. Leave `encryption` out \(a key means LockTableEncryption\.KMS\)/);
   });
 
   test('fails when tableName is not a valid DynamoDB table name', () => {
