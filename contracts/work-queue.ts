@@ -24,6 +24,13 @@ export const IDEMPOTENCY_TTL_ATTRIBUTE = 'expiration';
 /** The partition key of the idempotency table. */
 export const IDEMPOTENCY_KEY_ATTRIBUTE = 'id';
 
+/**
+ * URL of the queue a program sends jobs to (`WorkQueue.environment`, read by
+ * `JobClient.fromEnvironment()`). Not {@link QUEUE_URL_ENV}: a worker may send jobs to another
+ * queue than the one it takes them from.
+ */
+export const JOBS_QUEUE_URL_ENV = 'CLOUD_PATTERNS_JOBS_QUEUE_URL';
+
 /** The message attribute that carries a job's id, set by JobClient. */
 export const JOB_ID_ATTRIBUTE = 'jobId';
 

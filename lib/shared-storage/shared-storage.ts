@@ -34,7 +34,7 @@ export enum SharedStorageEncryption {
 export interface ObjectCreatedJobs {
   /**
    * The queue the events go to, one SQS message per created object (a standard queue: S3 cannot
-   * send to FIFO queues). A queue of another stack (`WorkQueue.fromQueueAttributes`) must already
+   * send to FIFO queues). A queue of another stack (`WorkQueue.fromWorkQueueAttributes`) must already
    * let S3 send to it: its policy cannot be changed here (a warning says so).
    */
   readonly workQueue: IWorkQueue;

@@ -16,7 +16,7 @@ import type { IWorkQueue } from './work-queue';
 export interface JobWorkerProps extends ComputeProps {
   /**
    * The queue to take jobs from: a {@link WorkQueue}, or a queue of another stack or app
-   * imported with `WorkQueue.fromQueueAttributes`.
+   * imported with `WorkQueue.fromWorkQueueAttributes`.
    */
   readonly workQueue: IWorkQueue;
 

@@ -3,7 +3,7 @@
  * result to a shared store and only then deletes the message, so a dead worker loses nothing;
  * a job that keeps failing moves to the dead-letter queue instead of looping forever.
  */
-import { Annotations, Duration, Lazy, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Token, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,7 +14,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { encryptionKeyFor, resolveEncryption } from '../core/encryption';
 import { existingResourceRule } from '../core/rules';
 import { PatternPropsError, assertProps, isKnown, outsideInt } from '../core/validation';
-import { AGENT_SQS_ACTIONS } from '../../contracts/work-queue';
+import { AGENT_SQS_ACTIONS, JOBS_QUEUE_URL_ENV } from '../../contracts/work-queue';
 
 /** How a WorkQueue encrypts jobs at rest. */
 export enum WorkQueueEncryption {
@@ -29,7 +29,7 @@ export interface WorkQueueProps {
   /**
    * An existing queue of this app to use instead of creating one, with this construct's alarms.
    * For a queue that another stack or app owns (and alarms on), use
-   * {@link WorkQueue.fromQueueAttributes} instead. It is used as it is: none of the
+   * {@link WorkQueue.fromWorkQueueAttributes} instead. It is used as it is: none of the
    * queue-shaping props (`fifo`, `encryption`, `encryptionKey`, `visibilityTimeout`,
    * `retentionPeriod`, `maxReceiveCount`, `queueName`) may be set with it.
    *
@@ -114,12 +114,20 @@ export interface WorkQueueProps {
    * @default - alarms have no action
    */
   readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * What happens to the queues (and a key WorkQueue creates) when they leave the stack. Jobs wait
+   * in a queue for up to `retentionPeriod`: retain it when they must outlive the stack.
+   *
+   * @default RemovalPolicy.DESTROY for the queues (CDK's for `sqs.Queue`), RETAIN for a created key
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
  * A work queue as workers and senders use it: the queue, its dead-letter queue, grants, metrics
  * and the visibility timeout workers need. A {@link WorkQueue} is one; so is a queue of another
- * stack or app imported with {@link WorkQueue.fromQueueAttributes}.
+ * stack or app imported with {@link WorkQueue.fromWorkQueueAttributes}.
  */
 export interface IWorkQueue extends IConstruct {
   /** The queue jobs are sent to. */
@@ -141,10 +149,21 @@ export interface IWorkQueue extends IConstruct {
    * it cannot be checked.
    */
   ensureVisibilityTimeout(atLeast: Duration, requiredBy: string): void;
+  /**
+   * What `JobClient.fromEnvironment()` reads to send jobs to this queue: its URL under
+   * `CLOUD_PATTERNS_JOBS_QUEUE_URL` (contracts/work-queue.ts). Give it to the sending program.
+   */
+  readonly environment: { readonly [name: string]: string };
   /** Lets `grantee` send jobs (and encrypt them with the queue's KMS key): nothing else. */
   grantSendJobs(grantee: iam.IGrantable): iam.Grant;
   /** Lets `grantee` take, finish and extend jobs (and decrypt them): nothing else. */
   grantConsumeJobs(grantee: iam.IGrantable): iam.Grant;
+  /** The same as {@link grantConsumeJobs}: reading a queue is taking its jobs. */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+  /** The same as {@link grantSendJobs}: writing to a queue is sending jobs. */
+  grantWrite(grantee: iam.IGrantable): iam.Grant;
+  /** Both: send jobs, and take, finish and extend them. */
+  grantReadWrite(grantee: iam.IGrantable): iam.Grant;
   /** Jobs waiting to be taken. */
   metricBacklog(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /** Jobs taken by a worker and not yet finished. */
@@ -155,7 +174,7 @@ export interface IWorkQueue extends IConstruct {
   metricDeadLetterJobs(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
-/** What {@link WorkQueue.fromQueueAttributes} needs to know of a queue made elsewhere. */
+/** What {@link WorkQueue.fromWorkQueueAttributes} needs to know of a queue made elsewhere. */
 export interface WorkQueueAttributes {
   /** The ARN of the queue. */
   readonly queueArn: string;
@@ -243,6 +262,26 @@ abstract class WorkQueueBase extends Construct implements IWorkQueue {
     return grant;
   }
 
+  /** `CLOUD_PATTERNS_JOBS_QUEUE_URL`: the queue's URL, as `JobClient.fromEnvironment()` reads it. */
+  public get environment(): { readonly [name: string]: string } {
+    return { [JOBS_QUEUE_URL_ENV]: this.queue.queueUrl };
+  }
+
+  /** The same as {@link grantConsumeJobs}: reading a queue is taking its jobs. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grantConsumeJobs(grantee);
+  }
+
+  /** The same as {@link grantSendJobs}: writing to a queue is sending jobs. */
+  public grantWrite(grantee: iam.IGrantable): iam.Grant {
+    return this.grantSendJobs(grantee);
+  }
+
+  /** Both {@link grantSendJobs} and {@link grantConsumeJobs}. */
+  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
+    return this.grantSendJobs(grantee).combine(this.grantConsumeJobs(grantee));
+  }
+
   /**
    * Lets `grantee` take, finish and extend jobs: receive, delete and change visibility
    * (also in batches), and decrypt with the KMS key. Nothing else: no purge, no attributes.
@@ -279,7 +318,7 @@ abstract class WorkQueueBase extends Construct implements IWorkQueue {
       throw new PatternPropsError(this.node.path, [{
         failed: true,
         prop: 'deadLetterQueue',
-        message: 'is not known, received none, so there is no dead-letter metric. Pass `deadLetterQueue` with an existing `queue` (or `deadLetterQueueArn` to `WorkQueue.fromQueueAttributes`).',
+        message: 'is not known, received none, so there is no dead-letter metric. Pass `deadLetterQueue` with an existing `queue` (or `deadLetterQueueArn` to `WorkQueue.fromWorkQueueAttributes`).',
       }]);
     }
     return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
@@ -312,15 +351,20 @@ export class WorkQueue extends WorkQueueBase {
    * receive count) can be given so workers check it; otherwise each worker warns what to verify.
    *
    * @example
-   * const jobs = WorkQueue.fromQueueAttributes(this, 'Jobs', {
+   * const jobs = WorkQueue.fromWorkQueueAttributes(this, 'Jobs', {
    *   queueArn: 'arn:aws:sqs:eu-west-1:123456789012:jobs',
    *   deadLetterQueueArn: 'arn:aws:sqs:eu-west-1:123456789012:jobs-dlq',
    *   visibilityTimeout: Duration.minutes(3),
    * });
    * new LambdaWorker(this, 'Worker', { workQueue: jobs, entry: 'src/resize-image.ts' });
    */
-  public static fromQueueAttributes(scope: Construct, id: string, attrs: WorkQueueAttributes): IWorkQueue {
+  public static fromWorkQueueAttributes(scope: Construct, id: string, attrs: WorkQueueAttributes): IWorkQueue {
     return new ImportedWorkQueue(scope, id, attrs);
+  }
+
+  /** @deprecated Use {@link WorkQueue.fromWorkQueueAttributes}, the name every construct's import has. */
+  public static fromQueueAttributes(scope: Construct, id: string, attrs: WorkQueueAttributes): IWorkQueue {
+    return WorkQueue.fromWorkQueueAttributes(scope, id, attrs);
   }
 
   /** The queue jobs are sent to. */
@@ -355,7 +399,7 @@ export class WorkQueue extends WorkQueueBase {
 
     const seconds = (d?: Duration) => (d === undefined ? undefined : d.toSeconds());
     assertProps(this, [
-      existingResourceRule('queue', props, ['fifo', 'queueName', 'encryption', 'encryptionKey', 'visibilityTimeout', 'retentionPeriod', 'maxReceiveCount'], 'WorkQueue'),
+      existingResourceRule('queue', props, ['fifo', 'queueName', 'encryption', 'encryptionKey', 'visibilityTimeout', 'retentionPeriod', 'maxReceiveCount', 'removalPolicy'], 'WorkQueue'),
       ...encryption.rules,
       {
         failed: outsideInt(props.maxReceiveCount, 1, 1000),
@@ -399,7 +443,7 @@ export class WorkQueue extends WorkQueueBase {
       this.encryptionKey = props.queue.encryptionMasterKey;
     } else {
       // sqs.Queue's own KMS key has rotation off (AwsSolutions-KMS5); ours has it on.
-      this.encryptionKey = encryptionKeyFor(this, encryption, props.encryptionKey, { description: `Encrypts the jobs of ${this.node.path}` });
+      this.encryptionKey = encryptionKeyFor(this, encryption, props.encryptionKey, { description: `Encrypts the jobs of ${this.node.path}`, removalPolicy: props.removalPolicy });
       const atRest = encryption.kms
         ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey }
         : { encryption: sqs.QueueEncryption.SQS_MANAGED };
@@ -412,6 +456,7 @@ export class WorkQueue extends WorkQueueBase {
         queueName: dlqName,
         retentionPeriod: retention,
         enforceSSL: true,
+        removalPolicy: props.removalPolicy,
       });
       if (!props.deadLetterQueue) {
         Validations.of(this.deadLetterQueue).acknowledge({
@@ -430,6 +475,7 @@ export class WorkQueue extends WorkQueueBase {
         visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(Lazy.number({ produce: () => this.resolvedVisibilitySeconds() })),
         deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
         enforceSSL: true,
+        removalPolicy: props.removalPolicy,
       });
     }
 
@@ -505,7 +551,7 @@ export class WorkQueue extends WorkQueueBase {
   }
 }
 
-/** A work queue of another stack or app: see {@link WorkQueue.fromQueueAttributes}. */
+/** A work queue of another stack or app: see {@link WorkQueue.fromWorkQueueAttributes}. */
 class ImportedWorkQueue extends WorkQueueBase {
   public readonly queue: sqs.IQueue;
   public readonly deadLetterQueue?: sqs.IQueue;
@@ -557,7 +603,7 @@ class ImportedWorkQueue extends WorkQueueBase {
     if (this.visibilityTimeoutSeconds === undefined) {
       Annotations.of(this).addWarningV2(
         'cdk-cloud-patterns:unchecked-visibility-timeout',
-        `The visibility timeout of an imported queue is not known at synth time: make sure it is at least ${need} seconds (${requiredBy}), or pass \`visibilityTimeout\` to WorkQueue.fromQueueAttributes to have it checked.`,
+        `The visibility timeout of an imported queue is not known at synth time: make sure it is at least ${need} seconds (${requiredBy}), or pass \`visibilityTimeout\` to WorkQueue.fromWorkQueueAttributes to have it checked.`,
       );
       return;
     }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'crypto';
 import { SQSClient, SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { JOB_ID_ATTRIBUTE } from './environment';
+import { JOBS_QUEUE_URL_ENV, JOB_ID_ATTRIBUTE } from './environment';
 import { JobSendError, JobTooLargeError, type FailedJob } from './errors';
 import { isUuid } from './parse-job';
 
@@ -57,6 +57,23 @@ export class JobClient<T = unknown> {
   private readonly maxAttempts: number;
   private readonly maxMessageBytes: number;
   private readonly fifo: boolean;
+
+  /**
+   * A client for the queue whose URL `WorkQueue.environment` handed the program
+   * (`CLOUD_PATTERNS_JOBS_QUEUE_URL`). Throws, naming the variable, when it is not set.
+   *
+   * @example
+   * // the construct: fleet or function environment: { ...previews.environment }
+   * const previews = JobClient.fromEnvironment<{ imageKey: string }>();
+   * await previews.send([{ imageKey: 'incoming/cat.jpg' }]);
+   */
+  static fromEnvironment<T = unknown>(options: Omit<JobClientOptions<T>, 'queueUrl'> = {}, env: NodeJS.ProcessEnv = process.env): JobClient<T> {
+    const queueUrl = env[JOBS_QUEUE_URL_ENV];
+    if (!queueUrl) {
+      throw new Error(`JobClient.fromEnvironment: ${JOBS_QUEUE_URL_ENV} is not set (received ${JSON.stringify(queueUrl)}). Give the program the queue's environment (\`environment: { ...workQueue.environment }\`), or pass queueUrl to new JobClient().`);
+    }
+    return new JobClient<T>({ ...options, queueUrl });
+  }
 
   constructor(private readonly options: JobClientOptions<T>) {
     if (!options.queueUrl) throw new Error('JobClient: queueUrl is required, received an empty value. Pass the queue URL from the stack outputs.');

@@ -202,7 +202,7 @@ describe('SharedStorage object-created jobs', () => {
 
   test('takes a queue of another stack, warning that its policy must already let S3 send', () => {
     const { stack } = newStack();
-    const jobs = WorkQueue.fromQueueAttributes(stack, 'Imported', { queueArn: 'arn:aws:sqs:us-east-1:123456789012:uploads' });
+    const jobs = WorkQueue.fromWorkQueueAttributes(stack, 'Imported', { queueArn: 'arn:aws:sqs:us-east-1:123456789012:uploads' });
     new SharedStorage(stack, 'Storage', { objectCreatedJobs: { workQueue: jobs } });
     templateOf(stack).hasResourceProperties('AWS::S3::Bucket', { NotificationConfiguration: { QueueConfigurations: [Match.objectLike({ Queue: 'arn:aws:sqs:us-east-1:123456789012:uploads' })] } });
     Annotations.fromStack(stack).hasWarning('/TestStack/Storage', Match.stringLikeRegexp('its policy cannot be extended.*s3.amazonaws.com'));

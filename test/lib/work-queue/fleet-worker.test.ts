@@ -368,7 +368,7 @@ describe('FleetWorker hardening', () => {
   test('takes jobs from a queue of another app', () => {
     const { stack } = newStack();
     const vpc = newVpc(stack, { maxAzs: 1 });
-    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: 'arn:aws:sqs:eu-west-1:123456789012:frames', maxReceiveCount: 5, visibilityTimeout: Duration.minutes(2) });
+    const jobs = WorkQueue.fromWorkQueueAttributes(stack, 'Jobs', { queueArn: 'arn:aws:sqs:eu-west-1:123456789012:frames', maxReceiveCount: 5, visibilityTimeout: Duration.minutes(2) });
     const fleet = new FleetWorker(stack, 'Fleet', { workQueue: jobs, vpc, programDirectory: PREBUILT, idempotency: true });
     const template = templateOf(stack);
     template.resourceCountIs('AWS::SQS::Queue', 0);

@@ -1,5 +1,5 @@
 /** WorkQueue: its template for every default and option, its grants and metrics, and each validation rule. */
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { AGENT_SQS_ACTIONS, JOBS_QUEUE_URL_ENV } from '../../../contracts/work-queue';
 import { LambdaWorker, PatternPropsError, WorkQueue, WorkQueueEncryption, type WorkQueueProps } from '../../../lib';
 import { newStack, templateOf } from '../../support/stacks';
 
@@ -167,14 +168,14 @@ describe('WorkQueue with an existing queue', () => {
   });
 });
 
-describe('WorkQueue.fromQueueAttributes', () => {
+describe('WorkQueue.fromWorkQueueAttributes', () => {
   const ARN = 'arn:aws:sqs:eu-west-1:123456789012:jobs';
   const code = () => lambda.Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });');
 
   test('creates no queue and no alarm, and feeds a worker from the imported queue', () => {
     // GIVEN a queue of another app
     const { stack } = newStack();
-    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: ARN, visibilityTimeout: Duration.minutes(3) });
+    const jobs = WorkQueue.fromWorkQueueAttributes(stack, 'Jobs', { queueArn: ARN, visibilityTimeout: Duration.minutes(3) });
     // WHEN a worker takes jobs from it
     new LambdaWorker(stack, 'Worker', { workQueue: jobs, code: code() });
     // THEN
@@ -189,7 +190,7 @@ describe('WorkQueue.fromQueueAttributes', () => {
   test('reads FIFO from the name, grants the key, and knows its dead-letter queue', () => {
     const { stack } = newStack();
     const key = kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
-    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', {
+    const jobs = WorkQueue.fromWorkQueueAttributes(stack, 'Jobs', {
       queueArn: 'arn:aws:sqs:eu-west-1:123456789012:orders.fifo',
       deadLetterQueueArn: 'arn:aws:sqs:eu-west-1:123456789012:orders-dlq.fifo',
       encryptionKey: key,
@@ -205,21 +206,21 @@ describe('WorkQueue.fromQueueAttributes', () => {
 
   test('warns that a worker\'s visibility timeout need cannot be checked when the timeout is not given', () => {
     const { stack } = newStack();
-    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: ARN });
+    const jobs = WorkQueue.fromWorkQueueAttributes(stack, 'Jobs', { queueArn: ARN });
     new LambdaWorker(stack, 'Worker', { workQueue: jobs, code: code() });
     Annotations.fromStack(stack).hasWarning('/TestStack/Jobs', Match.stringLikeRegexp('not known at synth time.*at least 180 seconds.*visibilityTimeout'));
   });
 
   test('fails when the given visibility timeout is shorter than a worker needs', () => {
     const { stack } = newStack();
-    const jobs = WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: ARN, visibilityTimeout: Duration.seconds(60) });
+    const jobs = WorkQueue.fromWorkQueueAttributes(stack, 'Jobs', { queueArn: ARN, visibilityTimeout: Duration.seconds(60) });
     expect(() => new LambdaWorker(stack, 'Worker', { workQueue: jobs, code: code() }))
       .toThrow(/visibilityTimeout: is 60 seconds, but TestStack\/Worker .* needs at least 180 seconds. The queue belongs to another app/);
   });
 
   test('fails when queueArn is not an SQS queue ARN', () => {
     const { stack } = newStack();
-    expect(() => WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: 'arn:aws:sns:eu-west-1:123456789012:topic' }))
+    expect(() => WorkQueue.fromWorkQueueAttributes(stack, 'Jobs', { queueArn: 'arn:aws:sns:eu-west-1:123456789012:topic' }))
       .toThrow(/queueArn: must be an SQS queue ARN like .*received "arn:aws:sns:eu-west-1:123456789012:topic"/);
   });
 
@@ -228,7 +229,52 @@ describe('WorkQueue.fromQueueAttributes', () => {
     ['visibilityTimeout', { visibilityTimeout: Duration.hours(13) }, /visibilityTimeout: must be from 0 to 43,200 seconds \(12 hours\), received 46800 seconds/],
   ])('fails when %s is out of range', (_prop, attrs, message) => {
     const { stack } = newStack();
-    expect(() => WorkQueue.fromQueueAttributes(stack, 'Jobs', { queueArn: ARN, ...attrs })).toThrow(message);
+    expect(() => WorkQueue.fromWorkQueueAttributes(stack, 'Jobs', { queueArn: ARN, ...attrs })).toThrow(message);
+  });
+});
+
+describe('WorkQueue as the other constructs: grants, environment, removal policy', () => {
+  test('hands JobClient its queue through environment, created or imported alike', () => {
+    const { stack } = newStack();
+    const created = new WorkQueue(stack, 'Jobs');
+    const imported = WorkQueue.fromWorkQueueAttributes(stack, 'Theirs', { queueArn: 'arn:aws:sqs:eu-west-1:123456789012:theirs' });
+    expect(stack.resolve(created.environment)).toEqual({ [JOBS_QUEUE_URL_ENV]: stack.resolve(created.queue.queueUrl) });
+    expect(stack.resolve(imported.environment)).toEqual({ [JOBS_QUEUE_URL_ENV]: stack.resolve(imported.queue.queueUrl) });
+  });
+
+  test('grantRead is taking jobs, grantWrite sending them, grantReadWrite both', () => {
+    // GIVEN a queue and three roles
+    const { stack } = newStack();
+    const jobs = new WorkQueue(stack, 'Jobs');
+    const role = (id: string) => new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const [reader, writer, both] = [role('Reader'), role('Writer'), role('Both')];
+    // WHEN each is granted
+    jobs.grantRead(reader);
+    jobs.grantWrite(writer);
+    jobs.grantReadWrite(both);
+    // THEN each has exactly the actions of its verb
+    const actions = (r: iam.Role) => Object.values(templateOf(stack).findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([stack.resolve(r.roleName)]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((st: { Action: string | string[] }) => [st.Action].flat())).sort();
+    expect(actions(reader)).toEqual([...AGENT_SQS_ACTIONS].sort());
+    expect(actions(writer)).toEqual(['sqs:SendMessage']);
+    expect(actions(both)).toEqual([...AGENT_SQS_ACTIONS, 'sqs:SendMessage'].sort());
+  });
+
+  test('retains its queues and its key with removalPolicy RETAIN', () => {
+    const { stack } = newStack();
+    new WorkQueue(stack, 'Jobs', { encryption: WorkQueueEncryption.KMS, removalPolicy: RemovalPolicy.RETAIN });
+    const template = templateOf(stack);
+    for (const type of ['AWS::SQS::Queue', 'AWS::KMS::Key']) {
+      for (const resource of Object.values(template.findResources(type))) expect([type, resource.DeletionPolicy]).toEqual([type, 'Retain']);
+    }
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+  });
+
+  test('fails when removalPolicy comes with an existing queue', () => {
+    const { stack } = newStack();
+    const queue = sqs.Queue.fromQueueArn(stack, 'Existing', 'arn:aws:sqs:us-east-1:123456789012:existing');
+    expect(() => new WorkQueue(stack, 'Jobs', { queue, removalPolicy: RemovalPolicy.RETAIN })).toThrow(/queue \+ removalPolicy: an existing queue is used as it is/);
   });
 });
 
