@@ -48,3 +48,9 @@ export const SESSION_USER_INDEX_PROJECTION = [SESSION_ATTRIBUTES.lastSeenAt, SES
 export const SESSION_DYNAMODB_ACTIONS = [
   'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query',
 ] as const;
+
+/** Of {@link SESSION_DYNAMODB_ACTIONS}, those that only read: load a session, list a user's sessions. */
+export const SESSION_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
+
+/** Of {@link SESSION_DYNAMODB_ACTIONS}, those that write: save, touch and destroy sessions. */
+export const SESSION_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;

@@ -1,3 +1,3 @@
 /** The session-store pattern: sessions in a shared table, so any server can serve any request. */
 export { SessionStore, SessionStoreEncryption } from './session-store';
-export type { SessionStoreProps } from './session-store';
+export type { ISessionStore, SessionStoreAttributes, SessionStoreProps } from './session-store';

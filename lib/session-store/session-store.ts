@@ -10,9 +10,10 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import {
-  SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV, SESSION_USER_INDEX_NAME, SESSION_USER_INDEX_PROJECTION,
+  SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS, SESSION_READ_ACTIONS, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV, SESSION_USER_INDEX_NAME, SESSION_USER_INDEX_PROJECTION,
+  SESSION_WRITE_ACTIONS,
 } from '../../contracts/session-store';
 import { encryptionKeyFor, resolveEncryption } from '../core/encryption';
 import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
@@ -108,6 +109,105 @@ const OPERATIONS = [
 ];
 
 /**
+ * A session store as the servers use it: the table, its user index, its key, the environment the
+ * session library reads, grants and metrics. A {@link SessionStore} is one; so is the store of
+ * another stack or app imported with {@link SessionStore.fromSessionStoreAttributes}.
+ */
+export interface ISessionStore extends IConstruct {
+  /** The session table. */
+  readonly table: dynamodb.ITable;
+  /** The user index's name, when the table has one. */
+  readonly userIndexName?: string;
+  /** The KMS key of the table, when it uses one. */
+  readonly encryptionKey?: kms.IKey;
+  /** The environment variables the session library reads (`SessionManager.fromEnvironment()`): table and index names. */
+  readonly environment: { readonly [name: string]: string };
+  /** Lets `grantee` load sessions and list a user's sessions (GetItem, Query), and decrypt them. */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` save, touch and destroy sessions (PutItem, UpdateItem, DeleteItem), and encrypt them. */
+  grantWrite(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` use sessions: exactly the actions the session library calls. */
+  grantReadWrite(grantee: iam.IGrantable): iam.Grant;
+  /** Session requests throttled, summed over the operations the library performs (5-minute sums). */
+  metricThrottledRequests(options?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  /** Consumed read capacity of the session table (5-minute sums). */
+  metricConsumedReadCapacityUnits(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Consumed write capacity of the session table (5-minute sums). */
+  metricConsumedWriteCapacityUnits(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/** What {@link SessionStore.fromSessionStoreAttributes} needs to know of a session store made elsewhere. */
+export interface SessionStoreAttributes {
+  /** The session table's name (give it or `tableArn`). @default - from `tableArn` */
+  readonly tableName?: string;
+  /** The session table's ARN (give it or `tableName`). @default - from `tableName`, in this stack's account and region */
+  readonly tableArn?: string;
+  /** Whether the table has the index by user (`byUserId`). @default false */
+  readonly userIndex?: boolean;
+  /** The table's KMS key, when it uses one: grants include what DynamoDB asks of the caller for it. @default - not encrypted with a customer-managed key */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** Grants, environment and metrics every session store has, from its table. */
+abstract class SessionStoreBase extends Construct implements ISessionStore {
+  public abstract readonly table: dynamodb.ITable;
+  public abstract readonly userIndexName?: string;
+  public abstract readonly encryptionKey?: kms.IKey;
+
+  /** `SESSION_TABLE_NAME` and, with a user index, `SESSION_USER_INDEX_NAME` (contracts/session-store.ts). */
+  public get environment(): { readonly [name: string]: string } {
+    return {
+      [SESSION_TABLE_ENV]: this.table.tableName,
+      ...(this.userIndexName ? { [SESSION_USER_INDEX_ENV]: this.userIndexName } : {}),
+    };
+  }
+
+  /** Lets `grantee` load sessions and list a user's sessions: GetItem and Query (SESSION_READ_ACTIONS), and Decrypt and DescribeKey on a KMS key. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    this.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey');
+    return iam.Grant.addToPrincipal({ grantee, actions: [...SESSION_READ_ACTIONS], resourceArns: this.resourceArns() });
+  }
+
+  /** Lets `grantee` save, touch and destroy sessions: PutItem, UpdateItem, DeleteItem (SESSION_WRITE_ACTIONS), and what DynamoDB asks of a KMS key. */
+  public grantWrite(grantee: iam.IGrantable): iam.Grant {
+    this.encryptionKey?.grant(grantee, ...SESSION_KMS_ACTIONS);
+    return iam.Grant.addToPrincipal({ grantee, actions: [...SESSION_WRITE_ACTIONS], resourceArns: [this.table.tableArn] });
+  }
+
+  /**
+   * Lets `grantee` use sessions: exactly the actions the session library calls
+   * (SESSION_DYNAMODB_ACTIONS: GetItem, PutItem, UpdateItem, DeleteItem, Query) on the table
+   * and its user index, and Decrypt, DescribeKey, Encrypt and GenerateDataKey on the KMS key when there is one. No Scan, CreateTable or DescribeTable.
+   */
+  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: [...SESSION_DYNAMODB_ACTIONS], resourceArns: this.resourceArns() });
+    // What DynamoDB asks of the caller for a table under a customer-managed key (it decrypts the
+    // table key with the caller's permission); no ReEncrypt* or GenerateDataKey* wildcards.
+    this.encryptionKey?.grant(grantee, ...SESSION_KMS_ACTIONS);
+    return grant;
+  }
+
+  /** Session requests throttled, summed over the operations the library performs (5-minute sums). */
+  public metricThrottledRequests(options: cloudwatch.MetricOptions = {}): cloudwatch.IMetric {
+    return this.table.metricThrottledRequestsForOperations({ operations: OPERATIONS, period: Duration.minutes(5), ...options });
+  }
+
+  /** Consumed read capacity of the session table (5-minute sums): one unit per consistent read of a session up to 4 KB. */
+  public metricConsumedReadCapacityUnits(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.table.metricConsumedReadCapacityUnits({ period: Duration.minutes(5), statistic: 'Sum', ...options });
+  }
+
+  /** Consumed write capacity of the session table (5-minute sums). */
+  public metricConsumedWriteCapacityUnits(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.table.metricConsumedWriteCapacityUnits({ period: Duration.minutes(5), statistic: 'Sum', ...options });
+  }
+
+  private resourceArns(): string[] {
+    return [this.table.tableArn, ...(this.userIndexName ? [`${this.table.tableArn}/index/${this.userIndexName}`] : [])];
+  }
+}
+
+/**
  * A DynamoDB table for web sessions: on-demand, encrypted, point-in-time recovery, TTL on
  * `expiresAt`, an optional index by user, an alarm on throttling, and a grant of exactly the
  * actions the session library calls.
@@ -117,7 +217,19 @@ const OPERATIONS = [
  * sessions.grantReadWrite(webServerRole);
  * // and give the servers sessions.environment (SESSION_TABLE_NAME, SESSION_USER_INDEX_NAME)
  */
-export class SessionStore extends Construct {
+export class SessionStore extends SessionStoreBase {
+  /**
+   * A session store made in another stack or app, with the same grants and environment: no table
+   * and no alarm is created (its own app keeps those).
+   *
+   * @example
+   * const sessions = SessionStore.fromSessionStoreAttributes(this, 'Sessions', { tableName: 'sessions', userIndex: true });
+   * sessions.grantReadWrite(web);
+   */
+  public static fromSessionStoreAttributes(scope: Construct, id: string, attrs: SessionStoreAttributes): ISessionStore {
+    return new ImportedSessionStore(scope, id, attrs);
+  }
+
   /** The session table. */
   public readonly table: dynamodb.ITable;
   /** The user index's name, when the table has one. */
@@ -128,8 +240,6 @@ export class SessionStore extends Construct {
   public readonly createdTable: boolean;
   /** Fires when session requests are throttled. */
   public readonly throttleAlarm: cloudwatch.Alarm;
-  /** The environment variables the session library reads (table and index names). */
-  public readonly environment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: SessionStoreProps = {}) {
     super(scope, id);
@@ -186,11 +296,6 @@ export class SessionStore extends Construct {
       this.table = table;
     }
 
-    this.environment = {
-      [SESSION_TABLE_ENV]: this.table.tableName,
-      ...(this.userIndexName ? { [SESSION_USER_INDEX_ENV]: this.userIndexName } : {}),
-    };
-
     this.throttleAlarm = new cloudwatch.Alarm(this, 'ThrottleAlarm', {
       alarmDescription: `Session requests to ${this.node.path} are throttled: page views fail or slow down. Check the table's capacity and hot keys.`,
       metric: this.metricThrottledRequests(),
@@ -201,33 +306,25 @@ export class SessionStore extends Construct {
     });
     if (props.alarmTopic) this.throttleAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
   }
+}
 
-  /**
-   * Lets `grantee` use sessions: exactly the actions the session library calls
-   * (SESSION_DYNAMODB_ACTIONS: GetItem, PutItem, UpdateItem, DeleteItem, Query) on the table
-   * and its user index, and Decrypt, DescribeKey, Encrypt and GenerateDataKey on the KMS key when there is one. No Scan, CreateTable or DescribeTable.
-   */
-  public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
-    const resourceArns = [this.table.tableArn, ...(this.userIndexName ? [`${this.table.tableArn}/index/${this.userIndexName}`] : [])];
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: [...SESSION_DYNAMODB_ACTIONS], resourceArns });
-    // What DynamoDB asks of the caller for a table under a customer-managed key (it decrypts the
-    // table key with the caller's permission); no ReEncrypt* or GenerateDataKey* wildcards.
-    this.encryptionKey?.grant(grantee, ...SESSION_KMS_ACTIONS);
-    return grant;
-  }
+/** A session store of another stack or app: see {@link SessionStore.fromSessionStoreAttributes}. */
+class ImportedSessionStore extends SessionStoreBase {
+  public readonly table: dynamodb.ITable;
+  public readonly userIndexName?: string;
+  public readonly encryptionKey?: kms.IKey;
 
-  /** Session requests throttled, summed over the operations the library performs (5-minute sums). */
-  public metricThrottledRequests(options: cloudwatch.MetricOptions = {}): cloudwatch.IMetric {
-    return this.table.metricThrottledRequestsForOperations({ operations: OPERATIONS, period: Duration.minutes(5), ...options });
-  }
-
-  /** Consumed read capacity of the session table (5-minute sums): one unit per consistent read of a session up to 4 KB. */
-  public metricConsumedReadCapacityUnits(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.table.metricConsumedReadCapacityUnits({ period: Duration.minutes(5), statistic: 'Sum', ...options });
-  }
-
-  /** Consumed write capacity of the session table (5-minute sums). */
-  public metricConsumedWriteCapacityUnits(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.table.metricConsumedWriteCapacityUnits({ period: Duration.minutes(5), statistic: 'Sum', ...options });
+  constructor(scope: Construct, id: string, attrs: SessionStoreAttributes) {
+    super(scope, id);
+    assertProps(this, [{
+      failed: (attrs.tableName === undefined) === (attrs.tableArn === undefined),
+      prop: 'tableName, tableArn',
+      message: `give exactly one of them, received ${attrs.tableName === undefined ? 'neither' : 'both'}.`,
+    }]);
+    this.encryptionKey = attrs.encryptionKey;
+    this.userIndexName = attrs.userIndex ? SESSION_USER_INDEX_NAME : undefined;
+    this.table = attrs.tableArn !== undefined
+      ? dynamodb.Table.fromTableAttributes(this, 'Table', { tableArn: attrs.tableArn, encryptionKey: attrs.encryptionKey })
+      : dynamodb.Table.fromTableAttributes(this, 'Table', { tableName: attrs.tableName, encryptionKey: attrs.encryptionKey });
   }
 }

@@ -10,7 +10,9 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { SESSION_ATTRIBUTES, SESSION_DYNAMODB_ACTIONS, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV, SESSION_USER_INDEX_NAME } from '../../../contracts/session-store';
+import {
+  SESSION_ATTRIBUTES, SESSION_DYNAMODB_ACTIONS, SESSION_READ_ACTIONS, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV, SESSION_USER_INDEX_NAME, SESSION_WRITE_ACTIONS,
+} from '../../../contracts/session-store';
 import { SessionStore, SessionStoreEncryption, type SessionStoreProps } from '../../../lib';
 import { SessionStoreStack } from '../../../lib/stacks/session-store-stack';
 import { newStack, templateOf } from '../../support/stacks';
@@ -155,6 +157,46 @@ describe('SessionStore', () => {
 
   test('reports every broken rule at once', () => {
     expect(() => newStore({ tableName: 'x', throttleAlarmThreshold: -1 })).toThrow(/throttleAlarmThreshold[\s\S]*tableName/);
+  });
+});
+
+describe('SessionStore grants and imports, as every stateful construct has them', () => {
+  const actionsOf = (stack: Stack, role: iam.IRole) => Object.values(templateOf(stack).findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([stack.resolve(role.roleName)]))
+    .flatMap((p) => (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((st) => [st.Action].flat())).sort();
+
+  test('grantRead loads and lists sessions, grantWrite saves and destroys them: together what grantReadWrite grants', () => {
+    const { stack } = newStack();
+    const store = new SessionStore(stack, 'Sessions');
+    const [reader, writer] = ['Reader', 'Writer'].map((id) => new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }));
+    store.grantRead(reader!);
+    store.grantWrite(writer!);
+    expect(actionsOf(stack, reader!)).toEqual([...SESSION_READ_ACTIONS].sort());
+    expect(actionsOf(stack, writer!)).toEqual([...SESSION_WRITE_ACTIONS].sort());
+    expect([...SESSION_READ_ACTIONS, ...SESSION_WRITE_ACTIONS].sort()).toEqual([...SESSION_DYNAMODB_ACTIONS].sort());
+  });
+
+  test('a store imported from another stack gives the same grants and environment, and creates nothing', () => {
+    // GIVEN the store's table of another stack, by name, with its index and key
+    const { stack } = newStack();
+    const key = kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    const sessions = SessionStore.fromSessionStoreAttributes(stack, 'Sessions', { tableName: 'sessions', userIndex: true, encryptionKey: key });
+    const role = new iam.Role(stack, 'WebRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+    // WHEN the web role is granted
+    sessions.grantReadWrite(role);
+    // THEN the library's actions on the table and its index, the key's actions, and the environment
+    const template = templateOf(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    expect(actionsOf(stack, role)).toEqual([...SESSION_DYNAMODB_ACTIONS, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'].sort());
+    expect(stack.resolve(sessions.environment)).toEqual({ [SESSION_TABLE_ENV]: 'sessions', [SESSION_USER_INDEX_ENV]: SESSION_USER_INDEX_NAME });
+  });
+
+  test('fails when an import names neither or both of tableName and tableArn', () => {
+    const { stack } = newStack();
+    expect(() => SessionStore.fromSessionStoreAttributes(stack, 'A', {})).toThrow(/tableName, tableArn: give exactly one of them, received neither/);
+    expect(() => SessionStore.fromSessionStoreAttributes(stack, 'B', { tableName: 's', tableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/s' }))
+      .toThrow(/tableName, tableArn: give exactly one of them, received both/);
   });
 });
 
