@@ -32,6 +32,8 @@ export interface AccessLogsBucketProps {
   readonly prefix: string;
   /** How long logs are kept. */
   readonly retention: Duration;
+  /** @default RemovalPolicy.RETAIN (logs are evidence) */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /** A bucket for ALB access logs: SSE-S3 (the only encryption ELB delivers to), TLS only, no public access, versioned, expiring. */
@@ -49,7 +51,7 @@ export class AccessLogsBucket extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
       lifecycleRules: [{ expiration: Duration.days(days), noncurrentVersionExpiration: Duration.days(1) }],
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     acknowledgeCheck(this.bucket, SAME_CHECK.s3BucketLogging, 'This bucket holds access logs itself; logging its own accesses would need yet another log bucket (and that one another).');
     acknowledgeCheck(this.bucket, SAME_CHECK.s3DefaultEncryptionKms, 'Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3, not SSE-KMS: AWS offers no way to put them under a KMS key. Pass WebTier `accessLogsBucket` to log to a bucket of your own.');

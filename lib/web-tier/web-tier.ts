@@ -7,7 +7,7 @@
  * contracts/web-tier.ts from the request timeout and the balancer's idle timeout, so the
  * balancer and the server cannot disagree.
  */
-import { Annotations, Duration, Token, Validations, type CfnResource } from 'aws-cdk-lib';
+import { Annotations, Duration, Token, Validations, type CfnResource, type RemovalPolicy } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -135,6 +135,13 @@ export interface WebTierProps extends ServiceFleetProps {
    * @default Duration.days(90)
    */
   readonly accessLogRetention?: Duration;
+
+  /**
+   * What happens to the access-log bucket WebTier creates when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN (logs are evidence)
+   */
+  readonly removalPolicy?: RemovalPolicy;
 
   /**
    * A bucket of your own for the balancer's access logs (a replicated, object-locked log archive,
@@ -269,7 +276,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     };
     assertProps(this, [
       ...serviceFleetRules(props, program),
-      existingResourceRule('accessLogsBucket', props, ['accessLogRetention'], 'WebTier'),
+      existingResourceRule('accessLogsBucket', props, ['accessLogRetention', 'removalPolicy'], 'WebTier'),
       {
         failed: props.httpRedirect !== undefined && props.certificate === undefined,
         prop: 'httpRedirect',
@@ -336,7 +343,9 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     this.node.addValidation({ validate: () => (timingsKnown ? brokenTimingRules(this.timings).map((r) => `timings: ${r}`) : []) });
 
     // --- The balancer, its logs and its listeners ---
-    const logs = props.accessLogsBucket ? undefined : new AccessLogsBucket(this, 'AccessLogs', { prefix: ACCESS_LOGS_PREFIX, retention: props.accessLogRetention ?? Duration.days(90) });
+    const logs = props.accessLogsBucket ? undefined : new AccessLogsBucket(this, 'AccessLogs', {
+      prefix: ACCESS_LOGS_PREFIX, retention: props.accessLogRetention ?? Duration.days(90), removalPolicy: props.removalPolicy,
+    });
     this.accessLogsBucket = props.accessLogsBucket ?? logs!.bucket;
     if (props.accessLogsBucket) allowElbLogDelivery(this, props.accessLogsBucket, ACCESS_LOGS_PREFIX);
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {

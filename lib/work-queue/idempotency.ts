@@ -14,17 +14,17 @@ export const IDEMPOTENCY_ACTIONS = [...AGENT_DYNAMODB_ACTIONS];
 
 /**
  * A table for idempotency records: partition key `id`, TTL on `expiration`, on-demand,
- * point-in-time recovery, encrypted. Its records are only a memory of finished jobs, so it
- * is destroyed with the stack.
+ * point-in-time recovery, encrypted. Its records are only a memory of finished jobs, so by
+ * default it is destroyed with the stack.
  */
-export function newIdempotencyTable(scope: Construct, id: string): dynamodb.Table {
+export function newIdempotencyTable(scope: Construct, id: string, removalPolicy: RemovalPolicy = RemovalPolicy.DESTROY): dynamodb.Table {
   const table = new dynamodb.Table(scope, id, {
     partitionKey: { name: IDEMPOTENCY_KEY_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     timeToLiveAttribute: IDEMPOTENCY_TTL_ATTRIBUTE,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
-    removalPolicy: RemovalPolicy.DESTROY,
+    removalPolicy,
   });
   acknowledgeCheck(table, SAME_CHECK.dynamoDbInBackupPlan, 'Idempotency records are a short-lived memory of finished jobs (a TTL expires them, and the table goes with the stack): a restored backup would hold only expired or stale records. Point-in-time recovery is on for mistakes within the TTL.');
   return table;

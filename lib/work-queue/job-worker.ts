@@ -3,7 +3,7 @@
  * how it remembers finished jobs, and how long it keeps its logs. One definition, so the props,
  * their docs and their checks cannot drift apart between the two.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV } from '../../contracts/work-queue';
@@ -44,6 +44,15 @@ export interface JobWorkerProps extends ComputeProps {
    */
   readonly idempotencyTtl?: Duration;
 
+  /**
+   * What happens to the idempotency table the worker creates when it leaves the stack. Its records
+   * are a memory of finished jobs for `idempotencyTtl`: retain it when a redeployment that
+   * replaces the worker must not run recent jobs again.
+   *
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
 }
 
 /** The checks of {@link JobWorkerProps} that every worker runs. */
@@ -54,6 +63,11 @@ export function jobWorkerRules(props: JobWorkerProps): PropRule[] {
       failed: props.idempotencyTable !== undefined && !(props.idempotency ?? false),
       prop: 'idempotencyTable',
       message: 'is only used with `idempotency: true`. Set `idempotency: true` or remove `idempotencyTable`.',
+    },
+    {
+      failed: props.removalPolicy !== undefined && (!(props.idempotency ?? false) || props.idempotencyTable !== undefined),
+      prop: 'removalPolicy',
+      message: `applies to the idempotency table the worker creates, and this worker creates none (${props.idempotencyTable !== undefined ? 'it is given `idempotencyTable`' : 'idempotency is off'}). Remove \`removalPolicy\`.`,
     },
     {
       failed: outsideInt(ttlSeconds, 60, 31_536_000),
@@ -69,7 +83,7 @@ export function jobWorkerRules(props: JobWorkerProps): PropRule[] {
  */
 export function workerIdempotency(scope: Construct, props: JobWorkerProps): { readonly table?: dynamodb.ITable; readonly environment: Record<string, string> } {
   if (!(props.idempotency ?? false)) return { environment: {} };
-  const table = props.idempotencyTable ?? newIdempotencyTable(scope, 'IdempotencyTable');
+  const table = props.idempotencyTable ?? newIdempotencyTable(scope, 'IdempotencyTable', props.removalPolicy);
   const ttl = props.idempotencyTtl ?? Duration.seconds(DEFAULT_IDEMPOTENCY_TTL_SECONDS);
   return { table, environment: { [IDEMPOTENCY_TABLE_ENV]: table.tableName, [IDEMPOTENCY_TTL_ENV]: String(ttl.toSeconds()) } };
 }

@@ -4,6 +4,7 @@
  * failing ends in the dead-letter queue; with idempotency on, a job delivered twice runs once.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -347,6 +348,26 @@ export class LambdaWorker extends Construct implements iam.IGrantable, ec2.IConn
     if (wildcards.length > 0) {
       Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards.join(' ') });
     }
+  }
+
+  /** Invocations that failed: the handler threw, timed out or ran out of memory (sum over 5 minutes). A failed job is reported per message, not here. */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricErrors(props);
+  }
+
+  /** Invocations Lambda throttled: the event source backs off, and jobs wait (sum over 5 minutes). */
+  public metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricThrottles(props);
+  }
+
+  /** How long a batch took (average over 5 minutes; pass `statistic: 'p99'` for the tail). */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricDuration(props);
+  }
+
+  /** Batches running at once: against `maxConcurrency` and `reservedConcurrentExecutions` (maximum over 5 minutes). */
+  public metricConcurrentExecutions(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metric('ConcurrentExecutions', { statistic: 'Maximum', ...props });
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -372,6 +372,11 @@ describe('WebTier for a compliance review: every pack reachable with its own pro
     expect(web.redirectListener).toBeUndefined();
     Template.fromStack(stack).resourcePropertiesCountIs('AWS::ElasticLoadBalancingV2::Listener', {}, 1);
     Template.fromStack(stack).hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS' });
+  });
+
+  test('destroys its access-log bucket with removalPolicy DESTROY (retains it by default)', () => {
+    newStack({ removalPolicy: RemovalPolicy.DESTROY }).template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
+    newStack().template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
   });
 
   test('associates the WAF web ACL of webAclArn with the balancer', () => {

@@ -1,7 +1,7 @@
 /** LambdaWorker: its template for every default and option, the visibility rule, and each validation rule. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Token, Validations, type CfnResource, type Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token, Validations, type CfnResource, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -257,6 +257,33 @@ describe('LambdaWorker hardening', () => {
     const dlq = acks.filter(([id]) => /LambdaDLQ$/.test(id));
     expect(dlq.map(([id]) => id.replace(/^annotation::/i, '')).sort()).toEqual(['HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ', 'Serverless-LambdaDLQ']);
     expect(new Set(dlq.map(([, reason]) => reason)).size).toBe(1);
+  });
+});
+
+describe('LambdaWorker metrics and removal policy', () => {
+  test('has the function\'s errors, throttles, duration and concurrency, each taking MetricOptions', () => {
+    const { stack, worker } = build();
+    const fn = stack.resolve(worker.function.functionName);
+    const cases = [
+      [worker.metricErrors(), 'Errors', 'Sum'],
+      [worker.metricThrottles(), 'Throttles', 'Sum'],
+      [worker.metricDuration(), 'Duration', 'Average'],
+      [worker.metricConcurrentExecutions(), 'ConcurrentExecutions', 'Maximum'],
+      [worker.metricDuration({ statistic: 'p99' }), 'Duration', 'p99'],
+    ] as const;
+    for (const [metric, name, statistic] of cases) {
+      expect([metric.namespace, metric.metricName, metric.statistic, stack.resolve(metric.dimensions)]).toEqual(['AWS/Lambda', name, statistic, { FunctionName: fn }]);
+    }
+  });
+
+  test('retains the idempotency table it creates with removalPolicy RETAIN (destroys it by default)', () => {
+    const kept = build({ idempotency: true, removalPolicy: RemovalPolicy.RETAIN });
+    kept.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+    build({ idempotency: true }).template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+
+  test('fails when removalPolicy is given and the worker creates no table', () => {
+    expect(() => build({ removalPolicy: RemovalPolicy.RETAIN })).toThrow(/removalPolicy: applies to the idempotency table the worker creates, and this worker creates none \(idempotency is off\)/);
   });
 });
 
