@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import { hostname } from 'os';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { WEB_TIER_ENV } from '../../contracts/web-tier';
-import { SessionManager } from '../../runtime/sessions';
+import { SessionManager, currentAndPreviousSecrets } from '../../runtime/sessions';
 import { PLAIN_HTTP_ENV, SESSION_SECRET_ARN_ENV } from './demo-app-env';
 
 interface Visit extends Record<string, unknown> { visits?: number }
@@ -21,23 +21,23 @@ let sessions: SessionManager<Visit> | undefined;
 
 /**
  * The start-up hook: reads the cookie-signing secret with the instance role (it is never in the
- * template or user data) and builds the session manager, before the server reports ready.
+ * template or user data), its current and its previous version, and builds the session manager,
+ * before the server reports ready. The manager reads them again every 5 minutes and when a cookie
+ * verifies with neither, so rotating the secret signs no one out: a server started before the
+ * rotation learns the new version from the first cookie signed with it.
  */
 export async function start(): Promise<void> {
   const arn = process.env[SESSION_SECRET_ARN_ENV];
   if (!arn) throw new Error(`${SESSION_SECRET_ARN_ENV} is not set`);
   const secretsManager = new SecretsManagerClient({});
-  try {
-    const secret = await secretsManager.send(new GetSecretValueCommand({ SecretId: arn }));
-    if (!secret.SecretString) throw new Error(`the secret ${arn} has no string value`);
-    sessions = new SessionManager<Visit>({
-      secrets: [secret.SecretString],
-      // Without a certificate the balancer speaks plain HTTP, where browsers drop Secure cookies.
-      insecureHttpForLocalDevelopment: process.env[PLAIN_HTTP_ENV] === 'true',
-    });
-  } finally {
-    secretsManager.destroy();
-  }
+  const readSecrets = () => currentAndPreviousSecrets(async (stage) =>
+    (await secretsManager.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: stage }))).SecretString);
+  sessions = new SessionManager<Visit>({
+    secrets: await readSecrets(),
+    reloadSecrets: readSecrets,
+    // Without a certificate the balancer speaks plain HTTP, where browsers drop Secure cookies.
+    insecureHttpForLocalDevelopment: process.env[PLAIN_HTTP_ENV] === 'true',
+  });
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

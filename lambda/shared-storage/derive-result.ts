@@ -4,13 +4,16 @@
  * lines, words), writes the summary under `results/` and records it in the shared-records table,
  * all before the job's message is deleted, so a worker that dies mid-job loses nothing.
  *
- * A rerun (a duplicate delivery) writes the same summary again and finds its record already
- * there: the record is created once, under the job's id.
+ * The job's id is derived from the object (bucket, key and version: objectCreatedJobId), not
+ * from the SQS message: S3 delivers events at least once, and an emulator sends two for one
+ * multipart upload, so a duplicate event is the same job, which idempotency skips. A rerun (a
+ * redelivered message) writes the same summary again and finds its record already there: the
+ * record is created once, under the job's id.
  */
 import { createHash } from 'crypto';
 import { STORAGE_STACK_INCOMING_PREFIX, storageStackResultKey } from '../../contracts/shared-storage';
 import { defineJobHandler } from '../../runtime/jobs/define-job-handler';
-import { parseObjectCreatedEvent, RecordConflictError, SharedRecords, SharedStorageClient, type CreatedObject } from '../../runtime/storage';
+import { objectCreatedJobId, parseObjectCreatedEvent, RecordConflictError, SharedRecords, SharedStorageClient, type CreatedObject } from '../../runtime/storage';
 
 /** What the worker records for each upload. */
 export interface UploadSummary extends Record<string, unknown> {
@@ -67,5 +70,5 @@ export const handler = defineJobHandler<CreatedObject[], { results: string[] }>(
     }
     return { results };
   },
-  { schema: parseObjectCreatedEvent },
+  { schema: parseObjectCreatedEvent, jobIdFrom: objectCreatedJobId },
 );

@@ -30,7 +30,15 @@ export enum SharedStorageEncryption {
   KMS = 'KMS',
 }
 
-/** Uploads that become jobs: object-created events of matching keys sent to a work queue. */
+/**
+ * Uploads that become jobs: object-created events of matching keys sent to a work queue.
+ *
+ * S3 delivers each event at least once, in a message of its own, so the message id is no job id:
+ * give the worker's `defineJobHandler` `{ schema: parseObjectCreatedEvent, jobIdFrom:
+ * objectCreatedJobId }` (from `cdk-cloud-patterns/runtime`), and the job id is derived from the
+ * object: bucket, key and version id (this bucket is versioned, so every event names one). A
+ * duplicate event is then the same job, which idempotency applies once.
+ */
 export interface ObjectCreatedJobs {
   /**
    * The queue the events go to, one SQS message per created object (a standard queue: S3 cannot

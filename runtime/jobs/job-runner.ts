@@ -37,10 +37,16 @@ export function idempotencyFromEnv(env: NodeJS.ProcessEnv = process.env): Idempo
 /** The same key prefix on every worker, so a Lambda worker and an EC2 agent share one memory of jobs. */
 const KEY_PREFIX = 'job';
 
-/** What the idempotency layer hashes: the job id is the key, the job itself guards against id reuse. */
+/**
+ * What the idempotency layer hashes: the job id is the key, and `check` guards against id reuse:
+ * the job itself, so that two different jobs sent with one id fail loudly; or, for an id the
+ * handler derives from the job (`jobIdFrom`), the id, which already names the work (two S3
+ * events for one object version differ in their event name, yet are one job).
+ */
 interface Envelope<T> {
   readonly jobId: string;
   readonly job: T;
+  readonly check: unknown;
 }
 
 /** How one job ended. */
@@ -190,13 +196,13 @@ export class JobRunner<T, R> {
       config: new IdempotencyConfig({
         eventKeyJmesPath: 'jobId',
         // Two different jobs sent with the same id fail loudly instead of one being skipped.
-        payloadValidationJmesPath: 'job',
+        payloadValidationJmesPath: 'check',
         expiresAfterSeconds: this.idempotency!.ttlSeconds,
         throwOnNoIdempotencyKey: true,
         lambdaContext: lambdaLike as never,
       }),
     });
-    return idempotent({ jobId, job }, lambdaLike);
+    return idempotent({ jobId, job, check: this.definition.options.jobIdFrom ? jobId : job }, lambdaLike);
   }
 
   private async commit(lease: JobLease, writes: readonly TransactWriteItem[]): Promise<CommitOutcome> {

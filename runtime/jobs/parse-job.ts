@@ -33,7 +33,11 @@ export async function parseJob<T>(message: JobMessage, options: JobHandlerOption
   const job = options.schema ? await applySchema(options.schema, raw, fail) : (raw as T);
 
   let jobId: string;
-  if (options.jobIdField !== undefined) {
+  const derived = options.jobIdField === undefined && options.jobIdFrom ? options.jobIdFrom(job) : undefined;
+  if (derived !== undefined) {
+    if (!isUuid(derived)) throw fail(`the job id its jobIdFrom derived must be a UUID, received ${JSON.stringify(derived)}.`);
+    jobId = derived.toLowerCase();
+  } else if (options.jobIdField !== undefined) {
     const value = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[options.jobIdField] : undefined;
     if (!isUuid(value)) {
       throw fail(`the job's id field "${options.jobIdField}" must be a UUID string, received ${JSON.stringify(value)}. Use crypto.randomUUID() for new ids.`);

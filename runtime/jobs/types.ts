@@ -60,6 +60,16 @@ export interface JobHandlerOptions<T> {
    * @default - the `jobId` message attribute that JobClient sets, else the SQS message id
    */
   readonly jobIdField?: string;
+
+  /**
+   * Derives the job's id (a UUID) from the job itself (as the schema returned it), for messages
+   * whose sender sets no id, such as S3's event notifications (`objectCreatedJobId`): two messages
+   * that describe the same work (a duplicate event) then are one job, which idempotency applies
+   * once. Returning undefined falls back to the default.
+   *
+   * @default - the `jobId` message attribute that JobClient sets, else the SQS message id
+   */
+  readonly jobIdFrom?: (job: T) => string | undefined;
 }
 
 /** A job handler as defined by the user, free of where it runs. */

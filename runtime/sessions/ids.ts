@@ -34,15 +34,19 @@ export function signSessionId(id: string, secrets: readonly string[]): string {
   return `${id}.${mac(id, secrets[0]!).toString('base64url')}`;
 }
 
+/** True for a value shaped like a signed id (`<id>.<signature>`), whatever signed it: checked before any HMAC. */
+export function isWellFormedSignedValue(value: unknown): value is string {
+  return typeof value === 'string' && value.length === 87 && value[43] === '.' && ID_PATTERN.test(value.slice(0, 43)) && MAC_PATTERN.test(value.slice(44));
+}
+
 /**
  * The id in a signed cookie value when some secret's signature matches, else undefined.
  * Malformed values are refused before any HMAC is computed.
  */
 export function verifySignedSessionId(value: unknown, secrets: readonly string[]): string | undefined {
-  if (typeof value !== 'string' || value.length !== 87) return undefined;
+  if (!isWellFormedSignedValue(value)) return undefined;
   const id = value.slice(0, 43);
   const signature = value.slice(44);
-  if (value[43] !== '.' || !ID_PATTERN.test(id) || !MAC_PATTERN.test(signature)) return undefined;
   // Compare the text, not decoded bytes: the last base64url character carries 2 unused bits, so
   // four spellings decode to the same bytes and only the canonical one may pass.
   const given = Buffer.from(signature);

@@ -119,6 +119,21 @@ export function secretsFrom(secrets: readonly string[] | undefined, env: NodeJS.
   return (env[SESSION_SECRETS_ENV] ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** How often, by default, a manager with `reloadSecrets` reads its secrets again: 5 minutes. */
+export const DEFAULT_RELOAD_SECRETS_EVERY_SECONDS = 300;
+
+/** Problems of the secret-reloading options. */
+export function reloadProblems(o: { readonly reloadSecrets?: unknown; readonly reloadSecretsEverySeconds?: number }): string[] {
+  const problems: string[] = [];
+  if (o.reloadSecrets !== undefined && typeof o.reloadSecrets !== 'function') {
+    problems.push(`reloadSecrets: must be a function that resolves to the secrets (newest first), received ${typeof o.reloadSecrets}.`);
+  }
+  if (!positiveInt(o.reloadSecretsEverySeconds)) {
+    problems.push(`reloadSecretsEverySeconds: must be a positive whole number of seconds, received ${String(o.reloadSecretsEverySeconds)}.`);
+  }
+  return problems;
+}
+
 /** Problems of a secrets list (never echoing a secret). */
 export function secretProblems(secrets: readonly string[]): string[] {
   if (secrets.length === 0) {

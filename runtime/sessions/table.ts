@@ -50,19 +50,24 @@ export class SessionTable {
     return stored && this.alive(stored) ? stored : undefined;
   }
 
-  /** Creates a session under a new id; never overwrites one (a colliding id fails). */
-  async create(id: string, data: SessionRecord, userId: string | undefined): Promise<StoredSession> {
+  /**
+   * Creates a session under a new id; never overwrites one (a colliding id fails). `createdAt`
+   * carries a session's start over to its new id (a regeneration that is not a new sign-in), so
+   * that the absolute timeout still counts from the start.
+   */
+  async create(id: string, data: SessionRecord, userId: string | undefined, createdAt?: number): Promise<StoredSession> {
     const now = this.o.clock();
-    const stored: StoredSession = { key: sessionKeyOf(id), data, ...(userId ? { userId } : {}), createdAt: now, lastSeenAt: now, version: 1 };
+    const start = createdAt ?? now;
+    const stored: StoredSession = { key: sessionKeyOf(id), data, ...(userId ? { userId } : {}), createdAt: start, lastSeenAt: now, version: 1 };
     await this.o.client.send(new PutItemCommand({
       TableName: this.o.tableName,
       Item: {
         [A.key]: { S: stored.key },
         [A.data]: { S: JSON.stringify(data) },
         ...(userId ? { [A.userId]: { S: userId } } : {}),
-        [A.createdAt]: { N: String(now) },
+        [A.createdAt]: { N: String(start) },
         [A.lastSeenAt]: { N: String(now) },
-        [A.expiresAt]: { N: String(this.expiresAtSeconds(now, now)) },
+        [A.expiresAt]: { N: String(this.expiresAtSeconds(start, now)) },
         [A.version]: { N: '1' },
       },
       ConditionExpression: 'attribute_not_exists(#k)',

@@ -7,7 +7,7 @@ export { SharedRecords } from './shared-records';
 export type { SharedRecord, SharedRecordsOptions, WriteOptions } from './shared-records';
 export { sha256Of, sha256OfFile, parseSha256, contentKey, sha256FromKey, HashingStream } from './content';
 export type { Sha256 } from './content';
-export { parseObjectCreatedEvent } from './s3-events';
+export { parseObjectCreatedEvent, objectCreatedJobId } from './s3-events';
 export type { CreatedObject } from './s3-events';
 export {
   StorageError, PreconditionFailedError, NotFoundError, TooLargeError, ChecksumMismatchError, RecordConflictError, UploadAbortedError,

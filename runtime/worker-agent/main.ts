@@ -15,7 +15,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { JobHandler } from '../jobs/define-job-handler';
 import { createLogger, errorFields } from '../jobs/logger';
 import { workerConfigFromEnv } from './env-config';
-import { startFleetIntegration, type FleetIntegration } from './fleet';
+import { startFleetIntegration, type FleetIntegration, type FleetOptions } from './fleet';
 import { InstanceMetadataClient } from './instance-metadata';
 import { isJobThread, serveJobThread } from './job-threads';
 import type { WorkerOptions } from './options';
@@ -35,6 +35,12 @@ export interface RunWorkerOptions {
    * @default - none
    */
   readonly worker?: Partial<Omit<WorkerOptions<unknown, unknown>, 'queueUrl' | 'handler'>>;
+  /**
+   * Fleet integration timings over the defaults (tests shorten how often the lifecycle state is read).
+   *
+   * @default - none
+   */
+  readonly fleet?: Partial<Pick<FleetOptions, 'lifecyclePollIntervalMs' | 'unprotectAfterIdleMs' | 'retryBaseMs' | 'retryMaxMs'>>;
 }
 
 /** Extra time past the stop bound for the last deletes and releases, before giving up on them. */
@@ -101,6 +107,7 @@ export async function runWorkerFromEnv<T, R>(handler: JobHandler<T, R>, options:
         metadata,
         autoScaling: new AutoScalingClient({ region: config.region }),
         drainTimeoutSeconds: config.jobTimeoutSeconds ?? 900,
+        ...options.fleet,
       });
     }
   } catch (error) {

@@ -21,7 +21,7 @@ const REFUSED: readonly (readonly [string, string, RegExp])[] = [
   ['contracts/x.ts', "import { WorkQueue } from '../lib/work-queue/work-queue';", /the contracts import nothing of ours/],
   ['contracts/x.ts', "import { z } from 'zod';", /no package import/],
   ['runtime/jobs/x.ts', "import { something } from '../../test/support/local-aws';", /never imports tests/],
-  ['test/runtime/x.test.ts', "import { startWorker } from '../../runtime/index';", /import a file of the package \(e\.g\. runtime\/index\), not its folder/],
+  ['test/runtime/x.test.ts', "import { startWorker } from '../../runtime';", /import a file of the package \(e\.g\. runtime\/index\), not its folder/],
 ];
 
 const ALLOWED: readonly (readonly [string, string])[] = [

@@ -42,15 +42,15 @@ export interface StorageStackResources {
   readonly deadLetterQueueUrl: string;
 }
 
-/** Makes the resources with names from `name`, and points the worker's environment at them. Destroy `s3` after. */
-export async function createStorageStackResources(aws: LocalAws, name: string): Promise<StorageStackResources> {
+/** Makes the resources with names from `name` (a queue whose visibility timeout is 20 s and maxReceiveCount 3 unless given), and points the worker's environment at them. Destroy `s3` after. */
+export async function createStorageStackResources(aws: LocalAws, name: string, options: { readonly visibilityTimeout?: number; readonly maxReceiveCount?: number } = {}): Promise<StorageStackResources> {
   const s3 = new S3Client({ forcePathStyle: true });
   const bucket = `${name}-bucket`;
   const table = `${name}-records`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
   await createRecordsTable(aws.dynamodb, table);
-  const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { name, visibilityTimeout: 20 });
+  const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { name, visibilityTimeout: options.visibilityTimeout ?? 20, maxReceiveCount: options.maxReceiveCount });
   await s3.send(new PutBucketNotificationConfigurationCommand({
     Bucket: bucket,
     NotificationConfiguration: {

@@ -1,15 +1,22 @@
 /**
  * SharedStorageStack's worker on moto: uploads under incoming/ become S3 events on the work
  * queue (configured as the stack deploys them), the handler runs behind the local SQS event
- * source as Lambda would run it, and each upload ends as one result object and one record.
+ * source as Lambda would run it, with idempotency on as the stack deploys it, and each upload
+ * ends as one result object and one record (a duplicated event: object-created-jobs.test.ts).
  */
 import { handler, resultKeyFor, type UploadSummary } from '../../../lambda/shared-storage/derive-result';
 import { startSqsEventSource, type InvocationOutcome } from '../../../local/sqs-event-source';
+import { IDEMPOTENCY_TABLE_ENV } from '../../../runtime/jobs/environment';
 import { SharedStorageClient } from '../../../runtime/storage';
-import { queueDepth, scanAll, useLocalAws, waitFor } from '../../support/local-aws';
+import { createIdempotencyTable, queueDepth, scanAll, useLocalAws, waitFor } from '../../support/local-aws';
 import { createStorageStackResources } from '../../support/storage-stack';
 
 const aws = useLocalAws();
+
+beforeAll(async () => {
+  // As SharedStorageStack deploys its worker (idempotency: true).
+  process.env[IDEMPOTENCY_TABLE_ENV] = await createIdempotencyTable(aws.dynamodb);
+});
 
 test('each upload under incoming/ becomes exactly one job, one result object and one record', async () => {
   // GIVEN the bucket, records table and work queue, with object-created events of incoming/ sent to the queue

@@ -40,3 +40,24 @@ describe('parseJob', () => {
     expect(isUuid(42)).toBe(false);
   });
 });
+
+/** A message whose body is `body` as JSON. */
+const messageOf = (body: unknown, jobIdAttribute?: string) => message(JSON.stringify(body), jobIdAttribute);
+const FIXED_UUID = '0b6b2d0e-4d7c-4e0a-9f5e-2f7f6c1d9a10';
+
+describe('the id of a job', () => {
+  test('jobIdFrom derives it from the job, over the jobId attribute and the message id', async () => {
+    const parsed = await parseJob(messageOf({ object: 'a.jpg' }, 'f00dbeef-0000-4000-8000-000000000000'), { jobIdFrom: () => FIXED_UUID.toUpperCase() });
+    expect(parsed.jobId).toBe(FIXED_UUID);
+  });
+
+  test('jobIdFrom returning undefined falls back to the attribute, then the message id', async () => {
+    expect((await parseJob(messageOf({}, FIXED_UUID), { jobIdFrom: () => undefined })).jobId).toBe(FIXED_UUID);
+    expect((await parseJob(messageOf({}), { jobIdFrom: () => undefined })).jobId).toBe('m-1');
+  });
+
+  test('fails when jobIdFrom derives something other than a UUID, naming jobIdFrom: the message is malformed', async () => {
+    await expect(parseJob(messageOf({}), { jobIdFrom: () => 'photo-1' })).rejects.toThrow(MalformedJobError);
+    await expect(parseJob(messageOf({}), { jobIdFrom: () => 'photo-1' })).rejects.toThrow(/the job id its jobIdFrom derived must be a UUID, received "photo-1"/);
+  });
+});

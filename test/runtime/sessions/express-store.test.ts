@@ -33,8 +33,8 @@ describe('DynamoSessionStore with express-session', () => {
   });
 
   /** One web server: its own store and DynamoDB client, as on its own machine. */
-  async function startServer(): Promise<{ url: string; store: DynamoSessionStore; server: http.Server }> {
-    const store = new DynamoSessionStore({ tableName, userIndexName: 'byUserId', client: recordingClient(commands), clock: clock.now, idleTimeoutSeconds: 600, touchIntervalSeconds: 60 });
+  async function startServer(absoluteTimeoutSeconds?: number): Promise<{ url: string; store: DynamoSessionStore; server: http.Server }> {
+    const store = new DynamoSessionStore({ tableName, userIndexName: 'byUserId', client: recordingClient(commands), clock: clock.now, idleTimeoutSeconds: 600, touchIntervalSeconds: 60, absoluteTimeoutSeconds });
     const app = express();
     app.set('trust proxy', 1); // TLS ends at the balancer, which says so in X-Forwarded-Proto
     app.use(session(expressSessionOptions({ store, secrets: SECRETS })));
@@ -43,6 +43,7 @@ describe('DynamoSessionStore with express-session', () => {
     app.get('/cart', (req, res) => { req.session.cart = ['book']; res.json({}); });
     app.get('/theme', (req, res) => { req.session.theme = 'dark'; res.json({}); });
     app.post('/login', (req, res, next) => { regenerateKeepingData(req, { userId: 'user-1' }).then(() => res.json({}), next); });
+    app.post('/elevate', (req, res, next) => { regenerateKeepingData(req).then(() => res.json({}), next); });
     app.post('/logout', (req, res, next) => { req.session.destroy((err) => (err ? next(err) : res.json({}))); });
     const server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -117,6 +118,26 @@ describe('DynamoSessionStore with express-session', () => {
     expect(await store.listUserSessions('user-1')).toHaveLength(1);
     expect(await store.signOutEverywhere('user-1')).toBe(1);
     expect((await call(url, '/peek', signedIn.cookie)).body.userId).toBeNull();
+  });
+
+  test('a regeneration that is not a new sign-in keeps the session\'s start: the absolute timeout still ends it', async () => {
+    // GIVEN a 1-hour absolute timeout, a visitor who signed in and stays active for 50 minutes
+    const { url } = await startServer(3600);
+    let { cookie } = await call(url, '/views');
+    ({ cookie } = await call(url, '/login', cookie, 'POST'));
+    for (let minute = 5; minute <= 50; minute += 5) {
+      clock.advance(5 * 60_000);
+      ({ cookie } = await call(url, '/views', cookie));
+    }
+
+    // WHEN the same user changes privilege (a regeneration without a new user)
+    ({ cookie } = await call(url, '/elevate', cookie, 'POST'));
+
+    // THEN the session still ends an hour after the sign-in
+    clock.advance(9 * 60_000);
+    expect((await call(url, '/peek', cookie)).body.userId).toBe('user-1');
+    clock.advance(60_000);
+    expect((await call(url, '/peek', cookie)).body).toMatchObject({ userId: null, views: null });
   });
 
   test('the idle timeout ends a session on read', async () => {

@@ -12,7 +12,7 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS } from '../../../contracts/session-store';
 import {
   SessionConflictError, SessionGoneError, SessionManager, SessionOptionsError, generateSessionId, sessionKeyOf, signSessionId,
-  type SessionManagerOptions,
+  verifySignedSessionId, type SessionManagerOptions,
 } from '../../../runtime/index';
 import { iamActionOf } from '../../../runtime/worker-agent/iam';
 import { useLocalAws } from '../../support/local-aws';
@@ -167,6 +167,51 @@ describe('SessionManager', () => {
     expect((await dropped.load(exchange(cookie).req)).isNew).toBe(true);
   });
 
+  describe('rotating the cookie secret', () => {
+    /** The secret store: the current version first, then the previous one (what Secrets Manager's AWSCURRENT and AWSPREVIOUS hold). */
+    const NEW_SECRET = 'new-secret-'.padEnd(40, 'n');
+
+    test('a rotation signs no one out: a server that still holds the old secret learns the new one from the first cookie it cannot verify', async () => {
+      // GIVEN a server started before the rotation, holding only the old secret, and a store it can re-read
+      let store: string[] = [OLD_SECRET];
+      let reads = 0;
+      const reloadSecrets = async () => { reads += 1; return store; };
+      const before = manager({ secrets: [OLD_SECRET], reloadSecrets });
+      const oldUser = await started(before, { who: 'old' });
+
+      // WHEN the secret rotates and a server started after it signs a new visitor in with the new secret
+      store = [NEW_SECRET, OLD_SECRET];
+      const after = manager({ secrets: store, reloadSecrets });
+      const newUser = await started(after, { who: 'new' });
+
+      // THEN both servers serve both visitors: the new one verifies the old cookie with the
+      // previous secret, and the old one re-reads the store (once) to verify the new cookie
+      expect((await after.load(exchange(oldUser).req)).data).toEqual({ who: 'old' });
+      expect((await before.load(exchange(newUser).req)).data).toEqual({ who: 'new' });
+      expect((await before.load(exchange(oldUser).req)).data).toEqual({ who: 'old' });
+      expect(reads).toBe(1);
+      // AND from then on the old server signs with the new secret
+      const later = (await started(before, { who: 'later' })).split('=')[1];
+      expect(verifySignedSessionId(later, [NEW_SECRET])).toBeDefined();
+    });
+
+    test('forged cookies cannot make a server re-read its secrets more than once per interval', async () => {
+      // GIVEN a server that can re-read its secrets
+      let reads = 0;
+      const sessions = manager({ secrets: [SECRET], reloadSecrets: async () => { reads += 1; return [SECRET]; } });
+
+      // WHEN 500 well-formed cookies signed with unknown keys arrive
+      for (let i = 0; i < 500; i++) await sessions.load(exchange(`__Host-sid=${signSessionId(generateSessionId(), [randomBytes(32).toString('hex')])}`).req);
+
+      // THEN the store was read at most once, and none of them opened a session
+      expect(reads).toBe(1);
+    });
+
+    test('fails when reloadSecretsEverySeconds is not a positive whole number, naming it', () => {
+      expect(() => manager({ reloadSecrets: async () => [SECRET], reloadSecretsEverySeconds: 0 })).toThrow(/reloadSecretsEverySeconds: must be a positive whole number of seconds, received 0/);
+    });
+  });
+
   test('the idle timeout ends a session on read, although the item is still in the table (TTL deletes late)', async () => {
     // GIVEN a session with a 10-minute idle timeout, last seen now
     const sessions = manager({ idleTimeoutSeconds: 600, touchIntervalSeconds: 60 });
@@ -241,6 +286,79 @@ describe('SessionManager', () => {
     expect(next.data).toEqual({ cart: ['pen'] });
     expect(next.userId).toBe('user-1');
     expect((await sessions.load(exchange(oldCookie).req)).isNew).toBe(true);
+  });
+
+  test('regenerate for a change of privilege keeps the session\'s start: the absolute timeout still ends it', async () => {
+    // GIVEN a signed-in session 50 minutes into a 1-hour absolute timeout, kept active
+    const sessions = manager({ idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, touchIntervalSeconds: 60 });
+    let cookie = await started(sessions, { n: 1 }, 'user-1');
+    for (let minute = 5; minute <= 50; minute += 5) {
+      clock.advance(5 * MINUTE);
+      const { req, res } = exchange(cookie);
+      await sessions.save(await sessions.load(req), res);
+    }
+
+    // WHEN the same user changes privilege (a new id, same user), as often as it likes
+    const { req, res, setCookies } = exchange(cookie);
+    const session = await sessions.load(req);
+    const createdAt = session.createdAt!.getTime();
+    await sessions.regenerate(session, res, { userId: 'user-1' });
+    cookie = cookieFrom(setCookies());
+    expect(session.createdAt!.getTime()).toBe(createdAt);
+
+    // THEN the session still ends one hour after it began, not one hour after the regeneration
+    clock.advance(9 * MINUTE);
+    expect((await sessions.load(exchange(cookie).req)).isNew).toBe(false);
+    clock.advance(1 * MINUTE);
+    expect((await sessions.load(exchange(cookie).req)).isNew).toBe(true);
+  });
+
+  test('regenerate for a new sign-in starts the absolute timeout anew', async () => {
+    // GIVEN an anonymous session 50 minutes old
+    const sessions = manager({ idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, touchIntervalSeconds: 60 });
+    const cookie = await started(sessions, { cart: ['pen'] });
+    for (let minute = 5; minute <= 50; minute += 5) {
+      clock.advance(5 * MINUTE);
+      const { req, res } = exchange(cookie);
+      await sessions.save(await sessions.load(req), res);
+    }
+
+    // WHEN a user signs in on it
+    const { req, res, setCookies } = exchange(cookie);
+    const session = await sessions.load(req);
+    await sessions.regenerate(session, res, { userId: 'user-2' });
+    const signedIn = cookieFrom(setCookies());
+
+    // THEN the signed-in session lives an hour from the sign-in (kept active), well past the
+    // anonymous session's end 10 minutes later
+    expect(session.createdAt!.getTime()).toBe(clock.now());
+    for (let minute = 5; minute <= 55; minute += 5) {
+      clock.advance(5 * MINUTE);
+      const { req: nextReq, res: nextRes } = exchange(signedIn);
+      const later = await sessions.load(nextReq);
+      expect({ minute, isNew: later.isNew, cart: later.data.cart }).toEqual({ minute, isNew: false, cart: ['pen'] });
+      await sessions.save(later, nextRes);
+    }
+  });
+
+  test('a cookie of a session that no longer exists is cleared, and a server reads such a session once', async () => {
+    // GIVEN a session destroyed elsewhere (signed out on another device, say)
+    const sessions = manager();
+    const cookie = await started(sessions, { n: 1 }, 'user-3');
+    await sessions.signOutEverywhere('user-3');
+    const before = commands.length;
+
+    // WHEN its cookie comes back, and the request stores nothing
+    const { req, res, setCookies } = exchange(cookie);
+    const session = await sessions.load(req);
+    await sessions.save(session, res);
+
+    // THEN the response clears the cookie
+    expect(session.isNew).toBe(true);
+    expect(setCookies()).toEqual([expect.stringMatching(/^__Host-sid=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970/)]);
+    // AND the same cookie replayed costs this server no more reads (the id can never come back)
+    for (let i = 0; i < 20; i++) await sessions.load(exchange(cookie).req);
+    expect(countOf('GetItemCommand', before)).toBe(1);
   });
 
   test('destroy signs out: the session is deleted and the cookie cleared', async () => {
