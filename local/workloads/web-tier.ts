@@ -23,7 +23,7 @@ import { LOCAL_AWS_ENV } from '../moto';
 import { LocalLoadBalancer } from '../web-tier/load-balancer';
 import { ServerPool } from '../web-tier/server-pool';
 import { extractZip } from '../zip';
-import type { Workload, WorkloadContext, WorkloadKind } from './types';
+import { startEach, workloadLogFile, type Workload, type WorkloadContext, type WorkloadKind } from './types';
 
 /** How often the local group looks at the request rate (AWS: 1-minute metrics). */
 export const WEB_SCALE_EVERY_MS = 2_000;
@@ -55,11 +55,8 @@ export const webTierWorkloads: WorkloadKind = {
   name: 'WebTier groups (web servers behind a local load balancer)',
   declares: [WEB_TIER_WORKLOAD],
   async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
-    const started: Workload[] = [];
-    for (const declared of inventory.declarations(WEB_TIER_WORKLOAD)) {
-      started.push(await startWebTier(declared, context));
-    }
-    return started;
+    // Side by side: each waits for its servers' health checks.
+    return startEach(inventory.declarations(WEB_TIER_WORKLOAD), (declared) => startWebTier(declared, context));
   },
 };
 
@@ -80,8 +77,9 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
   const program = await downloadProgram(new URL(d.program), context, path.join(context.workDir, 'web-servers', declared.stackName, id));
   const timings = deriveWebTierTimings({ requestTimeoutSeconds: d.requestTimeoutSeconds, idleTimeoutSeconds: d.idleTimeoutSeconds });
 
-  fs.mkdirSync(context.logDir, { recursive: true });
-  const log = fs.createWriteStream(path.join(context.logDir, `${id}.log`), { flags: 'a' });
+  const note = (line: string) => context.note(`${declared.stackName}: ${line}`);
+
+  const log = fs.createWriteStream(workloadLogFile(context, declared.stackName, id), { flags: 'a' });
   log.on('error', () => undefined);
 
   const balancer: LocalLoadBalancer = new LocalLoadBalancer({
@@ -111,9 +109,9 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
     stopTimeoutMs: timings.stopTimeoutSeconds * 1000,
     onLine: (server, line) => {
       if (log.writable) log.write(`[${server}] ${line}\n`);
-      if (context.echoLogs) context.note(`  ${server} | ${line}`);
+      if (context.echoLogs) note(`  ${server} | ${line}`);
     },
-    note: context.note,
+    note,
   });
   await balancer.start();
   await pool.launchHealthy(d.minCapacity);
