@@ -221,7 +221,7 @@ export class LocalCloud {
     this.progress = startProgress({
       since: this.startedAt,
       print: (line) => print(`  ${line}`),
-      sample: async () => this.onSample(await sampleProgress(inventory, this.workloads, this.demos, clients)),
+      sample: async () => this.onSample(await sampleProgress(inventory, this.workloads, this.demos, clients, this.startedAt)),
     });
 
     // Every stack's workloads start side by side; a demo starts as soon as what it needs runs.

@@ -52,8 +52,8 @@ export interface RunningDemo {
   readonly kind: 'jobs' | 'uploads';
   /** How many items must be done. */
   readonly total: number;
-  /** Items done so far: the demo's own, and everything done in the stack (including what a user sent). */
-  progress(): Promise<{ readonly done: number; readonly doneAll: number }>;
+  /** The demo's own items done so far (the progress line counts every job done, whoever sent it). */
+  progress(): Promise<{ readonly done: number }>;
   /** What is wrong once it should have finished: empty when every item was done exactly once. */
   problems(): Promise<string[]>;
   /** Lines that tell a user how to do more of it by hand; `env` sets the embedded AWS's credentials and region. */

@@ -146,7 +146,7 @@ export function uploadDemo(run: UploadDemoRun, clients: { s3: S3Client; dynamodb
     total: run.uploads.length,
     progress: async () => {
       const status = await uploadDemoStatus(run, clients);
-      return { done: status.done, doneAll: status.records };
+      return { done: status.done };
     },
     problems: async () => {
       const status = await uploadDemoStatus(run, clients);

@@ -7,7 +7,10 @@
  * environment (the app's table names and the like) plus the local endpoint. Under load the
  * number follows the deployed target (requests per server per minute), between the group's
  * minimum and maximum. A server the balancer marks unhealthy is replaced, once past the grace
- * period, as the group does.
+ * period, as the group does. The grace period is scaled to a local start: a server process is up
+ * in about a second where an instance boots for minutes, so locally it is
+ * {@link LOCAL_BOOT_ALLOWANCE_SECONDS} plus the health checks' time to find a new server healthy,
+ * not the deployed boot allowance (see {@link localGracePeriodSeconds}).
  *
  * Not emulated: TLS (the local listener speaks HTTP), slow start, CPU-based scaling.
  */
@@ -15,7 +18,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { WEB_TIER_WORKLOAD, deriveWebTierTimings, type WebTierWorkload } from '../../contracts/web-tier';
+import { BOOT_ALLOWANCE_SECONDS, WEB_TIER_WORKLOAD, deriveWebTierTimings, type WebTierWorkload } from '../../contracts/web-tier';
 import type { DeployedDeclaration } from '../declarations';
 import { QUIET_SDK_ENV } from '../deploy';
 import type { Inventory } from '../inventory';
@@ -29,6 +32,22 @@ import { startEach, workloadLogFile, type Workload, type WorkloadContext, type W
 export const WEB_SCALE_EVERY_MS = 2_000;
 /** How long fewer servers must be wanted before some are stopped. */
 export const WEB_SCALE_IN_AFTER_MS = 15_000;
+
+/**
+ * How long a local server may take to start (a Node process, where an instance's boot takes
+ * minutes: the deployed grace period holds {@link BOOT_ALLOWANCE_SECONDS} for it). Ten times what a
+ * server takes here on a quiet machine, for a loaded one.
+ */
+export const LOCAL_BOOT_ALLOWANCE_SECONDS = 10;
+
+/**
+ * The grace period of a local web tier: a local start plus the health checks' time to find a new
+ * server healthy (its healthy threshold of checks, and one interval for the first check to fall
+ * due), at most the deployed one. WebTierStack: 10 + 2 x 5 + 5 = 25 s, not 315 s.
+ */
+export function localGracePeriodSeconds(d: Pick<WebTierWorkload, 'gracePeriodSeconds' | 'healthCheckIntervalSeconds' | 'healthyThreshold'>): number {
+  return Math.min(d.gracePeriodSeconds, LOCAL_BOOT_ALLOWANCE_SECONDS + (d.healthyThreshold + 1) * d.healthCheckIntervalSeconds);
+}
 
 /** A web tier running locally: its balancer and servers, for the smoke check and the drills. */
 export interface WebTierWorkloadRun extends Workload {
@@ -77,6 +96,7 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
   const program = await downloadProgram(new URL(d.program), context, path.join(context.workDir, 'web-servers', declared.stackName, id));
   const timings = deriveWebTierTimings({ requestTimeoutSeconds: d.requestTimeoutSeconds, idleTimeoutSeconds: d.idleTimeoutSeconds });
 
+  const gracePeriodSeconds = localGracePeriodSeconds(d);
   const note = (line: string) => context.note(`${declared.stackName}: ${line}`);
 
   const log = fs.createWriteStream(workloadLogFile(context, declared.stackName, id), { flags: 'a' });
@@ -104,8 +124,8 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
     env: { PATH: process.env.PATH, ...d.environment, ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL: context.endpoint, AWS_EC2_METADATA_DISABLED: 'true', ...QUIET_SDK_ENV },
     balancer,
     name: id,
-    gracePeriodMs: d.gracePeriodSeconds * 1000,
-    healthyTimeoutMs: d.gracePeriodSeconds * 1000,
+    gracePeriodMs: gracePeriodSeconds * 1000,
+    healthyTimeoutMs: gracePeriodSeconds * 1000,
     stopTimeoutMs: timings.stopTimeoutSeconds * 1000,
     onLine: (server, line) => {
       if (log.writable) log.write(`[${server}] ${line}\n`);
@@ -162,6 +182,7 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
     `deregistration ${d.deregistrationDelaySeconds} s`,
     `idle ${d.idleTimeoutSeconds} s`,
     `target ${d.targetRequestsPerMinute} requests/server/min`,
+    `grace ${gracePeriodSeconds} s (deployed: ${d.gracePeriodSeconds} s, for an instance's boot)`,
   ];
   return {
     kind: 'web-tier',
