@@ -433,7 +433,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
           execStart: `/usr/bin/node-${AGENT_NODE_MAJOR} ${WEB_SERVER_DIRECTORY}/${AGENT_PROGRAM_FILE}`,
           description: `Web server of ${this.node.path}: serves the app behind the load balancer`,
           environmentFiles: [envStep.path],
-          restart: 'on-failure',
+          restart: 'always',
           // Past the server's own shutdown (notice, then drain), then SIGKILL.
           stopTimeout: Duration.seconds(timings.stopTimeoutSeconds),
         }),

@@ -41,12 +41,39 @@ export const WEB_SCALE_IN_AFTER_MS = 15_000;
 export const LOCAL_BOOT_ALLOWANCE_SECONDS = 10;
 
 /**
- * The grace period of a local web tier: a local start plus the health checks' time to find a new
- * server healthy (its healthy threshold of checks, and one interval for the first check to fall
- * due), at most the deployed one. WebTierStack: 10 + 2 x 5 + 5 = 25 s, not 315 s.
+ * The grace period of a local web tier: a local start (`bootAllowanceSeconds`) plus the health
+ * checks' time to find a new server healthy (its healthy threshold of checks, and one interval for
+ * the first check to fall due), at most the deployed one. WebTierStack: 10 + 2 x 5 + 5 = 25 s, not
+ * 315 s.
  */
-export function localGracePeriodSeconds(d: Pick<WebTierWorkload, 'gracePeriodSeconds' | 'healthCheckIntervalSeconds' | 'healthyThreshold'>): number {
-  return Math.min(d.gracePeriodSeconds, LOCAL_BOOT_ALLOWANCE_SECONDS + (d.healthyThreshold + 1) * d.healthCheckIntervalSeconds);
+export function localGracePeriodSeconds(
+  d: Pick<WebTierWorkload, 'gracePeriodSeconds' | 'healthCheckIntervalSeconds' | 'healthyThreshold'>,
+  bootAllowanceSeconds: number = LOCAL_BOOT_ALLOWANCE_SECONDS,
+): number {
+  return Math.min(d.gracePeriodSeconds, bootAllowanceSeconds + (d.healthyThreshold + 1) * d.healthCheckIntervalSeconds);
+}
+
+/**
+ * How long after its servers stop answering a local web tier serves again: the balancer's checks
+ * find them unhealthy (unhealthy threshold x interval, plus a check's timeout), then their
+ * replacements start and pass theirs within the grace period.
+ */
+export function localRecoverySeconds(
+  d: Pick<WebTierWorkload, 'gracePeriodSeconds' | 'healthCheckIntervalSeconds' | 'healthCheckTimeoutSeconds' | 'healthyThreshold' | 'unhealthyThreshold'>,
+  bootAllowanceSeconds: number = LOCAL_BOOT_ALLOWANCE_SECONDS,
+): number {
+  return d.unhealthyThreshold * d.healthCheckIntervalSeconds + d.healthCheckTimeoutSeconds + localGracePeriodSeconds(d, bootAllowanceSeconds);
+}
+
+/** Timing of the local web tiers (tests shorten it). */
+export interface WebTierLocalOptions {
+  /**
+   * How long a local server may take to start: the boot part of the local grace period
+   * ({@link localGracePeriodSeconds}). A value past the deployed grace period keeps that one.
+   *
+   * @default LOCAL_BOOT_ALLOWANCE_SECONDS (10)
+   */
+  readonly bootAllowanceSeconds?: number;
 }
 
 /** A web tier running locally: its balancer and servers, for the smoke check and the drills. */
@@ -70,14 +97,19 @@ export function desiredServers(requestsPerMinute: number, targetPerServer: numbe
   return Math.min(max, Math.max(min, Math.ceil(requestsPerMinute / targetPerServer)));
 }
 
-export const webTierWorkloads: WorkloadKind = {
-  name: 'WebTier groups (web servers behind a local load balancer)',
-  declares: [WEB_TIER_WORKLOAD],
-  async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
-    // Side by side: each waits for its servers' health checks.
-    return startEach(inventory.declarations(WEB_TIER_WORKLOAD), (declared) => startWebTier(declared, context));
-  },
-};
+/** The web tier kind with its own timing. */
+export function webTierWorkloadKind(options: WebTierLocalOptions = {}): WorkloadKind {
+  return {
+    name: 'WebTier groups (web servers behind a local load balancer)',
+    declares: [WEB_TIER_WORKLOAD],
+    async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
+      // Side by side: each waits for its servers' health checks.
+      return startEach(inventory.declarations(WEB_TIER_WORKLOAD), (declared) => startWebTier(declared, context, options));
+    },
+  };
+}
+
+export const webTierWorkloads: WorkloadKind = webTierWorkloadKind();
 
 async function downloadProgram(url: URL, context: WorkloadContext, dir: string): Promise<string> {
   const object = await context.s3.send(new GetObjectCommand({ Bucket: url.hostname, Key: decodeURIComponent(url.pathname.replace(/^\//, '')) }));
@@ -88,7 +120,7 @@ async function downloadProgram(url: URL, context: WorkloadContext, dir: string):
   return program;
 }
 
-async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, context: WorkloadContext): Promise<WebTierWorkloadRun> {
+async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, context: WorkloadContext, options: WebTierLocalOptions): Promise<WebTierWorkloadRun> {
   const d = declared.declaration;
   const id = declared.logicalId;
   // Per stack: two stacks may hold web tiers of the same logical id (RenderFarmStack's and
@@ -96,7 +128,7 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
   const program = await downloadProgram(new URL(d.program), context, path.join(context.workDir, 'web-servers', declared.stackName, id));
   const timings = deriveWebTierTimings({ requestTimeoutSeconds: d.requestTimeoutSeconds, idleTimeoutSeconds: d.idleTimeoutSeconds });
 
-  const gracePeriodSeconds = localGracePeriodSeconds(d);
+  const gracePeriodSeconds = localGracePeriodSeconds(d, options.bootAllowanceSeconds);
   const note = (line: string) => context.note(`${declared.stackName}: ${line}`);
 
   const log = fs.createWriteStream(workloadLogFile(context, declared.stackName, id), { flags: 'a' });
