@@ -12,14 +12,14 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { demoTargets, jobDemo, sendDemoJobs, type RunningDemo } from './demo';
+import { DemoStarter, jobDemos, type DemoKind, type RunningDemo } from './demo';
 import { DeployError, bootstrap, deploy, localClientConfig, localCredentials, notModelled, selectStacks, synth, type AssemblyStack } from './deploy';
 import { readInventory, type Inventory } from './inventory';
 import { LOCAL_AWS_ENV, freePort, startMoto, type MotoServer } from './moto';
 import { runningPids, stopAll } from './processes';
 import { sampleProgress, startProgress, type Progress, type ProgressRow } from './progress';
-import { notRunDeclarations, startWorkloads, type Workload } from './workloads';
-import { sendDemoUploads, uploadDemo, uploadDemoTargets } from './upload-demo';
+import { WORKLOAD_KINDS, notRunDeclarations, startWorkloads, type Workload } from './workloads';
+import { uploadDemos } from './upload-demo';
 import { runningWebTiers } from './workloads/web-tier';
 
 /** Moments of a start, for the benchmark and the smoke summary. */
@@ -51,8 +51,11 @@ export interface LocalCloudOptions {
   readonly onFatal?: (message: string) => void;
 }
 
-/** Files uploaded to each stack that takes demo uploads (SharedStorageStack). */
-export const DEMO_UPLOADS = 5;
+/**
+ * The demos the local cloud sends to the stacks that declare them, each as soon as the workload
+ * it needs runs. A new demo is a {@link DemoKind} and a line here.
+ */
+export const DEMO_KINDS: readonly DemoKind[] = [jobDemos, uploadDemos];
 
 /** The endpoint, account and region of the embedded AWS. */
 export interface LocalAws {
@@ -99,6 +102,8 @@ export class LocalCloud {
   private workloads: Workload[] = [];
   private progress?: Progress;
   private demos: RunningDemo[] = [];
+  /** True once every demo that the deployed stacks take was sent. */
+  private demosSent = false;
   private readonly abort = new AbortController();
   private stopping?: Promise<void>;
   private readonly startedAt = Date.now();
@@ -207,60 +212,73 @@ export class LocalCloud {
     this.checkNotStopping();
 
     const clients = this.clients!;
-    this.inventory = await readInventory(endpoint, clients, stacks.map((s) => s.stackName));
+    const inventory = await readInventory(endpoint, clients, stacks.map((s) => s.stackName));
+    this.inventory = inventory;
     await this.printDeployed(clients);
     this.checkNotStopping();
 
-    this.workloads = await startWorkloads(this.inventory, {
-      endpoint,
-      workDir: path.join(stateDir, 'run'),
-      logDir: path.join(stateDir, 'logs'),
-      s3: clients.s3,
-      sqs: clients.sqs,
-      lambda: clients.lambda,
-      autoscaling: clients.autoscaling,
-      clientConfig: localClientConfig(endpoint),
-      note: (line) => print(line),
-      echoLogs: this.options.echoLogs ?? false,
+    // Progress from now on: each stack's line appears once its workloads run.
+    this.progress = startProgress({
+      since: this.startedAt,
+      print: (line) => print(`  ${line}`),
+      sample: async () => this.onSample(await sampleProgress(inventory, this.workloads, this.demos, clients, this.startedAt)),
     });
-    this.mark('workers');
-    if (this.workloads.length > 0) {
-      print('Running what AWS would run:');
-      for (const w of this.workloads) print(`  ${w.stackName}: ${w.title}`);
-      print(`  (their logs: ${path.relative(process.cwd(), path.join(stateDir, 'logs')) || '.'}/<function or group>.log)`);
+
+    // Every stack's workloads start side by side; a demo starts as soon as what it needs runs.
+    const jobs = this.options.jobs ?? 30;
+    const plans = jobs > 0 ? DEMO_KINDS.flatMap((kind) => kind(inventory, { clients, jobs, failingJob: this.options.failingJob ?? true, print })) : [];
+    const demos = new DemoStarter(plans, (demo) => {
+      this.demos.push(demo);
+      this.mark('jobsSent');
+      // Every demo sent: from now on "all done" can be told, before the slowest workload is up.
+      if (demos.allSent) this.demosSent = true;
+    });
+    print('Running what AWS would run:');
+    try {
+      await startWorkloads(inventory, {
+        endpoint,
+        workDir: path.join(stateDir, 'run'),
+        logDir: path.join(stateDir, 'logs'),
+        s3: clients.s3,
+        sqs: clients.sqs,
+        lambda: clients.lambda,
+        autoscaling: clients.autoscaling,
+        clientConfig: localClientConfig(endpoint),
+        note: (line) => print(line),
+        echoLogs: this.options.echoLogs ?? false,
+      }, WORKLOAD_KINDS, (started) => {
+        if (this.stopping) return;
+        this.workloads.push(...started);
+        for (const w of started) print(`  ${w.stackName}: ${w.title} (${this.elapsed()})`);
+        demos.workloadsStarted(this.workloads);
+      });
+    } catch (e) {
+      // Every workload was stopped; the demos under way have nothing left to wait for.
+      this.workloads = [];
+      await demos.sent().catch(() => undefined);
+      throw e;
     }
-    for (const p of this.inventory.declarationProblems) {
+    this.mark('workers');
+    await demos.sent();
+    // Demos whose workload never came (none runs for their queue) are not waited for.
+    this.demosSent = true;
+    if (this.workloads.length > 0) {
+      print(`  (their logs: ${path.relative(process.cwd(), path.join(stateDir, 'logs')) || '.'}/<function, or group-stack>.log)`);
+    } else {
+      print('  nothing: no deployed resource declares a workload that the local cloud runs.');
+    }
+    for (const p of inventory.declarationProblems) {
       print(`  ${p.stackName}/${p.logicalId}: its workload declaration${p.kind ? ` (${p.kind} v${p.version})` : ''} cannot be read, so nothing runs for it: ${p.problem}`);
     }
-    for (const line of notRunDeclarations(this.inventory)) print(`  ${line}`);
+    for (const line of notRunDeclarations(inventory)) print(`  ${line}`);
     const runs = (stackName: string, logicalId: string) => this.workloads.some((w) => w.stackName === stackName && w.resources.includes(logicalId));
-    for (const g of this.inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId))) {
+    for (const g of inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId))) {
       print(
         `  ${g.stackName}: Auto Scaling group ${g.logicalId} (min ${g.minSize}, max ${g.maxSize}, desired ${g.desiredCapacity}) is deployed, ` +
           'but nothing runs for it locally: the local cloud does not boot EC2 instances (it runs FleetWorker groups\' agents).',
       );
     }
     this.checkNotStopping();
-
-    const jobs = this.options.jobs ?? 30;
-    const failingJob = this.options.failingJob ?? true;
-    for (const target of jobs > 0 ? demoTargets(this.inventory) : []) {
-      if (!this.workloads.some((w) => w.queueUrl === target.queueUrl)) continue;
-      this.demos.push(jobDemo(await sendDemoJobs(target, clients.sqs, jobs, failingJob), clients.dynamodb));
-      print(`Demo: sent ${jobs} jobs${failingJob ? ' and 1 that always fails' : ''} to ${target.stackName}.`);
-    }
-    for (const target of jobs > 0 ? uploadDemoTargets(this.inventory) : []) {
-      if (!this.workloads.some((w) => w.queueUrl === target.queueUrl)) continue;
-      const run = await sendDemoUploads(target, clients.s3, DEMO_UPLOADS);
-      this.demos.push(uploadDemo(run, clients));
-      print(`Demo: uploaded ${run.uploads.length} files (${run.uploads.reduce((n, u) => n + u.bytes, 0)} bytes) under s3://${target.bucketName}/${run.uploads[0]!.key.replace(/[^/]+$/, '')} of ${target.stackName}: each must become a job, a result and a record.`);
-    }
-    this.mark('jobsSent');
-    this.progress = startProgress({
-      since: this.startedAt,
-      print: (line) => print(`  ${line}`),
-      sample: async () => this.onSample(await sampleProgress(this.inventory!, this.workloads, this.demos, clients)),
-    });
     await this.progress.tick();
   }
 
@@ -276,22 +294,24 @@ export class LocalCloud {
 
   private async printDeployed(clients: Clients): Promise<void> {
     const { print } = this.options;
+    const stacks = this.inventory!.stacks;
+    const skipped = await Promise.all(stacks.map((stack) => notModelled(clients.cloudformation, stack.name).catch(() => new Map<string, number>())));
     print(`Deployed (${this.elapsed()}), as the embedded AWS describes it:`);
-    for (const stack of this.inventory!.stacks) {
+    stacks.forEach((stack, i) => {
       print(`  ${stack.name}: ${stack.status}, ${stack.resources.length} resources`);
       for (const [key, value] of Object.entries(stack.outputs)) print(`    ${key} = ${value}`);
-      const skipped = await notModelled(clients.cloudformation, stack.name).catch(() => new Map<string, number>());
-      if (skipped.size > 0) {
-        print(`    accepted but not modelled by moto (nothing runs for them locally): ${[...skipped].map(([t, n]) => `${t} x${n}`).join(', ')}`);
+      if (skipped[i]!.size > 0) {
+        print(`    accepted but not modelled by moto (nothing runs for them locally): ${[...skipped[i]!].map(([t, n]) => `${t} x${n}`).join(', ')}`);
       }
-    }
+    });
   }
 
   /** Marks firstDone/allDone from a progress sample. */
   private onSample(rows: ProgressRow[]): ProgressRow[] {
     const demoRows = rows.map((r) => r.demo).filter((d): d is NonNullable<ProgressRow['demo']> => d !== undefined);
     if (demoRows.some((d) => d.done > 0)) this.mark('firstDone');
-    if (demoRows.length > 0 && demoRows.every((d) => d.done >= d.total) && !this.milestones.has('allDone')) {
+    // All done only once every demo was sent: a stack's demo starts when its workloads run.
+    if (this.demosSent && demoRows.length > 0 && demoRows.every((d) => d.done >= d.total) && !this.milestones.has('allDone')) {
       this.mark('allDone');
       const t = this.timings;
       const since = (m: Milestone) => (((t.get(m) ?? 0) - (t.get('jobsSent') ?? 0)) / 1000).toFixed(1);

@@ -13,7 +13,9 @@ import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DEMO_JOBS_WORKLOAD } from '../contracts/work-queue';
 import { JobClient } from '../runtime/jobs/job-client';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Inventory } from './inventory';
+import type { Workload } from './workloads/types';
 
 /** A demo job, as lambda/work-queue/demo-job.ts takes it. */
 export interface DemoJob {
@@ -50,13 +52,87 @@ export interface RunningDemo {
   readonly kind: 'jobs' | 'uploads';
   /** How many items must be done. */
   readonly total: number;
-  /** Items done so far: the demo's own, and everything done in the stack (including what a user sent). */
-  progress(): Promise<{ readonly done: number; readonly doneAll: number }>;
+  /** The demo's own items done so far (the progress line counts every job done, whoever sent it). */
+  progress(): Promise<{ readonly done: number }>;
   /** What is wrong once it should have finished: empty when every item was done exactly once. */
   problems(): Promise<string[]>;
   /** Lines that tell a user how to do more of it by hand; `env` sets the embedded AWS's credentials and region. */
   howToUse(endpoint: string, env: string): string[];
 }
+
+/** What a demo is sent with. */
+export interface DemoSetup {
+  readonly clients: { readonly sqs: SQSClient; readonly s3: S3Client; readonly dynamodb: DynamoDBClient };
+  /** Good demo jobs per stack (0: no demo is sent). */
+  readonly jobs: number;
+  /** Also send a job that always fails. */
+  readonly failingJob: boolean;
+  /** Says what was sent. */
+  readonly print: (line: string) => void;
+}
+
+/** A demo for one stack, to send once what it needs runs. */
+export interface DemoPlan {
+  readonly stackName: string;
+  /** True once `workloads` (those started so far) run what the demo needs: the worker of its queue. */
+  ready(workloads: readonly Workload[]): boolean;
+  /** Sends it (and says so); resolves once it is under way. */
+  start(): Promise<RunningDemo>;
+}
+
+/**
+ * A kind of demo: the plans for the deployed stacks that declare it (none when none does). The
+ * local cloud lists the kinds it sends (local/cloud.ts: DEMO_KINDS) and starts each plan as soon
+ * as it is ready, without waiting for another stack.
+ */
+export type DemoKind = (inventory: Inventory, setup: DemoSetup) => DemoPlan[];
+
+/**
+ * Starts each demo plan as soon as the workloads started so far make it ready (the worker of its
+ * queue runs), without waiting for the other stacks' workloads.
+ */
+export class DemoStarter {
+  private readonly waiting: DemoPlan[];
+  private readonly sending: Promise<void>[] = [];
+  private unsent: number;
+
+  constructor(plans: readonly DemoPlan[], private readonly onSent: (demo: RunningDemo) => void) {
+    this.waiting = [...plans];
+    this.unsent = plans.length;
+  }
+
+  /** True once every plan was sent. */
+  get allSent(): boolean {
+    return this.unsent === 0;
+  }
+
+  /** Hears that workloads started (`all`: every one running now) and starts the plans that are ready. */
+  workloadsStarted(all: readonly Workload[]): void {
+    for (const plan of this.waiting.filter((p) => p.ready(all))) {
+      this.waiting.splice(this.waiting.indexOf(plan), 1);
+      this.sending.push(plan.start().then((demo) => {
+        this.unsent--;
+        this.onSent(demo);
+      }));
+    }
+  }
+
+  /** Resolves once every plan started so far was sent; rejects with the first that failed to send. */
+  async sent(): Promise<void> {
+    await Promise.all(this.sending);
+  }
+}
+
+/** Demo jobs (and one that always fails) to every stack that declares its results table as the demo's. */
+export const jobDemos: DemoKind = (inventory, setup) => demoTargets(inventory).map((target) => ({
+  stackName: target.stackName,
+  ready: (workloads) => workloads.some((w) => w.queueUrl === target.queueUrl),
+  async start() {
+    const run = await sendDemoJobs(target, setup.clients.sqs, setup.jobs, setup.failingJob);
+    setup.print(`Demo: sent ${setup.jobs} jobs${setup.failingJob ? ' and 1 that always fails' : ''} to ${target.stackName}.`);
+    return jobDemo(run, setup.clients.dynamodb);
+  },
+}));
 
 /** The demo jobs of `run`, as a {@link RunningDemo}. */
 export function jobDemo(run: DemoRun, dynamodb: DynamoDBClient): RunningDemo {

@@ -123,7 +123,8 @@ export async function readInventory(endpoint: string, clients: InventoryClients,
   const stacks = await Promise.all(stackNames.map((name) => readStack(clients.cloudformation, name)));
   const of = (type: string) => stacks.flatMap((s) => s.resources.filter((r) => r.type === type).map((r) => ({ stack: s.name, ...r })));
 
-  const functions = await Promise.all(of('AWS::Lambda::Function').map(async (r): Promise<DeployedFunction> => {
+  // Each service is read side by side (moto answers requests in parallel).
+  const functionsRead = Promise.all(of('AWS::Lambda::Function').map(async (r): Promise<DeployedFunction> => {
     const out = await clients.lambda.send(new GetFunctionCommand({ FunctionName: r.physicalId }));
     const c = out.Configuration ?? {};
     return {
@@ -141,7 +142,7 @@ export async function readInventory(endpoint: string, clients: InventoryClients,
     };
   }));
 
-  const queues = await Promise.all(of('AWS::SQS::Queue').map(async (r): Promise<DeployedQueue> => {
+  const queuesRead = Promise.all(of('AWS::SQS::Queue').map(async (r): Promise<DeployedQueue> => {
     const a = (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: r.physicalId, AttributeNames: ['All'] }))).Attributes ?? {};
     const redrive = a.RedrivePolicy ? (JSON.parse(a.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number | string }) : undefined;
     return {
@@ -154,10 +155,18 @@ export async function readInventory(endpoint: string, clients: InventoryClients,
     };
   }));
 
-  const mappings = await Promise.all(of('AWS::Lambda::EventSourceMapping').map(async (r) => {
+  const mappingsRead = Promise.all(of('AWS::Lambda::EventSourceMapping').map(async (r) => {
     const m = await clients.lambda.send(new GetEventSourceMappingCommand({ UUID: r.physicalId }));
     return { r, m };
   }));
+  const groups = of('AWS::AutoScaling::AutoScalingGroup');
+  const [functions, queues, mappings, autoScalingGroups, { declared, declarationProblems }] = await Promise.all([
+    functionsRead,
+    queuesRead,
+    mappingsRead,
+    clients.autoscaling && groups.length > 0 ? readGroups(clients.autoscaling, groups) : [],
+    readDeclarations(clients.cloudformation, stacks),
+  ]);
   const sqsMappings: DeployedSqsMapping[] = mappings
     .filter(({ m }) => m.EventSourceArn?.startsWith('arn:aws:sqs:'))
     .map(({ r, m }) => ({
@@ -174,10 +183,6 @@ export async function readInventory(endpoint: string, clients: InventoryClients,
       reportBatchItemFailures: (m.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
     }));
 
-  const groups = of('AWS::AutoScaling::AutoScalingGroup');
-  const autoScalingGroups = clients.autoscaling && groups.length > 0 ? await readGroups(clients.autoscaling, groups) : [];
-
-  const { declared, declarationProblems } = await readDeclarations(clients.cloudformation, stacks);
   return {
     endpoint,
     stacks,
@@ -207,13 +212,13 @@ async function readDeclarations(cfn: CloudFormationClient, stacks: readonly Depl
   } while (token);
   const declared: DeployedDeclaration[] = [];
   const declarationProblems: DeclarationProblem[] = [];
-  for (const stack of stacks) {
-    const body = (await cfn.send(new GetTemplateCommand({ StackName: stack.name }))).TemplateBody ?? '{}';
+  const templates = await Promise.all(stacks.map(async (stack) => (await cfn.send(new GetTemplateCommand({ StackName: stack.name }))).TemplateBody ?? '{}'));
+  stacks.forEach((stack, i) => {
     let template: DeployedTemplate;
     try {
-      template = JSON.parse(body) as DeployedTemplate;
+      template = JSON.parse(templates[i]!) as DeployedTemplate;
     } catch {
-      continue; // A YAML template (not CDK's): it holds no declarations the catalog wrote.
+      return; // A YAML template (not CDK's): it holds no declarations the catalog wrote.
     }
     // arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>
     const [, , , region = '', account = ''] = stack.id.split(':');
@@ -228,7 +233,7 @@ async function readDeclarations(cfn: CloudFormationClient, stacks: readonly Depl
     });
     declared.push(...found.declarations);
     declarationProblems.push(...found.problems);
-  }
+  });
   return { declared, declarationProblems };
 }
 

@@ -29,12 +29,15 @@ export class InvocationError extends Error {
 
 /**
  * Builds the sandbox runtime (local/lambda-runtime.ts) into `dir` as an ES module and
- * returns its path. Once per start: a few milliseconds with esbuild.
+ * returns its path. Once per folder and process: a few milliseconds with esbuild.
  */
 export function buildLambdaRuntime(dir: string): string {
   // The installed package ships it built (npm run build), so a user's app needs no esbuild for it.
   const prebuilt = path.join(__dirname, 'lambda-runtime.mjs');
   if (fs.existsSync(prebuilt)) return prebuilt;
+  // Once per folder: each stack's LambdaWorkers start on their own and all ask for it.
+  const built = runtimesBuilt.get(dir);
+  if (built !== undefined && fs.existsSync(built)) return built;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   const outfile = path.join(dir, 'lambda-runtime.mjs');
@@ -47,8 +50,11 @@ export function buildLambdaRuntime(dir: string): string {
     target: 'node20',
     logLevel: 'warning',
   });
+  runtimesBuilt.set(dir, outfile);
   return outfile;
 }
+
+const runtimesBuilt = new Map<string, string>();
 
 /**
  * Downloads the deployed package of `fn` into `dir` and returns the folder it was extracted to.

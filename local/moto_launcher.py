@@ -41,6 +41,44 @@ if sys.argv[4] == '1':
     except Exception as e:
         warn('give CloudFormation queues local URLs', e)
 
+# SQS publishes NumberOfMessagesDeleted to CloudWatch (namespace AWS/SQS, dimension QueueName);
+# moto publishes nothing. Record it as SQS does, per message a delete removed (a delete of a
+# message already deleted counts nothing here; AWS counts it), so that the local cloud counts the
+# jobs its workers finished, whoever sent them. Also record each ReceiveMessage call as it starts
+# (cdk-cloud-patterns/local-cloud ReceiveMessageCalls, not an AWS metric): a long poll on an
+# empty queue returns only after its wait, and a worker is seen polling from its call's start.
+try:
+    from moto.sqs.models import Queue, SQSBackend
+    from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
+
+    def publish(queue, namespace, name, value):
+        try:
+            cloudwatch_backends[queue.account_id][queue.region].metric_data.append(
+                MetricDatum(namespace, name, float(value), [{'Name': 'QueueName', 'Value': queue.name}], None, 'Count'))
+        except Exception:
+            pass
+
+    original_delete_message = Queue.delete_message
+
+    def delete_message(self, receipt_handle):
+        before = len(self._messages)
+        original_delete_message(self, receipt_handle)
+        if len(self._messages) < before:
+            publish(self, 'AWS/SQS', 'NumberOfMessagesDeleted', before - len(self._messages))
+    Queue.delete_message = delete_message
+
+    original_receive_message = SQSBackend.receive_message
+
+    def receive_message(self, queue_name, *args, **kwargs):
+        try:
+            publish(self.get_queue(queue_name), 'cdk-cloud-patterns/local-cloud', 'ReceiveMessageCalls', 1)
+        except Exception:
+            pass
+        return original_receive_message(self, queue_name, *args, **kwargs)
+    SQSBackend.receive_message = receive_message
+except Exception as e:
+    warn('publish SQS metrics to CloudWatch', e)
+
 if sys.argv[5] == '0':
     # moto feeds event source mappings itself on every SendMessage: it receives the messages (raising
     # their receive count, so good jobs reach the dead-letter queue) and fails to run the function

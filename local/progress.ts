@@ -4,14 +4,16 @@
  *
  *   [ 24.1s] WorkQueueStack  backlog 12 | in flight 10 | done 8 (demo 8/30) | DLQ 0 | workers 5
  *
- * Queue figures come from the embedded AWS (ApproximateNumberOfMessages...), "done" from the
- * demo's results table (every job with a result, the demo's own in brackets; without a demo,
- * the messages the workers finished), "workers" from the processes the workloads run now.
+ * Queue figures come from the embedded AWS (ApproximateNumberOfMessages...); "done" counts every
+ * job the workers finished on the stack's queues since the start, whoever sent it, from SQS's
+ * NumberOfMessagesDeleted in CloudWatch (local/queue-metrics.ts), with the demo's own in brackets
+ * (from its results table); "workers" from the processes the workloads run now.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { RunningDemo } from './demo';
 import type { Inventory } from './inventory';
+import { QUEUE_METRICS, queueMetricSum } from './queue-metrics';
 import type { Workload } from './workloads';
 
 /** The figures of one stack at one moment. */
@@ -41,12 +43,16 @@ async function depth(sqs: SQSClient, queueUrl: string): Promise<{ visible: numbe
   return { visible: Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) };
 }
 
-/** Reads the figures of every stack that runs a queue workload. */
+/**
+ * Reads the figures of every stack that runs a queue workload; "done" counts the jobs finished
+ * since `sinceMs` (epoch ms: the local cloud's start).
+ */
 export async function sampleProgress(
   inventory: Inventory,
   workloads: readonly Workload[],
   demos: readonly RunningDemo[],
   clients: { readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient },
+  sinceMs: number,
 ): Promise<ProgressRow[]> {
   const byStack = new Map<string, Workload[]>();
   for (const w of workloads) if (w.queueUrl) byStack.set(w.stackName, [...(byStack.get(w.stackName) ?? []), w]);
@@ -56,18 +62,22 @@ export async function sampleProgress(
       .map((url) => inventory.queues.find((q) => q.url === url)?.redrive?.deadLetterTargetArn)
       .map((arn) => inventory.queues.find((q) => q.arn === arn)?.url)
       .filter((u): u is string => !!u);
-    const [queues, dlqs] = await Promise.all([
-      Promise.all(queueUrls.map((u) => depth(clients.sqs, u))),
-      Promise.all(dlqUrls.map((u) => depth(clients.sqs, u))),
-    ]);
     const demo = demos.find((d) => d.stackName === stackName);
     const stats = list.map((w) => w.stats());
-    const status = demo ? await demo.progress() : undefined;
+    const [queues, dlqs, deleted, status] = await Promise.all([
+      Promise.all(queueUrls.map((u) => depth(clients.sqs, u))),
+      Promise.all(dlqUrls.map((u) => depth(clients.sqs, u))),
+      Promise.all(queueUrls.map((u) => queueMetricSum(inventory.endpoint, u, QUEUE_METRICS.deleted, sinceMs)))
+        .then((sums) => sums.reduce((n, d) => n + d, 0))
+        // A moto the metric could not be added to (it said so at start): what the workloads counted themselves.
+        .catch(() => stats.reduce((n, s) => n + s.done, 0)),
+      demo ? demo.progress() : undefined,
+    ]);
     return {
       stackName,
       backlog: queues.reduce((n, q) => n + q.visible, 0),
       inFlight: queues.reduce((n, q) => n + q.inFlight, 0),
-      done: status ? status.doneAll : stats.reduce((n, s) => n + s.done, 0),
+      done: deleted,
       ...(demo && status ? { demo: { done: status.done, total: demo.total, kind: demo.kind } } : {}),
       deadLettered: dlqs.reduce((n, q) => n + q.visible + q.inFlight, 0),
       workers: stats.reduce((n, s) => n + s.processes, 0),

@@ -14,7 +14,7 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   RECORD_DATA_ATTRIBUTE, STORAGE_STACK_INCOMING_PREFIX, STORAGE_STACK_RESULTS_PREFIX, UPLOAD_DEMO_WORKLOAD, storageStackResultKey,
 } from '../contracts/shared-storage';
-import type { RunningDemo } from './demo';
+import type { DemoKind, RunningDemo } from './demo';
 import type { Inventory } from './inventory';
 
 /** A stack that takes demo uploads. */
@@ -146,7 +146,7 @@ export function uploadDemo(run: UploadDemoRun, clients: { s3: S3Client; dynamodb
     total: run.uploads.length,
     progress: async () => {
       const status = await uploadDemoStatus(run, clients);
-      return { done: status.done, doneAll: status.records };
+      return { done: status.done };
     },
     problems: async () => {
       const status = await uploadDemoStatus(run, clients);
@@ -164,3 +164,18 @@ export function uploadDemo(run: UploadDemoRun, clients: { s3: S3Client; dynamodb
     ],
   };
 }
+
+/** Files uploaded to each stack that takes demo uploads (SharedStorageStack). */
+export const DEMO_UPLOADS = 5;
+
+/** {@link DEMO_UPLOADS} files uploaded to every stack that declares the upload demo, once its worker runs. */
+export const uploadDemos: DemoKind = (inventory, setup) => uploadDemoTargets(inventory).map((target) => ({
+  stackName: target.stackName,
+  ready: (workloads) => workloads.some((w) => w.queueUrl === target.queueUrl),
+  async start() {
+    const run = await sendDemoUploads(target, setup.clients.s3, DEMO_UPLOADS);
+    const folder = run.uploads[0]!.key.replace(/[^/]+$/, '');
+    setup.print(`Demo: uploaded ${run.uploads.length} files (${run.uploads.reduce((n, u) => n + u.bytes, 0)} bytes) under s3://${target.bucketName}/${folder} of ${target.stackName}: each must become a job, a result and a record.`);
+    return uploadDemo(run, setup.clients);
+  },
+}));

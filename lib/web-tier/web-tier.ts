@@ -270,7 +270,9 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
         [WEB_TIER_ENV.bodyLimit]: String(bodyLimit),
       },
       reservedNames: Object.values<string>(WEB_TIER_ENV),
-      restart: 'on-failure',
+      // A server that exits on its own (a stray signal, a crash) comes back in seconds; `systemctl
+      // stop` at shutdown does not restart it.
+      restart: 'always',
       // Past the server's own shutdown (notice, then drain), then SIGKILL.
       stopTimeout: Duration.seconds(timings.stopTimeoutSeconds),
     };

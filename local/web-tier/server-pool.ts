@@ -172,9 +172,17 @@ export class ServerPool {
     this.servers.delete(server.id);
   }
 
+  /**
+   * Replaces a server as the group replaces an unhealthy instance: out of the balancer first, then
+   * its replacement starts while it shuts down (an instance's termination does not hold up the new
+   * instance's boot).
+   */
   private async replace(server: PoolServer): Promise<void> {
     this.replaced++;
-    await this.terminate(server, true);
+    server.retiring = true;
+    await this.options.balancer.deregister(server.id);
+    const terminated = this.terminate(server, false);
     if (!this.stopping) await this.launchHealthy(1).catch((e: Error) => this.options.note?.(`the replacement of ${server.id} failed: ${e.message}`));
+    await terminated;
   }
 }

@@ -43,7 +43,7 @@ export async function smokeWebTier(tier: WebTierWorkloadRun, print: (line: strin
       await res.arrayBuffer();
       if (res.status !== 200) problems.push(`GET / on server ${server.id} answered ${res.status}`);
     }
-    print(`  web tier ${tier.resources[0]}: its page from each of ${live.length} servers (${live.map((s) => s.id).join(', ')}) and through the balancer (an app without the demo's visit counter).`);
+    print(`  web tier ${tier.stackName}/${tier.resources[0]}: its page from each of ${live.length} servers (${live.map((s) => s.id).join(', ')}) and through the balancer (an app without the demo's visit counter).`);
   }
 
   // A page from every server, as one visitor: the counter goes up by one each time, whichever server answers.
@@ -65,12 +65,12 @@ export async function smokeWebTier(tier: WebTierWorkloadRun, print: (line: strin
   }
   const missing = [...servers].filter((s) => !seen.has(s));
   if (missing.length > 0) problems.push(`no page from ${missing.join(', ')} in ${10 * servers.size} requests`);
-  if (demo) print(`  web tier ${tier.resources[0]}: a page from each of ${seen.size} servers (${[...seen].join(', ')}), visit counter shared (${visits}).`);
+  if (demo) print(`  web tier ${tier.stackName}/${tier.resources[0]}: a page from each of ${seen.size} servers (${[...seen].join(', ')}), visit counter shared (${visits}).`);
 
   // A rolling restart of every server under load: no request may fail.
   const autocannon = loadAutocannon();
-  if (typeof autocannon === 'string') return { problems: [...problems, autocannon], summary: `web tier ${tier.resources[0]}: not checked under load` };
-  print(`  web tier ${tier.resources[0]}: rolling restart of every server under load (${LOAD.overallRate} requests/s)...`);
+  if (typeof autocannon === 'string') return { problems: [...problems, autocannon], summary: `web tier ${tier.stackName}/${tier.resources[0]}: not checked under load` };
+  print(`  web tier ${tier.stackName}/${tier.resources[0]}: rolling restart of every server under load (${LOAD.overallRate} requests/s)...`);
   const started = Date.now();
   let finish!: (r: autocannonType.Result) => void;
   const result = new Promise<autocannonType.Result>((resolve) => { finish = resolve; });
@@ -86,7 +86,7 @@ export async function smokeWebTier(tier: WebTierWorkloadRun, print: (line: strin
   const after = tier.pool.live().map((s) => s.id);
   if (after.some((s) => before.has(s))) problems.push(`the rolling restart left old servers: ${after.join(', ')}`);
   if (failed > 0) problems.push(`${failed} of ${r.requests.total} requests failed during the rolling restart (non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts})`);
-  const summary = `web tier ${tier.resources[0]}: every server answered, and a rolling restart of ${before.size} servers under load ` +
+  const summary = `web tier ${tier.stackName}/${tier.resources[0]}: every server answered, and a rolling restart of ${before.size} servers under load ` +
     `took ${((Date.now() - started) / 1000).toFixed(0)} s with ${failed} failed of ${r.requests.total} requests.`;
   return { problems, summary };
 }

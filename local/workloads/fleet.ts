@@ -32,7 +32,7 @@ import type { DeployedAutoScalingGroup, Inventory } from '../inventory';
 import { LOCAL_AWS_ENV } from '../moto';
 import { eachLine, spawnNode, stopChild } from '../processes';
 import { extractZip } from '../zip';
-import type { Workload, WorkloadContext, WorkloadKind } from './types';
+import { startEach, workloadLogFile, type Workload, type WorkloadContext, type WorkloadKind } from './types';
 
 /** How often the local Auto Scaling looks at the backlog (AWS: 1-minute metrics). */
 export const SCALE_EVERY_MS = 2_000;
@@ -109,31 +109,30 @@ export function fleetWorkloadKind(scaling: FleetScalingOptions = {}): WorkloadKi
     async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
       const declared = inventory.declarations(FLEET_WORKER_WORKLOAD);
       if (declared.length === 0) return [];
-      if (!context.autoscaling) throw new Error('the fleet workload needs an Auto Scaling client');
+      const autoscaling = context.autoscaling;
+      if (!autoscaling) throw new Error('the fleet workload needs an Auto Scaling client');
       const ec2 = new EC2Client(context.clientConfig);
-      const workloads: Workload[] = [];
       try {
-        for (const d of declared) {
+        return await startEach(declared, async (d) => {
           const group = inventory.autoScalingGroups.find((g) => g.stackName === d.stackName && g.logicalId === d.logicalId);
           let spec: FleetAgentSpec;
           try {
             if (!group) throw new Error('the embedded AWS does not describe the group');
             spec = await fleetAgentSpec(d, group, ec2);
           } catch (e) {
-            context.note(`skipped FleetWorker group ${d.stackName}/${d.logicalId}: ${(e as Error).message}.`);
-            continue;
+            context.note(`${d.stackName}: skipped FleetWorker group ${d.logicalId}: ${(e as Error).message}.`);
+            return undefined;
           }
           // Per stack: two stacks may hold groups of the same logical id (the same construct path).
           const program = await downloadProgram(spec.program, context, path.join(context.workDir, 'agents', group.stackName, group.logicalId));
-          workloads.push(startFleet(group, spec, program, context, context.autoscaling, {
+          return startFleet(group, spec, program, context, autoscaling, {
             scaleEveryMs: scaling.scaleEveryMs ?? SCALE_EVERY_MS,
             scaleInAfterMs: scaling.scaleInAfterMs ?? SCALE_IN_AFTER_MS,
-          }));
-        }
+          });
+        });
       } finally {
         ec2.destroy();
       }
-      return workloads;
     },
   };
 }
@@ -160,8 +159,8 @@ function startFleet(
   let belowSince: number | undefined;
   let desiredSet = group.desiredCapacity;
 
-  fs.mkdirSync(context.logDir, { recursive: true });
-  const log = fs.createWriteStream(path.join(context.logDir, `${group.logicalId}.log`), { flags: 'a' });
+  const note = (line: string) => context.note(`${group.stackName}: ${line}`);
+  const log = fs.createWriteStream(workloadLogFile(context, group.stackName, group.logicalId), { flags: 'a' });
   log.on('error', () => undefined);
 
   const env: NodeJS.ProcessEnv = {
@@ -183,7 +182,7 @@ function startFleet(
     agents.add(agent);
     const write = (line: string) => {
       if (log.writable) log.write(`[${child.pid}] ${line}\n`);
-      if (context.echoLogs) context.note(`  ${group.logicalId} ${child.pid} | ${line}`);
+      if (context.echoLogs) note(`  ${group.logicalId} ${child.pid} | ${line}`);
     };
     eachLine(child.stdout, write);
     eachLine(child.stderr, write);
@@ -193,7 +192,7 @@ function startFleet(
       crashed++;
       const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
       const jobTimeout = spec.environment[JOB_TIMEOUT_ENV];
-      context.note(
+      note(
         `worker agent ${child.pid} of ${group.logicalId} ${why}: its jobs come back after their visibility timeout ` +
           `(${spec.environment[VISIBILITY_TIMEOUT_ENV] ?? '?'} s, extended while they ran), and one that had started runs again once its ` +
           `deadline has passed (job timeout${jobTimeout ? ` ${jobTimeout} s` : ''}: until then it might still be running elsewhere); Auto Scaling replaces the agent.`,

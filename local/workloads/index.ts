@@ -19,7 +19,7 @@
 import type { WorkloadKindContract } from '../../contracts/workload';
 import { UPLOAD_DEMO_WORKLOAD } from '../../contracts/shared-storage';
 import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
-import type { Inventory } from '../inventory';
+import { declarationsOf, type Inventory } from '../inventory';
 import { fleetWorkloads } from './fleet';
 import { lambdaSqsWorkloads } from './lambda-sqs';
 import { sharedStorageBuckets } from './shared-storage';
@@ -28,28 +28,59 @@ import type { Workload, WorkloadContext, WorkloadKind } from './types';
 
 export type { Workload, WorkloadContext, WorkloadKind, WorkloadStats } from './types';
 
-/** Every kind the local cloud runs, in start order. */
+/**
+ * Every kind the local cloud runs. Kinds with `startsFirst` start before the other kinds of the
+ * same stack; the others start side by side.
+ */
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
-  // First: the buckets' events must be wired before the workers take jobs.
   sharedStorageBuckets,
   lambdaSqsWorkloads,
   fleetWorkloads,
   webTierWorkloads,
 ];
 
+/** The view of `inventory` a kind gets for one stack: that stack's declarations; every deployed resource for look-ups (a mapping may name a function of another stack). */
+export function stackInventory(inventory: Inventory, stackName: string): Inventory {
+  const declared = inventory.declared.filter((d) => d.stackName === stackName);
+  return { ...inventory, declared, declarations: (kind) => declarationsOf(declared, kind) };
+}
+
 /**
- * Starts every kind's workloads. When one kind fails to start, the workloads already started
- * are stopped before the error is thrown, so nothing is left half-started.
+ * Starts every kind's workloads, each stack on its own and side by side: in a stack, the kinds
+ * that start first (buckets whose events must be wired), then the others at once. `onStarted`
+ * hears of each stack's workloads of a kind as soon as they run, so a caller can use them (send a
+ * demo) without waiting for another stack or kind. When one start fails, every workload started
+ * (before or after it) is stopped before the first error is thrown, so nothing is left
+ * half-started.
  */
-export async function startWorkloads(inventory: Inventory, context: WorkloadContext, kinds: readonly WorkloadKind[] = WORKLOAD_KINDS): Promise<Workload[]> {
+export async function startWorkloads(
+  inventory: Inventory,
+  context: WorkloadContext,
+  kinds: readonly WorkloadKind[] = WORKLOAD_KINDS,
+  onStarted: (workloads: readonly Workload[]) => void = () => undefined,
+): Promise<Workload[]> {
   const started: Workload[] = [];
-  try {
-    for (const kind of kinds) started.push(...(await kind.start(inventory, context)));
-    return started;
-  } catch (e) {
+  let failure: { error: unknown } | undefined;
+  const run = async (kind: WorkloadKind, stackName: string) => {
+    if (failure) return;
+    try {
+      const workloads = await kind.start(stackInventory(inventory, stackName), context);
+      started.push(...workloads);
+      if (!failure && workloads.length > 0) onStarted(workloads);
+    } catch (error) {
+      failure ??= { error };
+    }
+  };
+  const stackNames = [...new Set([...inventory.stacks.map((s) => s.name), ...inventory.declared.map((d) => d.stackName)])];
+  await Promise.all(stackNames.map(async (stackName) => {
+    for (const kind of kinds.filter((k) => k.startsFirst)) await run(kind, stackName);
+    await Promise.all(kinds.filter((k) => !k.startsFirst).map((kind) => run(kind, stackName)));
+  }));
+  if (failure) {
     await Promise.all(started.map((w) => w.stop()));
-    throw e;
+    throw failure.error;
   }
+  return started;
 }
 
 /**

@@ -25,7 +25,7 @@ export const lambdaSqsWorkloads: WorkloadKind = {
     const mappings: DeployedSqsMapping[] = [];
     for (const d of inventory.declarations(LAMBDA_WORKER_WORKLOAD)) {
       const mapping = inventory.sqsMappings.find((m) => m.stackName === d.stackName && m.logicalId === d.logicalId);
-      if (!mapping) context.note(`skipped LambdaWorker ${d.stackName}/${d.logicalId}: the embedded AWS describes no SQS event source mapping ${d.physicalId}.`);
+      if (!mapping) context.note(`${d.stackName}: skipped LambdaWorker ${d.logicalId}: the embedded AWS describes no SQS event source mapping ${d.physicalId}.`);
       else if (mapping.enabled) mappings.push(mapping);
     }
     if (mappings.length === 0) return [];
@@ -47,7 +47,7 @@ export const lambdaSqsWorkloads: WorkloadKind = {
         endpoint: context.endpoint,
         onLog: (line) => {
           if (log.writable) log.write(`${line}\n`);
-          if (context.echoLogs) context.note(`  ${fn.logicalId} | ${line}`);
+          if (context.echoLogs) context.note(`  ${fn.stackName}/${fn.logicalId} | ${line}`);
         },
         onEvent: (event) => noteSandboxEvent(event, fn, inventory, context, () => stopping, initErrors),
       });
@@ -67,7 +67,7 @@ export const lambdaSqsWorkloads: WorkloadKind = {
       const fn = functionByArn(inventory, mapping.functionArn);
       const queue = queueByArn(inventory, mapping.queueArn);
       if (!fn || !queue) {
-        context.note(`skipped event source mapping ${mapping.logicalId}: its ${!fn ? `function ${mapping.functionArn}` : `queue ${mapping.queueArn}`} is not in the deployed stacks.`);
+        context.note(`${mapping.stackName}: skipped event source mapping ${mapping.logicalId}: its ${!fn ? `function ${mapping.functionArn}` : `queue ${mapping.queueArn}`} is not in the deployed stacks.`);
         continue;
       }
       const host = await hostFor(fn);
@@ -128,11 +128,11 @@ function noteSandboxEvent(
 ): void {
   if (event.kind === 'init-failed') {
     const text = `function ${fn.name} failed to start (${event.error.errorType}): ${event.error.errorMessage}`;
-    if (!initErrors.has(text)) context.note(`${text}. Its jobs stay in the queue and are retried after the visibility timeout.`);
+    if (!initErrors.has(text)) context.note(`${fn.stackName}: ${text}. Its jobs stay in the queue and are retried after the visibility timeout.`);
     initErrors.add(text);
   } else if (event.kind === 'exited' && event.during === 'idle' && !stopping()) {
     const why = event.signal ? `was killed (${event.signal})` : `exited with code ${event.code}`;
-    context.note(`sandbox ${event.pid} of ${fn.logicalId} ${why} while idle: no job was running in it; the next invocation starts a new sandbox.`);
+    context.note(`${fn.stackName}: sandbox ${event.pid} of ${fn.logicalId} ${why} while idle: no job was running in it; the next invocation starts a new sandbox.`);
   } else if (event.kind === 'exited' && (event.during === 'invocation' || event.during === 'timeout') && !stopping()) {
     const queue = inventory.sqsMappings
       .filter((m) => m.functionArn === fn.arn)
@@ -142,7 +142,7 @@ function noteSandboxEvent(
       ? `was stopped at the function's timeout (${fn.timeoutSeconds} s)`
       : event.signal ? `was killed (${event.signal})` : `exited with code ${event.code}`;
     context.note(
-      `sandbox ${event.pid} of ${fn.logicalId} ${why} during an invocation: its batch stays in the queue and comes back ` +
+      `${fn.stackName}: sandbox ${event.pid} of ${fn.logicalId} ${why} during an invocation: its batch stays in the queue and comes back ` +
         `after the visibility timeout${queue ? ` (${queue.visibilityTimeoutSeconds} s)` : ''}; the next invocation starts a new sandbox.`,
     );
   }

@@ -143,6 +143,8 @@ function lifecycleRule(r: CfnLifecycleRule): LifecycleRule {
 /** SharedStorage buckets: their deployed properties applied through the S3 API. */
 export const sharedStorageBuckets: WorkloadKind = {
   name: 'SharedStorage buckets',
+  // The buckets' events must be wired before an upload (the demo's) is to become a job.
+  startsFirst: true,
   declares: [SHARED_STORAGE_BUCKET_WORKLOAD],
   async start(inventory: Inventory, context) {
     const declared = inventory.declarations(SHARED_STORAGE_BUCKET_WORKLOAD);

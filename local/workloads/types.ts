@@ -3,6 +3,8 @@
  * start with. The registry (index.ts) lists the kinds; the kinds import only this file, so no
  * kind depends on the registry that imports it.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -74,10 +76,39 @@ export interface Workload {
 export interface WorkloadKind {
   readonly name: string;
   /**
+   * Start before the other kinds of the same stack (whose workloads rely on what it applies, as
+   * a bucket's events that must be wired before its uploads become jobs). @default false
+   */
+  readonly startsFirst?: boolean;
+  /**
    * The declared workload kinds (contracts/<pattern>.ts) it runs, at the versions it knows:
    * a declaration of another kind or version is reported as not run.
    */
   readonly declares: readonly WorkloadKindContract[];
   /** Starts a workload for each declaration of its kinds in `inventory` (`inventory.declarations(kind)`); none when there are none. */
   start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]>;
+}
+
+/**
+ * Starts one workload per item (none for an item `start` skips), side by side; when one fails, the others that started are
+ * stopped before its error is thrown (so a kind leaves nothing half-started).
+ */
+export async function startEach<T, W extends Workload>(items: readonly T[], start: (item: T) => Promise<W | undefined>): Promise<W[]> {
+  const settled = await Promise.allSettled(items.map(start));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const started = settled.flatMap((r) => (r.status === 'fulfilled' && r.value !== undefined ? [r.value] : []));
+  if (failed) {
+    await Promise.allSettled(started.map((w) => w.stop()));
+    throw failed.reason;
+  }
+  return started;
+}
+
+/**
+ * The log file of a workload, like its CloudWatch log group: `<logDir>/<logical id>-<stack>.log`
+ * (two stacks may hold groups of the same logical id, RenderFarmStack's and WebTierStack's `Web`).
+ */
+export function workloadLogFile(context: Pick<WorkloadContext, 'logDir'>, stackName: string, logicalId: string): string {
+  fs.mkdirSync(context.logDir, { recursive: true });
+  return path.join(context.logDir, `${logicalId}-${stackName}.log`);
 }

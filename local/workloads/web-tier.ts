@@ -7,7 +7,10 @@
  * environment (the app's table names and the like) plus the local endpoint. Under load the
  * number follows the deployed target (requests per server per minute), between the group's
  * minimum and maximum. A server the balancer marks unhealthy is replaced, once past the grace
- * period, as the group does.
+ * period, as the group does. The grace period is scaled to a local start: a server process is up
+ * in about a second where an instance boots for minutes, so locally it is
+ * {@link LOCAL_BOOT_ALLOWANCE_SECONDS} plus the health checks' time to find a new server healthy,
+ * not the deployed boot allowance (see {@link localGracePeriodSeconds}).
  *
  * Not emulated: TLS (the local listener speaks HTTP), slow start, CPU-based scaling.
  */
@@ -23,12 +26,55 @@ import { LOCAL_AWS_ENV } from '../moto';
 import { LocalLoadBalancer } from '../web-tier/load-balancer';
 import { ServerPool } from '../web-tier/server-pool';
 import { extractZip } from '../zip';
-import type { Workload, WorkloadContext, WorkloadKind } from './types';
+import { startEach, workloadLogFile, type Workload, type WorkloadContext, type WorkloadKind } from './types';
 
 /** How often the local group looks at the request rate (AWS: 1-minute metrics). */
 export const WEB_SCALE_EVERY_MS = 2_000;
 /** How long fewer servers must be wanted before some are stopped. */
 export const WEB_SCALE_IN_AFTER_MS = 15_000;
+
+/**
+ * How long a local server may take to start (a Node process, where an instance's boot takes
+ * minutes: the deployed grace period holds BOOT_ALLOWANCE_SECONDS (contracts/web-tier.ts) for it). Ten times what a
+ * server takes here on a quiet machine, for a loaded one.
+ */
+export const LOCAL_BOOT_ALLOWANCE_SECONDS = 10;
+
+/**
+ * The grace period of a local web tier: a local start (`bootAllowanceSeconds`) plus the health
+ * checks' time to find a new server healthy (its healthy threshold of checks, and one interval for
+ * the first check to fall due), at most the deployed one. WebTierStack: 10 + 2 x 5 + 5 = 25 s, not
+ * 315 s.
+ */
+export function localGracePeriodSeconds(
+  d: Pick<WebTierWorkload, 'gracePeriodSeconds' | 'healthCheckIntervalSeconds' | 'healthyThreshold'>,
+  bootAllowanceSeconds: number = LOCAL_BOOT_ALLOWANCE_SECONDS,
+): number {
+  return Math.min(d.gracePeriodSeconds, bootAllowanceSeconds + (d.healthyThreshold + 1) * d.healthCheckIntervalSeconds);
+}
+
+/**
+ * How long after its servers stop answering a local web tier serves again: the balancer's checks
+ * find them unhealthy (unhealthy threshold x interval, plus a check's timeout), then their
+ * replacements start and pass theirs within the grace period.
+ */
+export function localRecoverySeconds(
+  d: Pick<WebTierWorkload, 'gracePeriodSeconds' | 'healthCheckIntervalSeconds' | 'healthCheckTimeoutSeconds' | 'healthyThreshold' | 'unhealthyThreshold'>,
+  bootAllowanceSeconds: number = LOCAL_BOOT_ALLOWANCE_SECONDS,
+): number {
+  return d.unhealthyThreshold * d.healthCheckIntervalSeconds + d.healthCheckTimeoutSeconds + localGracePeriodSeconds(d, bootAllowanceSeconds);
+}
+
+/** Timing of the local web tiers (tests shorten it). */
+export interface WebTierLocalOptions {
+  /**
+   * How long a local server may take to start: the boot part of the local grace period
+   * ({@link localGracePeriodSeconds}). A value past the deployed grace period keeps that one.
+   *
+   * @default LOCAL_BOOT_ALLOWANCE_SECONDS (10)
+   */
+  readonly bootAllowanceSeconds?: number;
+}
 
 /** A web tier running locally: its balancer and servers, for the smoke check and the drills. */
 export interface WebTierWorkloadRun extends Workload {
@@ -51,17 +97,19 @@ export function desiredServers(requestsPerMinute: number, targetPerServer: numbe
   return Math.min(max, Math.max(min, Math.ceil(requestsPerMinute / targetPerServer)));
 }
 
-export const webTierWorkloads: WorkloadKind = {
-  name: 'WebTier groups (web servers behind a local load balancer)',
-  declares: [WEB_TIER_WORKLOAD],
-  async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
-    const started: Workload[] = [];
-    for (const declared of inventory.declarations(WEB_TIER_WORKLOAD)) {
-      started.push(await startWebTier(declared, context));
-    }
-    return started;
-  },
-};
+/** The web tier kind with its own timing. */
+export function webTierWorkloadKind(options: WebTierLocalOptions = {}): WorkloadKind {
+  return {
+    name: 'WebTier groups (web servers behind a local load balancer)',
+    declares: [WEB_TIER_WORKLOAD],
+    async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
+      // Side by side: each waits for its servers' health checks.
+      return startEach(inventory.declarations(WEB_TIER_WORKLOAD), (declared) => startWebTier(declared, context, options));
+    },
+  };
+}
+
+export const webTierWorkloads: WorkloadKind = webTierWorkloadKind();
 
 async function downloadProgram(url: URL, context: WorkloadContext, dir: string): Promise<string> {
   const object = await context.s3.send(new GetObjectCommand({ Bucket: url.hostname, Key: decodeURIComponent(url.pathname.replace(/^\//, '')) }));
@@ -72,7 +120,7 @@ async function downloadProgram(url: URL, context: WorkloadContext, dir: string):
   return program;
 }
 
-async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, context: WorkloadContext): Promise<WebTierWorkloadRun> {
+async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, context: WorkloadContext, options: WebTierLocalOptions): Promise<WebTierWorkloadRun> {
   const d = declared.declaration;
   const id = declared.logicalId;
   // Per stack: two stacks may hold web tiers of the same logical id (RenderFarmStack's and
@@ -80,8 +128,10 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
   const program = await downloadProgram(new URL(d.program), context, path.join(context.workDir, 'web-servers', declared.stackName, id));
   const timings = deriveWebTierTimings({ requestTimeoutSeconds: d.requestTimeoutSeconds, idleTimeoutSeconds: d.idleTimeoutSeconds });
 
-  fs.mkdirSync(context.logDir, { recursive: true });
-  const log = fs.createWriteStream(path.join(context.logDir, `${id}.log`), { flags: 'a' });
+  const gracePeriodSeconds = localGracePeriodSeconds(d, options.bootAllowanceSeconds);
+  const note = (line: string) => context.note(`${declared.stackName}: ${line}`);
+
+  const log = fs.createWriteStream(workloadLogFile(context, declared.stackName, id), { flags: 'a' });
   log.on('error', () => undefined);
 
   const balancer: LocalLoadBalancer = new LocalLoadBalancer({
@@ -106,14 +156,14 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
     env: { PATH: process.env.PATH, ...d.environment, ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL: context.endpoint, AWS_EC2_METADATA_DISABLED: 'true', ...QUIET_SDK_ENV },
     balancer,
     name: id,
-    gracePeriodMs: d.gracePeriodSeconds * 1000,
-    healthyTimeoutMs: d.gracePeriodSeconds * 1000,
+    gracePeriodMs: gracePeriodSeconds * 1000,
+    healthyTimeoutMs: gracePeriodSeconds * 1000,
     stopTimeoutMs: timings.stopTimeoutSeconds * 1000,
     onLine: (server, line) => {
       if (log.writable) log.write(`[${server}] ${line}\n`);
-      if (context.echoLogs) context.note(`  ${server} | ${line}`);
+      if (context.echoLogs) note(`  ${server} | ${line}`);
     },
-    note: context.note,
+    note,
   });
   await balancer.start();
   await pool.launchHealthy(d.minCapacity);
@@ -164,6 +214,7 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
     `deregistration ${d.deregistrationDelaySeconds} s`,
     `idle ${d.idleTimeoutSeconds} s`,
     `target ${d.targetRequestsPerMinute} requests/server/min`,
+    `grace ${gracePeriodSeconds} s (deployed: ${d.gracePeriodSeconds} s, for an instance's boot)`,
   ];
   return {
     kind: 'web-tier',

@@ -89,8 +89,8 @@ describe('npm start', () => {
     if (run.stdout.includes('WebTierStack')) {
       // the web tier: servers behind the local balancer with the deployed health check, a page from each, a rolling restart without a failure
       expect(run.stdout).toMatch(/WebTierStack: Web tier WebGroup\w+ at http:\/\/127\.0\.0\.1:\d+\/ \(local balancer\): 2-4 servers, health \/healthz\/ready every 5 s \(2 up, 2 down\), deregistration 11 s, idle 60 s/);
-      expect(run.stdout).toMatch(/web tier WebGroup\w+: a page from each of 2 servers \(.+\), visit counter shared \(\d+\)\./);
-      expect(run.stdout).toMatch(/smoke: OK: web tier WebGroup\w+: every server answered, and a rolling restart of 2 servers under load took \d+ s with 0 failed of \d+ requests\./);
+      expect(run.stdout).toMatch(/web tier WebTierStack\/WebGroup\w+: a page from each of 2 servers \(.+\), visit counter shared \(\d+\)\./);
+      expect(run.stdout).toMatch(/smoke: OK: web tier WebTierStack\/WebGroup\w+: every server answered, and a rolling restart of 2 servers under load took \d+ s with 0 failed of \d+ requests\./);
     }
     // and it left nothing behind: no process, no server on the port, no lock
     expect(run.stdout).toMatch(/Stopped: no process of the local cloud is left running\./);

@@ -35,7 +35,7 @@ test('the uploads become summaries and one record each, and the check finds a wr
       const d = await queueDepth(aws.sqs, r.queueUrl);
       return d.visible === 0 && d.inFlight === 0;
     }, 15_000);
-    expect(await demo.progress()).toEqual({ done: 3, doneAll: 3 });
+    expect(await demo.progress()).toEqual({ done: 3 });
     expect(await demo.problems()).toEqual([]);
     await source.stop();
 

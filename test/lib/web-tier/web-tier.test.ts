@@ -194,6 +194,8 @@ describe('WebTier defaults', () => {
     expect(script).toContain('ExecStart=/usr/bin/node-22 /opt/web-server/index.mjs');
     expect(script).toContain(`TimeoutStopSec=${t.stopTimeoutSeconds}`);
     expect(script).toContain('DynamicUser=yes');
+    // A server ends with 0 after a stray SIGTERM (its drain): systemd restarts it whatever its exit, not only on a failure.
+    expect(script).toContain('Restart=always');
   });
 
   test('lets into the servers only the balancer, on the server port', () => {

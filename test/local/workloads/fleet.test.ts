@@ -24,6 +24,8 @@ import { demoStatus, demoTargets, sendDemoJobs, type DemoTarget } from '../../..
 import { localClientConfig } from '../../../local/deploy';
 import { readInventory, type Inventory } from '../../../local/inventory';
 import { runningPids } from '../../../local/processes';
+import { sampleProgress } from '../../../local/progress';
+import { JobClient } from '../../../runtime/jobs/job-client';
 import { desiredAgents, fleetAgentSpec, fleetWorkloadKind } from '../../../local/workloads/fleet';
 import { startWorkloads, type Workload } from '../../../local/workloads';
 import { deployDrill } from '../../support/drill';
@@ -106,6 +108,7 @@ describe('the local cloud running a deployed FleetWorker group', () => {
   let target: DemoTarget;
   let workloads: Workload[] = [];
   const notes: string[] = [];
+  const startedAt = Date.now();
 
   beforeAll(async () => {
     // GIVEN the demo handler bundled with the worker agent, and a group whose tags point at it
@@ -182,6 +185,24 @@ describe('the local cloud running a deployed FleetWorker group', () => {
     expect(notes).toContainEqual(expect.stringMatching(new RegExp(`worker agent ${killed} of Group was killed \\(SIGKILL\\): its jobs come back after their visibility timeout \\(4 s`)));
     await waitFor('the farm to shrink to its minimum of 0', () => fleet!.stats().processes === 0, 30_000, 250);
   }, 120_000);
+
+  test('counts in its progress line every job the agents finished, sent by anyone', async () => {
+    // GIVEN 7 jobs sent with a plain SQS client, not by a demo of the local cloud
+    const [fleet] = workloads;
+    const before = (await sampleProgress(inventory, workloads, [], { sqs: aws.sqs, dynamodb: aws.dynamodb }, startedAt))[0]!.done;
+    await new JobClient({ queueUrl: target.queueUrl, sqs: aws.sqs }).send(Array.from({ length: 7 }, (_, i) => ({ text: `user job ${i}`, rounds: 10 })));
+
+    // WHEN the agents run them
+    await waitFor('the queue to empty', async () => {
+      const depth = await queueDepth(aws.sqs, target.queueUrl);
+      return fleet!.stats().processes > 0 && depth.visible + depth.inFlight === 0;
+    }, 30_000, 250);
+
+    // THEN the stack's line counts them all, with no demo share
+    const [row] = await sampleProgress(inventory, workloads, [], { sqs: aws.sqs, dynamodb: aws.dynamodb }, startedAt);
+    expect(row).toEqual(expect.objectContaining({ stackName: STACK, done: before + 7, backlog: 0, inFlight: 0 }));
+    expect(row!.demo).toBeUndefined();
+  }, 60_000);
 
   test('leaves no process running once stopped', async () => {
     await Promise.all(workloads.map((w) => w.stop()));

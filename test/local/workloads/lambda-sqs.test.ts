@@ -16,6 +16,7 @@ import { demoStatus, demoTargets, sendDemoJobs, type DemoTarget } from '../../..
 import { localClientConfig } from '../../../local/deploy';
 import { readInventory, type Inventory } from '../../../local/inventory';
 import { runningPids } from '../../../local/processes';
+import { sampleProgress } from '../../../local/progress';
 import { startWorkloads, type Workload } from '../../../local/workloads';
 import { deployDrill } from '../../support/drill';
 import { queueDepth, useLocalAws, waitFor } from '../../support/local-aws';
@@ -76,6 +77,7 @@ describe('the local cloud running a deployed Lambda worker', () => {
   let target: DemoTarget;
   let workloads: Workload[] = [];
   const notes: string[] = [];
+  const startedAt = Date.now();
 
   beforeAll(async () => {
     // GIVEN the demo handler's real bundle, deployed by CloudFormation from S3
@@ -153,6 +155,11 @@ describe('the local cloud running a deployed Lambda worker', () => {
     expect(workload!.stats().crashed).toBeGreaterThanOrEqual(1);
     expect(workload!.pids()).not.toContain(killed);
     expect(notes).toContainEqual(expect.stringMatching(new RegExp(`sandbox ${killed} of Function was killed \\(SIGKILL\\) during an invocation: .*visibility timeout \\(4 s\\)`)));
+    // AND the progress line counts every job finished (the 20 good ones; the failing one is never
+    // deleted), sent by whoever: here not through a demo the local cloud knows of
+    const [row] = await sampleProgress(inventory, workloads, [], { sqs: aws.sqs, dynamodb: aws.dynamodb }, startedAt);
+    expect(row).toEqual(expect.objectContaining({ stackName: STACK, done: 20 }));
+    expect(row!.demo).toBeUndefined();
   });
 
   test('leaves no process running once stopped', async () => {
