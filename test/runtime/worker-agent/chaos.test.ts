@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'timers/promises';
 import { CreateTableCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { JobClient } from '../../../runtime/index';
-import { CONCURRENCY_ENV, IDEMPOTENCY_TABLE_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV } from '../../../runtime/jobs/environment';
+import { CONCURRENCY_ENV, IDEMPOTENCY_TABLE_ENV, JOB_THREADS_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV } from '../../../runtime/jobs/environment';
 import { STOP_TIMEOUT_ENV } from '../../../runtime/worker-agent/environment';
 import { createQueueWithDlq, startFauxqs, type Fauxqs } from '../../support/fauxqs';
 import { createIdempotencyTable, queueDepth, useLocalAws, waitFor } from '../../support/local-aws';
@@ -83,16 +83,20 @@ async function appliedCounts(dynamodb: DynamoDBClient, table: string): Promise<M
 async function drill(options: { jobs: number; workers: number; idempotent: boolean; killEveryMs: number; kills: number }): Promise<DrillResult> {
   const startedAt = Date.now();
   const sqs = fauxqs.client();
-  const { queueUrl, deadLetterQueueUrl } = await createQueueWithDlq(sqs, { visibilityTimeout: 3, maxReceiveCount: 4 });
-  const counters = await counterTable(aws.dynamodb);
+  const { queueUrl, deadLetterQueueUrl } = await createQueueWithDlq(sqs, { visibilityTimeout: VISIBILITY_SECONDS, maxReceiveCount: 4 });
+  // The counters in 4 tables: moto copies every table a transaction writes (for its rollback),
+  // so a commit's cost grows with the tables' size; a quarter of the items each is that much faster.
+  const counters = await Promise.all(Array.from({ length: 4 }, () => counterTable(aws.dynamodb)));
   const env: Record<string, string> = {
     AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: aws.moto.endpoint,
     [QUEUE_URL_ENV]: queueUrl,
     [CONCURRENCY_ENV]: '16',
-    [VISIBILITY_TIMEOUT_ENV]: '3',
+    [VISIBILITY_TIMEOUT_ENV]: String(VISIBILITY_SECONDS),
     [STOP_TIMEOUT_ENV]: '1',
-    TEST_COUNTER_TABLE: counters,
+    // One job thread per agent: the jobs wait on I/O, and each thread is one more start-up per replacement.
+    [JOB_THREADS_ENV]: '1',
+    TEST_COUNTER_TABLE: counters.join(','),
     TEST_JOB_MS: '20',
     TEST_JOB_MS_MAX: '120',
     ...(options.idempotent ? { [IDEMPOTENCY_TABLE_ENV]: await createIdempotencyTable(aws.dynamodb) } : {}),
@@ -122,7 +126,7 @@ async function drill(options: { jobs: number; workers: number; idempotent: boole
 
   const kills = { SIGKILL: 0, SIGTERM: 0 };
   let applied = new Map<string, number>();
-  const refresh = async () => { applied = await appliedCounts(aws.dynamodb, counters); };
+  const refresh = async () => { applied = new Map((await Promise.all(counters.map((t) => appliedCounts(aws.dynamodb, t)))).flatMap((m) => [...m])); };
   // Kill only workers that are working (they have started jobs), so that every kill lands mid-work.
   while (kills.SIGKILL + kills.SIGTERM < options.kills && applied.size < options.jobs * 0.9 && Date.now() - startedAt < 120_000) {
     await sleep(options.killEveryMs * (0.5 + Math.random()));
@@ -174,6 +178,9 @@ async function drill(options: { jobs: number; workers: number; idempotent: boole
   return result;
 }
 
+/** The queue's and the agents' visibility timeout: a killed agent's jobs come back this long after. */
+const VISIBILITY_SECONDS = 2;
+
 /**
  * Room for a busy machine: moto's DynamoDB (two requests a job: the in-progress record, then the
  * commit) sets the pace, and on a 2-core machine shared by many jobs it serves a few dozen a second.
@@ -182,7 +189,7 @@ const DRILL_TIMEOUT_MS = 480_000;
 
 describe('the chaos drill', () => {
   test('worker programs killed at random (SIGKILL and SIGTERM) over 1,000 jobs lose none and apply none twice; malformed messages end in the DLQ', async () => {
-    const result = await drill({ jobs: 1000, workers: 3, idempotent: true, killEveryMs: 1500, kills: 10 });
+    const result = await drill({ jobs: 1000, workers: 3, idempotent: true, killEveryMs: 1000, kills: 10 });
 
     expect(result.kills.SIGKILL).toBeGreaterThanOrEqual(3);
     expect(result.kills.SIGTERM).toBeGreaterThanOrEqual(1);
