@@ -4,6 +4,7 @@
  */
 export { PatternPropsError } from './core/validation';
 export type { PropRule } from './core/validation';
+export type { ComputeProps } from './core/log-groups';
 
 export * from './work-queue';
 export * from './image-bootstrap';

@@ -20,7 +20,8 @@ describe('the public API', () => {
 
   test('the image bootstrap pattern exports its constructs, steps and guard, nothing else', () => {
     expect(Object.keys(imageBootstrap).sort()).toEqual([
-      'BOOT_DEFAULT_PATHS', 'BootPhase', 'BootStep', 'BootstrappedImage', 'ImageBakery', 'SecretGuard', 'SecretSource', 'findSecretLookalikes',
+      'BootPhase', 'BootStep', 'BootStepKind', 'BootstrappedImage', 'CommandsStep', 'EnvironmentStep', 'FileStep', 'ImageBakery', 'PackagesStep',
+      'S3FileStep', 'SecretGuard', 'SecretService', 'SecretSource', 'SecretStep', 'ServiceRestart', 'ServiceStep',
     ]);
   });
 
