@@ -1,38 +1,54 @@
 /**
  * @cdk-cloud-patterns/runtime: the code that runs in the cloud (Lambda handlers, EC2 agents,
- * clients). It never imports aws-cdk-lib.
+ * clients). It never imports aws-cdk-lib. Only what users build with is exported here, listed by
+ * name (test/package/public-api.test.ts holds the reviewed list, with why each is public); the
+ * rest (the job runner, message mappers, instance metadata, hashing and session-id helpers) is
+ * internal, imported by this repository from its own file.
  */
-export { defineJobHandler, isJobHandler } from './jobs/define-job-handler';
+
+// Jobs: define a handler, send jobs.
+export { defineJobHandler } from './jobs/define-job-handler';
 export type { JobHandler } from './jobs/define-job-handler';
+export type { SqsBatchHandler } from './jobs/lambda-adapter';
+export type { JobContext, JobFunction, JobHandlerOptions, JobLogger, JobSchema, JobDefinition } from './jobs/types';
 export { JobClient, SQS_MAX_MESSAGE_BYTES } from './jobs/job-client';
 export type { JobClientOptions, SentJob } from './jobs/job-client';
-export { JobRunner, idempotencyFromEnv } from './jobs/job-runner';
-export type { IdempotencySettings, JobOutcome, RunOptions } from './jobs/job-runner';
-export { JobLeaseLostError } from './jobs/job-record-store';
-export { messageFromRecord } from './jobs/lambda-adapter';
-export type { SqsBatchHandler } from './jobs/lambda-adapter';
 export { MalformedJobError, JobTooLargeError, JobSendError } from './jobs/errors';
 export type { FailedJob } from './jobs/errors';
-export { isUuid } from './jobs/parse-job';
-export type { JobContext, JobFunction, JobHandlerOptions, JobLogger, JobMessage, JobSchema, JobDefinition } from './jobs/types';
-export * from './jobs/environment';
+export { JobLeaseLostError } from './jobs/job-record-store';
+export {
+  IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV, DEFAULT_IDEMPOTENCY_TTL_SECONDS, IDEMPOTENCY_TTL_ATTRIBUTE, IDEMPOTENCY_KEY_ATTRIBUTE,
+  JOB_ID_ATTRIBUTE, QUEUE_URL_ENV, CONCURRENCY_ENV, VISIBILITY_TIMEOUT_ENV, AUTO_SCALING_GROUP_ENV, FLEET_ENV, LIFECYCLE_HOOK_ENV,
+  JOB_TIMEOUT_ENV, STOP_TIMEOUT_ENV,
+} from './jobs/environment';
 
 // The worker agent: the same job handler on EC2 (or anywhere).
-export {
-  startWorker, runWorkerFromEnv, workerConfigFromEnv, startFleetIntegration, InstanceMetadataClient, METADATA_ENDPOINT_ENV, messageFromSqs,
-  AGENT_SQS_ACTIONS, AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS, iamActionOf,
-  WorkerOptionsError, WorkerEnvironmentError, SqsRequestError, WorkerFatalError, InstanceMetadataError,
-} from './worker-agent';
-export type { WorkerFatalReason } from './worker-agent';
-export type {
-  Worker, WorkerOptions, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport, RunWorkerOptions, WorkerEnvConfig,
-  FleetIntegration, FleetOptions, FleetStats, TerminationReport, InstanceMetadataOptions, SqsRequestKind,
-} from './worker-agent';
+export { startWorker, runWorkerFromEnv, AGENT_SQS_ACTIONS, AGENT_AUTOSCALING_ACTIONS, AGENT_DYNAMODB_ACTIONS } from './worker-agent';
+export type { Worker, WorkerOptions, WorkerEvents, WorkerStats, JobEvent, JobFailedEvent, StopReport, RunWorkerOptions } from './worker-agent';
+export { WorkerOptionsError, WorkerEnvironmentError, SqsRequestError, WorkerFatalError } from './worker-agent';
+export type { SqsRequestKind, WorkerFatalReason } from './worker-agent';
 
 // Shared storage: content-addressed objects, streaming uploads, presigned URLs, shared records.
-export * from './storage';
+export { SharedStorageClient, SharedRecords, parseObjectCreatedEvent } from './storage';
+export type {
+  SharedStorageClientOptions, PutContentResult, UploadOptions, UploadProgress, UploadResult, PresignedPut, PresignedPost, PresignPostOptions,
+  SharedRecord, SharedRecordsOptions, WriteOptions, Sha256, CreatedObject,
+} from './storage';
+export {
+  StorageError, PreconditionFailedError, NotFoundError, TooLargeError, ChecksumMismatchError, RecordConflictError, UploadAbortedError,
+  StorageOptionsError,
+} from './storage';
+export { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV, STORAGE_RECORDS_TTL_ATTRIBUTE_ENV, CONTENT_ADDRESSED_PREFIX } from './storage';
+
 // The web server of WebTier instances: readiness, graceful drain, timings shared with the balancer.
-export * from './web-server';
+export { serveWebApp, runWebServerFromEnv } from './web-server';
+export type { RequestHandler, WebServer, WebServerOptions, WebServerState, ShutdownReport, RunWebServerOptions } from './web-server';
 
 // Sessions in a shared table: a plain-handler API and an express-session Store.
-export * from './sessions';
+export { SessionManager, Session, DynamoSessionStore, expressSessionOptions, regenerateKeepingData } from './sessions';
+export type {
+  SessionManagerOptions, DynamoSessionStoreOptions, ExpressSessionDefaults, RequestWithSession, SessionStoreOptions, SessionCookieOptions,
+  SessionSummary, SessionRecord,
+} from './sessions';
+export { SessionOptionsError, SessionConflictError, SessionGoneError } from './sessions';
+export { SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV, SESSION_SECRETS_ENV, SESSION_DYNAMODB_ACTIONS } from './sessions';
