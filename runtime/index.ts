@@ -1,10 +1,14 @@
 /**
- * @cdk-cloud-patterns/runtime: the code that runs in the cloud (Lambda handlers, EC2 agents,
- * clients). It never imports aws-cdk-lib. Only what users build with is exported here, listed by
- * name (test/package/public-api.test.ts holds the reviewed list, with why each is public); the
- * rest (the job runner, message mappers, instance metadata, hashing and session-id helpers) is
- * internal, imported by this repository from its own file.
+ * `@cdk-cloud-patterns/runtime`: the code that runs on the constructs (job handlers and the
+ * worker agent, the web server, the shared storage and session clients). It never loads
+ * aws-cdk-lib.
+ *
+ * @module runtime
  */
+// Only what users build with is exported here, listed by name (test/package/public-api.test.ts
+// holds the reviewed list, with why each is public); the rest (the job runner, message mappers,
+// instance metadata, hashing and session-id helpers) is internal, imported by this repository
+// from its own file.
 
 // Jobs: define a handler, send jobs.
 export { defineJobHandler } from './jobs/define-job-handler';
@@ -43,6 +47,7 @@ export { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV, STORAGE_RECORDS_TTL_ATTR
 // The web server of WebTier instances: readiness, graceful drain, timings shared with the balancer.
 export { serveWebApp, runWebServerFromEnv } from './web-server';
 export type { RequestHandler, WebServer, WebServerOptions, WebServerState, ShutdownReport, RunWebServerOptions } from './web-server';
+export type { WebTierTimings } from '../contracts/web-tier';
 
 // Sessions in a shared table: a plain-handler API and an express-session Store.
 export { SessionManager, Session, DynamoSessionStore, expressSessionOptions, regenerateKeepingData } from './sessions';

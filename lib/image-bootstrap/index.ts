@@ -1,8 +1,10 @@
 /**
  * Image bootstrap: launch templates finished at boot from typed steps, or baked into an AMI with
- * EC2 Image Builder, and the guard that keeps secrets out of user data. The public API of the
- * pattern; the script renderers and the rest of this folder are internal.
+ * EC2 Image Builder, and the guard that keeps secrets out of user data.
+ *
+ * @module image-bootstrap
  */
+// The public API of the pattern; the script renderers and the rest of this folder are internal.
 export { BootstrappedImage } from './bootstrapped-image';
 export type {
   BootstrappedImageProps, BakeOptions, BootstrappedGroupProps, BootstrappedMixedInstancesPolicy, BootStepsByPhase,

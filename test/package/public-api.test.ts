@@ -8,6 +8,7 @@
  * in their files, which this repository's tests and local cloud import directly.
  */
 import * as api from '../../lib';
+import * as core from '../../lib/core';
 import * as imageBootstrap from '../../lib/image-bootstrap';
 import * as sessionStore from '../../lib/session-store';
 import * as sharedStorage from '../../lib/shared-storage';
@@ -186,6 +187,7 @@ const RUNTIME: Record<string, string> = {
   RequestHandler: 'the handler it serves',
   runWebServerFromEnv: 'the server program\'s main, configured from the environment',
   RunWebServerOptions: 'its options',
+  WebTierTimings: 'the type of WebServer.timings (every timing, in seconds)',
   // Sessions
   SessionManager: 'sessions for a plain Node handler',
   SessionManagerOptions: 'its options',
@@ -227,8 +229,8 @@ describe('the public API', () => {
     expect(vague).toEqual([]);
   });
 
-  test('the root re-exports every pattern\'s index', () => {
-    for (const pattern of [imageBootstrap, sessionStore, sharedStorage, webTier, workQueue]) {
+  test('the root re-exports every pattern\'s index, and what they share (lib/core/index.ts)', () => {
+    for (const pattern of [core, imageBootstrap, sessionStore, sharedStorage, webTier, workQueue]) {
       for (const [name, value] of Object.entries(pattern)) expect((api as Record<string, unknown>)[name]).toBe(value);
     }
   });
