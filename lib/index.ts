@@ -2,8 +2,7 @@
  * cdk-cloud-patterns: the public API of the construct library. Each pattern's own index says
  * what it exports; internals (script renderers, metric math, agent paths) stay in their files.
  */
-export { PatternPropsError } from './core/validation';
-export type { PropRule } from './core/validation';
+export * from './core';
 
 export * from './work-queue';
 export * from './image-bootstrap';

@@ -2,8 +2,10 @@
  * `npm run build`: the three packages of the repository, each into its own dist/ (a package's
  * `prepack` builds only itself: `scripts/build.ts lib|runtime|local`).
  *
- * - cdk-cloud-patterns (the constructs, at the root): tsc emits lib/ (without the catalog's
- *   example stacks, lib/stacks) and the contracts it reads into dist/.
+ * - cdk-cloud-patterns (the constructs, at the root): jsii compiles lib/ (without the catalog's
+ *   example stacks, lib/stacks) and the contracts it reads into dist/, with tsconfig.build.json,
+ *   and writes the assembly (`.jsii`) the other CDK languages' bindings are generated from. Any
+ *   jsii warning fails the build (a reserved word in Python, say), as an error does.
  * - @cdk-cloud-patterns/runtime (runtime/): tsc emits the runtime and its contracts into runtime/dist/.
  * - @cdk-cloud-patterns/local (local/): tsc emits the local cloud (and the few runtime modules it
  *   sends demo jobs with) into local/dist/, with the files tsc does not emit (moto's launcher,
@@ -30,10 +32,24 @@ function tsc(dir: string): void {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.build.json')], { stdio: 'inherit' });
 }
 
+/** jsii: tsc with jsii's checks, the same dist/ layout, and the assembly `.jsii` next to package.json. */
+function jsii(dir: string): void {
+  fs.rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
+  fs.rmSync(path.join(dir, '.jsii'), { force: true });
+  execFileSync(process.execPath, [require.resolve('jsii/bin/jsii'), '--fail-on-warnings'], {
+    cwd: dir,
+    stdio: 'inherit',
+    // jsii prints a banner on every run that it no longer supports Node 20 (this machine's Node):
+    // it compiles correctly there; docs/decisions.md ("Public API and jsii") says so.
+    env: { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
+  });
+}
+
 function build(name: PackageName): void {
   const started = Date.now();
   const dir = PACKAGES[name];
-  tsc(dir);
+  if (name === 'lib') jsii(dir);
+  else tsc(dir);
   if (name === 'local') {
     const out = path.join(dir, 'dist', 'local');
     for (const file of ['moto_launcher.py', 'exit-with-parent.cjs']) fs.copyFileSync(path.join(ROOT, 'local', file), path.join(out, file));

@@ -37,6 +37,8 @@ export const TEST_TOOLS: readonly TestTool[] = [
   { command: 'cfn-lint', installHint: 'pip install cfn-lint', neededBy: 'template tests (cfn-lint over every stack)' },
   // AWS CLI v1 on the same Python (the boot script's `aws` calls, run against moto); v2 would do too.
   { command: 'aws', installHint: 'pip install "awscli>=1.45"', neededBy: 'test/lib/image-bootstrap/boot-script-sandbox.test.ts (the boot script calls the real AWS CLI against moto)' },
+  // The same Python; its own compiler checks the Python bindings jsii-pacmak generates.
+  { command: 'python3', installHint: 'the machine\'s Python 3 (moto_server runs on it)', neededBy: 'test/package/jsii.test.ts (byte-compiles the generated Python bindings)' },
 ];
 
 /** What the machine offers, as far as the plan is concerned. */

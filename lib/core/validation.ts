@@ -16,18 +16,34 @@ export interface PropRule {
   readonly message: string;
 }
 
-/** Thrown at synth time when a construct's props break one or more rules. */
-export class PatternPropsError extends Error {
+/**
+ * Thrown at synth time when a construct's props break one or more rules, with the broken rules
+ * in {@link PatternPropsError.problems}. It is a native `Error` (`instanceof Error` and
+ * `instanceof PatternPropsError` both hold; it has a stack, and `util.types.isNativeError` is
+ * true) made without `extends Error`: jsii cannot represent a subclass of a JavaScript built-in,
+ * and the class must be in the assembly for the other CDK languages, where it arrives as their
+ * jsii runtime's exception with this message.
+ */
+export class PatternPropsError {
+  /** Always "PatternPropsError". */
+  public readonly name!: string;
+  /** Every broken rule, one per line, under the construct's path. */
+  public readonly message!: string;
   /** The broken rules, in the order they were checked. */
-  public readonly problems: readonly PropRule[];
+  public readonly problems!: PropRule[];
 
-  constructor(constructPath: string, problems: readonly PropRule[]) {
+  constructor(constructPath: string, problems: PropRule[]) {
     const lines = problems.map((p) => `  - ${p.prop}: ${p.message}`);
-    super(`Invalid props for ${constructPath}:\n${lines.join('\n')}`);
-    this.name = 'PatternPropsError';
-    this.problems = problems;
+    // The object returned is a native Error given this class's prototype (whose own prototype is
+    // Error.prototype, below), so runtimes, loggers and test runners treat it as any error.
+    const error = new Error(`Invalid props for ${constructPath}:\n${lines.join('\n')}`);
+    Object.setPrototypeOf(error, new.target.prototype);
+    Object.assign(error, { name: 'PatternPropsError', problems: [...problems] });
+    Error.captureStackTrace(error, new.target);
+    return error as unknown as PatternPropsError;
   }
 }
+Object.setPrototypeOf(PatternPropsError.prototype, Error.prototype);
 
 /** Throws one {@link PatternPropsError} listing every failed rule; does nothing when all pass. */
 export function assertProps(scope: IConstruct, rules: readonly PropRule[]): void {

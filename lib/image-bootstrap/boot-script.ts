@@ -10,8 +10,8 @@
  * directory with stand-ins for dnf, aws and systemctl first on the PATH.
  */
 import {
-  type BootStep, type CommandsStep, type EnvironmentStep, type FileStep, type PackagesStep, type S3FileStep,
-  type SecretStep, type ServiceStep, BOOT_DEFAULT_PATHS, parentDir, splitForBake,
+  BootStep, EnvironmentStep, ServiceStep, SecretService, parentDir, splitForBake, visitStep,
+  type CommandsStep, type FileStep, type PackagesStep, type S3FileStep, type SecretStep,
 } from './boot-steps';
 import { bootRootedPath, environmentFileContent, heredocOpening, heredocTruncation, shellQuote } from '../../contracts/image-bootstrap';
 
@@ -92,7 +92,7 @@ export function renderBootScript(options: BootScriptOptions): string {
     sections.push({ name: part === ScriptPart.IMAGE ? 'boot-logs-agent' : 'boot-logs', lines: installAgentLines() });
   }
   if (logsWanted && atBoot) {
-    const serviceLogs = options.steps.filter((s): s is ServiceStep => s.kind === 'service' && s.logFile !== undefined);
+    const serviceLogs = options.steps.filter((s): s is ServiceStep => s instanceof ServiceStep && s.logFile !== undefined);
     const startLines = startAgentLines(options.logGroupName!, serviceLogs);
     if (part === ScriptPart.BOOT) {
       sections[0] = { name: 'boot-logs', lines: [...sections[0].lines, ...startLines] };
@@ -102,7 +102,7 @@ export function renderBootScript(options: BootScriptOptions): string {
   }
   if (part === ScriptPart.INSTANCE) {
     // Environment files baked into the image are exported to the steps that run at boot too.
-    const baked = image.filter((s): s is EnvironmentStep => s.kind === 'environment');
+    const baked = image.filter((s): s is EnvironmentStep => s instanceof EnvironmentStep);
     if (baked.length > 0) {
       sections.push({ name: 'baked-environment', lines: baked.flatMap((s) => sourceEnvLines(s.path)) });
     }
@@ -263,19 +263,19 @@ function startAgentLines(logGroupName: string, services: readonly ServiceStep[])
 
 /** The lines of one step. `atBoot` is false when the step is being baked into an image. */
 function stepLines(step: BootStep, atBoot: boolean): string[] {
-  switch (step.kind) {
-    case 'packages': return packagesLines(step);
-    case 'file': return fileLines(step);
-    case 's3File': return s3FileLines(step);
-    case 'environment': return environmentLines(step);
-    case 'commands': return commandsLines(step);
-    case 'service': return serviceLines(step, atBoot);
-    case 'secret': return secretLines(step);
-  }
+  return visitStep(step, {
+    packages: packagesLines,
+    file: fileLines,
+    s3File: s3FileLines,
+    environment: environmentLines,
+    commands: commandsLines,
+    service: (s) => serviceLines(s, atBoot),
+    secret: secretLines,
+  });
 }
 
 function packagesLines(step: PackagesStep): string[] {
-  return [`boot_retry dnf install -y ${step.packages.map(shellQuote).join(' ')}`];
+  return [`boot_retry dnf install -y ${step.packageNames.map(shellQuote).join(' ')}`];
 }
 
 function fileLines(step: FileStep): string[] {
@@ -330,7 +330,7 @@ function sourceEnvLines(envPath: string): string[] {
 }
 
 function commandsLines(step: CommandsStep): string[] {
-  return ['(', ...step.commands, ')'];
+  return ['(', ...step.commandLines, ')'];
 }
 
 function serviceLines(step: ServiceStep, atBoot: boolean): string[] {
@@ -362,14 +362,14 @@ function serviceLines(step: ServiceStep, atBoot: boolean): string[] {
 
 function secretLines(step: SecretStep): string[] {
   const { source } = step;
-  const fetch = source.service === 'ssm'
+  const fetch = source.service === SecretService.SSM
     ? `boot_retry aws ssm get-parameter --name ${shellQuote(source.id)} --with-decryption --query Parameter.Value --output text`
     : `boot_retry aws secretsmanager get-secret-value --secret-id ${shellQuote(source.id)} --query SecretString --output text`;
   const dir = parentDir(step.path);
   const lines = [
     `mkdir -p ${rooted(dir)}`,
     // The default directory lets owners reach their files but lists them to no one; another is left as it is.
-    ...(dir === BOOT_DEFAULT_PATHS.secrets ? [`chmod 0711 ${rooted(dir)}`] : []),
+    ...(dir === BootStep.SECRETS_DIRECTORY ? [`chmod 0711 ${rooted(dir)}`] : []),
     `BOOT_VALUE=$(${fetch})`,
   ];
   if (source.jsonField !== undefined) {

@@ -1,7 +1,7 @@
 /**
  * The typed boot steps of a BootstrappedImage: what an instance needs done to it, in order.
  * A step is plain data (the boot script is generated from it by a pure function), made by the
- * factories of {@link BootStep}. Each step has a phase: IMAGE steps may be baked into an AMI,
+ * static factories of {@link BootStep}, which exist in every CDK language. Each step has a phase: IMAGE steps may be baked into an AMI,
  * INSTANCE steps run on every instance at boot; secrets are always INSTANCE steps.
  */
 import * as path from 'path';
@@ -18,6 +18,16 @@ export enum BootPhase {
   IMAGE = 'IMAGE',
   /** Runs at every instance's boot, in both modes: secrets, per-deployment settings, starting services. */
   INSTANCE = 'INSTANCE',
+}
+
+/** When systemd restarts a service (`Restart=`). */
+export enum ServiceRestart {
+  /** Whatever way the service stopped. */
+  ALWAYS = 'always',
+  /** When it exited with an error, was killed by a signal or timed out. */
+  ON_FAILURE = 'on-failure',
+  /** Never. */
+  NO = 'no',
 }
 
 /** Options every step takes. */
@@ -40,132 +50,47 @@ export interface BootStepOptions {
   readonly notASecret?: string;
 }
 
-/** What every step carries. */
-export interface BootStepBase {
-  /** The step's kind. */
-  readonly kind: BootStepKind;
-  /** A name for logs and errors: letters, digits, `-` and `_`, unique within an image. */
-  readonly name: string;
-  /** The phase given by the user, if any; see {@link effectivePhase}. */
-  readonly phase?: BootPhase;
-  /** Why the step's secret-looking literals are not secrets; turns the secret guard off for it. */
-  readonly notASecret?: string;
+/** The kinds of boot step (the class of each is named after it: `PACKAGES` is a {@link PackagesStep}). */
+export enum BootStepKind {
+  /** {@link PackagesStep}: OS packages installed with dnf. */
+  PACKAGES = 'packages',
+  /** {@link FileStep}: a file whose content is in the step. */
+  FILE = 'file',
+  /** {@link S3FileStep}: a file (or an extracted zip archive) downloaded from S3. */
+  S3_FILE = 's3File',
+  /** {@link EnvironmentStep}: an environment file, exported to later steps. */
+  ENVIRONMENT = 'environment',
+  /** {@link CommandsStep}: bash commands. */
+  COMMANDS = 'commands',
+  /** {@link ServiceStep}: a systemd service. */
+  SERVICE = 'service',
+  /** {@link SecretStep}: a secret or parameter read at boot into a file. */
+  SECRET = 'secret',
 }
 
-/** The kinds of boot step. */
-export type BootStepKind = 'packages' | 'file' | 's3File' | 'environment' | 'commands' | 'service' | 'secret';
-
-/** Installs OS packages with dnf. */
-export interface PackagesStep extends BootStepBase {
-  readonly kind: 'packages';
-  /** Package names (a name, optionally with a version: `nodejs22`, `jq-1.7.1`). */
-  readonly packages: readonly string[];
+/** Which AWS service a {@link SecretSource} reads from. */
+export enum SecretService {
+  /** Systems Manager Parameter Store. */
+  SSM = 'ssm',
+  /** Secrets Manager. */
+  SECRETS_MANAGER = 'secretsmanager',
 }
 
-/** Writes a file whose content is in the step (and so in user data, the template and the image). */
-export interface FileStep extends BootStepBase {
-  readonly kind: 'file';
-  /** Absolute path of the file. */
-  readonly path: string;
-  /** Its content, written as it is (deploy-time values such as a queue URL may be part of it). */
-  readonly content: string;
-  /** Octal mode, e.g. `0644`. */
-  readonly mode: string;
-  /** `user:group` that owns it. */
-  readonly owner: string;
-}
-
-/** Downloads an object from S3 (an asset) to a file, or extracts a zip archive into a directory. */
-export interface S3FileStep extends BootStepBase {
-  readonly kind: 's3File';
-  /** Absolute path of the file, or of the directory to extract into. */
-  readonly path: string;
-  /** The bucket of the object. */
-  readonly bucketName: string;
-  /** The key of the object. */
-  readonly objectKey: string;
-  /** The object's ARN, for the read grant. */
-  readonly objectArn: string;
-  /** Extract the object, a zip archive, into the directory `path` (keeping file modes). */
-  readonly extract: boolean;
-  /** Octal mode of the file (or of the directory when extracting). */
-  readonly mode: string;
-  /** `user:group` that owns the file (recursively when extracting). */
-  readonly owner: string;
-}
-
-/** Writes environment variables to a file (usable as a systemd EnvironmentFile) and exports them to later steps. */
-export interface EnvironmentStep extends BootStepBase {
-  readonly kind: 'environment';
-  /** Absolute path of the environment file. */
-  readonly path: string;
-  /** The variables (not secrets: use a secret step for those). */
-  readonly variables: { readonly [name: string]: string };
-}
-
-/** Runs bash commands, in a subshell of the boot script (with `set -euo pipefail`). */
-export interface CommandsStep extends BootStepBase {
-  readonly kind: 'commands';
-  /** The lines of bash to run. */
-  readonly commands: readonly string[];
-}
-
-/** Installs a systemd service, enables it and (at boot) starts it. */
-export interface ServiceStep extends BootStepBase {
-  readonly kind: 'service';
-  /** The unit's name without `.service`. */
-  readonly serviceName: string;
-  /** The unit file's content. */
-  readonly unit: string;
-  /** The command line, when the unit was built from options. */
-  readonly execStart?: string;
-  /** The complete unit file the user gave, if any. */
-  readonly unitFile?: string;
-  /** The unit options given besides `unitFile` (which a complete unit file cannot take). */
-  readonly unitOptions: readonly string[];
-  /** The user-given parts of the unit, which the secret guard checks (the generated parts are known to be clean). */
-  readonly userText: readonly string[];
-  /** A named user the service runs as, created at boot when missing; undefined with a dynamic user. */
-  readonly user?: string;
-  /** The log file the service writes to (shipped to CloudWatch Logs); undefined when it logs to the journal only. */
-  readonly logFile?: string;
-  /** The secret steps whose files the unit loads as systemd credentials. */
-  readonly credentials: readonly SecretStep[];
-}
-
-/** Where a secret (or a parameter) is read from at boot, with the instance role. */
-export interface SecretReference {
-  /** `ssm` for Parameter Store, `secretsmanager` for Secrets Manager. */
-  readonly service: 'ssm' | 'secretsmanager';
-  /** The parameter name, or the secret's ARN or name. */
-  readonly id: string;
-  /** For a secret holding JSON: the field to take. */
+/** Options of {@link SecretSource.fromSecret}. */
+export interface SecretFieldOptions {
+  /**
+   * For a secret holding JSON: the field to take.
+   *
+   * @default - the whole secret string
+   */
   readonly jsonField?: string;
 }
-
-/** Reads a secret or a parameter at boot into a file (on tmpfs by default), never into the template or the image. */
-export interface SecretStep extends BootStepBase {
-  readonly kind: 'secret';
-  /** Where the value comes from. */
-  readonly source: SecretSource;
-  /** Absolute path of the file the value is written to. */
-  readonly path: string;
-  /** Octal mode of the file. */
-  readonly mode: string;
-  /** `user:group` that owns the file. */
-  readonly owner: string;
-  /** Also export the value to later steps of the boot script under this name. */
-  readonly envVar?: string;
-}
-
-/** One step of a boot: see the factories of {@link BootStep}. */
-export type BootStep = PackagesStep | FileStep | S3FileStep | EnvironmentStep | CommandsStep | ServiceStep | SecretStep;
 
 /**
  * A secret or parameter to read at boot, and how to grant reading it. Made with
  * {@link SecretSource.fromParameter} or {@link SecretSource.fromSecret}.
  */
-export abstract class SecretSource implements SecretReference {
+export abstract class SecretSource {
   /**
    * A Systems Manager parameter (String or SecureString, read with decryption). For a
    * SecureString under a customer-managed key, import it with its key
@@ -174,7 +99,7 @@ export abstract class SecretSource implements SecretReference {
    */
   public static fromParameter(parameter: ssm.IParameter): SecretSource {
     return new (class extends SecretSource {
-      public override readonly service = 'ssm' as const;
+      public override readonly service = SecretService.SSM;
       public override readonly id = parameter.parameterName;
       public override grantRead(grantee: iam.IGrantable): void {
         parameter.grantRead(grantee);
@@ -183,9 +108,9 @@ export abstract class SecretSource implements SecretReference {
   }
 
   /** A Secrets Manager secret (its string value, or one field of it when it holds JSON). */
-  public static fromSecret(secret: secretsmanager.ISecret, options: { readonly jsonField?: string } = {}): SecretSource {
+  public static fromSecret(secret: secretsmanager.ISecret, options: SecretFieldOptions = {}): SecretSource {
     return new (class extends SecretSource {
-      public override readonly service = 'secretsmanager' as const;
+      public override readonly service = SecretService.SECRETS_MANAGER;
       // A partial ARN (a secret imported by name) may not resolve: the name does.
       public override readonly id = secret.secretFullArn ?? secret.secretName;
       public override readonly jsonField = options.jsonField;
@@ -195,12 +120,316 @@ export abstract class SecretSource implements SecretReference {
     })();
   }
 
-  public abstract readonly service: 'ssm' | 'secretsmanager';
+  /** The service the value is read from. */
+  public abstract readonly service: SecretService;
+  /** The parameter name, or the secret's ARN or name. */
   public abstract readonly id: string;
+  /** For a secret holding JSON: the field to take. */
   public readonly jsonField?: string;
 
   /** Lets `grantee` read the value (and decrypt it). */
   public abstract grantRead(grantee: iam.IGrantable): void;
+}
+
+/**
+ * One step of a boot, made with the static factories of this class (`BootStep.packages(...)`,
+ * `BootStep.service(...)`...), each returning the step's own class. A step is plain data: the
+ * boot script is generated from it by a pure function.
+ */
+export abstract class BootStep {
+  /** The directory of environment files (`BootStep.environment`'s default path is `<this>/<name>.env`). */
+  public static readonly ENVIRONMENT_DIRECTORY = '/etc/bootstrap';
+  /** The directory of secret files (`BootStep.secret`'s default path is `<this>/<name>`): on tmpfs, root-only listing. */
+  public static readonly SECRETS_DIRECTORY = '/run/bootstrap/secrets';
+  /** The directory of service logs shipped to CloudWatch Logs (`<this>/<service name>.log`). */
+  public static readonly SERVICE_LOGS_DIRECTORY = '/var/log/bootstrap';
+
+  /** Installs OS packages with `dnf install -y`. */
+  public static packages(name: string, packages: string[], options: BootStepOptions = {}): PackagesStep {
+    return PackagesStep._of(name, packages, options);
+  }
+
+  /** Writes a file from text in the step. For large or binary files use {@link BootStep.fileFromAsset}. */
+  public static file(name: string, options: FileStepOptions): FileStep {
+    return FileStep._of(name, options);
+  }
+
+  /** Downloads an asset (bundled into the cloud assembly, uploaded by `cdk deploy`) with the instance role. */
+  public static fileFromAsset(name: string, options: AssetFileStepOptions): S3FileStep {
+    const { asset, extract, ...rest } = options;
+    return BootStep.fileFromS3(name, { ...rest, bucket: asset.bucket, objectKey: asset.s3ObjectKey, extract: extract ?? asset.isZipArchive });
+  }
+
+  /** Downloads an S3 object with the instance role (the grant covers that one object). */
+  public static fileFromS3(name: string, options: S3FileStepOptions): S3FileStep {
+    return S3FileStep._of(name, options);
+  }
+
+  /** Writes `variables` to an environment file and exports them to the later steps. */
+  public static environment(name: string, variables: { [name: string]: string }, options: EnvironmentStepOptions = {}): EnvironmentStep {
+    return EnvironmentStep._of(name, variables, options);
+  }
+
+  /** Runs bash commands in a subshell of the boot script; a failing command fails the boot. */
+  public static commands(name: string, commands: string[], options: BootStepOptions = {}): CommandsStep {
+    return CommandsStep._of(name, commands, options);
+  }
+
+  /** Installs a systemd service `<name>.service`, enables it and starts it (and checks it is active) at boot. */
+  public static service(name: string, options: ServiceStepOptions): ServiceStep {
+    return ServiceStep._of(name, options);
+  }
+
+  /**
+   * Reads a secret or a parameter at boot with the instance role (the read is granted
+   * automatically) into a file, `/run/bootstrap/secrets/<name>` by default. The value is never
+   * in user data, the template or the image; the step always runs at boot, also in bake mode.
+   */
+  public static secret(name: string, source: SecretSource, options: SecretStepOptions = {}): SecretStep {
+    return SecretStep._of(name, source, options);
+  }
+
+  /** The step's kind. */
+  public readonly kind: BootStepKind;
+  /** A name for logs and errors: letters, digits, `-` and `_`, unique within an image. */
+  public readonly name: string;
+  /** The phase given by the user, if any (without one: INSTANCE for secrets and services, IMAGE for the others). */
+  public readonly phase?: BootPhase;
+  /** Why the step's secret-looking literals are not secrets; turns the secret guard off for it. */
+  public readonly notASecret?: string;
+
+  protected constructor(kind: BootStepKind, name: string, options: BootStepOptions) {
+    this.kind = kind;
+    this.name = name;
+    this.phase = options.phase;
+    this.notASecret = options.notASecret;
+  }
+}
+
+/** Installs OS packages with dnf. Made with {@link BootStep.packages}. */
+export class PackagesStep extends BootStep {
+  /** @internal */
+  public static _of(name: string, packages: string[], options: BootStepOptions): PackagesStep {
+    return new PackagesStep(name, packages, options);
+  }
+
+  /** Package names (a name, optionally with a version: `nodejs22`, `jq-1.7.1`). */
+  public readonly packageNames: string[];
+
+  private constructor(name: string, packages: string[], options: BootStepOptions) {
+    super(BootStepKind.PACKAGES, name, options);
+    this.packageNames = [...packages];
+  }
+}
+
+/** Writes a file whose content is in the step (and so in user data, the template and the image). Made with {@link BootStep.file}. */
+export class FileStep extends BootStep {
+  /** @internal */
+  public static _of(name: string, options: FileStepOptions): FileStep {
+    return new FileStep(name, options);
+  }
+
+  /** Absolute path of the file. */
+  public readonly path: string;
+  /** Its content, written as it is (deploy-time values such as a queue URL may be part of it). */
+  public readonly content: string;
+  /** Octal mode, e.g. `0644`. */
+  public readonly mode: string;
+  /** `user:group` that owns it. */
+  public readonly owner: string;
+
+  private constructor(name: string, options: FileStepOptions) {
+    super(BootStepKind.FILE, name, options);
+    this.path = options.path;
+    this.content = options.content;
+    this.mode = options.mode ?? '0644';
+    this.owner = options.owner ?? 'root:root';
+  }
+}
+
+/**
+ * Downloads an object from S3 (an asset) to a file, or extracts a zip archive into a directory.
+ * Made with {@link BootStep.fileFromS3} or {@link BootStep.fileFromAsset}.
+ */
+export class S3FileStep extends BootStep {
+  /** @internal */
+  public static _of(name: string, options: S3FileStepOptions): S3FileStep {
+    return new S3FileStep(name, options);
+  }
+
+  /** Absolute path of the file, or of the directory to extract into. */
+  public readonly path: string;
+  /** The bucket of the object. */
+  public readonly bucketName: string;
+  /** The key of the object. */
+  public readonly objectKey: string;
+  /** The object's ARN, for the read grant. */
+  public readonly objectArn: string;
+  /** Extract the object, a zip archive, into the directory `path` (keeping file modes). */
+  public readonly extract: boolean;
+  /** Octal mode of the file (or of the directory when extracting). */
+  public readonly mode: string;
+  /** `user:group` that owns the file (recursively when extracting). */
+  public readonly owner: string;
+
+  private constructor(name: string, options: S3FileStepOptions) {
+    super(BootStepKind.S3_FILE, name, options);
+    const isDir = options.extract ?? false;
+    this.path = options.path;
+    this.bucketName = options.bucket.bucketName;
+    this.objectKey = options.objectKey;
+    this.objectArn = options.bucket.arnForObjects(options.objectKey);
+    this.extract = isDir;
+    this.mode = options.mode ?? (isDir ? '0755' : '0644');
+    this.owner = options.owner ?? 'root:root';
+  }
+}
+
+/**
+ * Writes environment variables to a file (usable as a systemd EnvironmentFile) and exports them
+ * to later steps. Made with {@link BootStep.environment}.
+ */
+export class EnvironmentStep extends BootStep {
+  /** @internal */
+  public static _of(name: string, variables: { [name: string]: string }, options: EnvironmentStepOptions): EnvironmentStep {
+    return new EnvironmentStep(name, variables, options);
+  }
+
+  /** Absolute path of the environment file. */
+  public readonly path: string;
+  /** The variables (not secrets: use a secret step for those). */
+  public readonly variables: { [name: string]: string };
+
+  private constructor(name: string, variables: { [name: string]: string }, options: EnvironmentStepOptions) {
+    super(BootStepKind.ENVIRONMENT, name, options);
+    this.path = options.path ?? `${BootStep.ENVIRONMENT_DIRECTORY}/${name}.env`;
+    this.variables = { ...variables };
+  }
+}
+
+/** Runs bash commands, in a subshell of the boot script (with `set -euo pipefail`). Made with {@link BootStep.commands}. */
+export class CommandsStep extends BootStep {
+  /** @internal */
+  public static _of(name: string, commands: string[], options: BootStepOptions): CommandsStep {
+    return new CommandsStep(name, commands, options);
+  }
+
+  /** The lines of bash to run. */
+  public readonly commandLines: string[];
+
+  private constructor(name: string, commands: string[], options: BootStepOptions) {
+    super(BootStepKind.COMMANDS, name, options);
+    this.commandLines = [...commands];
+  }
+}
+
+/** Installs a systemd service, enables it and (at boot) starts it. Made with {@link BootStep.service}. */
+export class ServiceStep extends BootStep {
+  /** @internal */
+  public static _of(name: string, options: ServiceStepOptions): ServiceStep {
+    return new ServiceStep(name, options);
+  }
+
+  /** The unit's name without `.service`. */
+  public readonly serviceName: string;
+  /** The unit file's content. */
+  public readonly unit: string;
+  /** The command line, when the unit was built from options. */
+  public readonly execStart?: string;
+  /** The complete unit file the user gave, if any. */
+  public readonly unitFile?: string;
+  /** A named user the service runs as, created at boot when missing; undefined with a dynamic user. */
+  public readonly user?: string;
+  /** The log file the service writes to (shipped to CloudWatch Logs); undefined when it logs to the journal only. */
+  public readonly logFile?: string;
+  /** The secret steps whose files the unit loads as systemd credentials. */
+  public readonly credentials: SecretStep[];
+  /** @internal The unit options given besides `unitFile` (which a complete unit file cannot take). */
+  public readonly _unitOptions: string[];
+  /** @internal The user-given parts of the unit, which the secret guard checks (the generated parts are known to be clean). */
+  public readonly _userText: string[];
+
+  private constructor(name: string, options: ServiceStepOptions) {
+    super(BootStepKind.SERVICE, name, options);
+    const logFile = options.unitFile === undefined && (options.logToCloudWatch ?? true)
+      ? `${BootStep.SERVICE_LOGS_DIRECTORY}/${name}.log`
+      : undefined;
+    const credentials = [...(options.credentials ?? [])];
+    this.serviceName = name;
+    this.execStart = options.execStart;
+    this.unitFile = options.unitFile;
+    this.user = options.user;
+    this.logFile = logFile;
+    this.credentials = credentials;
+    this._unitOptions = (['execStart', 'description', 'user', 'environmentFiles', 'environment', 'workingDirectory', 'credentials', 'restart', 'stopTimeout'] as const)
+      .filter((k) => options[k] !== undefined);
+    this._userText = [
+      options.execStart, options.unitFile, options.description, options.workingDirectory,
+      ...(options.environmentFiles ?? []),
+      ...Object.entries(options.environment ?? {}).map(([k, v]) => `${k}=${v}`),
+    ].filter((t): t is string => t !== undefined);
+    this.unit = options.unitFile ?? renderUnit(name, options, logFile, credentials);
+  }
+}
+
+/**
+ * Reads a secret or a parameter at boot into a file (on tmpfs by default), never into the
+ * template or the image. Made with {@link BootStep.secret}.
+ */
+export class SecretStep extends BootStep {
+  /** @internal */
+  public static _of(name: string, source: SecretSource, options: SecretStepOptions): SecretStep {
+    return new SecretStep(name, source, options);
+  }
+
+  /** Where the value comes from. */
+  public readonly source: SecretSource;
+  /** Absolute path of the file the value is written to. */
+  public readonly path: string;
+  /** Octal mode of the file. */
+  public readonly mode: string;
+  /** `user:group` that owns the file. */
+  public readonly owner: string;
+  /** Also export the value to later steps of the boot script under this name. */
+  public readonly envVar?: string;
+
+  private constructor(name: string, source: SecretSource, options: SecretStepOptions) {
+    super(BootStepKind.SECRET, name, { phase: BootPhase.INSTANCE });
+    this.source = source;
+    this.path = options.path ?? `${BootStep.SECRETS_DIRECTORY}/${name}`;
+    this.mode = options.mode ?? '0400';
+    this.owner = options.owner ?? 'root:root';
+    this.envVar = options.envVar;
+  }
+}
+
+/** Every kind of step, one function each (internal: the renderers and rules go through {@link visitStep}). */
+export interface BootStepVisitor<T> {
+  readonly packages: (step: PackagesStep) => T;
+  readonly file: (step: FileStep) => T;
+  readonly s3File: (step: S3FileStep) => T;
+  readonly environment: (step: EnvironmentStep) => T;
+  readonly commands: (step: CommandsStep) => T;
+  readonly service: (step: ServiceStep) => T;
+  readonly secret: (step: SecretStep) => T;
+}
+
+/** True for a step made by {@link BootStep}'s factories (a subclass of users' own is not one the script can render). */
+export function isKnownStep(step: BootStep): boolean {
+  return step instanceof PackagesStep || step instanceof FileStep || step instanceof S3FileStep || step instanceof EnvironmentStep ||
+    step instanceof CommandsStep || step instanceof ServiceStep || step instanceof SecretStep;
+}
+
+/** Calls the visitor's function for the step's kind. */
+export function visitStep<T>(step: BootStep, visitor: BootStepVisitor<T>): T {
+  if (step instanceof PackagesStep) return visitor.packages(step);
+  if (step instanceof FileStep) return visitor.file(step);
+  if (step instanceof S3FileStep) return visitor.s3File(step);
+  if (step instanceof EnvironmentStep) return visitor.environment(step);
+  if (step instanceof CommandsStep) return visitor.commands(step);
+  if (step instanceof ServiceStep) return visitor.service(step);
+  if (step instanceof SecretStep) return visitor.secret(step);
+  throw new Error(`boot step "${step.name}" (${step.kind}) was not made by BootStep's factories`);
 }
 
 /** Options of {@link BootStep.file}. */
@@ -283,8 +512,8 @@ export interface ServiceStepOptions extends BootStepOptions {
    * @default - none
    */
   readonly credentials?: SecretStep[];
-  /** `Restart=`. @default 'on-failure' */
-  readonly restart?: 'always' | 'on-failure' | 'no';
+  /** `Restart=`. @default ServiceRestart.ON_FAILURE */
+  readonly restart?: ServiceRestart;
   /** How long systemd waits after SIGTERM before SIGKILL (`TimeoutStopSec=`). @default - systemd's default (90 s) */
   readonly stopTimeout?: Duration;
   /**
@@ -308,119 +537,9 @@ export interface SecretStepOptions {
   readonly envVar?: string;
 }
 
-/** Where steps put their files unless told otherwise. */
-export const BOOT_DEFAULT_PATHS = {
-  /** Directory of environment files. */
-  environment: '/etc/bootstrap',
-  /** Directory of secret files: on tmpfs, root-only listing. */
-  secrets: '/run/bootstrap/secrets',
-  /** Directory of service logs shipped to CloudWatch Logs. */
-  serviceLogs: '/var/log/bootstrap',
-} as const;
-
-/**
- * The factories of the boot steps (a value with the name of the {@link BootStep} type, so that
- * `BootStep.packages(...)` makes a `BootStep`).
- */
-export const BootStep = {
-  /** Installs OS packages with `dnf install -y`. */
-  packages(name: string, packages: string[], options: BootStepOptions = {}): PackagesStep {
-    return { kind: 'packages', name, packages: [...packages], ...options };
-  },
-
-  /** Writes a file from text in the step. For large or binary files use {@link BootStep.fileFromAsset}. */
-  file(name: string, options: FileStepOptions): FileStep {
-    const { path: filePath, content, mode, owner, ...common } = options;
-    return { kind: 'file', name, path: filePath, content, mode: mode ?? '0644', owner: owner ?? 'root:root', ...common };
-  },
-
-  /** Downloads an asset (bundled into the cloud assembly, uploaded by `cdk deploy`) with the instance role. */
-  fileFromAsset(name: string, options: AssetFileStepOptions): S3FileStep {
-    const { asset, extract, ...rest } = options;
-    return BootStep.fileFromS3(name, { ...rest, bucket: asset.bucket, objectKey: asset.s3ObjectKey, extract: extract ?? asset.isZipArchive });
-  },
-
-  /** Downloads an S3 object with the instance role (the grant covers that one object). */
-  fileFromS3(name: string, options: S3FileStepOptions): S3FileStep {
-    const { path: filePath, bucket, objectKey, extract, mode, owner, ...common } = options;
-    const isDir = extract ?? false;
-    return {
-      kind: 's3File',
-      name,
-      path: filePath,
-      bucketName: bucket.bucketName,
-      objectKey,
-      objectArn: bucket.arnForObjects(objectKey),
-      extract: isDir,
-      mode: mode ?? (isDir ? '0755' : '0644'),
-      owner: owner ?? 'root:root',
-      ...common,
-    };
-  },
-
-  /** Writes `variables` to an environment file and exports them to the later steps. */
-  environment(name: string, variables: { [name: string]: string }, options: EnvironmentStepOptions = {}): EnvironmentStep {
-    const { path: filePath, ...common } = options;
-    return { kind: 'environment', name, path: filePath ?? `${BOOT_DEFAULT_PATHS.environment}/${name}.env`, variables: { ...variables }, ...common };
-  },
-
-  /** Runs bash commands in a subshell of the boot script; a failing command fails the boot. */
-  commands(name: string, commands: string[], options: BootStepOptions = {}): CommandsStep {
-    return { kind: 'commands', name, commands: [...commands], ...options };
-  },
-
-  /** Installs a systemd service `<name>.service`, enables it and starts it (and checks it is active) at boot. */
-  service(name: string, options: ServiceStepOptions): ServiceStep {
-    const logFile = options.unitFile === undefined && (options.logToCloudWatch ?? true)
-      ? `${BOOT_DEFAULT_PATHS.serviceLogs}/${name}.log`
-      : undefined;
-    const credentials = options.credentials ?? [];
-    const userText = [
-      options.execStart, options.unitFile, options.description, options.workingDirectory,
-      ...(options.environmentFiles ?? []),
-      ...Object.entries(options.environment ?? {}).map(([k, v]) => `${k}=${v}`),
-    ].filter((t): t is string => t !== undefined);
-    const unitOptions = (['execStart', 'description', 'user', 'environmentFiles', 'environment', 'workingDirectory', 'credentials', 'restart', 'stopTimeout'] as const)
-      .filter((k) => options[k] !== undefined);
-    return {
-      kind: 'service',
-      name,
-      serviceName: name,
-      execStart: options.execStart,
-      unitFile: options.unitFile,
-      unitOptions,
-      unit: options.unitFile ?? renderUnit(name, options, logFile, credentials),
-      userText,
-      user: options.user,
-      logFile,
-      credentials,
-      phase: options.phase,
-      notASecret: options.notASecret,
-    };
-  },
-
-  /**
-   * Reads a secret or a parameter at boot with the instance role (the read is granted
-   * automatically) into a file, `/run/bootstrap/secrets/<name>` by default. The value is never
-   * in user data, the template or the image; the step always runs at boot, also in bake mode.
-   */
-  secret(name: string, source: SecretSource, options: SecretStepOptions = {}): SecretStep {
-    return {
-      kind: 'secret',
-      name,
-      source,
-      path: options.path ?? `${BOOT_DEFAULT_PATHS.secrets}/${name}`,
-      mode: options.mode ?? '0400',
-      owner: options.owner ?? 'root:root',
-      envVar: options.envVar,
-      phase: BootPhase.INSTANCE,
-    };
-  },
-};
-
 /** The phase a step has when the user gave none. */
 export function defaultPhase(step: BootStep): BootPhase {
-  return step.kind === 'secret' || step.kind === 'service' ? BootPhase.INSTANCE : BootPhase.IMAGE;
+  return step.kind === BootStepKind.SECRET || step.kind === BootStepKind.SERVICE ? BootPhase.INSTANCE : BootPhase.IMAGE;
 }
 
 /** The phase of a step, given or default. */
@@ -432,7 +551,7 @@ export function effectivePhase(step: BootStep): BootPhase {
  * Splits the steps for bake mode: the image holds the steps before the first INSTANCE step,
  * the boot runs that one and all after it, so both modes run the steps in the same order.
  */
-export function splitForBake(steps: readonly BootStep[]): { readonly image: readonly BootStep[]; readonly instance: readonly BootStep[] } {
+export function splitForBake(steps: readonly BootStep[]): { readonly image: BootStep[]; readonly instance: BootStep[] } {
   const first = steps.findIndex((s) => effectivePhase(s) === BootPhase.INSTANCE);
   const at = first === -1 ? steps.length : first;
   return { image: steps.slice(0, at), instance: steps.slice(at) };
@@ -449,7 +568,7 @@ function renderUnit(name: string, options: ServiceStepOptions, logFile: string |
     '[Service]',
     'Type=simple',
     `ExecStart=${options.execStart ?? ''}`,
-    `Restart=${options.restart ?? 'on-failure'}`,
+    `Restart=${options.restart ?? ServiceRestart.ON_FAILURE}`,
     'RestartSec=5',
     options.user === undefined ? 'DynamicUser=yes' : `User=${options.user}`,
     'NoNewPrivileges=yes',

@@ -9,7 +9,7 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';
 import type { IConstruct } from 'constructs';
-import type { BootStep } from './boot-steps';
+import { visitStep, type BootStep } from './boot-steps';
 
 /** One thing that looks like a secret. */
 export interface SecretLookalike {
@@ -60,16 +60,16 @@ export function findSecretLookalikes(text: string): SecretLookalike[] {
 
 /** The texts of a step that the user wrote (generated parts and secret steps are not checked). */
 export function userTextsOf(step: BootStep): string[] {
-  switch (step.kind) {
-    case 'packages': return [...step.packages];
-    case 'file': return [step.path, step.content];
-    case 's3File': return [step.path, step.objectKey];
-    case 'environment': return [step.path, ...Object.entries(step.variables).map(([k, v]) => `${k}=${v}`)];
-    case 'commands': return [...step.commands];
-    case 'service': return [...step.userText];
+  return visitStep<string[]>(step, {
+    packages: (s) => [...s.packageNames],
+    file: (s) => [s.path, s.content],
+    s3File: (s) => [s.path, s.objectKey],
+    environment: (s) => [s.path, ...Object.entries(s.variables).map(([k, v]) => `${k}=${v}`)],
+    commands: (s) => [...s.commandLines],
+    service: (s) => [...s._userText],
     // A secret step holds only where the value is and where it goes: that is the point of it.
-    case 'secret': return [];
-  }
+    secret: () => [],
+  });
 }
 
 /** What looks like a secret in a step, unless the step says it holds none (`notASecret`). */
@@ -122,6 +122,15 @@ function userDataOf(node: IConstruct): unknown {
  * Aspects.of(app).add(new SecretGuard());
  */
 export class SecretGuard implements IAspect {
+  /**
+   * Finds what looks like a secret in `text` (deploy-time values count as references, not as
+   * literals): the check behind the guard, for text of your own.
+   */
+  public static findLookalikes(text: string): SecretLookalike[] {
+    return findSecretLookalikes(text);
+  }
+
+  /** Checks `node`'s user data (or component document), if it has any. */
   public visit(node: IConstruct): void {
     if (guarded.has(node)) return;
     const raw = userDataOf(node);

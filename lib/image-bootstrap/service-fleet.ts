@@ -20,7 +20,7 @@ import { logGroupRules, type ComputeProps } from '../core/log-groups';
 import { programAsset, programSourceRules } from '../core/program-asset';
 import { environmentRules } from '../core/rules';
 import type { PropRule } from '../core/validation';
-import { BootStep, type EnvironmentStep } from './boot-steps';
+import { BootStep, type EnvironmentStep, type ServiceRestart } from './boot-steps';
 import { BootstrappedImage, type BootstrappedGroupProps } from './bootstrapped-image';
 
 /** The props of every fleet of instances running a Node program: FleetWorker and WebTier. */
@@ -106,7 +106,7 @@ export interface ServiceProgram {
   /** Names the construct sets elsewhere (not in `settings`), also closed to users. */
   readonly reservedNames?: readonly string[];
   /** systemd's Restart=. */
-  readonly restart: 'always' | 'on-failure';
+  readonly restart: ServiceRestart.ALWAYS | ServiceRestart.ON_FAILURE;
   /** How long systemd waits for the program to stop before SIGKILL. */
   readonly stopTimeout: Duration;
   /** Let instances read their tags from the instance metadata. @default false */

@@ -6,7 +6,7 @@
 import { Token } from 'aws-cdk-lib';
 import type { PropRule } from '../core/validation';
 import { RESERVED_STEP_NAMES } from './boot-script';
-import { BootPhase, effectivePhase, type BootStep } from './boot-steps';
+import { BootPhase, BootStepKind, effectivePhase, isKnownStep, visitStep, type BootStep } from './boot-steps';
 import { describeLookalikes, findSecretsInStep, secretGuardAdvice } from './secret-guard';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -51,7 +51,7 @@ function modeOwnerRules(prop: string, mode: string, owner: string): PropRule[] {
 export function stepRules(step: BootStep, index: number, before: readonly BootStep[]): PropRule[] {
   const prop = `steps[${index}] ("${step.name}")`;
   const firstInstance = before.find((s) => effectivePhase(s) === BootPhase.INSTANCE);
-  const secrets = findSecretsInStep(step);
+  const secrets = isKnownStep(step) ? findSecretsInStep(step) : [];
   const rules: PropRule[] = [
     {
       failed: !NAME.test(step.name),
@@ -75,29 +75,31 @@ export function stepRules(step: BootStep, index: number, before: readonly BootSt
     },
   ];
 
-  switch (step.kind) {
-    case 'packages':
-      rules.push(
-        { failed: step.packages.length === 0, prop: `${prop}.packages`, message: 'must name at least one package, received none.' },
-        {
-          failed: step.packages.some((p) => !PACKAGE.test(p)),
-          prop: `${prop}.packages`,
-          message: `must be package names like "jq" or "nodejs22", received ${JSON.stringify(step.packages.filter((p) => !PACKAGE.test(p)))}.`,
-        },
-      );
-      break;
-    case 'file':
-      rules.push(pathRule(prop, step.path), ...modeOwnerRules(prop, step.mode, step.owner));
-      break;
-    case 's3File':
-      rules.push(pathRule(prop, step.path), ...modeOwnerRules(prop, step.mode, step.owner));
-      break;
-    case 'environment': {
-      const names = Object.keys(step.variables);
+  if (!isKnownStep(step)) {
+    rules.push({
+      failed: true,
+      prop,
+      message: `was not made by BootStep's factories (it is a ${step.constructor.name} of kind "${step.kind}"), so the boot script cannot run it. Make it with BootStep.${step.kind === BootStepKind.S3_FILE ? 'fileFromS3' : step.kind}(...).`,
+    });
+    return rules;
+  }
+  rules.push(...visitStep<PropRule[]>(step, {
+    packages: (s) => [
+      { failed: s.packageNames.length === 0, prop: `${prop}.packages`, message: 'must name at least one package, received none.' },
+      {
+        failed: s.packageNames.some((p) => !PACKAGE.test(p)),
+        prop: `${prop}.packages`,
+        message: `must be package names like "jq" or "nodejs22", received ${JSON.stringify(s.packageNames.filter((p) => !PACKAGE.test(p)))}.`,
+      },
+    ],
+    file: (s) => [pathRule(prop, s.path), ...modeOwnerRules(prop, s.mode, s.owner)],
+    s3File: (s) => [pathRule(prop, s.path), ...modeOwnerRules(prop, s.mode, s.owner)],
+    environment: (s) => {
+      const names = Object.keys(s.variables);
       const badNames = names.filter((n) => !ENV_NAME.test(n));
-      const badValues = Object.entries(step.variables).filter(([, v]) => /['\n\r\0]/.test(literal(v))).map(([k]) => k);
-      rules.push(
-        pathRule(prop, step.path),
+      const badValues = Object.entries(s.variables).filter(([, v]) => /['\n\r\0]/.test(literal(v))).map(([k]) => k);
+      return [
+        pathRule(prop, s.path),
         { failed: names.length === 0, prop: `${prop}.variables`, message: 'must hold at least one variable, received none.' },
         {
           failed: badNames.length > 0,
@@ -109,64 +111,58 @@ export function stepRules(step: BootStep, index: number, before: readonly BootSt
           prop: `${prop}.variables`,
           message: `values may not hold a single quote or a line break (the file is read by both bash and systemd), received them in ${JSON.stringify(badValues)}.`,
         },
-      );
-      break;
-    }
-    case 'commands':
-      rules.push({ failed: step.commands.length === 0, prop: `${prop}.commands`, message: 'must hold at least one command, received none.' });
-      break;
-    case 'service': {
-      const missing = step.credentials.filter((c) => !before.includes(c));
-      rules.push(
+      ];
+    },
+    commands: (s) => [{ failed: s.commandLines.length === 0, prop: `${prop}.commands`, message: 'must hold at least one command, received none.' }],
+    service: (s) => {
+      const missing = s.credentials.filter((c) => !before.includes(c));
+      return [
         {
-          failed: (step.execStart === undefined) === (step.unitFile === undefined),
+          failed: (s.execStart === undefined) === (s.unitFile === undefined),
           prop: `${prop}.execStart, unitFile`,
-          message: `give exactly one: \`execStart\` (a unit is built from the options) or \`unitFile\` (a complete unit); received ${step.execStart === undefined ? 'neither' : 'both'}.`,
+          message: `give exactly one: \`execStart\` (a unit is built from the options) or \`unitFile\` (a complete unit); received ${s.execStart === undefined ? 'neither' : 'both'}.`,
         },
         {
-          failed: step.unitFile !== undefined && step.unitOptions.some((o) => o !== 'execStart'),
+          failed: s.unitFile !== undefined && s._unitOptions.some((o) => o !== 'execStart'),
           prop: `${prop}.unitFile`,
-          message: `is a complete unit, so ${step.unitOptions.filter((o) => o !== 'execStart').join(', ')} cannot be set with it. Put them in the unit file, or build the unit from \`execStart\` and the options.`,
+          message: `is a complete unit, so ${s._unitOptions.filter((o) => o !== 'execStart').join(', ')} cannot be set with it. Put them in the unit file, or build the unit from \`execStart\` and the options.`,
         },
         {
-          failed: step.execStart !== undefined && (step.execStart.trim() === '' || /[\n\r]/.test(step.execStart)),
+          failed: s.execStart !== undefined && (s.execStart.trim() === '' || /[\n\r]/.test(s.execStart)),
           prop: `${prop}.execStart`,
-          message: `must be one non-empty command line, received ${JSON.stringify(step.execStart)}.`,
+          message: `must be one non-empty command line, received ${JSON.stringify(s.execStart)}.`,
         },
         {
-          failed: step.user !== undefined && !USER.test(step.user),
+          failed: s.user !== undefined && !USER.test(s.user),
           prop: `${prop}.user`,
-          message: `must be a Linux user name (lower-case letters, digits, "_", "-"), received "${step.user}".`,
+          message: `must be a Linux user name (lower-case letters, digits, "_", "-"), received "${s.user}".`,
         },
         {
           failed: missing.length > 0,
           prop: `${prop}.credentials`,
           message: `must be secret steps that come before the service in the steps, but ${missing.map((c) => `"${c.name}"`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not. Add them before the service.`,
         },
-      );
-      break;
-    }
-    case 'secret':
-      rules.push(
-        pathRule(prop, step.path),
-        ...modeOwnerRules(prop, step.mode, step.owner),
-        {
-          failed: step.phase !== undefined && step.phase !== BootPhase.INSTANCE,
-          prop: `${prop}.phase`,
-          message: `is ${step.phase}, but a secret is read at every boot and never baked into an image. Leave the phase of a secret step unset.`,
-        },
-        {
-          failed: step.envVar !== undefined && !ENV_NAME.test(step.envVar),
-          prop: `${prop}.envVar`,
-          message: `must be letters, digits and "_", not starting with a digit, received "${step.envVar}".`,
-        },
-        {
-          failed: step.source.jsonField !== undefined && step.source.jsonField === '',
-          prop: `${prop}.source.jsonField`,
-          message: 'must name a field of the secret\'s JSON, received an empty string.',
-        },
-      );
-      break;
-  }
+      ];
+    },
+    secret: (s) => [
+      pathRule(prop, s.path),
+      ...modeOwnerRules(prop, s.mode, s.owner),
+      {
+        failed: s.phase !== undefined && s.phase !== BootPhase.INSTANCE,
+        prop: `${prop}.phase`,
+        message: `is ${s.phase}, but a secret is read at every boot and never baked into an image. Leave the phase of a secret step unset.`,
+      },
+      {
+        failed: s.envVar !== undefined && !ENV_NAME.test(s.envVar),
+        prop: `${prop}.envVar`,
+        message: `must be letters, digits and "_", not starting with a digit, received "${s.envVar}".`,
+      },
+      {
+        failed: s.source.jsonField !== undefined && s.source.jsonField === '',
+        prop: `${prop}.source.jsonField`,
+        message: 'must name a field of the secret\'s JSON, received an empty string.',
+      },
+    ],
+  }));
   return rules;
 }

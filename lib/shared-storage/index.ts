@@ -1,3 +1,7 @@
-/** Shared storage: a secure bucket for shared objects and a table for shared records. */
+/**
+ * Shared storage: a secure bucket for shared objects and a table for shared records.
+ *
+ * @module shared-storage
+ */
 export { SharedStorage, SharedStorageEncryption } from './shared-storage';
 export type { SharedStorageProps, ObjectCreatedJobs } from './shared-storage';

@@ -21,17 +21,17 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_BODY_LIMIT_BYTES, READINESS_PATH, WEB_SERVER_PORT, WEB_TIER_BOOT_ACTIONS, WEB_TIER_ENV, WEB_TIER_WORKLOAD,
-  brokenTimingRules, deriveWebTierTimings, timingRules, type WebTierTimings,
+  DEFAULT_BODY_LIMIT_BYTES, LIVENESS_PATH, READINESS_PATH, WEB_SERVER_PORT, WEB_TIER_BOOT_ACTIONS, WEB_TIER_ENV, WEB_TIER_WORKLOAD,
 } from '../../contracts/web-tier';
 import { capacityRules, existingResourceRule } from '../core/rules';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { declareWorkload } from '../core/workload';
-import { BootStep } from '../image-bootstrap/boot-steps';
+import { BootStep, ServiceRestart } from '../image-bootstrap/boot-steps';
 import type { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
 import { buildServiceFleet, serviceFleetRules, type ServiceFleetProps, type ServiceProgram } from '../image-bootstrap/service-fleet';
 import { AccessLogsBucket, allowElbLogDelivery } from './access-logs';
 import { waitUntilHealthyCommands } from './health-wait';
+import { WebTierTimings, type TimingRule } from './timings';
 
 /**
  * Properties of a {@link WebTier}: the service fleet's (the program, the VPC, the instances, the
@@ -201,6 +201,15 @@ export const ACCESS_LOGS_PREFIX = 'alb';
  * table.grantReadWriteData(web); // what the app calls
  */
 export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectable {
+  /** The port the servers listen on (not privileged: the service runs as a dynamic user without capabilities). */
+  public static readonly SERVER_PORT: number = WEB_SERVER_PORT;
+  /** The server's readiness path, the balancer's health check: 200 once started and until a SIGTERM, 503 otherwise. */
+  public static readonly READINESS_PATH: string = READINESS_PATH;
+  /** The server's liveness path: 200 while the process can answer at all. */
+  public static readonly LIVENESS_PATH: string = LIVENESS_PATH;
+  /** The key prefix of the balancer's access logs in their bucket. */
+  public static readonly ACCESS_LOGS_PREFIX: string = ACCESS_LOGS_PREFIX;
+
   /** The Application Load Balancer. */
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   /** The listener that forwards to the servers: HTTPS with a certificate, else HTTP. */
@@ -224,7 +233,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
   public readonly grantPrincipal: iam.IPrincipal;
   /** The server program (bundled from `entry`, or `code`), an S3 asset. */
   public readonly program: s3Assets.Asset;
-  /** Every timing of the tier, derived from `requestTimeout` and `idleTimeout` (contracts/web-tier.ts). */
+  /** Every timing of the tier, derived from `requestTimeout` and `idleTimeout`. */
   public readonly timings: WebTierTimings;
   /** The server's environment, as the instances' environment file holds it. */
   public readonly programEnvironment: { readonly [name: string]: string };
@@ -255,7 +264,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     const azs = props.vpc.availabilityZones.length;
 
     const timingsKnown = isKnown(requestTimeoutSeconds) && isKnown(idleTimeoutSeconds);
-    const timings = deriveWebTierTimings({ requestTimeoutSeconds, idleTimeoutSeconds });
+    const timings = WebTierTimings.derive({ requestTimeoutSeconds, idleTimeoutSeconds });
     const program: ServiceProgram = {
       owner: 'WebTier',
       runtime: 'web-server',
@@ -272,7 +281,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
       reservedNames: Object.values<string>(WEB_TIER_ENV),
       // A server that exits on its own (a stray signal, a crash) comes back in seconds; `systemctl
       // stop` at shutdown does not restart it.
-      restart: 'always',
+      restart: ServiceRestart.ALWAYS,
       // Past the server's own shutdown (notice, then drain), then SIGKILL.
       stopTimeout: Duration.seconds(timings.stopTimeoutSeconds),
     };
@@ -342,7 +351,7 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
     this.https = props.certificate !== undefined;
     // The derived values are checked again once the tree is complete: a contract change that
     // breaks an ordering fails every synth, not a deployment.
-    this.node.addValidation({ validate: () => (timingsKnown ? brokenTimingRules(this.timings).map((r) => `timings: ${r}`) : []) });
+    this.node.addValidation({ validate: () => (timingsKnown ? this.timings.rules().filter((r) => !r.holds).map((r) => `timings: ${r.rule}`) : []) });
 
     // --- The balancer, its logs and its listeners ---
     const logs = props.accessLogsBucket ? undefined : new AccessLogsBucket(this, 'AccessLogs', {
@@ -532,8 +541,8 @@ export class WebTier extends Construct implements iam.IGrantable, ec2.IConnectab
   }
 
   /** Lists the timing rules and whether each holds (for docs and tests). */
-  public timingRules(): ReadonlyArray<{ readonly holds: boolean; readonly rule: string }> {
-    return timingRules(this.timings);
+  public timingRules(): TimingRule[] {
+    return this.timings.rules();
   }
 
 }

@@ -20,6 +20,7 @@ import {
 import { capacityRules } from '../core/rules';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { declareWorkload } from '../core/workload';
+import { ServiceRestart } from '../image-bootstrap/boot-steps';
 import type { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
 import { buildServiceFleet, serviceFleetRules, type ServiceFleetProps, type ServiceProgram } from '../image-bootstrap/service-fleet';
 import { BACKLOG_SCALING_GROUP_METRICS, BacklogScaling } from './fleet-scaling';
@@ -192,7 +193,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       },
       reservedNames: [AUTO_SCALING_GROUP_ENV, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV],
       // The agent exits 0 after draining for a termination: that is not to be restarted.
-      restart: 'on-failure',
+      restart: ServiceRestart.ON_FAILURE,
       stopTimeout: Duration.seconds(FLEET_AGENT_STOP_SECONDS + STOP_SLACK_SECONDS),
       // The agent reads its group's name from the aws:autoscaling:groupName tag.
       instanceMetadataTags: true,

@@ -6,7 +6,8 @@
 import { randomUUID } from 'crypto';
 import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { LOCK_TABLE_ENV } from '../../../contracts/locks';
-import { JobRunner, type JobMessage } from '../../../runtime/index';
+import { JobRunner } from '../../../runtime/jobs/job-runner';
+import type { JobMessage } from '../../../runtime/jobs/types';
 import { useLocalAws } from '../../support/local-aws';
 import { createLockTable } from '../../runtime/locks/support';
 

@@ -13,7 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { BootPhase, BootStep, SecretSource } from '../../../lib/image-bootstrap/boot-steps';
+import { BootPhase, BootStep, BootStepKind, SecretSource } from '../../../lib/image-bootstrap/boot-steps';
 import { BootstrappedImage, type BootstrappedImageProps } from '../../../lib/image-bootstrap/bootstrapped-image';
 import { cfnText, newStack, newVpcStack, onlyResource, statementsOfRole, userData } from './support/template';
 
@@ -372,7 +372,7 @@ describe('BootstrappedImage bake mode', () => {
     // WHEN
     const { image, template } = bakedStack();
     // THEN
-    expect(image.stepsByPhase()[BootPhase.IMAGE].map((s) => s.name)).toEqual(['tools', 'agent-bundle']);
+    expect(image.stepsByPhase().image.map((s) => s.name)).toEqual(['tools', 'agent-bundle']);
     const component = cfnText(onlyResource(template, 'AWS::ImageBuilder::Component').Properties.Data);
     expect(component).toContain("dnf install -y 'jq'");
     expect(component).toContain('dnf install -y amazon-cloudwatch-agent');
@@ -510,13 +510,27 @@ describe('BootstrappedImage validation', () => {
     ['execStart spans two lines', [BootStep.service('s', { execStart: '/bin/a\n/bin/b' })], /steps\[0\] \("s"\)\.execStart: must be one non-empty command line/],
     ['a service user is not a Linux user name', [BootStep.service('s', { execStart: '/bin/a', user: 'App User' })], /steps\[0\] \("s"\)\.user: must be a Linux user name.*received "App User"/],
     ['a service loads a secret step that is not before it', [BootStep.service('s', { execStart: '/bin/a', credentials: [secret()] })], /steps\[0\] \("s"\)\.credentials: must be secret steps that come before the service.*"password" is not/],
-    ['a secret step is marked IMAGE', [{ ...secret(), phase: BootPhase.IMAGE }], /steps\[0\] \("password"\)\.phase: is IMAGE, but a secret is read at every boot and never baked/],
+    // A secret step's phase is INSTANCE; JavaScript can still write the readonly field.
+    ['a secret step is marked IMAGE', [Object.assign(secret(), { phase: BootPhase.IMAGE })], /steps\[0\] \("password"\)\.phase: is IMAGE, but a secret is read at every boot and never baked/],
     ['a secret envVar is not a variable name', [BootStep.secret('p', SecretSource.fromParameter(ssm.StringParameter.fromStringParameterName(new Stack(), 'P', '/x')), { envVar: '1PASS' })], /steps\[0\] \("p"\)\.envVar: must be letters, digits and "_".*received "1PASS"/],
   ])('fails when %s', (_name, steps, error) => {
     // GIVEN
     const { stack, vpc } = newVpcStack();
     // WHEN / THEN
     expect(() => new BootstrappedImage(stack, 'Image', { vpc, steps: steps as never })).toThrow(error);
+  });
+
+  test('fails when a step is a subclass of BootStep of the user\'s own, which the boot script cannot run', () => {
+    // GIVEN a step class of the user's own (BootStep's constructor is protected, so other languages can subclass it too)
+    class OwnStep extends BootStep {
+      constructor() {
+        super(BootStepKind.COMMANDS, 'own', {});
+      }
+    }
+    const { stack, vpc } = newVpcStack();
+    // WHEN / THEN the image refuses it, naming the step and the factory to use
+    expect(() => new BootstrappedImage(stack, 'Image', { vpc, steps: [new OwnStep()] }))
+      .toThrow(/steps\[0\] \("own"\): was not made by BootStep's factories \(it is a OwnStep of kind "commands"\).*Make it with BootStep\.commands\(\.\.\.\)/);
   });
 
   test('reports every broken rule of the added steps in one error', () => {

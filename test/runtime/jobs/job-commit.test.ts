@@ -7,7 +7,9 @@
 import { randomUUID } from 'crypto';
 import { setTimeout as sleep } from 'timers/promises';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { JobLeaseLostError, JobRunner, defineJobHandler, type JobMessage } from '../../../runtime/index';
+import { JobLeaseLostError, defineJobHandler } from '../../../runtime/index';
+import { JobRunner } from '../../../runtime/jobs/job-runner';
+import type { JobMessage } from '../../../runtime/jobs/types';
 import { DROP_REPLY, startFaultProxy, transactionConflict, type FaultProxy, type FaultRule } from '../../support/fault-proxy';
 import { createIdempotencyTable, useLocalAws } from '../../support/local-aws';
 

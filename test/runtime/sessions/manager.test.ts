@@ -10,10 +10,8 @@ import { IncomingMessage, ServerResponse } from 'http';
 import { Socket } from 'net';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS } from '../../../contracts/session-store';
-import {
-  SessionConflictError, SessionGoneError, SessionManager, SessionOptionsError, generateSessionId, sessionKeyOf, signSessionId,
-  verifySignedSessionId, type SessionManagerOptions,
-} from '../../../runtime/index';
+import { SessionConflictError, SessionGoneError, SessionManager, SessionOptionsError, type SessionManagerOptions } from '../../../runtime/index';
+import { generateSessionId, sessionKeyOf, signSessionId, verifySignedSessionId } from '../../../runtime/sessions/ids';
 import { iamActionOf } from '../../../runtime/worker-agent/iam';
 import { useLocalAws } from '../../support/local-aws';
 import { createSessionTable, manualClock, recordingClient } from '../../support/session-table';

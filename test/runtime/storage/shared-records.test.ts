@@ -5,7 +5,7 @@
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RECORDS_READ_ACTIONS, RECORDS_WRITE_ACTIONS, STORAGE_RECORDS_TABLE_ENV } from '../../../contracts/shared-storage';
-import { isUuid } from '../../../runtime/index';
+import { isUuid } from '../../../runtime/jobs/parse-job';
 import { NotFoundError, RecordConflictError, SharedRecords, StorageOptionsError } from '../../../runtime/storage';
 import { useLocalAws } from '../../support/local-aws';
 
