@@ -35,7 +35,7 @@ export enum SharedStorageEncryption {
  *
  * S3 delivers each event at least once, in a message of its own, so the message id is no job id:
  * give the worker's `defineJobHandler` `{ schema: parseObjectCreatedEvent, jobIdFrom:
- * objectCreatedJobId }` (from `cdk-cloud-patterns/runtime`), and the job id is derived from the
+ * objectCreatedJobId }` (from `@cdk-cloud-patterns/runtime`), and the job id is derived from the
  * object: bucket, key and version id (this bucket is versioned, so every event names one). A
  * duplicate event is then the same job, which idempotency applies once.
  */

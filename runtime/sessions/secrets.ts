@@ -15,7 +15,7 @@ export type SecretVersionStage = 'AWSCURRENT' | 'AWSPREVIOUS';
  *
  * @example
  * import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
- * import { SessionManager, currentAndPreviousSecrets } from 'cdk-cloud-patterns/runtime';
+ * import { SessionManager, currentAndPreviousSecrets } from '@cdk-cloud-patterns/runtime';
  *
  * const client = new SecretsManagerClient({});
  * const readSecrets = () => currentAndPreviousSecrets(async (stage) =>
