@@ -64,3 +64,13 @@ export function encryptionKeyFor(scope: Construct, resolved: ResolvedEncryption<
   if (!resolved.kms) return undefined;
   return given ?? newEncryptionKey(scope, options);
 }
+
+/**
+ * What DynamoDB asks of a caller for a table under a customer-managed key (it decrypts the table
+ * key with the caller's permission), written once for every table of the catalog: no
+ * `kms:GenerateDataKey*` or `kms:ReEncrypt*` wildcard, which fail AwsSolutions-IAM5.
+ */
+export const DYNAMODB_KEY_ACTIONS: readonly string[] = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
+
+/** Of {@link DYNAMODB_KEY_ACTIONS}, what a caller that only reads needs. */
+export const DYNAMODB_KEY_READ_ACTIONS: readonly string[] = ['kms:Decrypt', 'kms:DescribeKey'];

@@ -6,7 +6,7 @@
  * test/lib/compliance-packs.test.ts derives these groups from cdk-nag's own packs and
  * checks every acknowledgement of the catalog against them.
  */
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /** One check under the id of each pack that ships it. */
@@ -28,4 +28,35 @@ export const SAME_CHECK = {
 /** Acknowledges one check on `scope` under every id it has, with one reason. */
 export function acknowledgeCheck(scope: IConstruct, ids: readonly string[], reason: string): void {
   Validations.of(scope).acknowledge(...ids.map((id) => ({ id, reason })));
+}
+
+/**
+ * A CloudFormation value as cdk-nag names it in a finding (`arn:<AWS::Partition>:s3:::<Bucket.Arn>/*`):
+ * references as `<LogicalId>` and `<LogicalId.Attribute>`, joins flattened. So that an
+ * acknowledgement of one wildcard names that wildcard exactly, and no other.
+ */
+export function nagFindingText(scope: IConstruct, value: string): string {
+  const visit = (node: unknown): string => {
+    if (node === undefined) return '';
+    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+    const n = node as Record<string, unknown>;
+    if (n['Fn::Join']) {
+      const [delimiter, items] = n['Fn::Join'] as [string, unknown[]];
+      return items.map(visit).join(delimiter);
+    }
+    if (n['Fn::Sub']) return visit(n['Fn::Sub']);
+    if (n['Fn::GetAtt']) {
+      const [resource, attribute] = n['Fn::GetAtt'] as [unknown, unknown];
+      return `<${visit(resource)}.${visit(attribute)}>`;
+    }
+    if (n['Fn::ImportValue']) return visit(n['Fn::ImportValue']);
+    if (n.Ref) return `<${visit(n.Ref)}>`;
+    return JSON.stringify(node);
+  };
+  return visit(Stack.of(scope).resolve(value));
+}
+
+/** Acknowledges AwsSolutions-IAM5 on `scope` for exactly these wildcard resources, with one reason. */
+export function acknowledgeWildcardResources(scope: IConstruct, resources: readonly string[], reason: string): void {
+  Validations.of(scope).acknowledge(...resources.map((r) => ({ id: `AwsSolutions-IAM5[Resource::${nagFindingText(scope, r)}]`, reason })));
 }

@@ -12,14 +12,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LOCK_ATTRIBUTES as A, LOCK_DYNAMODB_ACTIONS, LOCK_TABLE_ENV } from '../../contracts/locks';
-import { encryptionKeyFor, resolveEncryption } from '../core/encryption';
+import { DYNAMODB_KEY_ACTIONS, encryptionKeyFor, resolveEncryption } from '../core/encryption';
 import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { assertProps } from '../core/validation';
 import { LockTableEncryption, type ILockTable, type LockTableAttributes, type LockTableProps } from './props';
 import { lockTableAttributeRules, lockTableRules } from './validation';
-
-/** KMS actions a lock user needs on a customer-managed table key (DynamoDB decrypts the table key with the caller's permission). */
-const LOCK_KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
 
 /** The table operations the lock client performs, for metrics. */
 const OPERATIONS = [dynamodb.Operation.GET_ITEM, dynamodb.Operation.UPDATE_ITEM];
@@ -42,7 +39,7 @@ abstract class LockTableBase extends Construct implements ILockTable {
    */
   public grantReadWrite(grantee: iam.IGrantable): iam.Grant {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: [...LOCK_DYNAMODB_ACTIONS], resourceArns: [this.table.tableArn] });
-    this.encryptionKey?.grant(grantee, ...LOCK_KMS_ACTIONS);
+    this.encryptionKey?.grant(grantee, ...DYNAMODB_KEY_ACTIONS);
     return grant;
   }
 

@@ -15,7 +15,7 @@ import {
   SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS, SESSION_READ_ACTIONS, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV, SESSION_USER_INDEX_NAME, SESSION_USER_INDEX_PROJECTION,
   SESSION_WRITE_ACTIONS,
 } from '../../contracts/session-store';
-import { encryptionKeyFor, resolveEncryption } from '../core/encryption';
+import { DYNAMODB_KEY_ACTIONS, DYNAMODB_KEY_READ_ACTIONS, encryptionKeyFor, resolveEncryption } from '../core/encryption';
 import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { existingResourceRule } from '../core/rules';
 import { assertProps, outsideInt } from '../core/validation';
@@ -100,8 +100,6 @@ export interface SessionStoreProps {
   readonly alarmTopic?: sns.ITopic;
 }
 
-/** KMS actions a session user needs on a customer-managed table key. */
-const SESSION_KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
 
 /** The table operations the session library performs, for metrics. */
 const OPERATIONS = [
@@ -164,13 +162,13 @@ abstract class SessionStoreBase extends Construct implements ISessionStore {
 
   /** Lets `grantee` load sessions and list a user's sessions: GetItem and Query (SESSION_READ_ACTIONS), and Decrypt and DescribeKey on a KMS key. */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    this.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey');
+    this.encryptionKey?.grant(grantee, ...DYNAMODB_KEY_READ_ACTIONS);
     return iam.Grant.addToPrincipal({ grantee, actions: [...SESSION_READ_ACTIONS], resourceArns: this.resourceArns() });
   }
 
   /** Lets `grantee` save, touch and destroy sessions: PutItem, UpdateItem, DeleteItem (SESSION_WRITE_ACTIONS), and what DynamoDB asks of a KMS key. */
   public grantWrite(grantee: iam.IGrantable): iam.Grant {
-    this.encryptionKey?.grant(grantee, ...SESSION_KMS_ACTIONS);
+    this.encryptionKey?.grant(grantee, ...DYNAMODB_KEY_ACTIONS);
     return iam.Grant.addToPrincipal({ grantee, actions: [...SESSION_WRITE_ACTIONS], resourceArns: [this.table.tableArn] });
   }
 
@@ -183,7 +181,7 @@ abstract class SessionStoreBase extends Construct implements ISessionStore {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: [...SESSION_DYNAMODB_ACTIONS], resourceArns: this.resourceArns() });
     // What DynamoDB asks of the caller for a table under a customer-managed key (it decrypts the
     // table key with the caller's permission); no ReEncrypt* or GenerateDataKey* wildcards.
-    this.encryptionKey?.grant(grantee, ...SESSION_KMS_ACTIONS);
+    this.encryptionKey?.grant(grantee, ...DYNAMODB_KEY_ACTIONS);
     return grant;
   }
 

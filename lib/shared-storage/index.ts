@@ -4,4 +4,4 @@
  * @module shared-storage
  */
 export { SharedStorage, SharedStorageEncryption } from './shared-storage';
-export type { SharedStorageProps, ObjectCreatedJobs } from './shared-storage';
+export type { ISharedStorage, ObjectCreatedJobs, SharedStorageAttributes, SharedStorageProps, SharedStorageReplication } from './shared-storage';

@@ -4,21 +4,25 @@
  * uploads that become jobs on a WorkQueue, through the bucket's own notification configuration
  * (no Lambda-backed custom resource).
  */
-import { Annotations, Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import * as backupLib from 'aws-cdk-lib/aws-backup';
+import type * as backup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import {
   RECORD_DATA_ATTRIBUTE, RECORD_ID_ATTRIBUTE, RECORD_VERSION_ATTRIBUTE, RECORD_WRITE_ID_ATTRIBUTE, RECORDS_READ_ACTIONS, RECORDS_WRITE_ACTIONS, SHARED_STORAGE_BUCKET_WORKLOAD,
   STORAGE_BUCKET_ENV, STORAGE_DELETE_ACTIONS, STORAGE_READ_ACTIONS, STORAGE_RECORDS_TABLE_ENV, STORAGE_RECORDS_TTL_ATTRIBUTE_ENV,
   STORAGE_WRITE_ACTIONS,
 } from '../../contracts/shared-storage';
 import { declareWorkload } from '../core/workload';
-import { encryptionKeyFor, resolveEncryption, type ResolvedEncryption } from '../core/encryption';
+import { DYNAMODB_KEY_ACTIONS, encryptionKeyFor, resolveEncryption, type ResolvedEncryption } from '../core/encryption';
+import { SAME_CHECK, acknowledgeCheck, acknowledgeWildcardResources } from '../core/nag';
 import { existingResourceRule } from '../core/rules';
+import { newRole } from '../core/roles';
 import { assertProps, isKnown, type PropRule } from '../core/validation';
 import type { IWorkQueue } from '../work-queue/work-queue';
 
@@ -174,6 +178,95 @@ export interface SharedStorageProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Replicate every object to a bucket of yours (in another region, say), for recovery from the
+   * loss of a region or of the bucket. The destination must be versioned; with KMS encryption,
+   * give its key too.
+   *
+   * @default - no replication
+   */
+  readonly replication?: SharedStorageReplication;
+
+  /**
+   * Back the records table up with this AWS Backup plan (a selection of the table is added to it).
+   *
+   * @default - no backup plan (point-in-time recovery is on either way)
+   */
+  readonly backupPlan?: backup.IBackupPlan;
+
+  /**
+   * Lock new objects against deletion and overwrite for this long (S3 Object Lock, default
+   * retention). GOVERNANCE mode lets a role with `s3:BypassGovernanceRetention` delete early;
+   * COMPLIANCE mode lets no one. Content-addressed objects suit it (a key's content never
+   * changes); `verify(key, { deleteOnMismatch: true })` then fails on a locked version.
+   *
+   * @default - no object lock
+   */
+  readonly objectLockDefaultRetention?: s3.ObjectLockRetention;
+}
+
+/** Where a {@link SharedStorage} bucket replicates its objects. */
+export interface SharedStorageReplication {
+  /** The destination bucket (versioned). */
+  readonly destination: s3.IBucket;
+
+  /**
+   * The destination's KMS key, to encrypt replicas with: needed when the storage uses KMS.
+   *
+   * @default - replicas encrypted as the destination bucket's default says
+   */
+  readonly destinationKey?: kms.IKey;
+}
+
+/**
+ * Shared storage as its users take it: the bucket, the records table, the key, the environment
+ * the storage clients read, grants and metrics. A {@link SharedStorage} is one; so is the storage
+ * of another stack or app imported with {@link SharedStorage.fromSharedStorageAttributes}.
+ */
+export interface ISharedStorage extends IConstruct {
+  /** The bucket. */
+  readonly bucket: s3.IBucket;
+  /** The KMS key of the bucket (and records), when it uses one. */
+  readonly encryptionKey?: kms.IKey;
+  /** The table of shared records, when there is one. */
+  readonly recordsTable?: dynamodb.ITable;
+  /** The TTL attribute of the records table, when TTL is on. */
+  readonly recordsTimeToLiveAttribute?: string;
+  /** The environment variables the storage clients read (`SharedStorageClient.fromEnvironment()`, `SharedRecords.fromEnvironment()`). */
+  readonly environment: { readonly [name: string]: string };
+  /** Lets `grantee` read objects under `prefix` (the whole bucket by default) and, with a records table, records. */
+  grantRead(grantee: iam.IGrantable, prefix?: string): iam.Grant;
+  /** Lets `grantee` write objects under `prefix` (the whole bucket by default) and, with a records table, records. */
+  grantWrite(grantee: iam.IGrantable, prefix?: string): iam.Grant;
+  /** Both {@link grantRead} and {@link grantWrite}. */
+  grantReadWrite(grantee: iam.IGrantable, prefix?: string): iam.Grant;
+  /** Lets `grantee` read (GET, HEAD) objects whose key starts with `prefix`. */
+  grantReadPrefix(grantee: iam.IGrantable, prefix: string): iam.Grant;
+  /** Lets `grantee` write objects under `prefix` as the client does. */
+  grantWritePrefix(grantee: iam.IGrantable, prefix: string): iam.Grant;
+  /** Lets `grantee` delete objects under `prefix` as the client does (`verify`'s `deleteOnMismatch`). */
+  grantDeletePrefix(grantee: iam.IGrantable, prefix: string): iam.Grant;
+  /** Lets `grantee` read records. Throws without a records table. */
+  grantReadRecords(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` read and write records as `SharedRecords` does. Throws without a records table. */
+  grantReadWriteRecords(grantee: iam.IGrantable): iam.Grant;
+  /** Bytes stored in the bucket's standard storage (daily, maximum). */
+  metricBucketSizeBytes(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Objects in the bucket, every version counted (daily, maximum). */
+  metricNumberOfObjects(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/** What {@link SharedStorage.fromSharedStorageAttributes} needs to know of storage made elsewhere. */
+export interface SharedStorageAttributes {
+  /** The bucket's name. */
+  readonly bucketName: string;
+  /** The bucket's KMS key, when it uses one. @default - not encrypted with a customer-managed key */
+  readonly encryptionKey?: kms.IKey;
+  /** The records table's name, when the storage has one. @default - no records table */
+  readonly recordsTableName?: string;
+  /** The records table's TTL attribute, when TTL is on. @default - no TTL */
+  readonly recordsTimeToLiveAttribute?: string;
 }
 
 /** Default: old versions kept 30 days. */
@@ -192,125 +285,50 @@ const RESERVED_RECORD_ATTRIBUTES = [RECORD_ID_ATTRIBUTE, RECORD_VERSION_ATTRIBUT
 
 const BUCKET_SHAPING: (keyof SharedStorageProps)[] = [
   'encryption', 'encryptionKey', 'minimumTlsVersion', 'noncurrentVersionExpiration', 'abortIncompleteUploadsAfter',
-  'accessLogsBucket', 'accessLogsRetention', 'corsOrigins', 'requestMetrics', 'objectCreatedJobs', 'removalPolicy',
+  'accessLogsBucket', 'accessLogsRetention', 'corsOrigins', 'requestMetrics', 'objectCreatedJobs', 'removalPolicy', 'replication',
+  'objectLockDefaultRetention',
 ];
 
-/**
- * A bucket for shared objects, with an optional table for shared records, secure by default:
- * encrypted, TLS only (1.2 or later), no public access, no ACLs, versioned, server access logs,
- * incomplete uploads cleaned up.
- *
- * @example
- * const jobs = new WorkQueue(this, 'Jobs');
- * const storage = new SharedStorage(this, 'Storage', {
- *   records: true,
- *   objectCreatedJobs: { workQueue: jobs, prefix: 'incoming/' },
- * });
- * storage.grantReadPrefix(worker, 'incoming/');
- * storage.grantWritePrefix(worker, 'results/');
- */
-export class SharedStorage extends Construct {
-  /** The bucket. */
-  public readonly bucket: s3.IBucket;
-  /** Where server access logs go; undefined for an existing bucket. */
-  public readonly accessLogsBucket?: s3.IBucket;
-  /** The KMS key of the bucket, when it uses one. */
-  public readonly encryptionKey?: kms.IKey;
-  /** The table of shared records, when there is one. */
-  public readonly recordsTable?: dynamodb.ITable;
-  /** The TTL attribute of the records table, when TTL is on. */
-  public readonly recordsTimeToLiveAttribute?: string;
+/** Grants, environment and metrics every shared storage has, from its bucket and records table. */
+abstract class SharedStorageBase extends Construct implements ISharedStorage {
+  public abstract readonly bucket: s3.IBucket;
+  public abstract readonly encryptionKey?: kms.IKey;
+  public abstract readonly recordsTable?: dynamodb.ITable;
+  public abstract readonly recordsTimeToLiveAttribute?: string;
   /** True when this construct created the bucket (and so controls its settings). */
-  public readonly createdBucket: boolean;
+  public abstract readonly createdBucket: boolean;
   /** Whether request metrics (4xx, 5xx) are on. */
-  public readonly requestMetrics: boolean;
+  public abstract readonly requestMetrics: boolean;
 
-  constructor(scope: Construct, id: string, props: SharedStorageProps = {}) {
-    super(scope, id);
-    // Server access logs reach the log bucket through its bucket policy, not ACLs, which
-    // object ownership "bucket owner enforced" turns off (CDK's flag is off in an app without it).
-    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+  /**
+   * Lets `grantee` read objects under `prefix` (the whole bucket by default) and, when there is a
+   * records table, records: {@link grantReadPrefix} and {@link grantReadRecords}.
+   */
+  public grantRead(grantee: iam.IGrantable, prefix = ''): iam.Grant {
+    const grant = this.grantReadPrefix(grantee, prefix);
+    return this.recordsTable ? grant.combine(this.grantReadRecords(grantee)) : grant;
+  }
 
-    const byo = props.bucket !== undefined;
-    const encryption = resolveEncryption(props, SharedStorageEncryption.KMS, SharedStorageEncryption.S3_MANAGED, 'SharedStorageEncryption');
-    const minimumTlsVersion = props.minimumTlsVersion ?? 1.2;
-    const noncurrent = props.noncurrentVersionExpiration ?? DEFAULT_NONCURRENT_EXPIRATION;
-    const abortAfter = props.abortIncompleteUploadsAfter ?? DEFAULT_ABORT_INCOMPLETE;
-    const logRetention = props.accessLogsRetention ?? DEFAULT_LOG_RETENTION;
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const records = props.records ?? (props.recordsTable !== undefined || props.recordsTimeToLiveAttribute !== undefined);
+  /**
+   * Lets `grantee` write objects under `prefix` (the whole bucket by default) and, when there is a
+   * records table, records: {@link grantWritePrefix} and {@link grantReadWriteRecords} (a
+   * record's conditional write reads it first).
+   */
+  public grantWrite(grantee: iam.IGrantable, prefix = ''): iam.Grant {
+    const grant = this.grantWritePrefix(grantee, prefix);
+    return this.recordsTable ? grant.combine(this.grantReadWriteRecords(grantee)) : grant;
+  }
 
-    assertProps(this, sharedStorageRules(props, { noncurrent, abortAfter, logRetention, minimumTlsVersion, records, encryption }));
-
-    this.createdBucket = !byo;
-    this.requestMetrics = !byo && (props.requestMetrics ?? false);
-
-    if (props.bucket) {
-      this.bucket = props.bucket;
-      this.encryptionKey = props.bucket.encryptionKey;
-    } else {
-      this.encryptionKey = encryptionKeyFor(this, encryption, props.encryptionKey, { description: `Encrypts the objects and records of ${this.node.path}`, removalPolicy });
-
-      this.accessLogsBucket = props.accessLogsBucket ?? this.newLogBucket(logRetention);
-      const bucket = new s3.Bucket(this, 'Bucket', {
-        ...(encryption.kms
-          ? { encryption: s3.BucketEncryption.KMS, encryptionKey: this.encryptionKey, bucketKeyEnabled: true }
-          : { encryption: s3.BucketEncryption.S3_MANAGED }),
-        enforceSSL: true,
-        minimumTLSVersion: minimumTlsVersion,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        versioned: true,
-        serverAccessLogsBucket: this.accessLogsBucket,
-        serverAccessLogsPrefix: props.accessLogsBucket ? `${this.node.path.replace(/\//g, '-')}/` : undefined,
-        lifecycleRules: [
-          { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: abortAfter },
-          { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: noncurrent },
-          // A delete marker with no versions behind it is clutter that slows listings.
-          { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
-        ],
-        cors: props.corsOrigins?.length
-          ? [{
-            allowedOrigins: props.corsOrigins,
-            allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD, s3.HttpMethods.PUT, s3.HttpMethods.POST],
-            allowedHeaders: ['content-type', 'content-length', 'x-amz-checksum-sha256', 'x-amz-sdk-checksum-algorithm'],
-            exposedHeaders: ['etag', 'x-amz-checksum-sha256', 'x-amz-version-id'],
-            maxAge: 3000,
-          }]
-          : undefined,
-        metrics: this.requestMetrics ? [{ id: REQUEST_METRICS_ID }] : undefined,
-        removalPolicy,
-      });
-      this.bucket = bucket;
-      if (props.objectCreatedJobs) this.sendObjectCreatedEvents(bucket, props.objectCreatedJobs);
-    }
-
-    if (records) {
-      this.recordsTimeToLiveAttribute = props.recordsTimeToLiveAttribute;
-      this.recordsTable = props.recordsTable ?? new dynamodb.Table(this, 'Records', {
-        partitionKey: { name: RECORD_ID_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
-        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        ...(this.encryptionKey && this.createdBucket
-          ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.encryptionKey }
-          : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
-        timeToLiveAttribute: props.recordsTimeToLiveAttribute,
-        removalPolicy,
-      });
-    }
-
-    if (this.createdBucket) {
-      declareWorkload(this.bucket.node.defaultChild as s3.CfnBucket, SHARED_STORAGE_BUCKET_WORKLOAD.declare({ role: 'objects' }));
-      const logs = this.accessLogsBucket?.node.defaultChild;
-      if (!props.accessLogsBucket && logs instanceof s3.CfnBucket) declareWorkload(logs, SHARED_STORAGE_BUCKET_WORKLOAD.declare({ role: 'access-logs' }));
-    }
+  /** Both {@link grantRead} and {@link grantWrite}. */
+  public grantReadWrite(grantee: iam.IGrantable, prefix = ''): iam.Grant {
+    return this.grantRead(grantee, prefix).combine(this.grantWrite(grantee, prefix));
   }
 
   /**
    * The environment variables through which the storage client finds this storage
    * (`SharedStorageClient.fromEnvironment()`, `SharedRecords.fromEnvironment()`).
    */
-  public get environment(): Record<string, string> {
+  public get environment(): { readonly [name: string]: string } {
     const env: Record<string, string> = { [STORAGE_BUCKET_ENV]: this.bucket.bucketName };
     if (this.recordsTable) env[STORAGE_RECORDS_TABLE_ENV] = this.recordsTable.tableName;
     if (this.recordsTimeToLiveAttribute) env[STORAGE_RECORDS_TTL_ATTRIBUTE_ENV] = this.recordsTimeToLiveAttribute;
@@ -362,7 +380,7 @@ export class SharedStorage extends Construct {
    */
   public grantReadWriteRecords(grantee: iam.IGrantable): iam.Grant {
     const table = this.requireTable('grantReadWriteRecords');
-    table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*');
+    table.encryptionKey?.grant(grantee, ...DYNAMODB_KEY_ACTIONS);
     return iam.Grant.addToPrincipal({ grantee, actions: [...RECORDS_READ_ACTIONS, ...RECORDS_WRITE_ACTIONS], resourceArns: [table.tableArn] });
   }
 
@@ -390,15 +408,13 @@ export class SharedStorage extends Construct {
     if (!Token.isUnresolved(prefix) && /[*?]/.test(prefix)) {
       throw new Error(`${this.node.path}: the prefix of a grant is a literal key prefix, received "${prefix}". Remove the wildcard (a grant on "incoming/" covers every key under it).`);
     }
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.bucket.arnForObjects(`${prefix}*`)] });
+    const objects = this.bucket.arnForObjects(`${prefix}*`);
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [objects] });
     // The wildcard is the key prefix itself: acknowledged for this finding only, with the prefix in its id.
     const principal = grantee.grantPrincipal;
-    const cfnBucket = this.createdBucket ? this.bucket.node.defaultChild : undefined;
-    if (cfnBucket instanceof s3.CfnBucket && principal instanceof Construct) {
-      Validations.of(principal).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(cfnBucket)}.Arn>/${prefix}*]`,
-        reason: `SharedStorage grants ${actions.join(', ')} on the keys under "${prefix}" of its bucket: the wildcard is that key prefix, and nothing outside it is granted.`,
-      });
+    if (this.createdBucket && principal instanceof Construct) {
+      acknowledgeWildcardResources(principal, [objects],
+        `SharedStorage grants ${actions.join(', ')} on the keys under "${prefix}" of its bucket: the wildcard is that key prefix, and nothing outside it is granted.`);
     }
     return grant;
   }
@@ -435,6 +451,142 @@ export class SharedStorage extends Construct {
     });
   }
 
+}
+
+/**
+ * A bucket for shared objects, with an optional table for shared records, secure by default:
+ * encrypted, TLS only (1.2 or later), no public access, no ACLs, versioned, server access logs,
+ * incomplete uploads cleaned up.
+ *
+ * @example
+ * const jobs = new WorkQueue(this, 'Jobs');
+ * const storage = new SharedStorage(this, 'Storage', {
+ *   records: true,
+ *   objectCreatedJobs: { workQueue: jobs, prefix: 'incoming/' },
+ * });
+ * storage.grantReadPrefix(worker, 'incoming/');
+ * storage.grantWritePrefix(worker, 'results/');
+ */
+export class SharedStorage extends SharedStorageBase {
+  /**
+   * Shared storage made in another stack or app, with the same grants and environment: nothing is
+   * created (its own app keeps the bucket, its logs and alarms).
+   *
+   * @example
+   * const storage = SharedStorage.fromSharedStorageAttributes(this, 'Storage', { bucketName: 'shared-objects', recordsTableName: 'shared-records' });
+   * storage.grantRead(worker, 'incoming/');
+   */
+  public static fromSharedStorageAttributes(scope: Construct, id: string, attrs: SharedStorageAttributes): ISharedStorage {
+    return new ImportedSharedStorage(scope, id, attrs);
+  }
+
+  /** The bucket. */
+  public readonly bucket: s3.IBucket;
+  /** Where server access logs go; undefined for an existing bucket. */
+  public readonly accessLogsBucket?: s3.IBucket;
+  /** The KMS key of the bucket, when it uses one. */
+  public readonly encryptionKey?: kms.IKey;
+  /** The table of shared records, when there is one. */
+  public readonly recordsTable?: dynamodb.ITable;
+  /** The TTL attribute of the records table, when TTL is on. */
+  public readonly recordsTimeToLiveAttribute?: string;
+  /** True when this construct created the bucket (and so controls its settings). */
+  public readonly createdBucket: boolean;
+  /** Whether request metrics (4xx, 5xx) are on. */
+  public readonly requestMetrics: boolean;
+
+  constructor(scope: Construct, id: string, props: SharedStorageProps = {}) {
+    super(scope, id);
+    // Server access logs reach the log bucket through its bucket policy, not ACLs, which
+    // object ownership "bucket owner enforced" turns off (CDK's flag is off in an app without it).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+
+    const byo = props.bucket !== undefined;
+    const encryption = resolveEncryption(props, SharedStorageEncryption.KMS, SharedStorageEncryption.S3_MANAGED, 'SharedStorageEncryption');
+    const minimumTlsVersion = props.minimumTlsVersion ?? 1.2;
+    const noncurrent = props.noncurrentVersionExpiration ?? DEFAULT_NONCURRENT_EXPIRATION;
+    const abortAfter = props.abortIncompleteUploadsAfter ?? DEFAULT_ABORT_INCOMPLETE;
+    const logRetention = props.accessLogsRetention ?? DEFAULT_LOG_RETENTION;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const records = props.records ?? (props.recordsTable !== undefined || props.recordsTimeToLiveAttribute !== undefined);
+
+    assertProps(this, sharedStorageRules(props, { noncurrent, abortAfter, logRetention, minimumTlsVersion, records, encryption }));
+
+    this.createdBucket = !byo;
+    this.requestMetrics = !byo && (props.requestMetrics ?? false);
+
+    if (props.bucket) {
+      this.bucket = props.bucket;
+      this.encryptionKey = props.bucket.encryptionKey;
+    } else {
+      this.encryptionKey = encryptionKeyFor(this, encryption, props.encryptionKey, { description: `Encrypts the objects and records of ${this.node.path}`, removalPolicy });
+
+      this.accessLogsBucket = props.accessLogsBucket ?? this.newLogBucket(logRetention);
+      // Made here, not by s3.Bucket, so that its permissions go to a customer-managed policy (no
+      // inline policy for the strict packs) and its wildcards are acknowledged with their reason.
+      const replicationRole = props.replication ? newRole(this, 'ReplicationRole', {
+        assumedBy: new iam.ServicePrincipal('s3.amazonaws.com'),
+        description: `Replicates the objects of ${this.node.path}`,
+        customerManagedPolicies: true,
+      }) : undefined;
+      const bucket = new s3.Bucket(this, 'Bucket', {
+        ...(encryption.kms
+          ? { encryption: s3.BucketEncryption.KMS, encryptionKey: this.encryptionKey, bucketKeyEnabled: true }
+          : { encryption: s3.BucketEncryption.S3_MANAGED }),
+        enforceSSL: true,
+        minimumTLSVersion: minimumTlsVersion,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned: true,
+        serverAccessLogsBucket: this.accessLogsBucket,
+        serverAccessLogsPrefix: props.accessLogsBucket ? `${this.node.path.replace(/\//g, '-')}/` : undefined,
+        lifecycleRules: [
+          { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: abortAfter },
+          { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: noncurrent },
+          // A delete marker with no versions behind it is clutter that slows listings.
+          { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
+        ],
+        cors: props.corsOrigins?.length
+          ? [{
+            allowedOrigins: props.corsOrigins,
+            allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD, s3.HttpMethods.PUT, s3.HttpMethods.POST],
+            allowedHeaders: ['content-type', 'content-length', 'x-amz-checksum-sha256', 'x-amz-sdk-checksum-algorithm'],
+            exposedHeaders: ['etag', 'x-amz-checksum-sha256', 'x-amz-version-id'],
+            maxAge: 3000,
+          }]
+          : undefined,
+        metrics: this.requestMetrics ? [{ id: REQUEST_METRICS_ID }] : undefined,
+        objectLockDefaultRetention: props.objectLockDefaultRetention,
+        ...(props.replication ? { replicationRole: replicationRole!, replicationRules: [replicationRule(props.replication, encryption.kms)] } : {}),
+        removalPolicy,
+      });
+      if (props.replication) this.grantReplication(bucket, replicationRole!, props.replication);
+      this.bucket = bucket;
+      if (props.objectCreatedJobs) this.sendObjectCreatedEvents(bucket, props.objectCreatedJobs);
+    }
+
+    if (records) {
+      this.recordsTimeToLiveAttribute = props.recordsTimeToLiveAttribute;
+      this.recordsTable = props.recordsTable ?? new dynamodb.Table(this, 'Records', {
+        partitionKey: { name: RECORD_ID_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        ...(this.encryptionKey && this.createdBucket
+          ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.encryptionKey }
+          : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
+        timeToLiveAttribute: props.recordsTimeToLiveAttribute,
+        removalPolicy,
+      });
+      if (props.backupPlan) this.backUpRecords(props.backupPlan, this.recordsTable);
+    }
+
+    if (this.createdBucket) {
+      declareWorkload(this.bucket.node.defaultChild as s3.CfnBucket, SHARED_STORAGE_BUCKET_WORKLOAD.declare({ role: 'objects' }));
+      const logs = this.accessLogsBucket?.node.defaultChild;
+      if (!props.accessLogsBucket && logs instanceof s3.CfnBucket) declareWorkload(logs, SHARED_STORAGE_BUCKET_WORKLOAD.declare({ role: 'access-logs' }));
+    }
+  }
+
   private newLogBucket(retention: Duration): s3.Bucket {
     const logs = new s3.Bucket(this, 'AccessLogs', {
       // Server access logs can only be delivered to an SSE-S3 bucket.
@@ -442,14 +594,54 @@ export class SharedStorage extends Construct {
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: retention }],
+      // Versioned like the web tier's log bucket: a log deleted by mistake stays a day.
+      versioned: true,
+      lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: retention, noncurrentVersionExpiration: Duration.days(1) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(logs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This is the server access log bucket of the storage bucket; logging its own access would write a log record for every log record.',
-    });
+    acknowledgeCheck(logs, SAME_CHECK.s3BucketLogging, 'This is the server access log bucket of the storage bucket; logging its own access would write a log record for every log record.');
+    acknowledgeCheck(logs, SAME_CHECK.s3DefaultEncryptionKms, 'S3 delivers server access logs only to buckets encrypted with SSE-S3, not SSE-KMS: AWS offers no way to put them under a KMS key. Pass `accessLogsBucket` to log to a bucket of your own.');
     return logs;
+  }
+
+  /**
+   * What S3 replication calls, as AWS's replication guide lists it, in the role's managed policy:
+   * read the source's replication configuration and object versions, write replicas to the
+   * destination, decrypt with the source's key and encrypt with the destination's. No action
+   * wildcard (CDK's grantReplicationPermission asks for kms:GenerateDataKey* and kms:ReEncrypt*);
+   * the resource wildcards are the objects of the two buckets, acknowledged as exactly those.
+   */
+  private grantReplication(bucket: s3.Bucket, role: iam.Role, replication: SharedStorageReplication): void {
+    const sourceObjects = bucket.arnForObjects('*');
+    const destinationObjects = replication.destination.arnForObjects('*');
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetReplicationConfiguration', 's3:ListBucket'], resources: [bucket.bucketArn] }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging'], resources: [sourceObjects],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'], resources: [destinationObjects] }));
+    this.encryptionKey?.grant(role, 'kms:Decrypt');
+    replication.destinationKey?.grant(role, 'kms:Encrypt');
+    acknowledgeWildcardResources(role, [sourceObjects, destinationObjects],
+      'S3 replication reads every object version of the source bucket and writes replicas of them to the destination: the wildcard is the objects of that bucket, nothing else.');
+  }
+
+  /** Adds the records table to the user's backup plan, with a role of managed policies. */
+  private backUpRecords(plan: backup.IBackupPlan, table: dynamodb.ITable): void {
+    const role = newRole(this, 'BackupRole', {
+      assumedBy: new iam.ServicePrincipal('backup.amazonaws.com'),
+      description: `Backs up the records of ${this.node.path}`,
+      customerManagedPolicies: true,
+    });
+    role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSBackupServiceRolePolicyForBackup'));
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+      reason: 'AWS Backup\'s own service role policy, which AWS keeps current with the actions a backup of DynamoDB calls; AWS Backup documents it for this role.',
+    });
+    new backupLib.BackupSelection(this, 'RecordsBackup', {
+      backupPlan: plan,
+      resources: [backupLib.BackupResource.fromDynamoDbTable(table)],
+      role,
+    });
   }
 
   /**
@@ -500,6 +692,36 @@ export class SharedStorage extends Construct {
   }
 }
 
+/** Shared storage of another stack or app: see {@link SharedStorage.fromSharedStorageAttributes}. */
+class ImportedSharedStorage extends SharedStorageBase {
+  public readonly bucket: s3.IBucket;
+  public readonly encryptionKey?: kms.IKey;
+  public readonly recordsTable?: dynamodb.ITable;
+  public readonly recordsTimeToLiveAttribute?: string;
+  public readonly createdBucket = false;
+  public readonly requestMetrics = false;
+
+  constructor(scope: Construct, id: string, attrs: SharedStorageAttributes) {
+    super(scope, id);
+    this.encryptionKey = attrs.encryptionKey;
+    this.bucket = s3.Bucket.fromBucketAttributes(this, 'Bucket', { bucketName: attrs.bucketName, encryptionKey: attrs.encryptionKey });
+    this.recordsTable = attrs.recordsTableName === undefined
+      ? undefined
+      : dynamodb.Table.fromTableAttributes(this, 'Records', { tableName: attrs.recordsTableName, encryptionKey: attrs.encryptionKey });
+    this.recordsTimeToLiveAttribute = attrs.recordsTimeToLiveAttribute;
+  }
+}
+
+/** The bucket's one replication rule: every object, replicas encrypted with the destination's key when the source uses KMS. */
+function replicationRule(replication: SharedStorageReplication, kms: boolean): s3.ReplicationRule {
+  return {
+    destination: replication.destination,
+    kmsKey: replication.destinationKey,
+    sseKmsEncryptedObjects: kms ? true : undefined,
+    deleteMarkerReplication: true,
+  };
+}
+
 /** The validation rules of {@link SharedStorageProps}, with the defaults resolved. */
 function sharedStorageRules(
   props: SharedStorageProps,
@@ -520,6 +742,21 @@ function sharedStorageRules(
       objectCreatedJobs: 'events to a queue need the bucket\'s own notification configuration: configure it where the bucket is defined',
     }),
     ...d.encryption.rules,
+    {
+      failed: props.replication !== undefined && d.encryption.kms && props.replication.destinationKey === undefined,
+      prop: 'replication.destinationKey',
+      message: 'is needed with KMS encryption: S3 replicates SSE-KMS objects only when told which key encrypts the replicas, received none. Give the destination bucket\'s key.',
+    },
+    {
+      failed: props.backupPlan !== undefined && !d.records,
+      prop: 'backupPlan',
+      message: 'backs up the records table, and this storage has none (records is off). Set `records: true` or remove `backupPlan`.',
+    },
+    {
+      failed: props.backupPlan !== undefined && props.recordsTable !== undefined,
+      prop: 'backupPlan + recordsTable',
+      message: 'an existing records table is backed up (or not) where it is defined; received both. Add it to your plan there, or remove `recordsTable` to let SharedStorage create one.',
+    },
     {
       failed: !byo && isKnown(d.minimumTlsVersion) && d.minimumTlsVersion !== 1.2 && d.minimumTlsVersion !== 1.3,
       prop: 'minimumTlsVersion',

@@ -5,7 +5,7 @@
  * systemd service). The group scales on the backlog per instance, from zero; an instance that
  * holds jobs is protected from scale-in, and a terminating instance drains before it goes.
  */
-import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -17,6 +17,7 @@ import {
   AGENT_AUTOSCALING_ACTIONS, AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_AGENT_ENV_FILE, FLEET_ENV, FLEET_LIFECYCLE_HOOK_NAME, FLEET_WORKER_WORKLOAD,
   IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
 } from '../../contracts/work-queue';
+import { acknowledgeWildcardResources } from '../core/nag';
 import { capacityRules } from '../core/rules';
 import { assertProps, isKnown, outsideInt } from '../core/validation';
 import { declareWorkload } from '../core/workload';
@@ -290,11 +291,8 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       actions: [...AGENT_AUTOSCALING_ACTIONS],
       resources: [this.autoScalingGroup.autoScalingGroupArn],
     }));
-    Validations.of(this.role).acknowledge({
-      // cdk-nag names the finding as the ARN renders: pseudo parameters, or a stack's literal environment.
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${literalOr(Stack.of(this).region, '<AWS::Region>')}:${literalOr(Stack.of(this).account, '<AWS::AccountId>')}:autoScalingGroup:*:autoScalingGroupName/<${Stack.of(this).getLogicalId(cfnGroup)}>]`,
-      reason: 'The wildcard is the group\'s id, which CloudFormation does not return; the group\'s name pins the ARN to this group. The agent sets scale-in protection and completes the lifecycle action on its own group only.',
-    });
+    acknowledgeWildcardResources(this.role, [this.autoScalingGroup.autoScalingGroupArn],
+      'The wildcard is the group\'s id, which CloudFormation does not return; the group\'s name pins the ARN to this group. The agent sets scale-in protection and completes the lifecycle action on its own group only.');
 
     // For tools that run the agent elsewhere (the local cloud): what it runs and how it scales.
     // The environment is not repeated: it is in the launch template's user data, read from there.
@@ -313,11 +311,6 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
   public metricBacklogPerInstance(): cloudwatch.MathExpression {
     return this.scaling.backlogPerInstance;
   }
-}
-
-/** `value` when known at synth time (a stack's literal region or account), else `otherwise`. */
-function literalOr(value: string, otherwise: string): string {
-  return Token.isUnresolved(value) ? otherwise : value;
 }
 
 /**

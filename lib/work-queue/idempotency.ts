@@ -6,6 +6,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { DYNAMODB_KEY_ACTIONS } from '../core/encryption';
 import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { AGENT_DYNAMODB_ACTIONS, IDEMPOTENCY_KEY_ATTRIBUTE, IDEMPOTENCY_TTL_ATTRIBUTE } from '../../contracts/work-queue';
 
@@ -33,6 +34,6 @@ export function newIdempotencyTable(scope: Construct, id: string, removalPolicy:
 /** Lets `grantee` read, write and delete idempotency records in `table` (and use its key). */
 export function grantIdempotencyRecords(table: dynamodb.ITable, grantee: iam.IGrantable): iam.Grant {
   const grant = iam.Grant.addToPrincipal({ grantee, actions: IDEMPOTENCY_ACTIONS, resourceArns: [table.tableArn] });
-  table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*');
+  table.encryptionKey?.grant(grantee, ...DYNAMODB_KEY_ACTIONS);
   return grant;
 }

@@ -9,7 +9,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,7 +20,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as nag from 'cdk-nag';
-import { BootStep, BootstrappedImage, FleetWorker, LambdaWorker, LockTable, SessionStore, WebTier, WorkQueue } from '../../lib';
+import { BootStep, BootstrappedImage, FleetWorker, LambdaWorker, LockTable, SessionStore, SharedStorage, WebTier, WorkQueue } from '../../lib';
 import { templateOf } from '../support/stacks';
 
 const PREBUILT = path.join(__dirname, 'work-queue', 'fixtures', 'prebuilt-agent');
@@ -71,7 +72,8 @@ function reviewedVpc(stack: Stack, key: kms.IKey): ec2.Vpc {
 /** The user's app: the catalog's constructs with the hardening props, or without them. */
 function userApp(hardened: boolean) {
   process.env.CDK_VALIDATION = 'false';
-  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'packs-')) });
+  // CDK's recommended flag (cdk init sets it): server access logs reach a bucket by its policy, not an ACL.
+  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'packs-')), context: { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true } });
   const stack = new Stack(app, 'Reviewed', { env: { account: '123456789012', region: 'eu-west-1' } });
   const key = new kms.Key(stack, 'Key', { enableKeyRotation: true, description: 'Queues, topics and logs of the app' });
   const vpc = reviewedVpc(stack, key);
@@ -127,6 +129,19 @@ function userApp(hardened: boolean) {
   sessions.grantReadWrite(web);
   const locks = new LockTable(stack, 'Locks', harden({ encryptionKey: key }));
   locks.grantReadWrite(farm);
+  // Shared storage replicated to the user's disaster-recovery bucket, its records in the user's
+  // backup plan, its objects locked, its server access logs in the user's archive.
+  const drKey = new kms.Key(stack, 'DrKey', { enableKeyRotation: true, description: 'The disaster-recovery copies' });
+  const drBucket = s3.Bucket.fromBucketAttributes(stack, 'DrBucket', { bucketName: 'shared-objects-dr', encryptionKey: drKey });
+  const plan = new backup.BackupPlan(stack, 'BackupPlan', { backupPlanRules: [backup.BackupPlanRule.daily()] });
+  const storage = new SharedStorage(stack, 'Storage', {
+    records: true,
+    ...harden({
+      encryptionKey: key, accessLogsBucket: logArchive, replication: { destination: drBucket, destinationKey: drKey }, backupPlan: plan,
+      objectLockDefaultRetention: s3.ObjectLockRetention.governance(Duration.days(30)),
+    }),
+  });
+  storage.grantReadWrite(farm, 'results/');
   // Grants for what the handlers call land in the same managed policies: the workers fan out
   // follow-up jobs to their queue.
   jobs.grantSendJobs(worker);
@@ -239,7 +254,8 @@ describe('the same app without the hardening props', () => {
     } catch (e) {
       report = (e as Error).message;
     }
-    for (const rule of ['IAMNoInlinePolicy', 'CloudWatchLogGroupEncrypted', 'LambdaInsideVPC', 'LambdaConcurrency', 'CloudWatchAlarmAction', 'ALBWAFEnabled', 'ELBv2ACMCertificateRequired']) {
+    for (const rule of ['IAMNoInlinePolicy', 'CloudWatchLogGroupEncrypted', 'LambdaInsideVPC', 'LambdaConcurrency', 'CloudWatchAlarmAction', 'ALBWAFEnabled', 'ELBv2ACMCertificateRequired',
+      'S3BucketReplicationEnabled', 'DynamoDBInBackupPlan', 'S3BucketDefaultLockEnabled']) {
       expect(report).toContain(rule);
     }
   });

@@ -73,6 +73,9 @@ const ROOT: Record<string, string> = {
   SharedStorageProps: 'its props',
   SharedStorageEncryption: 'its encryption choice (a prop value)',
   ObjectCreatedJobs: 'its `objectCreatedJobs` prop',
+  ISharedStorage: 'shared storage of this stack or imported, with its grants and environment',
+  SharedStorageAttributes: 'what SharedStorage.fromSharedStorageAttributes imports',
+  SharedStorageReplication: 'its `replication` prop (a compliance review\'s replicated copy)',
   // Session store
   SessionStore: 'the session store construct',
   SessionStoreProps: 'its props',

@@ -1,11 +1,14 @@
 /** SharedStorage: its template for every default and option, its grants and metrics, and each validation rule. */
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV } from '../../../contracts/shared-storage';
+import {
+  RECORDS_READ_ACTIONS, RECORDS_WRITE_ACTIONS, STORAGE_BUCKET_ENV, STORAGE_READ_ACTIONS, STORAGE_RECORDS_TABLE_ENV, STORAGE_WRITE_ACTIONS,
+} from '../../../contracts/shared-storage';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { SharedStorage, SharedStorageEncryption, WorkQueue, WorkQueueEncryption, type SharedStorageProps } from '../../../lib';
 import { newStack, templateOf } from '../../support/stacks';
@@ -272,6 +275,78 @@ describe('SharedStorage grants and metrics', () => {
 
   test('fails to give error metrics without request metrics, saying how to turn them on', () => {
     expect(() => build().storage.metricClientErrors()).toThrow(/request metrics, which are off.*requestMetrics: true/);
+  });
+});
+
+describe('SharedStorage as every stateful construct: grants by verb, an import with the same grants', () => {
+  const actionsOf = (stack: ReturnType<typeof newStack>['stack'], r: iam.IRole) => Object.values(templateOf(stack).findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([stack.resolve(r.roleName)]))
+    .flatMap((p) => (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((st) => [st.Action].flat())).sort();
+
+  test('grantRead, grantWrite and grantReadWrite cover objects under the prefix and the records, as the clients call them', () => {
+    const { stack, storage } = build({ records: true });
+    const [reader, writer, both] = [role(stack), role(stack), role(stack)];
+    storage.grantRead(reader, 'incoming/');
+    storage.grantWrite(writer, 'results/');
+    storage.grantReadWrite(both);
+    expect(actionsOf(stack, reader)).toEqual([...STORAGE_READ_ACTIONS, ...RECORDS_READ_ACTIONS].sort());
+    expect(actionsOf(stack, writer)).toEqual([...new Set([...STORAGE_WRITE_ACTIONS, ...RECORDS_READ_ACTIONS, ...RECORDS_WRITE_ACTIONS])].sort());
+    expect(new Set(actionsOf(stack, both))).toEqual(new Set([...STORAGE_READ_ACTIONS, ...STORAGE_WRITE_ACTIONS, ...RECORDS_READ_ACTIONS, ...RECORDS_WRITE_ACTIONS]));
+  });
+
+  test('storage imported from another stack gives the same grants and environment, and creates nothing', () => {
+    const { stack } = newStack();
+    const storage = SharedStorage.fromSharedStorageAttributes(stack, 'Storage', { bucketName: 'shared-objects', recordsTableName: 'shared-records' });
+    const reader = role(stack);
+    storage.grantRead(reader, 'incoming/');
+    const template = templateOf(stack);
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    expect(actionsOf(stack, reader)).toEqual([...STORAGE_READ_ACTIONS, ...RECORDS_READ_ACTIONS].sort());
+    expect(stack.resolve(storage.environment)).toEqual({ [STORAGE_BUCKET_ENV]: 'shared-objects', [STORAGE_RECORDS_TABLE_ENV]: 'shared-records' });
+  });
+});
+
+describe('SharedStorage for a compliance review', () => {
+  test('replicates every object to replication.destination through a role whose permissions are a managed policy', () => {
+    const { stack } = newStack();
+    const destination = s3.Bucket.fromBucketName(stack, 'Dr', 'shared-objects-dr');
+    const storage = new SharedStorage(stack, 'Storage', { replication: { destination } });
+    const template = templateOf(stack);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ReplicationConfiguration: { Role: Match.anyValue(), Rules: [Match.objectLike({ Destination: Match.objectLike({ Bucket: stack.resolve(destination.bucketArn) }), Status: 'Enabled' })] },
+    });
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    expect(Object.keys(template.findResources('AWS::IAM::ManagedPolicy')).length).toBe(1);
+    expect(storage.bucket).toBeDefined();
+  });
+
+  test('adds a created records table to backupPlan', () => {
+    const { stack } = newStack();
+    const plan = backup.BackupPlan.dailyWeeklyMonthly5YearRetention(stack, 'Plan');
+    const storage = new SharedStorage(stack, 'Storage', { records: true, backupPlan: plan });
+    templateOf(stack).hasResourceProperties('AWS::Backup::BackupSelection', {
+      BackupSelection: Match.objectLike({ Resources: [stack.resolve(storage.recordsTable!.tableArn)] }),
+    });
+  });
+
+  test('locks new objects for objectLockDefaultRetention', () => {
+    const { template } = build({ objectLockDefaultRetention: s3.ObjectLockRetention.governance(Duration.days(30)) });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 30 } } },
+    });
+  });
+
+  test('fails when replication comes without the destination\'s key under KMS, and backupPlan without a created records table', () => {
+    const { stack } = newStack();
+    const destination = s3.Bucket.fromBucketName(stack, 'Dr', 'shared-dr');
+    expect(() => new SharedStorage(stack, 'A', { encryptionKey: new kms.Key(stack, 'K', { enableKeyRotation: true }), replication: { destination } }))
+      .toThrow(/replication\.destinationKey: is needed with KMS encryption/);
+    const plan = backup.BackupPlan.dailyWeeklyMonthly5YearRetention(stack, 'Plan');
+    expect(() => new SharedStorage(stack, 'B', { backupPlan: plan })).toThrow(/backupPlan: backs up the records table, and this storage has none/);
+    expect(() => new SharedStorage(stack, 'C', { backupPlan: plan, recordsTable: dynamodb.Table.fromTableName(stack, 'T', 't') }))
+      .toThrow(/backupPlan \+ recordsTable: an existing records table is backed up \(or not\) where it is defined/);
   });
 });
 
