@@ -12,7 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LOCK_ATTRIBUTES as A, LOCK_DYNAMODB_ACTIONS, LOCK_TABLE_ENV } from '../../contracts/locks';
-import { DYNAMODB_KEY_ACTIONS, encryptionKeyFor, resolveEncryption } from '../core/encryption';
+import { DYNAMODB_KEY_ACTIONS, DYNAMODB_KEY_READ_ACTIONS, encryptionKeyFor, resolveEncryption } from '../core/encryption';
 import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { assertProps } from '../core/validation';
 import { LockTableEncryption, type ILockTable, type LockTableAttributes, type LockTableProps } from './props';
@@ -41,6 +41,21 @@ abstract class LockTableBase extends Construct implements ILockTable {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: [...LOCK_DYNAMODB_ACTIONS], resourceArns: [this.table.tableArn] });
     this.encryptionKey?.grant(grantee, ...DYNAMODB_KEY_ACTIONS);
     return grant;
+  }
+
+  /** Lets `grantee` inspect locks (`LockClient.inspect`): GetItem, and Decrypt and DescribeKey on a KMS key. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    this.encryptionKey?.grant(grantee, ...DYNAMODB_KEY_READ_ACTIONS);
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.table.tableArn] });
+  }
+
+  /**
+   * Lets `grantee` take, renew and release locks without reading them: UpdateItem. A LockClient
+   * also reads (GetItem): give it {@link grantReadWrite}.
+   */
+  public grantWrite(grantee: iam.IGrantable): iam.Grant {
+    this.encryptionKey?.grant(grantee, ...DYNAMODB_KEY_ACTIONS);
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:UpdateItem'], resourceArns: [this.table.tableArn] });
   }
 
   /** Lock requests throttled, summed over the operations the client performs (5-minute sums). */

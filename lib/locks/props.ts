@@ -98,6 +98,10 @@ export interface ILockTable extends IConstruct {
 
   /** Lets `grantee` take, renew, release and inspect locks: exactly the actions the lock client calls. */
   grantReadWrite(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` inspect locks (GetItem). */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` take, renew and release locks without reading them (UpdateItem). */
+  grantWrite(grantee: iam.IGrantable): iam.Grant;
   /** Lock requests throttled (renewals that fail this way can cost a holder its lease). */
   metricThrottledRequests(options?: cloudwatch.MetricOptions): cloudwatch.IMetric;
   /** Conditional writes that failed: attempts that found a lock held (contention), and renewals that found it taken. */

@@ -13,7 +13,7 @@ import { EventEmitter } from 'events';
 import { cookieOptionProblems, resolveCookie, type SessionCookieOptions } from './cookies';
 import { generateSessionId } from './ids';
 import type { SessionRecord } from './merge';
-import { assertNoProblems, resolveStoreOptions, secretProblems, secretsFrom, storeOptionProblems, type SessionStoreOptions } from './options';
+import { assertNoProblems, resolveStoreOptions, secretProblems, secretsFrom, storeOptionProblems, withEnvironment, type SessionStoreOptions } from './options';
 import { SessionTable, type SessionSummary, type StoredSession } from './table';
 
 /** Options of a {@link DynamoSessionStore}. */
@@ -71,6 +71,11 @@ export class DynamoSessionStore extends EventEmitter {
   private readonly userIdOf: (session: SessionRecord) => string | undefined;
   /** Ids whose sessions were found dead: they never come back, so they are not read again. */
   private readonly deadIds = new Map<string, true>();
+
+  /** A Store for the session store whose `environment` the program was given (a SessionStore's table and user index). */
+  static fromEnvironment(options: DynamoSessionStoreOptions = {}, env: NodeJS.ProcessEnv = process.env): DynamoSessionStore {
+    return new DynamoSessionStore(withEnvironment(options, env));
+  }
 
   constructor(options: DynamoSessionStoreOptions = {}) {
     super();

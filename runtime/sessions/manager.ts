@@ -19,7 +19,7 @@ import { generateSessionId, isWellFormedSignedValue, signSessionId, verifySigned
 import type { SessionRecord } from './merge';
 import {
   DEFAULT_RELOAD_SECRETS_EVERY_SECONDS, assertNoProblems, reloadProblems, resolveStoreOptions, secretProblems, secretsFrom, storeOptionProblems,
-  type SessionStoreOptions,
+  withEnvironment, type SessionStoreOptions,
 } from './options';
 import { SessionTable, type SessionSummary, type StoredSession } from './table';
 
@@ -121,6 +121,17 @@ export class SessionManager<T extends SessionRecord = SessionRecord> {
   private reloading?: Promise<void>;
   /** Ids whose sessions were found dead: they never come back, so they are not read again. */
   private readonly deadIds = new Map<string, true>();
+
+  /**
+   * A manager for the session store whose `environment` the program was given (the table and
+   * user index of a SessionStore): the same as `new SessionManager(options)` with those names.
+   *
+   * @example
+   * const sessions = SessionManager.fromEnvironment({ secrets: [currentSecret, previousSecret] });
+   */
+  static fromEnvironment<T extends SessionRecord = SessionRecord>(options: SessionManagerOptions = {}, env: NodeJS.ProcessEnv = process.env): SessionManager<T> {
+    return new SessionManager<T>(withEnvironment(options, env));
+  }
 
   constructor(options: SessionManagerOptions = {}) {
     const secrets = secretsFrom(options.secrets);

@@ -99,6 +99,17 @@ export function storeOptionProblems(o: SessionStoreOptions, env: NodeJS.ProcessE
   return problems;
 }
 
+/**
+ * `options` with the table and index that a SessionStore's `environment` handed the program
+ * (SESSION_TABLE_NAME, SESSION_USER_INDEX_NAME), for the `fromEnvironment()` of both session APIs.
+ * A missing table is reported by the options' own check, naming the variable.
+ */
+export function withEnvironment<O extends SessionStoreOptions>(options: O, env: NodeJS.ProcessEnv): O {
+  const tableName = env[SESSION_TABLE_ENV];
+  const userIndexName = env[SESSION_USER_INDEX_ENV];
+  return { ...options, ...(tableName ? { tableName } : {}), ...(userIndexName ? { userIndexName } : {}) };
+}
+
 /** Applies the defaults; call after checking {@link storeOptionProblems}. */
 export function resolveStoreOptions(o: SessionStoreOptions, env: NodeJS.ProcessEnv = process.env): ResolvedStoreOptions {
   const userIndexName = o.userIndexName ?? env[SESSION_USER_INDEX_ENV];

@@ -26,6 +26,20 @@ const newLocks = (props: LockTableProps = {}) => withGrant((stack) => new LockTa
 const actionsOf = (statements: { Action: string | string[] }[], service: string) => statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith(`${service}:`)).sort();
 
 describe('LockTable', () => {
+  test('grantRead inspects (GetItem), grantWrite takes and releases (UpdateItem): together what grantReadWrite grants', () => {
+    const { stack } = newStack();
+    const locks = new LockTable(stack, 'Locks');
+    const [reader, writer] = ['Reader', 'Writer'].map((id) => new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }));
+    locks.grantRead(reader!);
+    locks.grantWrite(writer!);
+    const actions = (r: iam.IRole) => Object.values(templateOf(stack).findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([stack.resolve(r.roleName)]))
+      .flatMap((p) => (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((st) => [st.Action].flat()));
+    expect(actions(reader!)).toEqual(['dynamodb:GetItem']);
+    expect(actions(writer!)).toEqual(['dynamodb:UpdateItem']);
+    expect([...actions(reader!), ...actions(writer!)].sort()).toEqual([...LOCK_DYNAMODB_ACTIONS].sort());
+  });
+
   test('makes an on-demand table keyed by the lock name, encrypted, with point-in-time recovery and TTL on deleteAfter, retained on removal', () => {
     // GIVEN / WHEN a lock table with defaults
     const { template } = newLocks();

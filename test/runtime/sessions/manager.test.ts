@@ -9,7 +9,7 @@ import { randomBytes } from 'crypto';
 import { IncomingMessage, ServerResponse } from 'http';
 import { Socket } from 'net';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS } from '../../../contracts/session-store';
+import { SESSION_ATTRIBUTES as A, SESSION_DYNAMODB_ACTIONS, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV } from '../../../contracts/session-store';
 import { SessionConflictError, SessionGoneError, SessionManager, SessionOptionsError, type SessionManagerOptions } from '../../../runtime/index';
 import { generateSessionId, sessionKeyOf, signSessionId, verifySignedSessionId } from '../../../runtime/sessions/ids';
 import { iamActionOf } from '../../../runtime/worker-agent/iam';
@@ -50,6 +50,20 @@ describe('SessionManager', () => {
     if (!line) throw new Error(`no ${name} cookie in ${JSON.stringify(setCookies)}`);
     return line.split(';')[0]!;
   }
+
+  test('fromEnvironment finds the table and index a SessionStore\'s environment names, and says which variable is missing', async () => {
+    // GIVEN the environment SessionStore.environment hands a server
+    const env = { [SESSION_TABLE_ENV]: tableName, [SESSION_USER_INDEX_ENV]: 'byUserId' };
+    // WHEN a manager is made from it, a session saved and listed by user
+    const sessions = SessionManager.fromEnvironment({ secrets: [SECRET], client: recordingClient(commands), clock: clock.now }, env);
+    const { req, res } = exchange();
+    const session = await sessions.load(req);
+    session.userId = 'env-user';
+    await sessions.save(session, res);
+    // THEN it used that table and index
+    expect((await sessions.listUserSessions('env-user')).length).toBe(1);
+    expect(() => SessionManager.fromEnvironment({ secrets: [SECRET] }, {})).toThrow(/tableName: no table given and SESSION_TABLE_NAME is not set/);
+  });
 
   /** Starts a session holding `data`; returns its cookie. */
   async function started(sessions: SessionManager, data: Record<string, unknown>, userId?: string): Promise<string> {
