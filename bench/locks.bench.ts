@@ -20,7 +20,7 @@ import { performance } from 'perf_hooks';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LOCAL_AWS_ENV, startMoto, type MotoServer } from '../local/moto';
 import { LockClient, type HeldLock } from '../runtime/locks';
-import { startCountingProxy, type CountingProxy } from '../test/support/counting-proxy';
+import { startCountingProxy, type CountingProxy } from '../test/support/fault-proxy';
 import type { BenchOutcome, BenchSide } from './lib/results';
 
 const LEASE_MS = 3000;

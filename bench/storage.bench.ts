@@ -14,7 +14,7 @@ import { promisify } from 'util';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_AWS_ENV, startMoto } from '../local/moto';
 import { SharedStorageClient } from '../runtime/storage';
-import { startCountingProxy, type CountingProxy } from '../test/support/counting-proxy';
+import { startCountingProxy, type CountingProxy } from '../test/support/fault-proxy';
 import type { BenchOutcome } from './lib/results';
 
 const run = promisify(execFile);

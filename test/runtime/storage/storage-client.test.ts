@@ -21,7 +21,7 @@ import {
   ChecksumMismatchError, NotFoundError, parseObjectCreatedEvent, SharedStorageClient, sha256Of, sha256OfFile, StorageOptionsError, TooLargeError,
   UploadAbortedError,
 } from '../../../runtime/storage';
-import { startCountingProxy, type CountingProxy } from '../../support/counting-proxy';
+import { startCountingProxy, type CountingProxy } from '../../support/fault-proxy';
 import { s3Error, startFaultProxy } from '../../support/fault-proxy';
 import { createWorkQueue, useLocalAws } from '../../support/local-aws';
 
