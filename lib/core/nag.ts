@@ -56,7 +56,16 @@ export function nagFindingText(scope: IConstruct, value: string): string {
   return visit(Stack.of(scope).resolve(value));
 }
 
-/** Acknowledges AwsSolutions-IAM5 on `scope` for exactly these wildcard resources, with one reason. */
+/**
+ * Acknowledges AwsSolutions-IAM5 on `scope` for exactly these wildcard resources, with one reason.
+ * The finding's text is computed when the tree is validated, once references between stacks are
+ * resolved (a bucket of another stack renders as its `Fn::ImportValue`), as cdk-nag will read it.
+ */
 export function acknowledgeWildcardResources(scope: IConstruct, resources: readonly string[], reason: string): void {
-  Validations.of(scope).acknowledge(...resources.map((r) => ({ id: `AwsSolutions-IAM5[Resource::${nagFindingText(scope, r)}]`, reason })));
+  scope.node.addValidation({
+    validate: () => {
+      Validations.of(scope).acknowledge(...resources.map((r) => ({ id: `AwsSolutions-IAM5[Resource::${nagFindingText(scope, r)}]`, reason })));
+      return [];
+    },
+  });
 }

@@ -412,7 +412,7 @@ abstract class SharedStorageBase extends Construct implements ISharedStorage {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [objects] });
     // The wildcard is the key prefix itself: acknowledged for this finding only, with the prefix in its id.
     const principal = grantee.grantPrincipal;
-    if (this.createdBucket && principal instanceof Construct) {
+    if (principal instanceof Construct) {
       acknowledgeWildcardResources(principal, [objects],
         `SharedStorage grants ${actions.join(', ')} on the keys under "${prefix}" of its bucket: the wildcard is that key prefix, and nothing outside it is granted.`);
     }
