@@ -7,6 +7,8 @@ module.exports = {
     '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
   },
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
+  // Known slow files first, so none starts last on a fresh clone (no timing cache yet).
+  testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
   testTimeout: 60_000,
   // Integration tests start emulators; two workers fit this 2-core machine.
   maxWorkers: 2,
