@@ -2,7 +2,7 @@
  * Resources the demo stacks share: a network that costs nothing while idle, the results table
  * the demo job handler writes to, and a demo web app on a web tier with its sessions. Construct ids are fixed here, as they are logical ids.
  */
-import { Annotations, Duration, RemovalPolicy, Stack, type CfnResource } from 'aws-cdk-lib';
+import { Annotations, CfnParameter, CfnRule, Duration, Fn, RemovalPolicy, Stack, type CfnResource } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -40,10 +40,13 @@ export function newDemoVpc(scope: Construct, cidr: string): ec2.Vpc {
  * The context key that chooses plain HTTP for the demos with a web page (WebTierStack,
  * RenderFarmStack) when they have no certificate: `npx cdk deploy RenderFarmStack -c
  * cdk-cloud-patterns:plain-http-demo=true`. Without a certificate and without this choice (or the
- * stacks' `allowPlainHttp` prop), a demo stack reports an error at synth and does not deploy: its
- * session cookie would cross the internet unencrypted.
+ * stacks' `allowPlainHttp` prop, or the stack parameter below at deploy time), CloudFormation
+ * refuses to deploy the stack: its session cookie would cross the internet unencrypted.
  */
 export const PLAIN_HTTP_DEMO_CONTEXT = 'cdk-cloud-patterns:plain-http-demo';
+
+/** The stack parameter that makes the choice at deploy time, when it was not made at synth. */
+export const PLAIN_HTTP_PARAMETER = 'PlainHttpChoice';
 
 /** What a demo web app needs: its program, where it runs, and how its code finds its secret. */
 export interface DemoWebAppProps {
@@ -115,9 +118,12 @@ export function newDemoWebApp(scope: Construct, props: DemoWebAppProps): DemoWeb
 
 /**
  * Plain HTTP is never a demo's quiet default: without a certificate, the stack deploys only when
- * plain HTTP was chosen (`allowPlainHttp`, or the context value {@link PLAIN_HTTP_DEMO_CONTEXT}),
- * and says so with a warning; otherwise its synth reports an error (the other stacks of the app
- * still synthesize and deploy). True when the demo serves plain HTTP.
+ * plain HTTP was chosen: at synth (`allowPlainHttp`, or the context value
+ * {@link PLAIN_HTTP_DEMO_CONTEXT}; a warning says it serves plain HTTP), or at deploy (the stack
+ * parameter {@link PLAIN_HTTP_PARAMETER} set to `chosen`). Otherwise the template carries a rule
+ * that makes CloudFormation refuse it, with the message below (a warning says so at synth). A
+ * rule and not a synth error: the catalog app synthesizes every stack on each run, and an error
+ * in one would stop the deployment of the others. True when the demo serves plain HTTP.
  */
 export function checkPlainHttpChoice(scope: Construct, certificate: acm.ICertificate | undefined, allowPlainHttp: boolean | undefined): boolean {
   const stack = Stack.of(scope);
@@ -129,15 +135,24 @@ export function checkPlainHttpChoice(scope: Construct, certificate: acm.ICertifi
   }]);
   if (certificate !== undefined) return false;
   const allowed = allowPlainHttp ?? (raw === true || raw === 'true');
-  if (!allowed) {
-    Annotations.of(stack).addError(
-      `${stack.stackName} has no certificate, and plain HTTP was not chosen: its page and session cookie would cross the internet unencrypted. ` +
-        `Pass \`certificate\` for HTTPS, or choose plain HTTP for a trial explicitly: \`allowPlainHttp: true\`, or \`-c ${PLAIN_HTTP_DEMO_CONTEXT}=true\` on the cdk command line.`,
-    );
-  } else {
+  if (allowed) {
     Annotations.of(stack).addWarningV2(PLAIN_HTTP_DEMO_CONTEXT,
       `${stack.stackName} serves its page and session cookie over plain HTTP, as chosen (allowPlainHttp or ${PLAIN_HTTP_DEMO_CONTEXT}): for trials only; pass \`certificate\` for HTTPS.`);
+    return true;
   }
+  const message = `${stack.stackName} has no certificate, and plain HTTP was not chosen: its page and session cookie would cross the internet unencrypted. ` +
+    `Pass \`certificate\` for HTTPS, or choose plain HTTP for a trial explicitly: \`allowPlainHttp: true\`, \`-c ${PLAIN_HTTP_DEMO_CONTEXT}=true\` on the cdk command line, ` +
+    `or \`--parameters ${stack.stackName}:${PLAIN_HTTP_PARAMETER}=chosen\` at deploy.`;
+  const choice = new CfnParameter(stack, PLAIN_HTTP_PARAMETER, {
+    type: 'String',
+    default: 'not-chosen',
+    allowedValues: ['not-chosen', 'chosen'],
+    description: 'This stack has no certificate: "chosen" serves its page and session cookie over plain HTTP (for a trial); otherwise deploy it with a certificate.',
+  });
+  new CfnRule(stack, 'PlainHttpMustBeChosen', {
+    assertions: [{ assert: Fn.conditionEquals(choice.valueAsString, 'chosen'), assertDescription: message }],
+  });
+  Annotations.of(stack).addWarningV2(`${PLAIN_HTTP_DEMO_CONTEXT}-not-chosen`, `${message} CloudFormation refuses to deploy it until then.`);
   return true;
 }
 

@@ -12,7 +12,7 @@ import { LOCK_DYNAMODB_ACTIONS, LOCK_TABLE_ENV } from '../../../contracts/locks'
 import { RENDER_FARM_ENV, RENDER_WORKER_TIMEOUT_SECONDS } from '../../../contracts/render-farm';
 import { VISIBILITY_TIMEOUT_ENV } from '../../../contracts/work-queue';
 import { catalogAgentEntry, catalogWebEntry } from '../../../lib/stacks/catalog-code';
-import { PLAIN_HTTP_DEMO_CONTEXT } from '../../../lib/stacks/demo-resources';
+import { PLAIN_HTTP_DEMO_CONTEXT, PLAIN_HTTP_PARAMETER } from '../../../lib/stacks/demo-resources';
 import { RenderFarmStack } from '../../../lib/stacks/render-farm-stack';
 import { REPO_ROOT } from '../../support/paths';
 import '../../support/stacks'; // CDK_VALIDATION=false for template tests
@@ -110,22 +110,27 @@ describe('RenderFarmStack', () => {
     expect(quick.fleet.programEnvironment[VISIBILITY_TIMEOUT_ENV]).toBe('5');
   });
 
-  test('fails when it has no certificate and plain HTTP was not chosen: an error on this stack only, naming certificate, allowPlainHttp and the context value', () => {
+  test('fails to deploy when it has no certificate and plain HTTP was not chosen: a CloudFormation rule refuses it, naming certificate, allowPlainHttp, the context value and the parameter', () => {
     // GIVEN no certificate and no choice
     const unchosen = new RenderFarmStack(newApp({}), 'Unchosen');
+    const t = Template.fromStack(unchosen);
 
-    // THEN its synth reports an error that says how to fix it
-    Annotations.fromStack(unchosen).hasError('*', Match.stringLikeRegexp(
-      'Unchosen has no certificate, and plain HTTP was not chosen.*`certificate`.*`allowPlainHttp: true`.*-c cdk-cloud-patterns:plain-http-demo=true'));
+    // THEN its template holds a rule that holds only once the deploy-time parameter says "chosen", with the fixes in its message; synth warns the same
+    const fixes = 'Unchosen has no certificate, and plain HTTP was not chosen.*`certificate`.*`allowPlainHttp: true`.*-c cdk-cloud-patterns:plain-http-demo=true.*--parameters Unchosen:PlainHttpChoice=chosen';
+    t.hasParameter(PLAIN_HTTP_PARAMETER, { Default: 'not-chosen', AllowedValues: ['not-chosen', 'chosen'] });
+    expect(t.toJSON().Rules.PlainHttpMustBeChosen).toEqual({
+      Assertions: [{ Assert: { 'Fn::Equals': [{ Ref: PLAIN_HTTP_PARAMETER }, 'chosen'] }, AssertDescription: expect.stringMatching(new RegExp(fixes)) }],
+    });
+    Annotations.fromStack(unchosen).hasWarning('*', Match.stringLikeRegexp(`${fixes}.*CloudFormation refuses to deploy it until then`));
+    Annotations.fromStack(unchosen).hasNoError('*', Match.anyValue()); // an error would stop the synthesis of every stack of the app
   });
 
   test('serves plain HTTP when it is chosen (the prop or the context value), with a warning; HTTPS with a certificate, with neither', () => {
     const byProp = new RenderFarmStack(newApp({}), 'ByProp', { allowPlainHttp: true });
     Annotations.fromStack(byProp).hasWarning('*', Match.stringLikeRegexp('serves its page and session cookie over plain HTTP, as chosen'));
-    Annotations.fromStack(byProp).hasNoError('*', Match.anyValue());
-    Annotations.fromStack(stack).hasNoError('*', Match.anyValue()); // by the context value
+    for (const chosen of [byProp, stack]) expect(Template.fromStack(chosen).toJSON().Rules.PlainHttpMustBeChosen).toBeUndefined(); // stack: by the context value
     const secured = new RenderFarmStack(newApp({}), 'Secured', { certificate: acm.Certificate.fromCertificateArn(new App(), 'Cert', 'arn:aws:acm:us-east-1:123456789012:certificate/abc') });
-    Annotations.fromStack(secured).hasNoError('*', Match.anyValue());
+    expect(Template.fromStack(secured).toJSON().Rules.PlainHttpMustBeChosen).toBeUndefined();
     Annotations.fromStack(secured).hasNoWarning('*', Match.stringLikeRegexp('over plain HTTP, as chosen'));
     expect(secured.web.programEnvironment[RENDER_FARM_ENV.plainHttp]).toBe('false');
   });

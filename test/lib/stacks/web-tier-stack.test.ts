@@ -57,15 +57,18 @@ describe('WebTierStack', () => {
     template.hasOutput('Url', { Value: { 'Fn::Join': ['', ['http://', stack.resolve(stack.web.loadBalancer.loadBalancerDnsName), '/']] } });
   });
 
-  test('fails when it has no certificate and plain HTTP was not chosen, as RenderFarmStack does: an error on this stack, naming the fixes', () => {
+  test('fails to deploy when it has no certificate and plain HTTP was not chosen, as RenderFarmStack does: a CloudFormation rule naming the fixes', () => {
     const unchosen = new WebTierStack(newApp({}), 'Unchosen');
-    Annotations.fromStack(unchosen).hasError('*', Match.stringLikeRegexp('Unchosen has no certificate, and plain HTTP was not chosen.*`allowPlainHttp: true`.*plain-http-demo=true'));
+    const rule = Template.fromStack(unchosen).toJSON().Rules.PlainHttpMustBeChosen.Assertions[0];
+    expect(rule.Assert).toEqual({ 'Fn::Equals': [{ Ref: 'PlainHttpChoice' }, 'chosen'] });
+    expect(rule.AssertDescription).toMatch(/Unchosen has no certificate, and plain HTTP was not chosen.*`allowPlainHttp: true`.*plain-http-demo=true/);
+    Annotations.fromStack(unchosen).hasWarning('*', Match.stringLikeRegexp('CloudFormation refuses to deploy it until then'));
   });
 
   test('serves plain HTTP when chosen by the prop or the context value, with a warning', () => {
     const byProp = new WebTierStack(newApp({}), 'ByProp', { allowPlainHttp: true });
     for (const s of [byProp, stack]) {
-      Annotations.fromStack(s).hasNoError('*', Match.anyValue());
+      expect(Template.fromStack(s).toJSON().Rules.PlainHttpMustBeChosen).toBeUndefined();
       Annotations.fromStack(s).hasWarning('*', Match.stringLikeRegexp('serves its page and session cookie over plain HTTP, as chosen'));
     }
   });
