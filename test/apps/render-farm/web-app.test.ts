@@ -200,10 +200,11 @@ describe('the render farm web app: input', () => {
 
 describe('the render farm web app: limits', () => {
   test('answers a burst of sign-ins from one address with 429 and Retry-After past its limit, without asking the user pool, and another address still gets in', async () => {
-    // GIVEN a server whose Cognito calls go through a counting proxy, and a user
+    // GIVEN a server whose Cognito calls go through a counting proxy, on a clock that stands still (no token comes back meanwhile), and a user
     const proxy = await startFaultProxy(aws.moto.endpoint);
+    const frozen = Date.now();
     try {
-      const s = await another({ clientConfig: { endpoint: proxy.endpoint } });
+      const s = await another({ clientConfig: { endpoint: proxy.endpoint }, clock: () => frozen });
       const name = username('dave');
       await visitor(s.url, '198.51.100.1').signUp(name);
       const calls = () => proxy.seen.InitiateAuth ?? 0;
@@ -225,8 +226,9 @@ describe('the render farm web app: limits', () => {
   });
 
   test('limits sign-ins per session too: one cookie from many addresses gets 429 past the session\'s limit', async () => {
-    // GIVEN erin, signed up (her session cookie)
-    const s = await another();
+    // GIVEN erin, signed up (her session cookie), on a server whose clock stands still
+    const frozen = Date.now();
+    const s = await another({ clock: () => frozen });
     const name = username('erin');
     const first = visitor(s.url, '198.51.100.10');
     await first.signUp(name);
