@@ -8,10 +8,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { completeCognitoUserPools, type CompletedResource } from './cognito';
 import { DemoStarter, jobDemos, type DemoKind, type RunningDemo } from './demo';
 import { DeployError, bootstrap, deploy, localClientConfig, localCredentials, notModelled, selectStacks, synth, type AssemblyStack } from './deploy';
 import { readInventory, type Inventory } from './inventory';
@@ -74,6 +76,7 @@ function clientsFor(endpoint: string) {
     sqs: new SQSClient(config),
     s3: new S3Client({ ...config, forcePathStyle: true }),
     dynamodb: new DynamoDBClient(config),
+    cognito: new CognitoIdentityProviderClient(config),
   };
 }
 
@@ -212,9 +215,11 @@ export class LocalCloud {
     this.checkNotStopping();
 
     const clients = this.clients!;
-    const inventory = await readInventory(endpoint, clients, stacks.map((s) => s.stackName));
+    // What moto's CloudFormation accepted without creating, created through the service's API.
+    const completed = await completeCognitoUserPools(clients, stacks.map((s) => s.stackName));
+    const inventory = await readInventory(endpoint, clients, stacks.map((s) => s.stackName), completed);
     this.inventory = inventory;
-    await this.printDeployed(clients);
+    await this.printDeployed(clients, completed);
     this.checkNotStopping();
 
     // Progress from now on: each stack's line appears once its workloads run.
@@ -292,14 +297,26 @@ export class LocalCloud {
     ]);
   }
 
-  private async printDeployed(clients: Clients): Promise<void> {
+  private async printDeployed(clients: Clients, completed: readonly CompletedResource[]): Promise<void> {
     const { print } = this.options;
     const stacks = this.inventory!.stacks;
-    const skipped = await Promise.all(stacks.map((stack) => notModelled(clients.cloudformation, stack.name).catch(() => new Map<string, number>())));
+    const skipped = await Promise.all(stacks.map(async (stack) => {
+      const missing = await notModelled(clients.cloudformation, stack.name).catch(() => new Map<string, number>());
+      for (const c of completed.filter((r) => r.stackName === stack.name)) {
+        const left = (missing.get(c.type) ?? 0) - 1;
+        if (left > 0) missing.set(c.type, left);
+        else missing.delete(c.type);
+      }
+      return missing;
+    }));
     print(`Deployed (${this.elapsed()}), as the embedded AWS describes it:`);
     stacks.forEach((stack, i) => {
       print(`  ${stack.name}: ${stack.status}, ${stack.resources.length} resources`);
       for (const [key, value] of Object.entries(stack.outputs)) print(`    ${key} = ${value}`);
+      for (const c of completed.filter((r) => r.stackName === stack.name)) {
+        print(`    ${c.logicalId} (${c.type}) = ${c.physicalId}: created by the local cloud through the Cognito API (moto's CloudFormation does not model it)` +
+          `${c.skipped.length > 0 ? `; left out: ${c.skipped.join(', ')}` : ''}`);
+      }
       if (skipped[i]!.size > 0) {
         print(`    accepted but not modelled by moto (nothing runs for them locally): ${[...skipped[i]!].map(([t, n]) => `${t} x${n}`).join(', ')}`);
       }

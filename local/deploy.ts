@@ -13,6 +13,7 @@ import {
   ListStackResourcesCommand,
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
+import { LOCAL_CLOUD_CONTEXT } from '../contracts/local-cloud';
 import { LOCAL_AWS_ENV } from './moto';
 import { eachLine, exited, spawnNode, stopChild } from './processes';
 
@@ -160,10 +161,13 @@ export interface SynthOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Synthesizes the app (cdk.json's `app`) into `outDir` and lists its stacks. */
+/**
+ * Synthesizes the app (cdk.json's `app`) into `outDir` and lists its stacks, telling the app it
+ * is the local cloud's synthesis (contracts/local-cloud.ts).
+ */
 export async function synth(options: SynthOptions): Promise<AssemblyStack[]> {
   fs.rmSync(options.outDir, { recursive: true, force: true });
-  await runCdk(['synth', '--quiet', '--output', options.outDir, ...(options.checks ? [] : ['--no-validation'])], {
+  await runCdk(['synth', '--quiet', '--output', options.outDir, '--context', `${LOCAL_CLOUD_CONTEXT}=true`, ...(options.checks ? [] : ['--no-validation'])], {
     endpoint: options.endpoint,
     projectDir: options.projectDir,
     env: options.checks ? {} : { CDK_NAG: 'false' },

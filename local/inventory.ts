@@ -118,9 +118,21 @@ export interface InventoryClients {
   readonly autoscaling?: AutoScalingClient;
 }
 
-/** Reads the deployed state of `stackNames` from the embedded AWS at `endpoint`. */
-export async function readInventory(endpoint: string, clients: InventoryClients, stackNames: readonly string[]): Promise<Inventory> {
-  const stacks = await Promise.all(stackNames.map((name) => readStack(clients.cloudformation, name)));
+/**
+ * Reads the deployed state of `stackNames` from the embedded AWS at `endpoint`. `completed` are
+ * resources the local cloud created through a service's API for template resources moto's
+ * CloudFormation did not create (local/cognito.ts): they count as deployed.
+ */
+export async function readInventory(
+  endpoint: string,
+  clients: InventoryClients,
+  stackNames: readonly string[],
+  completed: readonly { readonly stackName: string; readonly logicalId: string; readonly type: string; readonly physicalId: string }[] = [],
+): Promise<Inventory> {
+  const stacks = (await Promise.all(stackNames.map((name) => readStack(clients.cloudformation, name)))).map((s) => ({
+    ...s,
+    resources: [...s.resources, ...completed.filter((c) => c.stackName === s.name).map(({ logicalId, type, physicalId }) => ({ logicalId, type, physicalId }))],
+  }));
   const of = (type: string) => stacks.flatMap((s) => s.resources.filter((r) => r.type === type).map((r) => ({ stack: s.name, ...r })));
 
   // Each service is read side by side (moto answers requests in parallel).

@@ -6,6 +6,7 @@
  * in, so the assembled tiles equal the image rendered in one piece (the browser test checks it).
  */
 import { PNG } from 'pngjs';
+import { TILE_WORK_BUDGET } from '../../contracts/render-farm';
 
 /** What to render. */
 export interface FractalParams {
@@ -70,6 +71,29 @@ export function parseFractalParams(raw: unknown): FractalParams {
   }
   if (problems.length > 0) throw new FractalParamsError(`invalid render parameters: ${problems.join('; ')}`);
   return params;
+}
+
+/** A render's work in pixel-iterations: size² x maxIterations (the most it can cost: every point in the set). */
+export function renderWork(params: FractalParams): number {
+  return params.size * params.size * params.maxIterations;
+}
+
+/**
+ * Refuses (FractalParamsError) a render whose work is over what its tiles may take: each tile at
+ * most {@link TILE_WORK_BUDGET} pixel-iterations, which fits the workers' timeouts
+ * (contracts/render-farm.ts). The message names the limit and the value received.
+ */
+export function checkRenderBudget(params: FractalParams): void {
+  const work = renderWork(params);
+  const limit = tileCount(params) * TILE_WORK_BUDGET;
+  if (work > limit) {
+    const n = (x: number) => x.toLocaleString('en-US');
+    throw new FractalParamsError(
+      `the render's work, size² x maxIterations = ${params.size}² x ${n(params.maxIterations)} = ${n(work)} pixel-iterations, is over its limit of ` +
+        `${n(limit)} (${n(TILE_WORK_BUDGET)} per tile x ${tileCount(params)} tiles, so that each tile finishes within the worker's timeout): ` +
+        'lower size or maxIterations, or use more tiles',
+    );
+  }
 }
 
 /** Tiles in a render. */

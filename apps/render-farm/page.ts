@@ -1,8 +1,9 @@
 /**
- * The render farm's one page: sign in, submit a render, watch it (polling JSON every second),
- * see the image. Plain HTML and a few lines of script, no framework. The element ids are
- * stable (the browser test drives them): #name #sign-in #who #sign-out #size #tiles
- * #iterations #submit #progress #tiles-done #workers #backlog #status #result.
+ * The render farm's one page: sign up or sign in (a username and a password, checked by the
+ * stack's Cognito user pool), submit a render, watch it (polling JSON every second), see the
+ * image. Plain HTML and a few lines of script, no framework. The element ids are stable (the
+ * browser test drives them): #username #password #sign-in #sign-up #message #who #sign-out #size
+ * #tiles #iterations #submit #progress #tiles-done #workers #backlog #status #result.
  */
 import { DEFAULT_FRACTAL } from './fractal';
 
@@ -19,9 +20,12 @@ fieldset { border: 1px solid #ccc; margin: 1rem 0 } label { margin-right: 1rem }
 <h1>Render farm</h1>
 <p>Each render is split into tiles; each tile is a job on a work queue. Small renders go to a Lambda worker, larger ones to a fleet of EC2 workers that grows with the backlog. Tiles are stored in shared storage, counted in a shared table, then assembled into the image.</p>
 <section id="signed-out">
-  <label>Your name <input id="name" autocomplete="username" maxlength="40"></label>
-  <button id="sign-in">Sign in</button>
+  <label>Username <input id="username" autocomplete="username" maxlength="40"></label>
+  <label>Password <input id="password" type="password" autocomplete="current-password" maxlength="256"></label>
+  <button id="sign-in">Sign in</button> <button id="sign-up">Sign up</button>
+  <p><small>A new account needs a password of at least 12 characters with upper and lower case letters, a digit and a symbol.</small></p>
 </section>
+<p id="message" role="alert"></p>
 <section id="signed-in" hidden>
   <p>Signed in as <strong id="who"></strong>. <button id="sign-out">Sign out</button></p>
   <fieldset><legend>New render</legend>
@@ -62,18 +66,26 @@ async function poll(id) {
     $('result').src = r.imageUrl; $('result').hidden = false;
   }
 }
-$('sign-in').onclick = async () => { const me = await api('/api/sign-in', { name: $('name').value.trim() }).catch((e) => alert(e.message)); if (me) show(me.name); };
+async function enter(path) {
+  $('message').textContent = '';
+  const me = await api(path, { username: $('username').value.trim(), password: $('password').value }).catch((e) => { $('message').textContent = e.message; });
+  $('password').value = '';
+  if (me) show(me.username);
+}
+$('sign-in').onclick = () => enter('/api/sign-in');
+$('sign-up').onclick = () => enter('/api/sign-up');
 $('sign-out').onclick = async () => { await api('/api/sign-out', {}); clearInterval(polling); show(null); };
 $('submit').onclick = async () => {
   const size = Number($('size').value), tilesPerSide = Number($('tiles').value);
   const params = { size, tilesPerSide, centerX: ${DEFAULT_FRACTAL.centerX}, centerY: ${DEFAULT_FRACTAL.centerY}, width: ${DEFAULT_FRACTAL.width}, maxIterations: Number($('iterations').value) };
   let r;
-  try { r = await api('/api/renders', params); } catch (e) { alert(e.message); return; }
+  $('message').textContent = '';
+  try { r = await api('/api/renders', params); } catch (e) { $('message').textContent = e.message; return; }
   clearInterval(polling); $('result').hidden = true; $('result').removeAttribute('data-render-id'); $('progress').hidden = false;
   $('progress').setAttribute('data-render-id', r.id);
   polling = setInterval(() => poll(r.id), 1000); poll(r.id);
 };
-api('/api/me').then((me) => show(me.name), () => show(null));
+api('/api/me').then((me) => show(me.username), () => show(null));
 </script>
 </body></html>
 `;

@@ -14,7 +14,7 @@ import type { FractalParams } from './fractal';
 /** A render, as stored in its record's `data`. */
 export interface RenderData extends Record<string, unknown> {
   readonly kind: 'render';
-  /** The user who submitted it: the only one who may see it. */
+  /** The `sub` (the user pool's id) of the user who submitted it: the only one who may see it. */
   readonly owner: string;
   readonly params: FractalParams;
   readonly tiles: number;
@@ -41,9 +41,9 @@ export interface UserData extends Record<string, unknown> {
 /** Renders kept in a user's list. */
 export const MAX_LISTED = 20;
 
-/** The record id of a user's list (render records have UUIDs, which never start like this). */
-export function userRecordId(name: string): string {
-  return `user/${name}`;
+/** The record id of a user's list, by their `sub` (render records have UUIDs, which never start like this). */
+export function userRecordId(sub: string): string {
+  return `user/${sub}`;
 }
 
 /** A job of the farm: render one tile, or put a finished render's tiles together. */
@@ -53,8 +53,8 @@ export type RenderJob =
 
 /**
  * The job id of a render's assemble job: a UUID derived from the render's id, so that however
- * many times it is sent (by the worker of the last tile, by the web app when that worker died
- * before sending it) the idempotency layer runs it once.
+ * many times it is sent (by the worker of the last tile, by the stuck-render sweep when that worker
+ * died before sending it) the idempotency layer runs it once.
  */
 export function assembleJobId(renderId: string): string {
   const h = createHash('sha256').update(`assemble:${renderId}`).digest('hex');

@@ -12,8 +12,10 @@
  *   marks the render finished (conditional on it still rendering).
  *
  * The assemble job's id is derived from the render's id (renders.ts), so a second sending of it
- * (the web app sends it again when a worker died between recording the last tile and sending it)
- * is skipped by the idempotency layer.
+ * (the web app's stuck-render sweep sends it again when a worker died between recording the last
+ * tile and sending it: apps/render-farm/sweep.ts) is skipped by the idempotency layer. Neither job
+ * takes a lock: each write is conditional (the tile not yet recorded; the render still rendering)
+ * and applied with the job's completion, so two workers on the same job cannot both count it.
  */
 import { STORAGE_RECORDS_TABLE_ENV } from '../../contracts/shared-storage';
 import { RENDER_FARM_ENV } from '../../contracts/render-farm';

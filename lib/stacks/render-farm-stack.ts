@@ -1,27 +1,32 @@
 /**
  * RenderFarmStack: the reference application, every pattern of the catalog composed. A web page
  * (WebTier, with sessions in a SessionStore and the cookie key in Secrets Manager) where a user
- * signs in and submits a fractal render; the render is split into tiles, each tile a job on a
+ * signs up and signs in (a Cognito user pool; the web app verifies the pool's tokens before it
+ * makes a session) and submits a fractal render; the render is split into tiles, each tile a job on a
  * WorkQueue: small renders on one taken by a LambdaWorker, large ones on another taken by a
  * FleetWorker that grows from zero instances with the backlog. Both run the same handler module
  * (lambda/render-farm/render-job.ts). Tiles and images go content-addressed into SharedStorage's
  * bucket, renders are records in its table; the last tile sends the assemble job (map, reduce).
+ * A sweep of stuck renders runs on any web server under a lock of a LockTable, one at a time.
  *
  * Every grant is what the running code calls, no more. Idle, it costs the balancer's hours, the
  * web servers' minimum (two t4g.micro) with their public IPv4 addresses, and one Secrets
- * Manager secret; the fleet is at zero instances, and the rest is paid per request.
+ * Manager secret; the fleet is at zero instances, the user pool is paid per monthly active user,
+ * and the rest per request.
  */
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { RENDER_FARM_ENV, RENDER_FARM_OUTPUTS } from '../../contracts/render-farm';
+import { RENDER_FARM_ENV, RENDER_FARM_OUTPUTS, RENDER_WORKER_TIMEOUT_SECONDS } from '../../contracts/render-farm';
 import { CONTENT_ADDRESSED_PREFIX } from '../../contracts/shared-storage';
 import { CATALOG_BUNDLE_HANDLER, catalogAgentEntry, catalogHandlerCode, catalogWebEntry } from './catalog-code';
 import { assertProps, outsideInt } from '../core/validation';
+import { LockTable } from '../locks/lock-table';
 import type { SessionStore } from '../session-store/session-store';
 import { SharedStorage } from '../shared-storage/shared-storage';
 import { WEB_SERVER_SERVICE, type WebTier } from '../web-tier/web-tier';
@@ -43,9 +48,27 @@ export interface RenderFarmStackProps extends StackProps {
   /**
    * The certificate for HTTPS.
    *
-   * @default - plain HTTP (for trials)
+   * @default - none: plain HTTP if `allowPlainHttp`, else the stack does not synthesize
    */
   readonly certificate?: acm.ICertificate;
+
+  /**
+   * Serve plain HTTP when there is no certificate (for trials: passwords and the session cookie
+   * then cross the network unencrypted). Without a certificate and without this choice, the
+   * stack's synth reports an error.
+   *
+   * @default - the context value `cdk-cloud-patterns:plain-http-demo`, else false
+   */
+  readonly allowPlainHttp?: boolean;
+
+  /**
+   * How long a fleet worker hides a tile it took (extended while the tile renders): how long the
+   * tiles of a worker that died come back after. The local cloud's run of the catalog sets 5 s, so
+   * that its drills do not wait a production timeout.
+   *
+   * @default Duration.seconds(60) (FleetWorker's)
+   */
+  readonly fleetVisibilityTimeout?: Duration;
 
   /**
    * The most fleet workers (each a t4g.micro running two tiles at a time).
@@ -72,6 +95,12 @@ export class RenderFarmStack extends Stack {
   public readonly largeRenders: WorkQueue;
   public readonly lambdaWorker: LambdaWorker;
   public readonly fleet: FleetWorker;
+  /** The users: sign-up and sign-in (USER_PASSWORD_AUTH through {@link usersClient}); renders are owned by their `sub`. */
+  public readonly users: cognito.UserPool;
+  /** The web app's client of {@link users}: the audience of the tokens the app verifies. */
+  public readonly usersClient: cognito.UserPoolClient;
+  /** The lock the stuck-render sweep holds (`render-farm/sweep`), so one server sweeps at a time. */
+  public readonly locks: LockTable;
 
   constructor(scope: Construct, id: string, props: RenderFarmStackProps = {}) {
     super(scope, id, { description: 'cdk-cloud-patterns: the render farm, every pattern composed (web tier, sessions, shared storage, work queues, Lambda and EC2 workers)', ...props });
@@ -98,7 +127,7 @@ export class RenderFarmStack extends Stack {
       idempotency: true,
       // A tile of a 1024-pixel render takes seconds of CPU: Lambda's CPU grows with memory.
       memorySize: 1024,
-      timeout: Duration.seconds(60),
+      timeout: Duration.seconds(RENDER_WORKER_TIMEOUT_SECONDS.lambda),
       batchSize: 1,
       maxConcurrency: 4,
       environment: { ...this.storage.environment, [RENDER_FARM_ENV.assembleQueueUrl]: this.smallRenders.queue.queueUrl },
@@ -113,7 +142,8 @@ export class RenderFarmStack extends Stack {
       concurrency: 2,
       minCapacity: 0,
       maxCapacity: maxWorkers,
-      jobTimeout: Duration.minutes(5),
+      jobTimeout: Duration.seconds(RENDER_WORKER_TIMEOUT_SECONDS.fleet),
+      visibilityTimeout: props.fleetVisibilityTimeout,
       idempotency: true,
       environment: { ...this.storage.environment, [RENDER_FARM_ENV.assembleQueueUrl]: this.largeRenders.queue.queueUrl },
     });
@@ -127,12 +157,47 @@ export class RenderFarmStack extends Stack {
       queue.grantSendJobs(worker);
     }
 
+    // The users. Usernames and passwords only (no e-mail or phone: nothing personal is kept, and
+    // nothing to verify); the web app signs users up (SignUp, then AdminConfirmSignUp) and in
+    // (InitiateAuth, USER_PASSWORD_AUTH) and verifies the ID token before it makes a session.
+    this.users = new cognito.UserPool(this, 'Users', {
+      selfSignUpEnabled: true,
+      signInAliases: { username: true },
+      signInCaseSensitive: false,
+      passwordPolicy: {
+        minLength: 12, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true, tempPasswordValidity: Duration.days(1),
+      },
+      accountRecovery: cognito.AccountRecovery.NONE,
+      mfa: cognito.Mfa.OFF,
+      // Threat protection: compromised-credential checks and adaptive authentication, enforced.
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+      deletionProtection: false,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.users).acknowledge({
+      id: 'AwsSolutions-COG2',
+      reason: 'The demo keeps no e-mail or phone number to send a code to, and enrolling an authenticator app (TOTP) is not part of its page; sign-in is rate-limited per address and session by the web app and checked by threat protection (Plus plan, enforced). A production app should require MFA.',
+    });
+    this.usersClient = this.users.addClient('WebClient', {
+      authFlows: { userPassword: true },
+      generateSecret: false,
+      disableOAuth: true,
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      idTokenValidity: Duration.minutes(60),
+      accessTokenValidity: Duration.minutes(60),
+      refreshTokenValidity: Duration.days(1),
+    });
+    this.locks = new LockTable(this, 'Locks', { removalPolicy: RemovalPolicy.DESTROY });
+
     // The module apps/render-farm/web-app.ts, bundled with the web server.
     ({ web: this.web, sessions: this.sessions, sessionSecret: this.sessionSecret } = newDemoWebApp(this, {
       appName: 'RenderFarmStack\'s web app',
       entry: catalogWebEntry('render-farm/web-app'),
       vpc: this.vpc,
       certificate: props.certificate,
+      allowPlainHttp: props.allowPlainHttp,
       secretArnEnv: RENDER_FARM_ENV.sessionSecretArn,
       plainHttpEnv: RENDER_FARM_ENV.plainHttp,
       environment: {
@@ -140,10 +205,22 @@ export class RenderFarmStack extends Stack {
         [RENDER_FARM_ENV.smallQueueUrl]: this.smallRenders.queue.queueUrl,
         [RENDER_FARM_ENV.largeQueueUrl]: this.largeRenders.queue.queueUrl,
         [RENDER_FARM_ENV.fleetGroupName]: this.fleet.autoScalingGroup.autoScalingGroupName,
+        [RENDER_FARM_ENV.userPoolId]: this.users.userPoolId,
+        [RENDER_FARM_ENV.userPoolClientId]: this.usersClient.userPoolClientId,
+        ...this.locks.environment,
       },
     }));
-    // Creates and reads renders and users' lists (SharedRecords' get and conditional put; the
-    // app deletes nothing); presigns GETs of finished images.
+    // Confirms the users it signs up (SignUp and InitiateAuth are the pool's public API and take
+    // no permission). The ARN is built from the pool's id (Ref), as AWS documents it.
+    this.web.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ConfirmSignUps',
+      actions: ['cognito-idp:AdminConfirmSignUp'],
+      resources: [Stack.of(this).formatArn({ service: 'cognito-idp', resource: 'userpool', resourceName: this.users.userPoolId })],
+    }));
+    // The stuck-render sweep's lock: exactly what the lock client calls.
+    this.locks.grantReadWrite(this.web);
+    // Creates and reads renders, users' lists and the list of renders in flight (SharedRecords'
+    // get and conditional put; the app deletes nothing); presigns GETs of finished images.
     this.storage.recordsTable!.grant(this.web, 'dynamodb:GetItem', 'dynamodb:PutItem');
     this.storage.grantReadPrefix(this.web, CONTENT_ADDRESSED_PREFIX);
     for (const queue of [this.smallRenders, this.largeRenders]) {

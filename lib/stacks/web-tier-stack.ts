@@ -5,8 +5,9 @@
  * SessionStore table; the cookie-signing secret is generated in Secrets Manager and read by the
  * servers at start-up).
  *
- * Without a certificate the balancer serves plain HTTP (a synth warning says so): pass
- * `certificate` for HTTPS with HTTP redirected. Deletion protection is off, so the demo can be
+ * Pass `certificate` for HTTPS with HTTP redirected. Without one, plain HTTP must be chosen
+ * explicitly (`allowPlainHttp`, or `-c cdk-cloud-patterns:plain-http-demo=true`; a synth warning
+ * then says so): otherwise the stack's synth reports an error. Deletion protection is off, so the demo can be
  * destroyed; the access logs bucket is kept.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
@@ -33,9 +34,18 @@ export interface WebTierStackProps extends StackProps {
   /**
    * The certificate for HTTPS.
    *
-   * @default - plain HTTP (for trials)
+   * @default - none: plain HTTP if `allowPlainHttp`, else the stack does not synthesize
    */
   readonly certificate?: acm.ICertificate;
+
+  /**
+   * Serve plain HTTP when there is no certificate (for trials: the session cookie then crosses
+   * the network unencrypted). Without a certificate and without this choice, the stack's synth
+   * reports an error.
+   *
+   * @default - the context value `cdk-cloud-patterns:plain-http-demo`, else false
+   */
+  readonly allowPlainHttp?: boolean;
 }
 
 /** The web tier with the demo app. */
@@ -56,6 +66,7 @@ export class WebTierStack extends Stack {
       entry: catalogWebEntry('web-tier/demo-app'),
       vpc: this.vpc,
       certificate: props.certificate,
+      allowPlainHttp: props.allowPlainHttp,
       secretArnEnv: SESSION_SECRET_ARN_ENV,
       plainHttpEnv: PLAIN_HTTP_ENV,
     }));

@@ -85,9 +85,18 @@ export interface FleetWorkerProps extends JobWorkerProps, ServiceFleetProps {
    */
   readonly jobTimeout?: Duration;
 
+  /**
+   * How long the agent hides a job it received; it extends the time while the job runs (once
+   * less than half of it is left), so a job may run longer. It is how long the jobs of an instance
+   * that died come back after: shorter means a quicker retry and more heartbeat calls.
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly visibilityTimeout?: Duration;
+
 }
 
-/** How long the agent hides a job it received, in seconds; heartbeats extend it while the job runs. */
+/** How long the agent hides a job it received, in seconds, unless `visibilityTimeout` says otherwise; heartbeats extend it while the job runs. */
 export const FLEET_AGENT_VISIBILITY_SECONDS = 60;
 
 /** How long a SIGTERM (a reboot, `systemctl stop`) lets running jobs finish before releasing them, in seconds. */
@@ -151,6 +160,8 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
   public readonly concurrency: number;
   /** The longest a job may run, in seconds. */
   public readonly jobTimeoutSeconds: number;
+  /** How long the agent hides a job it received, in seconds (extended while the job runs). */
+  public readonly visibilityTimeoutSeconds: number;
   /** The backlog per in-service instance the group holds. */
   public readonly targetBacklogPerInstance: number;
   /** The termination lifecycle hook's heartbeat timeout, in seconds: how long a terminating instance may drain. */
@@ -166,6 +177,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
     const targetBacklog = props.targetBacklogPerInstance ?? concurrency;
     const warmup = props.warmup ?? Duration.minutes(3);
     const jobTimeout = props.jobTimeout ?? Duration.minutes(15);
+    const visibilityTimeoutSeconds = (props.visibilityTimeout ?? Duration.seconds(FLEET_AGENT_VISIBILITY_SECONDS)).toSeconds();
     const idempotency = props.idempotency ?? false;
 
     const jobTimeoutSeconds = jobTimeout.toSeconds();
@@ -185,7 +197,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
       settings: {
         [QUEUE_URL_ENV]: queue.queue.queueUrl,
         [CONCURRENCY_ENV]: String(concurrency),
-        [VISIBILITY_TIMEOUT_ENV]: String(FLEET_AGENT_VISIBILITY_SECONDS),
+        [VISIBILITY_TIMEOUT_ENV]: String(visibilityTimeoutSeconds),
         [JOB_TIMEOUT_ENV]: String(jobTimeoutSeconds),
         [STOP_TIMEOUT_ENV]: String(FLEET_AGENT_STOP_SECONDS),
         [FLEET_ENV]: '1',
@@ -222,6 +234,11 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
         prop: 'jobTimeout',
         message: `must be from 1 to ${maxJobTimeout} seconds (whole seconds): a terminating instance waits for its jobs up to the lifecycle hook's limit of 2 hours, less ${HOOK_SLACK_SECONDS} s; received ${jobTimeoutSeconds} seconds.`,
       },
+      {
+        failed: outsideInt(visibilityTimeoutSeconds, 1, 43_200),
+        prop: 'visibilityTimeout',
+        message: `must be from 1 second to 12 hours (SQS's limit; whole seconds), received ${visibilityTimeoutSeconds} seconds.`,
+      },
       ...jobWorkerRules(props),
       {
         failed: idempotency && receives !== undefined && receives < 3,
@@ -238,6 +255,7 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
 
     this.concurrency = concurrency;
     this.jobTimeoutSeconds = jobTimeoutSeconds;
+    this.visibilityTimeoutSeconds = visibilityTimeoutSeconds;
     this.targetBacklogPerInstance = targetBacklog;
     this.drainTimeoutSeconds = isKnown(jobTimeoutSeconds) ? jobTimeoutSeconds + HOOK_SLACK_SECONDS : MAX_HOOK_HEARTBEAT_SECONDS;
 
@@ -245,8 +263,8 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
     // runs, so it needs nothing like Lambda's six times the timeout; the queue's own setting is
     // kept at least as long, so that it never understates how long a taken job stays hidden.
     queue.ensureVisibilityTimeout(
-      Duration.seconds(FLEET_AGENT_VISIBILITY_SECONDS),
-      `${this.node.path} (the agent hides each job for ${FLEET_AGENT_VISIBILITY_SECONDS} s and extends it while the job runs)`,
+      Duration.seconds(visibilityTimeoutSeconds),
+      `${this.node.path} (the agent hides each job for ${visibilityTimeoutSeconds} s and extends it while the job runs)`,
     );
 
     this.idempotencyTable = idempotencyParts.table;

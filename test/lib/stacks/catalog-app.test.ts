@@ -8,8 +8,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { addCatalogStacks } from '../../../lib/stacks/catalog-app';
+import { LOCAL_CLOUD_CONTEXT } from '../../../contracts/local-cloud';
+import { VISIBILITY_TIMEOUT_ENV } from '../../../contracts/work-queue';
+import { LOCAL_FLEET_VISIBILITY_SECONDS, addCatalogStacks } from '../../../lib/stacks/catalog-app';
+import { PLAIN_HTTP_DEMO_CONTEXT } from '../../../lib/stacks/demo-resources';
+import { RenderFarmStack } from '../../../lib/stacks/render-farm-stack';
 import { addCatalogChecks, snapshotTemplate } from '../../../lib/testing';
 import { REPO_ROOT } from '../../support/paths';
 
@@ -19,10 +24,11 @@ describe('the catalog app', () => {
   let app: App;
 
   beforeAll(() => {
-    // GIVEN the app as bin/app.ts builds it, with CDK's own template validation on
+    // GIVEN the app as bin/app.ts builds it, with CDK's own template validation on, and plain HTTP
+    // chosen for the demos with a page (`-c cdk-cloud-patterns:plain-http-demo=true`, as a trial deploys them)
     delete process.env.CDK_VALIDATION;
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-'));
-    app = new App({ outdir });
+    app = new App({ outdir, context: { [PLAIN_HTTP_DEMO_CONTEXT]: 'true' } });
     addCatalogStacks(app);
     addCatalogChecks(app);
   });
@@ -40,6 +46,9 @@ describe('the catalog app', () => {
     for (const [id, reason] of acks) {
       expect(`${id}: ${reason}`).toMatch(/: \S+( \S+){5,}/); // a sentence, not a placeholder
     }
+    // AND no stack reports an error (the CLI would refuse to deploy it)
+    const errors = app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:error').map((m) => `${c.node.path}: ${String(m.data)}`));
+    expect(errors).toEqual([]);
   });
 
   test('passes cfn-lint on every template with zero findings', () => {
@@ -54,6 +63,30 @@ describe('the catalog app', () => {
     for (const stack of app.node.children.filter((c): c is Stack => c instanceof Stack)) {
       expect(snapshotTemplate(stack)).toMatchSnapshot(stack.stackName);
     }
+  });
+});
+
+describe('the catalog app in the local cloud\'s synthesis', () => {
+  test('chooses plain HTTP for its demos with a page and a 5 s fleet visibility for the render farm, explicitly (context cdk-cloud-patterns:local-cloud)', () => {
+    // GIVEN the app as `npm start` synthesizes it
+    process.env.CDK_VALIDATION = 'false';
+    const local = new App({ context: { [LOCAL_CLOUD_CONTEXT]: 'true', 'aws:cdk:bundling-stacks': [] } });
+    addCatalogStacks(local);
+
+    // THEN no stack reports an error, and the render farm's fleet hides a tile for 5 s
+    const errors = local.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:error'));
+    expect(errors).toEqual([]);
+    const farm = local.node.children.find((c): c is RenderFarmStack => c instanceof RenderFarmStack)!;
+    expect(farm.fleet.programEnvironment[VISIBILITY_TIMEOUT_ENV]).toBe(String(LOCAL_FLEET_VISIBILITY_SECONDS));
+  });
+
+  test('keeps CloudFormation from deploying the demos with a page, and only them, when neither the local cloud nor plain HTTP was chosen', () => {
+    process.env.CDK_VALIDATION = 'false';
+    const deployed = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    addCatalogStacks(deployed);
+    const refused = deployed.node.children.filter((c): c is Stack => c instanceof Stack)
+      .filter((stack) => Template.fromStack(stack).toJSON().Rules?.PlainHttpMustBeChosen !== undefined).map((stack) => stack.stackName).sort();
+    expect(refused).toEqual(['RenderFarmStack', 'WebTierStack']);
   });
 });
 

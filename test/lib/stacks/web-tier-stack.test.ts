@@ -5,8 +5,9 @@
  */
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { catalogWebEntry } from '../../../lib/stacks/catalog-code';
+import { PLAIN_HTTP_DEMO_CONTEXT } from '../../../lib/stacks/demo-resources';
 import { WebTierStack } from '../../../lib/stacks/web-tier-stack';
 import { REPO_ROOT } from '../../support/paths';
 import '../../support/stacks'; // CDK_VALIDATION=false for template tests
@@ -14,8 +15,9 @@ import '../../support/stacks'; // CDK_VALIDATION=false for template tests
 
 describe('WebTierStack', () => {
   process.env.CDK_VALIDATION = 'false';
-  // Bundling skipped: the catalog test synthesizes this stack with its program.
-  const stack = new WebTierStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'WebTierStack');
+  // Bundling skipped: the catalog test synthesizes this stack with its program. Plain HTTP chosen, as for a trial.
+  const newApp = (context: Record<string, unknown> = { [PLAIN_HTTP_DEMO_CONTEXT]: 'true' }) => new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const stack = new WebTierStack(newApp(), 'WebTierStack');
   const template = Template.fromStack(stack);
 
   test('serves the demo app, apps/web-tier/demo-app.ts, bundled with the web server', () => {
@@ -53,5 +55,21 @@ describe('WebTierStack', () => {
     expect(lb.Properties.LoadBalancerAttributes).toContainEqual({ Key: 'deletion_protection.enabled', Value: 'false' });
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual(['AutoScalingGroupName', 'ServerLogGroupName', 'SessionTableName', 'Url']);
     template.hasOutput('Url', { Value: { 'Fn::Join': ['', ['http://', stack.resolve(stack.web.loadBalancer.loadBalancerDnsName), '/']] } });
+  });
+
+  test('fails to deploy when it has no certificate and plain HTTP was not chosen, as RenderFarmStack does: a CloudFormation rule naming the fixes', () => {
+    const unchosen = new WebTierStack(newApp({}), 'Unchosen');
+    const rule = Template.fromStack(unchosen).toJSON().Rules.PlainHttpMustBeChosen.Assertions[0];
+    expect(rule.Assert).toEqual({ 'Fn::Equals': [{ Ref: 'PlainHttpChoice' }, 'chosen'] });
+    expect(rule.AssertDescription).toMatch(/Unchosen has no certificate, and plain HTTP was not chosen.*`allowPlainHttp: true`.*plain-http-demo=true/);
+    Annotations.fromStack(unchosen).hasWarning('*', Match.stringLikeRegexp('CloudFormation refuses to deploy it until then'));
+  });
+
+  test('serves plain HTTP when chosen by the prop or the context value, with a warning', () => {
+    const byProp = new WebTierStack(newApp({}), 'ByProp', { allowPlainHttp: true });
+    for (const s of [byProp, stack]) {
+      expect(Template.fromStack(s).toJSON().Rules.PlainHttpMustBeChosen).toBeUndefined();
+      Annotations.fromStack(s).hasWarning('*', Match.stringLikeRegexp('serves its page and session cookie over plain HTTP, as chosen'));
+    }
   });
 });

@@ -461,6 +461,21 @@ describe('FleetWorker validation', () => {
     expect(envFile(templateOf(stack)).NOTES).toBe('x'.repeat(4_000));
   });
 
+  test('hides each job for visibilityTimeout when given (the agent\'s setting, and the queue\'s at least that)', () => {
+    // GIVEN a fleet whose agents hide jobs for 5 s (a dead instance's jobs come back sooner)
+    const { stack, fleet } = build({ visibilityTimeout: Duration.seconds(5) });
+    const template = templateOf(stack);
+
+    // THEN the agent's environment says 5 s (it asks for it on every receive), and the queue keeps WorkQueue's own 30 s floor
+    expect(envFile(template).CLOUD_PATTERNS_VISIBILITY_TIMEOUT_SECONDS).toBe('5');
+    expect(fleet.visibilityTimeoutSeconds).toBe(5);
+    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 30, RedrivePolicy: Match.anyValue() });
+  });
+
+  test('fails when visibilityTimeout is outside 1 second to 12 hours', () => {
+    fails({ visibilityTimeout: Duration.hours(13) }, /visibilityTimeout: must be from 1 second to 12 hours.*received 46800 seconds/);
+  });
+
   test('fails when the queue\'s explicit visibility timeout is under the agent\'s 60 s', () => {
     fails({}, /visibilityTimeout: is 30 seconds, but TestStack\/Fleet .* needs at least 60 seconds/, { visibilityTimeout: Duration.seconds(30) });
   });
