@@ -1,12 +1,12 @@
 /**
- * What a README sample may use without declaring it: the names a user's app would already have
- * (README.md, "About the samples"). Declared in sample-globals.d.ts for the type-check (kept
+ * What a documentation sample may use without declaring it: the names a user's app would already
+ * have (README.md, "About the samples"). Declared in sample-globals.d.ts for the type-check (kept
  * out of the project's own tsconfig), and made here for real when a construct sample is
  * synthesized (only the names the sample uses).
  *
  * To let a new sample use a new name: declare it in sample-globals.d.ts and make it in PREAMBLE.
  */
-import { ArnFormat, type Stack } from 'aws-cdk-lib';
+import { ArnFormat, type App, type Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -44,6 +44,7 @@ function userVpc(scope: Construct): ec2.Vpc {
 /** How to make each name of the preamble in the sample's stack (all of them pass cdk-nag). */
 export const PREAMBLE: Readonly<Record<string, (stack: Stack) => unknown>> = {
   stack: (stack) => stack,
+  app: (stack) => stack.node.root as App,
   vpc: (stack) => userVpc(preambleScope(stack)),
   queue: (stack) => new WorkQueue(preambleScope(stack), 'UserQueue').queue,
   previews: (stack) => new WorkQueue(preambleScope(stack), 'Previews'),

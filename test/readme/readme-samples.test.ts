@@ -1,31 +1,36 @@
 /**
- * The README's examples are code: every ```ts sample in README.md is type-checked against the
- * public API as a user's app imports it (`cdk-cloud-patterns`, `/runtime`, `/testing`, mapped
- * to the source), all in one TypeScript program; and each construct sample (one that imports
- * `cdk-cloud-patterns`) is synthesized in-process with cdk-nag on. A sample may use the names of
- * the preamble (preamble.ts) without declaring them; a sample whose first line is
- * `// src/<file>.ts` is that file of the project, so others can import it or use it as `entry`.
- * A sample that defines a jest `test(...)` is type-checked only.
+ * The documentation's examples are code: every ```ts sample of README.md and of every page under
+ * docs/ (the pattern pages, the compliance page...; not docs/api/, which TypeDoc generates) is
+ * type-checked against the public API as a user's app imports it (`cdk-cloud-patterns`,
+ * `/runtime`, `/testing`, mapped to the source), all in one TypeScript program; and each
+ * construct sample (one that imports `cdk-cloud-patterns`) is synthesized in-process with
+ * cdk-nag on. A sample may use the names of the preamble (preamble.ts) without declaring them; a
+ * sample whose first line is `// src/<file>.ts` is that file of the project, so others (on any
+ * page) can import it or use it as `entry`. A sample that defines a jest `test(...)` is
+ * type-checked only. Problems are reported as `<page>:<line>`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ts from 'typescript';
 import { addCatalogChecks } from '../../lib/testing';
+import { documentationPages, patternPages } from './pages';
 import { PREAMBLE, PROJECT_FILES } from './preamble';
 import { REPO_ROOT } from '../support/paths';
 
 
 interface Sample {
-  /** The README line of the sample's first line of code. */
+  /** The page the sample is on, relative to the repository (`README.md`, `docs/patterns/work-queue.md`). */
+  readonly page: string;
+  /** The page's line of the sample's first line of code. */
   readonly line: number;
   readonly code: string;
   /** Where the sample sits in the project around the samples. */
   readonly file: string;
 }
 
-/** Every ```ts fence of the README, in order. */
-export function readmeSamples(markdown: string): Sample[] {
+/** Every ```ts fence of a page, in order. */
+export function readmeSamples(markdown: string, page = 'README.md'): Sample[] {
   const samples: Sample[] = [];
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -35,13 +40,16 @@ export function readmeSamples(markdown: string): Sample[] {
     while (end < lines.length && lines[end].trim() !== '```') end++;
     const code = lines.slice(start, end).join('\n') + '\n';
     const named = /^\/\/ (src\/[\w./-]+\.ts)\s*$/.exec(lines[start] ?? '');
-    samples.push({ line: start + 1, code, file: named ? named[1] : `src/readme-line-${start + 1}.ts` });
+    const slug = page.replace(/\.md$/, '').replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
+    samples.push({ page, line: start + 1, code, file: named ? named[1] : `src/${slug}-line-${start + 1}.ts` });
     i = end;
   }
   return samples;
 }
 
-const SAMPLES = readmeSamples(fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'));
+const PAGES = documentationPages();
+const SAMPLES = PAGES.flatMap((page) => readmeSamples(fs.readFileSync(path.join(REPO_ROOT, page), 'utf8'), page));
+const at = (s: Sample) => `${s.page}:${s.line}`;
 const isConstructSample = (s: Sample) => /from 'cdk-cloud-patterns'/.test(s.code) && !/\btest\(/.test(s.code);
 const PACKAGE_PATHS: Record<string, string> = {
   'cdk-cloud-patterns': 'lib/index.ts',
@@ -56,7 +64,7 @@ function sampleRequire(id: string): unknown {
   return require(mapped ? path.join(REPO_ROOT, mapped) : id);
 }
 
-describe('the README samples', () => {
+describe('the documentation samples', () => {
   let project: string;
 
   beforeAll(() => {
@@ -71,10 +79,22 @@ describe('the README samples', () => {
   });
   afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 
-  test('are there: the README has construct, runtime and testing samples', () => {
+  test('are there: construct, runtime and testing samples, and a construct sample on every pattern page', () => {
     expect(SAMPLES.filter(isConstructSample).length).toBeGreaterThanOrEqual(3);
     expect(SAMPLES.some((s) => s.code.includes("from '@cdk-cloud-patterns/runtime'"))).toBe(true);
     expect(SAMPLES.some((s) => s.code.includes("from 'cdk-cloud-patterns/testing'"))).toBe(true);
+    const patterns = patternPages();
+    expect(patterns.length).toBeGreaterThanOrEqual(6);
+    expect(patterns.filter((p) => !SAMPLES.some((s) => s.page === p && isConstructSample(s)))).toEqual([]);
+  });
+
+  test('name each project file once: two samples that claim one `// src/<file>.ts` would overwrite each other', () => {
+    // GIVEN the samples that say which file they are
+    const byFile = new Map<string, string[]>();
+    for (const s of SAMPLES) byFile.set(s.file, [...(byFile.get(s.file) ?? []), at(s)]);
+    // THEN no file is claimed twice (nor is one of the preamble's project files)
+    const twice = [...byFile].filter(([file, where]) => where.length > 1 || file in PROJECT_FILES).map(([file, where]) => `${file}: ${where.join(', ')}`);
+    expect(twice).toEqual([]);
   });
 
   test('type-check against the public API, as a user\'s app imports it', () => {
@@ -104,8 +124,8 @@ describe('the README samples', () => {
       return [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)];
     }).map((d) => {
       const sample = SAMPLES.find((s) => d.file && path.join(project, s.file) === d.file.fileName);
-      const at = sample && d.file && d.start !== undefined ? `README.md:${sample.line + d.file.getLineAndCharacterOfPosition(d.start).line}: ` : '';
-      return `${at}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+      const where = sample && d.file && d.start !== undefined ? `${sample.page}:${sample.line + d.file.getLineAndCharacterOfPosition(d.start).line}: ` : '';
+      return `${where}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     })];
 
     // THEN nothing is wrong but the wrong one
@@ -114,7 +134,7 @@ describe('the README samples', () => {
     expect(problems).toEqual([]);
   });
 
-  test.each(SAMPLES.filter(isConstructSample).map((s) => [s.line, s] as const))('the construct sample at README.md:%d synthesizes with cdk-nag on', (_line, sample) => {
+  test.each(SAMPLES.filter(isConstructSample).map((s) => [at(s), s] as const))('the construct sample at %s synthesizes with cdk-nag on', (_at, sample) => {
     // GIVEN an app with cdk-nag, bundling skipped (no esbuild runs: the constructs are the point),
     // and the preamble's names the sample uses
     process.env.CDK_VALIDATION = 'false';
@@ -134,9 +154,9 @@ describe('the README samples', () => {
       new Function('require', 'module', 'exports', ...names, `{\n${js}\n}`)(sampleRequire, module, module.exports, ...values);
       const assembly = app.synth();
 
-      // THEN the stack has the sample's resources, and cdk-nag found nothing
-      const template = assembly.getStackByName('Sample').template as { Resources?: Record<string, unknown> };
-      expect(Object.keys(template.Resources ?? {}).length).toBeGreaterThan(0);
+      // THEN the app has the sample's resources (in `stack`, or in stacks of its own), and cdk-nag found nothing
+      const resources = assembly.stacks.flatMap((s) => Object.keys((s.template as { Resources?: Record<string, unknown> }).Resources ?? {}));
+      expect(resources.length).toBeGreaterThan(0);
     } finally {
       process.chdir(cwd);
     }

@@ -1,9 +1,9 @@
 /**
- * The names README samples use without declaring them (see preamble.ts, which makes them at
+ * The names documentation samples use without declaring them (see preamble.ts, which makes them at
  * synth). Only the README sample type-check reads this file: the project's tsconfig excludes it,
  * so no test of ours can lean on these globals.
  */
-import type { Stack } from 'aws-cdk-lib';
+import type { App, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -14,6 +14,8 @@ import type { BootStep, WorkQueue } from 'cdk-cloud-patterns';
 declare global {
   /** The stack a construct sample adds to (a sample may also make its own App and Stack). */
   const stack: Stack;
+  /** The app of `stack`, for a sample that adds stacks of its own. */
+  const app: App;
   /** A VPC of the user's, with public and private subnets. */
   const vpc: ec2.IVpc;
   /** A queue of the user's. */

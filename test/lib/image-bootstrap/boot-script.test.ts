@@ -3,6 +3,7 @@
  * Image Builder document. Running it for real is boot-script-sandbox.test.ts.
  */
 import { spawnSync } from 'child_process';
+import { BootStep } from '../../../lib';
 import { ScriptPart, renderBootScript, renderComponentDocument, shellQuote, type BootScriptOptions } from '../../../lib/image-bootstrap/boot-script';
 import { requireTool } from '../../../scripts/test-tools';
 import { API_SECRET_ARN, DB_PASSWORD_PARAMETER, everyKindOfStep } from './support/steps';
@@ -70,6 +71,17 @@ describe('renderBootScript', () => {
     expect(stepsOf(instance)).toEqual(['boot-logs', 'baked-environment', 'db-password', 'api-key', 'use-secret', 'worker']);
     expect(image).not.toMatch(/signal-resource|shutdown|get-parameter|get-secret-value/);
     expect(image).not.toContain('systemctl');
+  });
+
+  test('runs a service without a user as a systemd dynamic user, restarted on failure, and one with a user as that user', () => {
+    // WHEN a service without `user` and the support steps' service with `user: 'worker'` are rendered
+    const dynamic = script({ steps: [BootStep.service('app', { execStart: '/opt/app/run' })] });
+    const named = script();
+    // THEN the first unit runs as a dynamic user (no login, no writes outside its own directories), the second as its user
+    expect(dynamic).toMatch(/\[Service\][^[]*\nRestart=on-failure\nRestartSec=5\nDynamicUser=yes\nNoNewPrivileges=yes\n/);
+    expect(dynamic).not.toMatch(/^User=/m);
+    expect(named).toMatch(/\nUser=worker\nNoNewPrivileges=yes\n/);
+    expect(named).not.toContain('DynamicUser=yes');
   });
 
   test('quotes for bash, so a single quote stays a literal', () => {

@@ -115,6 +115,13 @@ describe('SessionStore', () => {
     templateOf(stack).resourceCountIs('AWS::DynamoDB::Table', 0);
   });
 
+  test('retains its table when it leaves the stack, unless removalPolicy says otherwise', () => {
+    // GIVEN / WHEN a store with defaults, and one with RemovalPolicy.DESTROY
+    // THEN sessions outlive a stack deleted by mistake (CDK's default for tables), unless told
+    newStore().template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    newStore({ removalPolicy: RemovalPolicy.DESTROY }).template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+
   test('can leave the user index out', () => {
     const { template, store } = newStore({ userIndex: false });
     expect(store.userIndexName).toBeUndefined();

@@ -83,6 +83,11 @@ describe('LambdaWorker defaults', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
+  test('retains its log group when the stack is deleted', () => {
+    // the logs of a deleted stack's jobs stay readable for their retention
+    template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
   test('has a role of its own with no managed policies, writing only to its log group', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },

@@ -261,6 +261,17 @@ describe('WorkQueue as the other constructs: grants, environment, removal policy
     expect(actions(both)).toEqual([...AGENT_SQS_ACTIONS, 'sqs:SendMessage'].sort());
   });
 
+  test('destroys its queues with the stack by default, and retains a key it creates', () => {
+    // GIVEN a KMS queue with the default removal policy
+    const { stack } = newStack();
+    new WorkQueue(stack, 'Jobs', { encryption: WorkQueueEncryption.KMS });
+    const template = templateOf(stack);
+    // THEN the queues go with the stack (sqs.Queue's default) and the key stays (kms.Key's)
+    const policies = (type: string) => Object.values(template.findResources(type)).map((r) => r.DeletionPolicy);
+    expect(policies('AWS::SQS::Queue')).toEqual(['Delete', 'Delete']);
+    expect(policies('AWS::KMS::Key')).toEqual(['Retain']);
+  });
+
   test('retains its queues and its key with removalPolicy RETAIN', () => {
     const { stack } = newStack();
     new WorkQueue(stack, 'Jobs', { encryption: WorkQueueEncryption.KMS, removalPolicy: RemovalPolicy.RETAIN });

@@ -82,6 +82,39 @@ describe('a Lambda job worker', () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[1]!.messageId }] });
   });
 
+  test('runs the messages of a batch in parallel, one call each', async () => {
+    // GIVEN a handler whose calls each wait until all three have started (or 2 s, were they run one by one)
+    let running = 0;
+    let most = 0;
+    let allStarted!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      allStarted = resolve;
+    });
+    const fallback = setTimeout(() => allStarted(), 2000);
+    const calls: number[] = [];
+    const handler = defineJobHandler<Job>(async (job) => {
+      calls.push(job.n);
+      running++;
+      most = Math.max(most, running);
+      if (running === 3) allStarted();
+      await gate;
+      running--;
+    });
+    const records = [0, 1, 2].map((n) => toRecord({ MessageId: randomUUID(), ReceiptHandle: 'r', Body: JSON.stringify({ n }) }, 'arn:aws:sqs:us-east-1:123456789012:jobs', 'us-east-1'));
+
+    // WHEN Lambda invokes the handler with the batch
+    try {
+      const response = await handler({ Records: records }, lambdaContext('fn', () => 30_000));
+
+      // THEN the three ran at once, each once, and none failed
+      expect(most).toBe(3);
+      expect(calls.sort()).toEqual([0, 1, 2]);
+      expect(response).toEqual({ batchItemFailures: [] });
+    } finally {
+      clearTimeout(fallback);
+    }
+  });
+
   test('moves a poison message to the dead-letter queue after maxReceiveCount, and the others are done', async () => {
     // GIVEN a queue with maxReceiveCount 3 and a job that always fails
     const { queueUrl, deadLetterQueueUrl } = await createWorkQueue(aws.sqs, { visibilityTimeout: 2, maxReceiveCount: 3 });
