@@ -4,7 +4,7 @@
  * uploads that become jobs on a WorkQueue, through the bucket's own notification configuration
  * (no Lambda-backed custom resource).
  */
-import { Annotations, Aws, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as backupLib from 'aws-cdk-lib/aws-backup';
 import type * as backup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -538,8 +538,8 @@ export class SharedStorage extends SharedStorageBase {
         blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
         objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         versioned: true,
-        serverAccessLogsBucket: this.accessLogsBucket,
-        serverAccessLogsPrefix: props.accessLogsBucket ? `${this.node.path.replace(/\//g, '-')}/` : undefined,
+        // A log bucket of the user's is wired below, by its policy whatever the app's feature flags.
+        serverAccessLogsBucket: props.accessLogsBucket ? undefined : this.accessLogsBucket,
         lifecycleRules: [
           { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: abortAfter },
           { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: noncurrent },
@@ -561,6 +561,7 @@ export class SharedStorage extends SharedStorageBase {
         removalPolicy,
       });
       if (props.replication) this.grantReplication(bucket, replicationRole!, props.replication);
+      if (props.accessLogsBucket) this.logTo(bucket, props.accessLogsBucket, `${this.node.path.replace(/\//g, '-')}/`);
       this.bucket = bucket;
       if (props.objectCreatedJobs) this.sendObjectCreatedEvents(bucket, props.objectCreatedJobs);
     }
@@ -623,6 +624,27 @@ export class SharedStorage extends SharedStorageBase {
     replication.destinationKey?.grant(role, 'kms:Encrypt');
     acknowledgeWildcardResources(role, [sourceObjects, destinationObjects],
       'S3 replication reads every object version of the source bucket and writes replicas of them to the destination: the wildcard is the objects of that bucket, nothing else.');
+  }
+
+  /**
+   * Server access logs to a bucket of the user's, delivered by its bucket policy (as S3 advises
+   * for buckets with ACLs off), not by an ACL: CDK would choose the ACL unless the app turns on its
+   * `serverAccessLogsUseBucketPolicy` flag, and a bucket that enforces its owner refuses ACLs. An
+   * imported bucket's policy is not ours to change: a warning says what it must allow.
+   */
+  private logTo(bucket: s3.Bucket, logs: s3.IBucket, prefix: string): void {
+    (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = { destinationBucketName: logs.bucketName, logFilePrefix: prefix };
+    const added = logs.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `S3ServerAccessLogs${Names.uniqueId(this).slice(-24)}`,
+      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+      actions: ['s3:PutObject'],
+      resources: [logs.arnForObjects(`${prefix}*`)],
+      conditions: { ArnLike: { 'aws:SourceArn': bucket.bucketArn }, StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+    }));
+    if (!added.statementAdded) {
+      Annotations.of(this).addWarningV2('cdk-cloud-patterns:access-logs-bucket-policy',
+        `accessLogsBucket is imported, so its policy cannot be changed here: it must let logging.s3.amazonaws.com s3:PutObject to ${prefix}* from this storage's bucket, or no access log is delivered.`);
+    }
   }
 
   /** Adds the records table to the user's backup plan, with a role of managed policies. */

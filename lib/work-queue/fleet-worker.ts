@@ -325,9 +325,13 @@ export class FleetWorker extends Construct implements iam.IGrantable, ec2.IConne
     this.node.addValidation({ validate: () => unreadableInstanceTags(cfnGroup) });
   }
 
-  /** Jobs waiting per in-service instance: the metric the group tracks. */
-  public metricBacklogPerInstance(): cloudwatch.MathExpression {
-    return this.scaling.backlogPerInstance;
+  /**
+   * Jobs waiting per in-service instance: the metric the group tracks (a math expression over
+   * the queue's backlog and the group's in-service instances). `options` change its period, label
+   * or color, as they do for the other constructs' metrics.
+   */
+  public metricBacklogPerInstance(options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    return this.scaling.backlogPerInstance.with(options);
   }
 }
 

@@ -77,8 +77,7 @@ function reviewedVpc(stack: Stack, key: kms.IKey): ec2.Vpc {
  */
 function userApp(hardened: boolean) {
   process.env.CDK_VALIDATION = 'false';
-  // CDK's recommended flag (cdk init sets it): server access logs reach a bucket by its policy, not an ACL.
-  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'packs-')), context: { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true } });
+  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'packs-')) });
   const env = { account: '123456789012', region: 'eu-west-1' };
   const harden = <T>(props: T): T | Record<string, never> => (hardened ? props : {});
 

@@ -143,12 +143,23 @@ describe('SharedStorage options', () => {
     template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30 })] } });
   });
 
-  test('logs to the bucket it is given, under a prefix of its own', () => {
+  test('logs to the bucket it is given, under a prefix of its own, by that bucket\'s policy whatever the app\'s feature flags', () => {
+    // GIVEN a log archive that enforces its owner (no ACLs), in an app without CDK's serverAccessLogsUseBucketPolicy flag
     const { stack } = newStack();
-    const logs = new s3.Bucket(stack, 'Logs');
+    const logs = new s3.Bucket(stack, 'Logs', { objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, enforceSSL: true });
+    // WHEN the storage logs to it
     const storage = new SharedStorage(stack, 'Storage', { accessLogsBucket: logs });
+    // THEN the bucket logs there, and S3's logging service may write under the prefix for this bucket only
     expect(storage.accessLogsBucket).toBe(logs);
-    templateOf(stack).hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { DestinationBucketName: stack.resolve(logs.bucketName), LogFilePrefix: 'TestStack-Storage/' } });
+    const template = templateOf(stack);
+    template.hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { DestinationBucketName: stack.resolve(logs.bucketName), LogFilePrefix: 'TestStack-Storage/' } });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: stack.resolve(logs.bucketName),
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+        Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject',
+        Condition: { ArnLike: { 'aws:SourceArn': stack.resolve(storage.bucket.bucketArn) }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      })]) },
+    });
   });
 
   test('uses an existing bucket and table as they are', () => {

@@ -97,6 +97,7 @@ describe('FleetWorker defaults', () => {
       },
     });
     expect(fleet.metricBacklogPerInstance().expression).toBe('visible / IF(inService > 0, inService, 1)');
+    expect(fleet.metricBacklogPerInstance({ period: Duration.minutes(5), label: 'per instance' })).toMatchObject({ period: Duration.minutes(5), label: 'per instance' });
   });
 
   test('adds the first instance with a step policy while jobs wait and the group wants none', () => {
