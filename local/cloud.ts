@@ -275,7 +275,7 @@ export class LocalCloud {
     for (const g of inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId))) {
       print(
         `  ${g.stackName}: Auto Scaling group ${g.logicalId} (min ${g.minSize}, max ${g.maxSize}, desired ${g.desiredCapacity}) is deployed, ` +
-          'but nothing runs for it locally: the local cloud does not boot EC2 instances (it runs FleetWorker groups\' agents).',
+          'but nothing runs for it locally: it launches from no BootstrappedImage (the local cloud boots those, and runs FleetWorker and WebTier groups\' programs).',
       );
     }
     this.checkNotStopping();

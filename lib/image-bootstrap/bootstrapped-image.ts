@@ -14,8 +14,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BOOTSTRAPPED_IMAGE_WORKLOAD, type BootStepDeclaration, type BootstrappedImageWorkload } from '../../contracts/image-bootstrap';
 import { newLogGroup } from '../core/log-groups';
 import { newAttachedPolicy, newRole } from '../core/roles';
+import { declareWorkload } from '../core/workload';
 import { assertProps, isKnown, outsideInt, type PropRule } from '../core/validation';
 import { ScriptPart, renderBootScript, renderComponentDocument, type BootSignalTarget } from './boot-script';
 import { BootPhase, splitForBake, type BootStep } from './boot-steps';
@@ -444,6 +446,13 @@ export class BootstrappedImage extends Construct {
     const cfnTemplate = this.launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
     cfnTemplate.addPropertyOverride('LaunchTemplateData.IamInstanceProfile', { Arn: this.instanceProfile.attrArn });
     markGuarded(cfnTemplate);
+    // What the local cloud boots in the instances' place: the steps as data, their contents in the user data.
+    declareWorkload(cfnTemplate, BOOTSTRAPPED_IMAGE_WORKLOAD.declare({
+      steps: Lazy.any({ produce: () => this.bootSteps.map(declaredStep) }) as unknown as BootStepDeclaration[],
+      baked: props.bake !== undefined,
+      roleArn: role.roleArn,
+      signal: Lazy.any({ produce: () => this.signalTargetInfo() }) as unknown as BootstrappedImageWorkload['signal'],
+    }));
     // Instances must not boot before the boot's grants exist: their first reads would be denied.
     this.launchTemplate.node.addDependency(this.bootPolicy);
     if (this.bakery?.image) this.launchTemplate.node.addDependency(this.bakery.image);
@@ -638,6 +647,22 @@ export class BootstrappedImage extends Construct {
       group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and the Amazon Linux repositories');
     }
     return group;
+  }
+}
+
+/** A step as the workload declaration holds it (contracts/image-bootstrap.ts). */
+function declaredStep(step: BootStep): BootStepDeclaration {
+  switch (step.kind) {
+    case 'packages': return { kind: step.kind, name: step.name, packages: step.packages };
+    case 'file': return { kind: step.kind, name: step.name, path: step.path, mode: step.mode, owner: step.owner };
+    case 's3File': return { kind: step.kind, name: step.name, path: step.path, bucketName: step.bucketName, objectKey: step.objectKey, extract: step.extract, mode: step.mode, owner: step.owner };
+    case 'environment': return { kind: step.kind, name: step.name, path: step.path };
+    case 'commands': return { kind: step.kind, name: step.name, lines: step.commands.length };
+    case 'service': return { kind: step.kind, name: step.name, serviceName: step.serviceName, unitPath: `/etc/systemd/system/${step.serviceName}.service` };
+    case 'secret': return {
+      kind: step.kind, name: step.name, service: step.source.service, id: step.source.id, jsonField: step.source.jsonField,
+      path: step.path, mode: step.mode, owner: step.owner, envVar: step.envVar,
+    };
   }
 }
 

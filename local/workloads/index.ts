@@ -11,6 +11,8 @@
  *   asks for within the group's size ({@link fleetWorkloads}).
  * - WebTier: web servers behind a local load balancer that behaves as the deployed ALB
  *   ({@link webTierWorkloads}).
+ * - BootstrappedImage: the instances of the groups that launch from one, each booted from its
+ *   typed steps in a folder of its own ({@link bootstrappedImageWorkloads}).
  *
  * A pattern plugs in with one file (`local/workloads/<kind>.ts` exporting a {@link WorkloadKind})
  * and one line in {@link WORKLOAD_KINDS}; the local cloud starts, shows and stops every kind the
@@ -20,13 +22,14 @@ import type { WorkloadKindContract } from '../../contracts/workload';
 import { UPLOAD_DEMO_WORKLOAD } from '../../contracts/shared-storage';
 import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
 import { declarationsOf, type Inventory } from '../inventory';
+import { bootstrappedImageWorkloads } from './bootstrapped-image';
 import { fleetWorkloads } from './fleet';
 import { lambdaSqsWorkloads } from './lambda-sqs';
 import { sharedStorageBuckets } from './shared-storage';
 import { webTierWorkloads } from './web-tier';
 import type { Workload, WorkloadContext, WorkloadKind } from './types';
 
-export type { Workload, WorkloadContext, WorkloadKind, WorkloadStats } from './types';
+export type { Workload, WorkloadCheck, WorkloadContext, WorkloadKind, WorkloadStats } from './types';
 
 /**
  * Every kind the local cloud runs. Kinds with `startsFirst` start before the other kinds of the
@@ -37,6 +40,7 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   lambdaSqsWorkloads,
   fleetWorkloads,
   webTierWorkloads,
+  bootstrappedImageWorkloads,
 ];
 
 /** The view of `inventory` a kind gets for one stack: that stack's declarations; every deployed resource for look-ups (a mapping may name a function of another stack). */
