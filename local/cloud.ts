@@ -20,7 +20,6 @@ import { runningPids, stopAll } from './processes';
 import { sampleProgress, startProgress, type Progress, type ProgressRow } from './progress';
 import { WORKLOAD_KINDS, notRunDeclarations, startWorkloads, type Workload } from './workloads';
 import { uploadDemos } from './upload-demo';
-import { runningWebTiers } from './workloads/web-tier';
 
 /** Moments of a start, for the benchmark and the smoke summary. */
 export type Milestone = 'moto' | 'synth' | 'bootstrap' | 'deploy' | 'workers' | 'jobsSent' | 'firstDone' | 'allDone';
@@ -333,16 +332,10 @@ export class LocalCloud {
   }
 
   /**
-   * Checks the demo (after {@link waitForDemo}): every good job done exactly once and the
-   * failing one never. Returns the problems; empty when all is well.
+   * Checks the demos (after {@link waitForDemo}): every good job done exactly once and the failing
+   * one never, every upload a summary and one record. Returns the problems; empty when all is well.
    */
   async checkDemo(): Promise<string[]> {
-    const unreadable = (this.inventory?.declarationProblems ?? []).map((p) => `${p.stackName}/${p.logicalId}: its workload declaration cannot be read: ${p.problem}`);
-    if (unreadable.length > 0) return unreadable;
-    if (this.demos.length === 0) {
-      // A user's app need not have the catalog's demo stacks: then running its workloads is the check.
-      return this.workloads.length > 0 ? [] : ['nothing ran: no deployed resource declares a workload that the local cloud runs, and no stack takes demo jobs.'];
-    }
     return (await Promise.all(this.demos.map((demo) => demo.problems()))).flat();
   }
 
@@ -356,9 +349,7 @@ export class LocalCloud {
       `  with ${env} and --endpoint-url ${aws.endpoint} (or AWS_ENDPOINT_URL=${aws.endpoint}).`,
     ];
     for (const demo of this.demos) lines.push(...demo.howToUse(aws.endpoint, env));
-    for (const tier of runningWebTiers(this.workloads)) {
-      lines.push(`Open ${tier.url}/ in a browser: the ${tier.stackName} demo page, served by ${tier.pool.live().length} servers behind the local load balancer (kill one: it is replaced).`);
-    }
+    for (const w of this.workloads) lines.push(...(w.howToUse?.() ?? []));
     const pids = this.workloads.flatMap((w) => w.pids());
     if (pids.length > 0) lines.push(`Worker processes now: ${pids.join(' ')} (kill one: no job is lost, its jobs come back after their visibility timeout).`);
     lines.push('Ctrl-C stops everything.');

@@ -296,6 +296,14 @@ export class FunctionHost {
     }
   }
 
+  /** Starts a sandbox unless one waits already, as a warm-up would: rejects with the function's init error when its handler does not load. */
+  async warm(): Promise<void> {
+    if (this.stopped) throw new InvocationError('the local cloud is stopping', 'Local.Stopping');
+    if (this.idle.some((s) => !s.exited)) return;
+    const sandbox = await this.start();
+    if (!sandbox.exited && !this.stopped) this.idle.push(sandbox);
+  }
+
   private async start(): Promise<Sandbox> {
     const { fn, codeDir, runtimeFile, endpoint } = this.options;
     this.counters.coldStarts++;

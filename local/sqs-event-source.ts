@@ -54,6 +54,8 @@ export interface RunningEventSource {
   stop(): Promise<void>;
   /** Invocations so far. */
   readonly invocations: number;
+  /** ReceiveMessage calls that SQS answered so far (the pollers polling). */
+  readonly receives: number;
 }
 
 /** Starts polling `queueUrl` and invoking the function. */
@@ -66,6 +68,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): RunningEven
   const wait = options.waitTimeSeconds ?? 1;
   let stopped = false;
   let invocations = 0;
+  let receives = 0;
   let queueArn: string | undefined;
   const region = typeof options.sqs.config.region === 'string' ? options.sqs.config.region : 'us-east-1';
 
@@ -86,6 +89,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): RunningEven
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['All'],
       }));
+      receives++;
       messages.push(...(out.Messages ?? []));
       if ((out.Messages ?? []).length === 0 && messages.length > 0 && Date.now() >= until) break;
     } while (!stopped && messages.length > 0 && messages.length < batchSize && Date.now() < until);
@@ -134,6 +138,9 @@ export function startSqsEventSource(options: SqsEventSourceOptions): RunningEven
   return {
     get invocations() {
       return invocations;
+    },
+    get receives() {
+      return receives;
     },
     async stop() {
       stopped = true;

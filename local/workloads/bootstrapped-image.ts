@@ -63,6 +63,8 @@ export function bootstrappedImageWorkloadKind(options: BootstrappedImageLocalOpt
   return {
     name: 'BootstrappedImage groups (instances booted from their steps, each in a folder)',
     declares: [BOOTSTRAPPED_IMAGE_WORKLOAD, IMAGE_STATUS_WORKLOAD],
+    // The groups, not the launch templates: an image may have none, or only groups another workload runs.
+    expects: (inventory) => imageGroups(inventory).filter((g) => !g.image.declaration.baked).map((g) => ({ stackName: g.group.stackName, logicalId: g.group.logicalId })),
     async start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]> {
       const groups = imageGroups(inventory);
       if (groups.length === 0) return [];

@@ -107,3 +107,23 @@ export function notRunDeclarations(
     return [`${stackName}/${logicalId} declares workload ${kind} v${version}: ${why}.`];
   });
 }
+
+/**
+ * What `--smoke` finds missing among the workloads: a declared resource that no workload runs (a
+ * mapping that was skipped, a program that could not be read: the lines printed at the start say
+ * why), and a declaration that no kind runs or that cannot be read. One line each.
+ */
+export function declaredNotRunning(inventory: Inventory, workloads: readonly Workload[], kinds: readonly WorkloadKind[] = WORKLOAD_KINDS): string[] {
+  const runs = (stackName: string, logicalId: string) => workloads.some((w) => w.stackName === stackName && w.resources.includes(logicalId));
+  const missing = kinds.flatMap((kind) => {
+    const expected = kind.expects?.(inventory)
+      ?? kind.declares.flatMap((k) => inventory.declarations(k).map((d) => ({ stackName: d.stackName, logicalId: d.logicalId })));
+    return expected.filter((e) => !runs(e.stackName, e.logicalId))
+      .map((e) => `${e.stackName}/${e.logicalId}: declares a workload of ${kind.name}, but nothing runs for it (the lines at the start say why)`);
+  });
+  return [
+    ...missing,
+    ...inventory.declarationProblems.map((p) => `${p.stackName}/${p.logicalId}: its workload declaration cannot be read: ${p.problem}`),
+    ...notRunDeclarations(inventory, kinds),
+  ];
+}

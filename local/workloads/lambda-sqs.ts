@@ -102,6 +102,19 @@ export const lambdaSqsWorkloads: WorkloadKind = {
         resources: [mapping.logicalId, fn.logicalId],
         queueUrl: queue.url,
         stats: () => ({ processes: host.stats.sandboxes, crashed: host.stats.crashes, ...counts }),
+        async check() {
+          // Wired as deployed: the mapping's function and queue, polled; the handler loads in a sandbox.
+          const where = `${mapping.stackName}/${mapping.logicalId}`;
+          const problems: string[] = [];
+          const until = Date.now() + 10_000;
+          while (source.receives === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+          if (source.receives === 0) problems.push(`${where}: its poller got no answer from ${queue.logicalId} within 10 s`);
+          await host.warm().catch((e: Error) => problems.push(`${where}: the function ${fn.logicalId} does not start: ${e.message}`));
+          return {
+            summary: `LambdaWorker ${mapping.stackName}/${fn.logicalId}: its deployed mapping feeds it ${queue.logicalId} (${source.receives} receives by its poller), its handler loaded in a sandbox`,
+            problems,
+          };
+        },
         pids: () => host.pids,
         busyPids: () => host.busyPids,
         async stop() {

@@ -102,6 +102,11 @@ export interface WorkloadKind {
   readonly declares: readonly WorkloadKindContract[];
   /** Starts a workload for each declaration of its kinds in `inventory` (`inventory.declarations(kind)`); none when there are none. */
   start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]>;
+  /**
+   * The deployed resources (stack, logical id) that its workloads must run, for `--smoke` to check
+   * that each one does. @default - the resource of each declaration of its kinds
+   */
+  expects?(inventory: Inventory): readonly { readonly stackName: string; readonly logicalId: string }[];
 }
 
 /**
