@@ -6,20 +6,20 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
-import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DemoStarter, jobDemos, type DemoKind, type RunningDemo } from './demo';
-import { DeployError, bootstrap, deploy, localClientConfig, localCredentials, notModelled, selectStacks, synth, type AssemblyStack } from './deploy';
-import { readInventory, type Inventory } from './inventory';
+import type { LocalClients } from './after-deploy';
+import type { RunningDemo } from './demo';
+import { DeployError, bootstrap, deploy, localClientConfig, selectStacks, synth, type AssemblyStack } from './deploy';
+import type { Inventory } from './inventory';
 import { LOCAL_AWS_ENV, freePort, startMoto, type MotoServer } from './moto';
 import { runningPids, stopAll } from './processes';
-import { sampleProgress, startProgress, type Progress, type ProgressRow } from './progress';
-import { WORKLOAD_KINDS, notRunDeclarations, startWorkloads, type Workload } from './workloads';
-import { uploadDemos } from './upload-demo';
+import type { Progress, ProgressRow } from './progress';
+import type { Workload } from './workloads';
+
+/** The modules needed once the stacks are deployed (local/after-deploy.ts), loaded while moto starts and the app synthesizes. */
+function afterDeploy(): typeof import('./after-deploy') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./after-deploy') as typeof import('./after-deploy');
+}
 
 /** Moments of a start, for the benchmark and the smoke summary. */
 export type Milestone = 'moto' | 'synth' | 'bootstrap' | 'deploy' | 'workers' | 'jobsSent' | 'firstDone' | 'allDone';
@@ -50,12 +50,6 @@ export interface LocalCloudOptions {
   readonly onFatal?: (message: string) => void;
 }
 
-/**
- * The demos the local cloud sends to the stacks that declare them, each as soon as the workload
- * it needs runs. A new demo is a {@link DemoKind} and a line here.
- */
-export const DEMO_KINDS: readonly DemoKind[] = [jobDemos, uploadDemos];
-
 /** The endpoint, account and region of the embedded AWS. */
 export interface LocalAws {
   readonly endpoint: string;
@@ -63,20 +57,7 @@ export interface LocalAws {
   readonly region: string;
 }
 
-/** Clients of the embedded AWS, with its endpoint and the dummy credentials set explicitly. */
-function clientsFor(endpoint: string) {
-  const config = { endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: localCredentials() };
-  return {
-    cloudformation: new CloudFormationClient(config),
-    autoscaling: new AutoScalingClient(config),
-    lambda: new LambdaClient(config),
-    sqs: new SQSClient(config),
-    s3: new S3Client({ ...config, forcePathStyle: true }),
-    dynamodb: new DynamoDBClient(config),
-  };
-}
-
-type Clients = ReturnType<typeof clientsFor>;
+type Clients = LocalClients;
 
 /** The account moto reports through STS (no STS client needed: one query call). */
 async function callerAccount(endpoint: string): Promise<string> {
@@ -169,10 +150,12 @@ export class LocalCloud {
       const log = moto.stderrTail().split('\n').slice(-5).join('\n    ');
       this.options.onFatal?.(`the embedded AWS (moto) exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${log ? `; its last log lines:\n    ${log}` : ''}`);
     }), () => undefined);
+    // Loaded once moto and the synthesis run (below), before either can be waited for.
+    let parts!: ReturnType<typeof afterDeploy>;
     // Bootstrapping needs the embedded AWS but not the app: it runs while the app synthesizes.
     const bootstrapped = this.motoStarting.then(async () => {
       if (this.stopping) return;
-      this.clients = clientsFor(endpoint);
+      this.clients = parts.clientsFor(endpoint);
       const account = await callerAccount(endpoint);
       this.aws = { endpoint, account, region: LOCAL_AWS_ENV.AWS_REGION };
       this.mark('moto');
@@ -180,7 +163,7 @@ export class LocalCloud {
       // moto loads each service on its first request (CloudFormation takes seconds): load the
       // ones the deployment and the workers use now, alongside the bootstrap.
       await Promise.all([
-        this.warmUp(this.clients),
+        parts.warmUp(this.clients),
         bootstrap({ endpoint, projectDir: this.options.projectDir, workDir: stateDir, account, region: this.aws.region, signal: this.abort.signal, onLine: (l) => print(`  bootstrap | ${l}`) }),
       ]);
       this.mark('bootstrap');
@@ -192,6 +175,7 @@ export class LocalCloud {
         print(`  synthesized ${all.map((s) => s.id).join(', ')} (${this.elapsed()})`);
         return selectStacks(all, this.options.stacks ?? []);
       });
+    parts = afterDeploy();
     // The first failure (an unknown stack name, moto failing to start) stops the other step;
     // both settle before it is thrown, so nothing is left running half-way.
     let firstError: unknown;
@@ -211,22 +195,22 @@ export class LocalCloud {
     this.checkNotStopping();
 
     const clients = this.clients!;
-    const inventory = await readInventory(endpoint, clients, stacks.map((s) => s.stackName));
+    const inventory = await parts.readInventory(endpoint, clients, stacks.map((s) => s.stackName));
     this.inventory = inventory;
     await this.printDeployed(clients);
     this.checkNotStopping();
 
     // Progress from now on: each stack's line appears once its workloads run.
-    this.progress = startProgress({
+    this.progress = parts.startProgress({
       since: this.startedAt,
       print: (line) => print(`  ${line}`),
-      sample: async () => this.onSample(await sampleProgress(inventory, this.workloads, this.demos, clients, this.startedAt)),
+      sample: async () => this.onSample(await parts.sampleProgress(inventory, this.workloads, this.demos, clients, this.startedAt)),
     });
 
     // Every stack's workloads start side by side; a demo starts as soon as what it needs runs.
     const jobs = this.options.jobs ?? 30;
-    const plans = jobs > 0 ? DEMO_KINDS.flatMap((kind) => kind(inventory, { clients, jobs, failingJob: this.options.failingJob ?? true, print })) : [];
-    const demos = new DemoStarter(plans, (demo) => {
+    const plans = jobs > 0 ? parts.DEMO_KINDS.flatMap((kind) => kind(inventory, { clients, jobs, failingJob: this.options.failingJob ?? true, print })) : [];
+    const demos = new parts.DemoStarter(plans, (demo) => {
       this.demos.push(demo);
       this.mark('jobsSent');
       // Every demo sent: from now on "all done" can be told, before the slowest workload is up.
@@ -234,7 +218,7 @@ export class LocalCloud {
     });
     print('Running what AWS would run:');
     try {
-      await startWorkloads(inventory, {
+      await parts.startWorkloads(inventory, {
         endpoint,
         workDir: path.join(stateDir, 'run'),
         logDir: path.join(stateDir, 'logs'),
@@ -245,7 +229,7 @@ export class LocalCloud {
         clientConfig: localClientConfig(endpoint),
         note: (line) => print(line),
         echoLogs: this.options.echoLogs ?? false,
-      }, WORKLOAD_KINDS, (started) => {
+      }, parts.WORKLOAD_KINDS, (started) => {
         if (this.stopping) return;
         this.workloads.push(...started);
         for (const w of started) print(`  ${w.stackName}: ${w.title} (${this.elapsed()})`);
@@ -269,7 +253,7 @@ export class LocalCloud {
     for (const p of inventory.declarationProblems) {
       print(`  ${p.stackName}/${p.logicalId}: its workload declaration${p.kind ? ` (${p.kind} v${p.version})` : ''} cannot be read, so nothing runs for it: ${p.problem}`);
     }
-    for (const line of notRunDeclarations(inventory)) print(`  ${line}`);
+    for (const line of parts.notRunDeclarations(inventory)) print(`  ${line}`);
     const runs = (stackName: string, logicalId: string) => this.workloads.some((w) => w.stackName === stackName && w.resources.includes(logicalId));
     for (const g of inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId))) {
       print(
@@ -281,19 +265,10 @@ export class LocalCloud {
     await this.progress.tick();
   }
 
-  private async warmUp(clients: Clients): Promise<void> {
-    await Promise.allSettled([
-      clients.cloudformation.send(new ListStacksCommand({})),
-      clients.s3.send(new ListBucketsCommand({})),
-      clients.lambda.send(new ListFunctionsCommand({})),
-      clients.sqs.send(new ListQueuesCommand({})),
-      clients.dynamodb.send(new ListTablesCommand({})),
-    ]);
-  }
-
   private async printDeployed(clients: Clients): Promise<void> {
     const { print } = this.options;
     const stacks = this.inventory!.stacks;
+    const { notModelled } = afterDeploy();
     const skipped = await Promise.all(stacks.map((stack) => notModelled(clients.cloudformation, stack.name).catch(() => new Map<string, number>())));
     print(`Deployed (${this.elapsed()}), as the embedded AWS describes it:`);
     stacks.forEach((stack, i) => {
@@ -350,7 +325,7 @@ export class LocalCloud {
     ];
     for (const demo of this.demos) lines.push(...demo.howToUse(aws.endpoint, env));
     for (const w of this.workloads) lines.push(...(w.howToUse?.() ?? []));
-    const pids = this.workloads.flatMap((w) => w.pids());
+    const pids = this.workloads.filter((w) => w.queueUrl !== undefined).flatMap((w) => w.pids());
     if (pids.length > 0) lines.push(`Worker processes now: ${pids.join(' ')} (kill one: no job is lost, its jobs come back after their visibility timeout).`);
     lines.push('Ctrl-C stops everything.');
     return lines;

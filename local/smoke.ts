@@ -37,7 +37,7 @@ export async function smokeCheck(cloud: LocalCloud, options: { readonly demoTime
     if (found.length > 0 || !done) return;
     const jobRuns = cloud.demoRuns.filter((r) => r.kind === 'jobs');
     if (jobRuns.length > 0) {
-      passed.push(`all ${jobRuns.reduce((n, r) => n + r.total, 0)} demo jobs (${jobRuns.map((r) => r.stackName).join(', ')}) done exactly once${options.failingJob === false ? '' : ', and the failing ones never'}.`);
+      passed.push(`all ${jobRuns.reduce((n, r) => n + r.total, 0)} demo jobs (${jobRuns.map((r) => r.stackName).sort().join(', ')}) done exactly once${options.failingJob === false ? '' : ', and the failing ones never'}.`);
     }
     for (const r of cloud.demoRuns.filter((d) => d.kind === 'uploads')) {
       passed.push(`all ${r.total} demo uploads to ${r.stackName} became a job, a summary with their SHA-256 and exactly one record each, with nothing dead-lettered.`);

@@ -13,7 +13,6 @@ import { DeployError, PROJECT_ROOT, QUIET_SDK_ENV } from './deploy';
 import { LocalCloudLock, LocalCloudRunningError } from './lock';
 import { MotoMissingError, findMotoPython, motoVersion, motoVersionWarning, portInUse } from './moto';
 import { stopAll } from './processes';
-import { smokeCheck } from './smoke';
 
 /** How the local cloud was started: the catalog's `npm start`, or the package's command in a user's app. */
 export interface StartSetup {
@@ -232,6 +231,8 @@ export async function main(argv: readonly string[], setup: StartSetup = CATALOG_
   }
 
   if (args.smoke) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { smokeCheck } = require('./smoke') as typeof import('./smoke');
     const { problems, passed } = await smokeCheck(cloud, { failingJob: args.failingJob });
     print(cloud.summary());
     await cloud.stop();

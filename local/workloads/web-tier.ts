@@ -33,6 +33,8 @@ import { startEach, workloadLogFile, type Workload, type WorkloadContext, type W
 export const WEB_SCALE_EVERY_MS = 2_000;
 /** How long fewer servers must be wanted before some are stopped. */
 export const WEB_SCALE_IN_AFTER_MS = 15_000;
+/** How long a server of a stopping local cloud may take after SIGTERM (its balancer is gone: it has nothing to drain). */
+const STOP_GRACE_MS = 1_000;
 
 /**
  * How long a local server may take to start (a Node process, where an instance's boot takes
@@ -233,8 +235,9 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
       stopping = true;
       clearInterval(timer);
       await ticking;
-      await pool.stop();
+      // The balancer first: then no request reaches a server, and each may go without its notice.
       await balancer.stop();
+      await pool.stop(STOP_GRACE_MS);
       log.end();
     },
   };
