@@ -212,6 +212,7 @@ export class LocalCloud {
     const plans = jobs > 0 ? parts.DEMO_KINDS.flatMap((kind) => kind(inventory, { clients, jobs, failingJob: this.options.failingJob ?? true, print })) : [];
     const demos = new parts.DemoStarter(plans, (demo) => {
       this.demos.push(demo);
+      if (!this.milestones.has('jobsSent')) void this.watchFirstDone();
       this.mark('jobsSent');
       // Every demo sent: from now on "all done" can be told, before the slowest workload is up.
       if (demos.allSent) this.demosSent = true;
@@ -278,6 +279,19 @@ export class LocalCloud {
         print(`    accepted but not modelled by moto (nothing runs for them locally): ${[...skipped[i]!].map(([t, n]) => `${t} x${n}`).join(', ')}`);
       }
     });
+  }
+
+  /**
+   * Marks firstDone as soon as a demo item is done: the demos' own progress is read every 200 ms
+   * (a few scans of their results), where the progress lines sample every stack once a second.
+   */
+  private async watchFirstDone(): Promise<void> {
+    const until = Date.now() + 120_000;
+    while (!this.milestones.has('firstDone') && !this.stopping && Date.now() < until) {
+      const done = await Promise.all(this.demos.map((d) => d.progress().then((p) => p.done, () => 0)));
+      if (done.some((n) => n > 0)) this.mark('firstDone');
+      else await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   /** Marks firstDone/allDone from a progress sample. */
