@@ -195,9 +195,13 @@ export class LocalCloud {
     this.checkNotStopping();
 
     const clients = this.clients!;
-    const inventory = await parts.readInventory(endpoint, clients, stacks.map((s) => s.stackName));
+    // What moto did not model is read alongside the inventory (each needs only the stacks' names).
+    const [inventory, skipped] = await Promise.all([
+      parts.readInventory(endpoint, clients, stacks.map((s) => s.stackName)),
+      Promise.all(stacks.map((s) => parts.notModelled(clients.cloudformation, s.stackName).catch(() => new Map<string, number>()))),
+    ]);
     this.inventory = inventory;
-    await this.printDeployed(clients);
+    this.printDeployed(skipped);
     this.checkNotStopping();
 
     // Progress from now on: each stack's line appears once its workloads run.
@@ -266,13 +270,11 @@ export class LocalCloud {
     await this.progress.tick();
   }
 
-  private async printDeployed(clients: Clients): Promise<void> {
+  /** Prints each deployed stack, its outputs and what moto accepted without modelling it (`skipped`, per stack in order). */
+  private printDeployed(skipped: readonly ReadonlyMap<string, number>[]): void {
     const { print } = this.options;
-    const stacks = this.inventory!.stacks;
-    const { notModelled } = afterDeploy();
-    const skipped = await Promise.all(stacks.map((stack) => notModelled(clients.cloudformation, stack.name).catch(() => new Map<string, number>())));
     print(`Deployed (${this.elapsed()}), as the embedded AWS describes it:`);
-    stacks.forEach((stack, i) => {
+    this.inventory!.stacks.forEach((stack, i) => {
       print(`  ${stack.name}: ${stack.status}, ${stack.resources.length} resources`);
       for (const [key, value] of Object.entries(stack.outputs)) print(`    ${key} = ${value}`);
       if (skipped[i]!.size > 0) {

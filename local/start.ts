@@ -114,7 +114,6 @@ export function parseArgs(argv: readonly string[]): StartArgs {
         stacks.push(a);
     }
   }
-  if (smoke && jobs === 0) throw new UsageError('--smoke checks the demo jobs: --jobs must be at least 1');
   return { stacks, smoke, port, jobs, failingJob, checks: !(skipChecks || smoke), logs, timings, help };
 }
 

@@ -263,6 +263,10 @@ function startFleet(
       // (an empty queue, a minimum of 0), one is started for the check, as if the group had
       // launched an instance, and drained after.
       const where = `${group.stackName}/${group.logicalId}`;
+      const described = (await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] })).catch(() => undefined))?.AutoScalingGroups?.[0];
+      if (running().length === 0 && (described?.MaxSize ?? group.maxSize) === 0) {
+        return { summary: `FleetWorker group ${where}: parked at a maximum of 0 agents, nothing polls its queue`, problems: [] };
+      }
       const probe = running().length === 0 ? launch() : undefined;
       const since = Math.min(...running().map((a) => a.launchedAt));
       let receives = 0;
