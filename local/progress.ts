@@ -77,7 +77,8 @@ export async function sampleProgress(
       stackName,
       backlog: queues.reduce((n, q) => n + q.visible, 0),
       inFlight: queues.reduce((n, q) => n + q.inFlight, 0),
-      done: deleted,
+      // A job's result is written before its message is deleted: never fewer done than the demo's own.
+      done: Math.max(deleted, status?.done ?? 0),
       ...(demo && status ? { demo: { done: status.done, total: demo.total, kind: demo.kind } } : {}),
       deadLettered: dlqs.reduce((n, q) => n + q.visible + q.inFlight, 0),
       workers: stats.reduce((n, s) => n + s.processes, 0),
