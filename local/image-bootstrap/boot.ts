@@ -217,6 +217,7 @@ export async function bootInstance(options: InstanceBootOptions): Promise<BootRe
             services.push(service);
             service.start();
             // `systemctl is-active`, as the script checks right after `enable --now`.
+            await service.spawned();
             await new Promise((r) => setTimeout(r, options.activeAfterMs ?? 200));
             if (service.state !== 'running') throw new Error(`service ${step.serviceName}.service is not active: ${service.lastExit ?? service.state}`);
             break;

@@ -26,6 +26,8 @@ const SUPERVISOR = `
 const { spawn } = require('child_process');
 const [command, ...args] = process.argv.slice(1);
 const child = spawn(command, args, { stdio: 'inherit', detached: true });
+// Its pid, for the local cloud to show and to clean up after, should this supervisor be killed.
+if (child.pid && process.send) process.send({ servicePid: child.pid });
 const group = (signal) => { try { process.kill(-child.pid, signal); } catch {} };
 for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => group(s));
 // Whatever ends the supervisor ends what the service left running (systemd's control group).
@@ -89,6 +91,9 @@ export class LocalService {
   private starts: number[] = [];
   private restartTimer?: NodeJS.Timeout;
   private output?: fs.WriteStream;
+  /** The command's pid (and process group), as its supervisor reports it. */
+  private servicePid?: number;
+  private spawning: Promise<void> = Promise.resolve();
   state: ServiceState = 'stopped';
   /** How many times it was restarted. */
   restarts = 0;
@@ -101,9 +106,14 @@ export class LocalService {
     return this.options.name;
   }
 
-  /** Its process (the supervisor's pid) while it runs. */
+  /** Its process (the command's, not its supervisor's) while it runs. */
   get pid(): number | undefined {
-    return this.state === 'running' ? this.child?.pid : undefined;
+    return this.state === 'running' ? this.servicePid : undefined;
+  }
+
+  /** Resolves once the command was started (its pid known) or its supervisor has exited. */
+  spawned(): Promise<void> {
+    return this.spawning;
   }
 
   /** The directory of RuntimeDirectory=`name` (the first one when none is named). */
@@ -164,7 +174,18 @@ export class LocalService {
     const cwd = unit.workingDirectory ? path.join(root, unit.workingDirectory) : root;
     const child = spawnNode(['-e', SUPERVISOR, '--', ...command], { cwd, env, detached: true });
     this.child = child;
+    this.servicePid = undefined;
     this.state = 'running';
+    let servicePid: number | undefined;
+    this.spawning = new Promise<void>((resolve) => {
+      child.on('message', (m: { servicePid?: number }) => {
+        if (typeof m.servicePid !== 'number') return;
+        servicePid = m.servicePid;
+        if (this.child === child) this.servicePid = servicePid;
+        resolve();
+      });
+      child.once('exit', () => resolve());
+    });
     const write = (line: string) => {
       if (this.output?.writable) this.output.write(`${line}\n`);
       this.options.onLine?.(line);
@@ -172,6 +193,14 @@ export class LocalService {
     eachLine(child.stdout, write);
     eachLine(child.stderr, write);
     child.once('exit', (code, signal) => {
+      // A supervisor that was killed could not end its service's processes: end them here.
+      if (servicePid !== undefined) {
+        try {
+          process.kill(-servicePid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
       if (this.child !== child) return;
       const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
       this.lastExit = why;

@@ -39,7 +39,7 @@ const TOOLS_BUCKET = 'image-drill-tools';
 /** The service: says what reached it (credentials, environment file, the instance's folder, its AWS identity), then waits. */
 const SERVICE_PROGRAM = `#!/bin/bash
 echo "greeting=$(cat "$CREDENTIALS_DIRECTORY/greeting") key=$(cat "$CREDENTIALS_DIRECTORY/api-key") color=$COLOR root=$BOOT_ROOT access-key=$AWS_ACCESS_KEY_ID"
-exec sleep 600
+sleep 600 & wait
 `;
 
 /** A unit of the user's own, restarting a failed service after a second. */
@@ -130,6 +130,15 @@ describe('the local cloud running BootstrappedImage groups', () => {
     fs.rmSync(workDir, { recursive: true, force: true });
   });
 
+  /** Pids of processes whose command line names an instance's folder, but for their Node supervisors: the services' programs. */
+  const servicesRunning = () => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      return argv[0] !== process.execPath && argv.some((a) => a.includes(path.join(workDir, 'run', 'instances')));
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
   const instanceRoots = () => fs.readdirSync(path.join(workDir, 'run', 'instances')).map((id) => path.join(workDir, 'run', 'instances', id));
   const drillWorkload = () => workloads.find((w) => w.resources.includes(inventory.autoScalingGroups.find((g) => g.logicalId.startsWith('GroupASG'))!.logicalId))!;
 
@@ -180,6 +189,13 @@ describe('the local cloud running BootstrappedImage groups', () => {
     await waitFor('the service restarted', () => workload.pids().length === 2 && !workload.pids().includes(pid!), 10_000, 100);
     expect(workload.stats().crashed).toBe(1);
     expect(notes).toContainEqual(expect.stringMatching(/service drill killed by SIGKILL; systemd restarts it \(its Restart=\)/));
+    // AND a service outlives no supervisor: when one is killed, its service's processes go too, and it is restarted
+    const servicesBefore = servicesRunning();
+    const supervisor = runningPids()[0]!;
+    process.kill(supervisor, 'SIGKILL');
+    await waitFor('the service restarted under a new supervisor', () => !runningPids().includes(supervisor) && workload.pids().length === 2, 10_000, 100);
+    await waitFor('the killed supervisor\'s service gone', () => servicesRunning().filter((p) => servicesBefore.includes(p)).length === servicesBefore.length - 1, 5_000, 100);
+    expect(servicesRunning()).toHaveLength(2);
     // AND every boot was signalled to its group's resource, as CloudFormation records a signal
     const events = (await cloudformation.send(new DescribeStackEventsCommand({ StackName: STACK }))).StackEvents ?? [];
     const signals = events.map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`).filter((e) => e.includes('signal'));
@@ -207,9 +223,10 @@ describe('the local cloud running BootstrappedImage groups', () => {
     expect((await workload.check!()).summary).toMatch(/1 of 1 instances booted every step, 1 services running/);
   });
 
-  test('leaves no process running once stopped', async () => {
+  test('leaves no process running once stopped: no supervisor, and no service of an instance\'s folder', async () => {
     await Promise.all(workloads.map((w) => w.stop()));
     expect(runningPids()).toEqual([]);
+    expect(servicesRunning()).toEqual([]);
   });
 });
 
