@@ -6,6 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { BOOTSTRAPPED_IMAGE_WORKLOAD } from '../contracts/image-bootstrap';
 import type { LocalClients } from './after-deploy';
 import type { RunningDemo } from './demo';
 import { DeployError, bootstrap, deploy, localClientConfig, selectStacks, synth, type AssemblyStack } from './deploy';
@@ -260,7 +261,9 @@ export class LocalCloud {
     }
     for (const line of parts.notRunDeclarations(inventory)) print(`  ${line}`);
     const runs = (stackName: string, logicalId: string) => this.workloads.some((w) => w.stackName === stackName && w.resources.includes(logicalId));
-    for (const g of inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId))) {
+    // A group of a declared image that is not run (a baked one) was explained by its kind.
+    const images = new Set(inventory.declarations(BOOTSTRAPPED_IMAGE_WORKLOAD).map((d) => d.physicalId));
+    for (const g of inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId) && !images.has(g.launchTemplate?.id ?? ''))) {
       print(
         `  ${g.stackName}: Auto Scaling group ${g.logicalId} (min ${g.minSize}, max ${g.maxSize}, desired ${g.desiredCapacity}) is deployed, ` +
           'but nothing runs for it locally: it launches from no BootstrappedImage (the local cloud boots those, and runs FleetWorker and WebTier groups\' programs).',

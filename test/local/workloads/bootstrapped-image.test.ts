@@ -230,6 +230,27 @@ describe('the local cloud running BootstrappedImage groups', () => {
   });
 });
 
+describe('a group of a baked image', () => {
+  test('is not booted, and the local cloud says why', async () => {
+    // GIVEN a group that launches from an image in bake mode (its image part is in an AMI)
+    const image = { stackName: 'Baked', logicalId: 'ImageLaunchTemplate', type: 'AWS::EC2::LaunchTemplate', physicalId: 'lt-0123', declaration: BOOTSTRAPPED_IMAGE_WORKLOAD.declare({ steps: [], baked: true, roleArn: 'arn:aws:iam::123456789012:role/r' }) };
+    const group = { stackName: 'Baked', logicalId: 'GroupASG', name: 'Baked-GroupASG', minSize: 1, maxSize: 1, desiredCapacity: 1, launchTemplate: { id: 'lt-0123' }, instanceIds: [], tags: {}, policies: [] };
+    const inventory = {
+      endpoint: 'http://localhost:1', stacks: [], functions: [], queues: [], sqsMappings: [], autoScalingGroups: [group], declared: [image], declarationProblems: [],
+      declarations: (kind: { kind: string }) => (kind.kind === image.declaration.kind ? [image] : []),
+    } as unknown as Inventory;
+    const notes: string[] = [];
+    // WHEN the kind starts
+    const started = await bootstrappedImageWorkloadKind().start(inventory, {
+      clientConfig: localClientConfig('http://localhost:1'), autoscaling: new AutoScalingClient({}), note: (l: string) => notes.push(l),
+    } as never);
+    // THEN nothing runs, and the note says why; nor does the smoke expect it to
+    expect(started).toEqual([]);
+    expect(notes).toEqual(['Baked: Auto Scaling group GroupASG launches a baked image (bake mode): not booted locally, its image part is in an AMI that Image Builder builds.']);
+    expect(bootstrappedImageWorkloadKind().expects!(inventory)).toEqual([]);
+  });
+});
+
 describe('the image status page declaration', () => {
   test('names the service and its socket', () => {
     expect(IMAGE_STATUS_WORKLOAD.declare({ service: 'status', socket: 'status.sock' })).toEqual({ kind: 'image-bootstrap/status', version: 1, service: 'status', socket: 'status.sock' });
