@@ -301,10 +301,15 @@ export class LocalCloud {
 
   /** Marks firstDone/allDone from a progress sample. */
   private onSample(rows: ProgressRow[]): ProgressRow[] {
-    const demoRows = rows.map((r) => r.demo).filter((d): d is NonNullable<ProgressRow['demo']> => d !== undefined);
-    if (demoRows.some((d) => d.done > 0)) this.mark('firstDone');
+    this.onDemoProgress(rows.map((r) => r.demo).filter((d): d is NonNullable<ProgressRow['demo']> => d !== undefined));
+    return rows;
+  }
+
+  /** Marks firstDone/allDone from the demos' progress (their items done, of their totals). */
+  private onDemoProgress(demos: readonly { readonly done: number; readonly total: number }[]): void {
+    if (demos.some((d) => d.done > 0)) this.mark('firstDone');
     // All done only once every demo was sent: a stack's demo starts when its workloads run.
-    if (this.demosSent && demoRows.length > 0 && demoRows.every((d) => d.done >= d.total) && !this.milestones.has('allDone')) {
+    if (this.demosSent && demos.length > 0 && demos.every((d) => d.done >= d.total) && !this.milestones.has('allDone')) {
       this.mark('allDone');
       const t = this.timings;
       const since = (m: Milestone) => (((t.get(m) ?? 0) - (t.get('jobsSent') ?? 0)) / 1000).toFixed(1);
@@ -312,15 +317,14 @@ export class LocalCloud {
         `All demo ${[...new Set(this.demos.map((d) => d.kind))].join(' and ')} done: first ${since('firstDone')} s and all ${since('allDone')} s after sending (${this.elapsed()} after the start).`,
       );
     }
-    return rows;
   }
 
-  /** Waits until every demo item (good job, upload) is done; false when `timeoutMs` passed first. */
+  /** Waits until every demo item (good job, upload) is done; false when `timeoutMs` passed first. Reads the demos alone, twice a second. */
   async waitForDemo(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     while (this.demos.length > 0 && !this.milestones.has('allDone') && Date.now() < until && !this.stopping) {
-      await new Promise((r) => setTimeout(r, 250));
-      await this.progress?.tick();
+      await new Promise((r) => setTimeout(r, 500));
+      this.onDemoProgress(await Promise.all(this.demos.map((d) => d.progress().then((p) => ({ done: p.done, total: d.total }), () => ({ done: 0, total: d.total })))));
     }
     return this.milestones.has('allDone');
   }

@@ -161,7 +161,7 @@ describe('npm start, every stack in one local cloud', () => {
     const passed = smoke.passed.join('\n');
     expect(passed).toMatch(/all 10 demo jobs \(FleetWorkerStack, WorkQueueStack\) done exactly once, and the failing ones never\./);
     expect(passed).toMatch(/all 5 demo uploads to SharedStorageStack became a job, a summary with their SHA-256 and exactly one record each, with nothing dead-lettered\./);
-    expect(passed).toMatch(/LambdaWorker WorkQueueStack\/WorkerFunction\w+: its deployed mapping feeds it JobsQueue\w+ \(\d+ receives by its poller\), its handler loaded in a sandbox\./);
+    expect(passed).toMatch(/LambdaWorker WorkQueueStack\/WorkerFunction\w+: its deployed mapping feeds it JobsQueue\w+ \(its pollers long-polling, \d+ receives so far\), its handler loaded in a sandbox\./);
     expect(passed).toMatch(/FleetWorker group FleetWorkerStack\/WorkersGroup\w+: .* polled FleetWorkerStack-JobsQueue\S+ \(\d+ ReceiveMessage calls\)\./);
     expect(passed).toMatch(/web tier WebTierStack\/WebGroup\w+: \/healthz\/ready answered 200 through the balancer, 2 of 2 servers healthy in it; a page from each of 2 servers \(.+\), the visit counter shared \(\d+\)\./);
     expect(passed).toMatch(/web tier RenderFarmStack\/WebGroup\w+: \/healthz\/ready answered 200 through the balancer, 2 of 2 servers healthy in it; its page from each of 2 servers/);

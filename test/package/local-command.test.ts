@@ -132,7 +132,7 @@ describe('npx cdk-cloud-patterns local, in a user\'s CDK app', () => {
 
     // THEN it passed on the app's own workloads, each checked, with no word of demo jobs
     if (out.code !== 0) throw new Error(`exited ${out.code}\n--- stderr:\n${out.stderr}\n--- stdout (end):\n${out.stdout.slice(-5000)}`);
-    expect(out.stdout).toMatch(/smoke: OK: LambdaWorker PlainStack\/WorkerFunction\w+: its deployed mapping feeds it JobsQueue\w+ \(\d+ receives by its poller\), its handler loaded in a sandbox\./);
+    expect(out.stdout).toMatch(/smoke: OK: LambdaWorker PlainStack\/WorkerFunction\w+: its deployed mapping feeds it JobsQueue\w+ \(its pollers long-polling, \d+ receives so far\), its handler loaded in a sandbox\./);
     expect(out.stdout).toMatch(/smoke: OK: FleetWorker group PlainStack\/FarmGroupASG\w+: an agent started for the check with the deployed environment polled PlainStack-FramesQueue\S+ \(\d+ ReceiveMessage calls\)\./);
     expect(out.stdout).toMatch(/smoke: OK: BootstrappedImage group PlainStack\/GroupASG\w+: 1 of 1 instances booted every step, 1 services running\./);
     expect(out.stdout).toMatch(/PlainStack: instance i-\w+ of GroupASG\w+ booted: 2 steps/);
