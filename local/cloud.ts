@@ -6,23 +6,22 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
-import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { completeCognitoUserPools, type CompletedResource } from './cognito';
-import { DemoStarter, jobDemos, type DemoKind, type RunningDemo } from './demo';
-import { DeployError, bootstrap, deploy, localClientConfig, localCredentials, notModelled, selectStacks, synth, type AssemblyStack } from './deploy';
-import { readInventory, type Inventory } from './inventory';
+import { BOOTSTRAPPED_IMAGE_WORKLOAD } from '../contracts/image-bootstrap';
+import type { LocalClients } from './after-deploy';
+import type { CompletedResource } from './cognito';
+import type { RunningDemo } from './demo';
+import { DeployError, bootstrap, deploy, localClientConfig, selectStacks, synth, type AssemblyStack } from './deploy';
+import type { Inventory } from './inventory';
 import { LOCAL_AWS_ENV, freePort, startMoto, type MotoServer } from './moto';
 import { runningPids, stopAll } from './processes';
-import { sampleProgress, startProgress, type Progress, type ProgressRow } from './progress';
-import { WORKLOAD_KINDS, notRunDeclarations, startWorkloads, type Workload } from './workloads';
-import { uploadDemos } from './upload-demo';
-import { runningWebTiers } from './workloads/web-tier';
+import type { Progress, ProgressRow } from './progress';
+import type { Workload } from './workloads';
+
+/** The modules needed once the stacks are deployed (local/after-deploy.ts), loaded while moto starts and the app synthesizes. */
+function afterDeploy(): typeof import('./after-deploy') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./after-deploy') as typeof import('./after-deploy');
+}
 
 /** Moments of a start, for the benchmark and the smoke summary. */
 export type Milestone = 'moto' | 'synth' | 'bootstrap' | 'deploy' | 'workers' | 'jobsSent' | 'firstDone' | 'allDone';
@@ -53,12 +52,6 @@ export interface LocalCloudOptions {
   readonly onFatal?: (message: string) => void;
 }
 
-/**
- * The demos the local cloud sends to the stacks that declare them, each as soon as the workload
- * it needs runs. A new demo is a {@link DemoKind} and a line here.
- */
-export const DEMO_KINDS: readonly DemoKind[] = [jobDemos, uploadDemos];
-
 /** The endpoint, account and region of the embedded AWS. */
 export interface LocalAws {
   readonly endpoint: string;
@@ -66,21 +59,7 @@ export interface LocalAws {
   readonly region: string;
 }
 
-/** Clients of the embedded AWS, with its endpoint and the dummy credentials set explicitly. */
-function clientsFor(endpoint: string) {
-  const config = { endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: localCredentials() };
-  return {
-    cloudformation: new CloudFormationClient(config),
-    autoscaling: new AutoScalingClient(config),
-    lambda: new LambdaClient(config),
-    sqs: new SQSClient(config),
-    s3: new S3Client({ ...config, forcePathStyle: true }),
-    dynamodb: new DynamoDBClient(config),
-    cognito: new CognitoIdentityProviderClient(config),
-  };
-}
-
-type Clients = ReturnType<typeof clientsFor>;
+type Clients = LocalClients;
 
 /** The account moto reports through STS (no STS client needed: one query call). */
 async function callerAccount(endpoint: string): Promise<string> {
@@ -173,10 +152,12 @@ export class LocalCloud {
       const log = moto.stderrTail().split('\n').slice(-5).join('\n    ');
       this.options.onFatal?.(`the embedded AWS (moto) exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${log ? `; its last log lines:\n    ${log}` : ''}`);
     }), () => undefined);
+    // Loaded once moto and the synthesis run (below), before either can be waited for.
+    let parts!: ReturnType<typeof afterDeploy>; // eslint-disable-line prefer-const -- assigned once, after the closures below are created
     // Bootstrapping needs the embedded AWS but not the app: it runs while the app synthesizes.
     const bootstrapped = this.motoStarting.then(async () => {
       if (this.stopping) return;
-      this.clients = clientsFor(endpoint);
+      this.clients = parts.clientsFor(endpoint);
       const account = await callerAccount(endpoint);
       this.aws = { endpoint, account, region: LOCAL_AWS_ENV.AWS_REGION };
       this.mark('moto');
@@ -184,7 +165,7 @@ export class LocalCloud {
       // moto loads each service on its first request (CloudFormation takes seconds): load the
       // ones the deployment and the workers use now, alongside the bootstrap.
       await Promise.all([
-        this.warmUp(this.clients),
+        parts.warmUp(this.clients),
         bootstrap({ endpoint, projectDir: this.options.projectDir, workDir: stateDir, account, region: this.aws.region, signal: this.abort.signal, onLine: (l) => print(`  bootstrap | ${l}`) }),
       ]);
       this.mark('bootstrap');
@@ -196,6 +177,7 @@ export class LocalCloud {
         print(`  synthesized ${all.map((s) => s.id).join(', ')} (${this.elapsed()})`);
         return selectStacks(all, this.options.stacks ?? []);
       });
+    parts = afterDeploy();
     // The first failure (an unknown stack name, moto failing to start) stops the other step;
     // both settle before it is thrown, so nothing is left running half-way.
     let firstError: unknown;
@@ -215,32 +197,38 @@ export class LocalCloud {
     this.checkNotStopping();
 
     const clients = this.clients!;
-    // What moto's CloudFormation accepted without creating, created through the service's API.
-    const completed = await completeCognitoUserPools(clients, stacks.map((s) => s.stackName));
-    const inventory = await readInventory(endpoint, clients, stacks.map((s) => s.stackName), completed);
+    // What moto's CloudFormation accepted without creating (Cognito user pools), created through
+    // the service's API first, so that the inventory reads them as deployed.
+    const completed = await parts.completeCognitoUserPools(clients, stacks.map((s) => s.stackName));
+    // What moto did not model is read alongside the inventory (each needs only the stacks' names).
+    const [inventory, skipped] = await Promise.all([
+      parts.readInventory(endpoint, clients, stacks.map((s) => s.stackName), completed),
+      Promise.all(stacks.map((s) => parts.notModelled(clients.cloudformation, s.stackName).catch(() => new Map<string, number>()))),
+    ]);
     this.inventory = inventory;
-    await this.printDeployed(clients, completed);
+    this.printDeployed(skipped, completed);
     this.checkNotStopping();
 
     // Progress from now on: each stack's line appears once its workloads run.
-    this.progress = startProgress({
+    this.progress = parts.startProgress({
       since: this.startedAt,
       print: (line) => print(`  ${line}`),
-      sample: async () => this.onSample(await sampleProgress(inventory, this.workloads, this.demos, clients, this.startedAt)),
+      sample: async () => this.onSample(await parts.sampleProgress(inventory, this.workloads, this.demos, clients, this.startedAt)),
     });
 
     // Every stack's workloads start side by side; a demo starts as soon as what it needs runs.
     const jobs = this.options.jobs ?? 30;
-    const plans = jobs > 0 ? DEMO_KINDS.flatMap((kind) => kind(inventory, { clients, jobs, failingJob: this.options.failingJob ?? true, print })) : [];
-    const demos = new DemoStarter(plans, (demo) => {
+    const plans = jobs > 0 ? parts.DEMO_KINDS.flatMap((kind) => kind(inventory, { clients, jobs, failingJob: this.options.failingJob ?? true, print })) : [];
+    const demos = new parts.DemoStarter(plans, (demo) => {
       this.demos.push(demo);
+      if (!this.milestones.has('jobsSent')) void this.watchFirstDone();
       this.mark('jobsSent');
       // Every demo sent: from now on "all done" can be told, before the slowest workload is up.
       if (demos.allSent) this.demosSent = true;
     });
     print('Running what AWS would run:');
     try {
-      await startWorkloads(inventory, {
+      await parts.startWorkloads(inventory, {
         endpoint,
         workDir: path.join(stateDir, 'run'),
         logDir: path.join(stateDir, 'logs'),
@@ -251,7 +239,7 @@ export class LocalCloud {
         clientConfig: localClientConfig(endpoint),
         note: (line) => print(line),
         echoLogs: this.options.echoLogs ?? false,
-      }, WORKLOAD_KINDS, (started) => {
+      }, parts.WORKLOAD_KINDS, (started) => {
         if (this.stopping) return;
         this.workloads.push(...started);
         for (const w of started) print(`  ${w.stackName}: ${w.title} (${this.elapsed()})`);
@@ -275,42 +263,36 @@ export class LocalCloud {
     for (const p of inventory.declarationProblems) {
       print(`  ${p.stackName}/${p.logicalId}: its workload declaration${p.kind ? ` (${p.kind} v${p.version})` : ''} cannot be read, so nothing runs for it: ${p.problem}`);
     }
-    for (const line of notRunDeclarations(inventory)) print(`  ${line}`);
+    for (const line of parts.notRunDeclarations(inventory)) print(`  ${line}`);
     const runs = (stackName: string, logicalId: string) => this.workloads.some((w) => w.stackName === stackName && w.resources.includes(logicalId));
-    for (const g of inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId))) {
+    // A group of a declared image that is not run (a baked one) was explained by its kind.
+    const images = new Set(inventory.declarations(BOOTSTRAPPED_IMAGE_WORKLOAD).map((d) => d.physicalId));
+    for (const g of inventory.autoScalingGroups.filter((g) => !runs(g.stackName, g.logicalId) && !images.has(g.launchTemplate?.id ?? ''))) {
       print(
         `  ${g.stackName}: Auto Scaling group ${g.logicalId} (min ${g.minSize}, max ${g.maxSize}, desired ${g.desiredCapacity}) is deployed, ` +
-          'but nothing runs for it locally: the local cloud does not boot EC2 instances (it runs FleetWorker groups\' agents).',
+          'but nothing runs for it locally: it launches from no BootstrappedImage (the local cloud boots those, and runs FleetWorker and WebTier groups\' programs).',
       );
     }
     this.checkNotStopping();
     await this.progress.tick();
   }
 
-  private async warmUp(clients: Clients): Promise<void> {
-    await Promise.allSettled([
-      clients.cloudformation.send(new ListStacksCommand({})),
-      clients.s3.send(new ListBucketsCommand({})),
-      clients.lambda.send(new ListFunctionsCommand({})),
-      clients.sqs.send(new ListQueuesCommand({})),
-      clients.dynamodb.send(new ListTablesCommand({})),
-    ]);
-  }
-
-  private async printDeployed(clients: Clients, completed: readonly CompletedResource[]): Promise<void> {
+  /**
+   * Prints each deployed stack, its outputs, what the local cloud created in moto's place
+   * (`completed`) and what moto accepted without modelling it (`skipped`, per stack in order).
+   */
+  private printDeployed(skipped: readonly ReadonlyMap<string, number>[], completed: readonly CompletedResource[]): void {
     const { print } = this.options;
-    const stacks = this.inventory!.stacks;
-    const skipped = await Promise.all(stacks.map(async (stack) => {
-      const missing = await notModelled(clients.cloudformation, stack.name).catch(() => new Map<string, number>());
+    for (const [i, stack] of this.inventory!.stacks.entries()) {
       for (const c of completed.filter((r) => r.stackName === stack.name)) {
-        const left = (missing.get(c.type) ?? 0) - 1;
+        const left = (skipped[i]!.get(c.type) ?? 0) - 1;
+        const missing = skipped[i] as Map<string, number>;
         if (left > 0) missing.set(c.type, left);
         else missing.delete(c.type);
       }
-      return missing;
-    }));
+    }
     print(`Deployed (${this.elapsed()}), as the embedded AWS describes it:`);
-    stacks.forEach((stack, i) => {
+    this.inventory!.stacks.forEach((stack, i) => {
       print(`  ${stack.name}: ${stack.status}, ${stack.resources.length} resources`);
       for (const [key, value] of Object.entries(stack.outputs)) print(`    ${key} = ${value}`);
       for (const c of completed.filter((r) => r.stackName === stack.name)) {
@@ -323,12 +305,30 @@ export class LocalCloud {
     });
   }
 
+  /**
+   * Marks firstDone as soon as a demo item is done: the demos' own progress is read every 200 ms
+   * (a few scans of their results), where the progress lines sample every stack once a second.
+   */
+  private async watchFirstDone(): Promise<void> {
+    const until = Date.now() + 120_000;
+    while (!this.milestones.has('firstDone') && !this.stopping && Date.now() < until) {
+      const done = await Promise.all(this.demos.map((d) => d.progress().then((p) => p.done, () => 0)));
+      if (done.some((n) => n > 0)) this.mark('firstDone');
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   /** Marks firstDone/allDone from a progress sample. */
   private onSample(rows: ProgressRow[]): ProgressRow[] {
-    const demoRows = rows.map((r) => r.demo).filter((d): d is NonNullable<ProgressRow['demo']> => d !== undefined);
-    if (demoRows.some((d) => d.done > 0)) this.mark('firstDone');
+    this.onDemoProgress(rows.map((r) => r.demo).filter((d): d is NonNullable<ProgressRow['demo']> => d !== undefined));
+    return rows;
+  }
+
+  /** Marks firstDone/allDone from the demos' progress (their items done, of their totals). */
+  private onDemoProgress(demos: readonly { readonly done: number; readonly total: number }[]): void {
+    if (demos.some((d) => d.done > 0)) this.mark('firstDone');
     // All done only once every demo was sent: a stack's demo starts when its workloads run.
-    if (this.demosSent && demoRows.length > 0 && demoRows.every((d) => d.done >= d.total) && !this.milestones.has('allDone')) {
+    if (this.demosSent && demos.length > 0 && demos.every((d) => d.done >= d.total) && !this.milestones.has('allDone')) {
       this.mark('allDone');
       const t = this.timings;
       const since = (m: Milestone) => (((t.get(m) ?? 0) - (t.get('jobsSent') ?? 0)) / 1000).toFixed(1);
@@ -336,30 +336,23 @@ export class LocalCloud {
         `All demo ${[...new Set(this.demos.map((d) => d.kind))].join(' and ')} done: first ${since('firstDone')} s and all ${since('allDone')} s after sending (${this.elapsed()} after the start).`,
       );
     }
-    return rows;
   }
 
-  /** Waits until every demo item (good job, upload) is done; false when `timeoutMs` passed first. */
+  /** Waits until every demo item (good job, upload) is done; false when `timeoutMs` passed first. Reads the demos alone, twice a second. */
   async waitForDemo(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     while (this.demos.length > 0 && !this.milestones.has('allDone') && Date.now() < until && !this.stopping) {
-      await new Promise((r) => setTimeout(r, 250));
-      await this.progress?.tick();
+      await new Promise((r) => setTimeout(r, 500));
+      this.onDemoProgress(await Promise.all(this.demos.map((d) => d.progress().then((p) => ({ done: p.done, total: d.total }), () => ({ done: 0, total: d.total })))));
     }
     return this.milestones.has('allDone');
   }
 
   /**
-   * Checks the demo (after {@link waitForDemo}): every good job done exactly once and the
-   * failing one never. Returns the problems; empty when all is well.
+   * Checks the demos (after {@link waitForDemo}): every good job done exactly once and the failing
+   * one never, every upload a summary and one record. Returns the problems; empty when all is well.
    */
   async checkDemo(): Promise<string[]> {
-    const unreadable = (this.inventory?.declarationProblems ?? []).map((p) => `${p.stackName}/${p.logicalId}: its workload declaration cannot be read: ${p.problem}`);
-    if (unreadable.length > 0) return unreadable;
-    if (this.demos.length === 0) {
-      // A user's app need not have the catalog's demo stacks: then running its workloads is the check.
-      return this.workloads.length > 0 ? [] : ['nothing ran: no deployed resource declares a workload that the local cloud runs, and no stack takes demo jobs.'];
-    }
     return (await Promise.all(this.demos.map((demo) => demo.problems()))).flat();
   }
 
@@ -373,10 +366,8 @@ export class LocalCloud {
       `  with ${env} and --endpoint-url ${aws.endpoint} (or AWS_ENDPOINT_URL=${aws.endpoint}).`,
     ];
     for (const demo of this.demos) lines.push(...demo.howToUse(aws.endpoint, env));
-    for (const tier of runningWebTiers(this.workloads)) {
-      lines.push(`Open ${tier.url}/ in a browser: the ${tier.stackName} demo page, served by ${tier.pool.live().length} servers behind the local load balancer (kill one: it is replaced).`);
-    }
-    const pids = this.workloads.flatMap((w) => w.pids());
+    for (const w of this.workloads) lines.push(...(w.howToUse?.() ?? []));
+    const pids = this.workloads.filter((w) => w.queueUrl !== undefined).flatMap((w) => w.pids());
     if (pids.length > 0) lines.push(`Worker processes now: ${pids.join(' ')} (kill one: no job is lost, its jobs come back after their visibility timeout).`);
     lines.push('Ctrl-C stops everything.');
     return lines;

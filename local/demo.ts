@@ -82,7 +82,7 @@ export interface DemoPlan {
 
 /**
  * A kind of demo: the plans for the deployed stacks that declare it (none when none does). The
- * local cloud lists the kinds it sends (local/cloud.ts: DEMO_KINDS) and starts each plan as soon
+ * local cloud lists the kinds it sends (local/demos.ts: DEMO_KINDS) and starts each plan as soon
  * as it is ready, without waiting for another stack.
  */
 export type DemoKind = (inventory: Inventory, setup: DemoSetup) => DemoPlan[];

@@ -5,17 +5,20 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import {
-  CloudFormationClient,
-  DescribeStackEventsCommand,
-  DescribeStacksCommand,
-  GetTemplateCommand,
-  ListStackResourcesCommand,
-  type StackResourceSummary,
-} from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient, StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { LOCAL_CLOUD_CONTEXT } from '../contracts/local-cloud';
 import { LOCAL_AWS_ENV } from './moto';
 import { eachLine, exited, spawnNode, stopChild } from './processes';
+
+/**
+ * The CloudFormation client's module, loaded when first needed (a failed deploy, the list of what
+ * moto did not model): the CLI runs start without it, and the local cloud spawns moto and the
+ * synthesis before it loads the SDK.
+ */
+function cloudformationSdk(): typeof import('@aws-sdk/client-cloudformation') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@aws-sdk/client-cloudformation') as typeof import('@aws-sdk/client-cloudformation');
+}
 
 /**
  * The catalog's own project (its cdk.json and CLI), in the source checkout; in the installed
@@ -122,7 +125,8 @@ export async function runCdk(args: readonly string[], options: RunCdkOptions): P
   };
   eachLine(child.stdout, onLine);
   eachLine(child.stderr, onLine);
-  const abort = () => void stopChild(child);
+  // Nothing to keep from a stopped step: the CLI gets a second to exit before SIGKILL.
+  const abort = () => void stopChild(child, 1000);
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
     await exited(child);
@@ -250,7 +254,7 @@ export async function deploy(options: DeployOptions): Promise<void> {
     ], { ...options, show: (l) => !DEPLOY_CHATTER.some((re) => re.test(l)) });
   } catch (e) {
     if (!(e instanceof DeployError) || options.signal?.aborted) throw e;
-    const cfn = new CloudFormationClient({ endpoint: options.endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: localCredentials() });
+    const cfn = new (cloudformationSdk().CloudFormationClient)({ endpoint: options.endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: localCredentials() });
     try {
       const reasons = await failureReport(cfn, options.stacks.map((s) => s.stackName));
       // The CLI's own messages were shown as they came; only the chatter was held back.
@@ -273,6 +277,7 @@ export function localClientConfig(endpoint: string) {
 
 /** What failed in each stack, from its events and resources: one line per failure. */
 export async function failureReport(cfn: CloudFormationClient, stackNames: readonly string[]): Promise<string[]> {
+  const { DescribeStackEventsCommand, DescribeStacksCommand } = cloudformationSdk();
   const lines: string[] = [];
   for (const stackName of stackNames) {
     let status: string | undefined;
@@ -305,6 +310,7 @@ export async function failureReport(cfn: CloudFormationClient, stackNames: reado
 }
 
 async function listResources(cfn: CloudFormationClient, stackName: string): Promise<StackResourceSummary[]> {
+  const { ListStackResourcesCommand } = cloudformationSdk();
   const out: StackResourceSummary[] = [];
   let token: string | undefined;
   do {
@@ -321,6 +327,7 @@ async function listResources(cfn: CloudFormationClient, stackName: string): Prom
  * Shown after a deployment so that nobody mistakes them for running locally.
  */
 export async function notModelled(cfn: CloudFormationClient, stackName: string): Promise<Map<string, number>> {
+  const { GetTemplateCommand } = cloudformationSdk();
   const body = (await cfn.send(new GetTemplateCommand({ StackName: stackName }))).TemplateBody ?? '{}';
   let template: { Resources?: Record<string, { Type?: string }> };
   try {

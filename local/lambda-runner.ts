@@ -73,7 +73,8 @@ export async function fetchFunctionCode(fn: DeployedFunction, s3: S3Client, dir:
   if (fs.existsSync(path.join(target, '.complete'))) return target;
   const key = decodeURIComponent(new URL(fn.codeLocation).pathname.replace(/^\//, ''));
   if (!key) throw new Error(`function ${fn.name}: GetFunction gave no code location (received ${JSON.stringify(fn.codeLocation)}).`);
-  const buckets = (await s3.send(new ListBucketsCommand({}))).Buckets ?? [];
+  // The CDK bootstrap's asset bucket first: it holds the packages `cdk deploy` uploaded.
+  const buckets = ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).sort((a, b) => Number(/-assets-/.test(b.Name ?? '')) - Number(/-assets-/.test(a.Name ?? '')));
   for (const bucket of buckets) {
     let bytes: Buffer;
     try {
@@ -294,6 +295,14 @@ export class FunctionHost {
     } finally {
       if (sandbox && !sandbox.exited && !this.stopped) this.idle.push(sandbox);
     }
+  }
+
+  /** Starts a sandbox unless one waits already, as a warm-up would: rejects with the function's init error when its handler does not load. */
+  async warm(): Promise<void> {
+    if (this.stopped) throw new InvocationError('the local cloud is stopping', 'Local.Stopping');
+    if (this.idle.some((s) => !s.exited)) return;
+    const sandbox = await this.start();
+    if (!sandbox.exited && !this.stopped) this.idle.push(sandbox);
   }
 
   private async start(): Promise<Sandbox> {

@@ -125,6 +125,28 @@ try:
 except Exception as e:
     warn('record failed CloudFormation resources as stack events', e)
 
+# moto's CloudFormation has no SignalResource (it answers 500), and creates an Auto Scaling group
+# without waiting for its instances' signals. Take a signal as CloudFormation records one: an event
+# of the resource, "Received SUCCESS signal with UniqueId <instance id>" (a FAILURE does not roll
+# back here: nothing waits). The local cloud sends one when a local instance's boot ends.
+try:
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.cloudformation.models import Event as StackEvent
+    from moto.core.responses import EmptyResult
+
+    def signal_resource(self):
+        stack_name = self._get_param('StackName')
+        logical_id = self._get_param('LogicalResourceId')
+        stack, resource = self.cloudformation_backend.describe_stack_resource(stack_name, logical_id)
+        stack.events.append(StackEvent(
+            stack.stack_id, stack.name, logical_id, getattr(resource, 'physical_resource_id', None) or '',
+            getattr(resource, 'cf_resource_type', None) or '', stack.status,
+            'Received %s signal with UniqueId %s' % (self._get_param('Status'), self._get_param('UniqueId')), None))
+        return EmptyResult()
+    CloudFormationResponse.signal_resource = signal_resource
+except Exception as e:
+    warn('take CloudFormation resource signals', e)
+
 # moto's CloudFormation has no model of AWS::SecretsManager::Secret: it accepted the resource
 # without creating it, so a policy or variable that refers to the secret came out without it.
 # This model creates the secret in moto's Secrets Manager as CloudFormation does: Ref and

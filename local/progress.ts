@@ -77,7 +77,8 @@ export async function sampleProgress(
       stackName,
       backlog: queues.reduce((n, q) => n + q.visible, 0),
       inFlight: queues.reduce((n, q) => n + q.inFlight, 0),
-      done: deleted,
+      // A job's result is written before its message is deleted: never fewer done than the demo's own.
+      done: Math.max(deleted, status?.done ?? 0),
       ...(demo && status ? { demo: { done: status.done, total: demo.total, kind: demo.kind } } : {}),
       deadLettered: dlqs.reduce((n, q) => n + q.visible + q.inFlight, 0),
       workers: stats.reduce((n, s) => n + s.processes, 0),
@@ -92,30 +93,41 @@ export interface Progress {
   stop(): void;
 }
 
-/** Samples every `intervalMs` and prints each stack's line when it changed. */
+/**
+ * Samples every `intervalMs` and prints each stack's line when it changed; while every queue is
+ * empty and nothing changed, every `idleIntervalMs` (each sample asks the embedded AWS a few
+ * dozen questions).
+ */
 export function startProgress(options: {
   readonly sample: () => Promise<ProgressRow[]>;
   readonly print: (line: string) => void;
   /** Epoch ms the elapsed time counts from. */
   readonly since: number;
+  /** @default 1000 (ms) */
   readonly intervalMs?: number;
+  /** @default 5000 (ms) */
+  readonly idleIntervalMs?: number;
 }): Progress {
   const last = new Map<string, string>();
   let stopped = false;
   let running: Promise<ProgressRow[]> | undefined;
+  let idle = false;
   const tick = async (): Promise<ProgressRow[]> => {
     if (running) return running;
     running = (async () => {
       try {
         const rows = await options.sample();
+        let changed = false;
         for (const row of rows) {
           // Compare without the time, so an unchanged state prints nothing.
           const key = formatRow(row, 0);
           if (!stopped && last.get(row.stackName) !== key) {
             last.set(row.stackName, key);
             options.print(formatRow(row, Date.now() - options.since));
+            changed = true;
           }
         }
+        idle = !changed && rows.every((r) => r.backlog === 0 && r.inFlight === 0);
         return rows;
       } catch {
         return []; // the embedded AWS is stopping, or busy: try again next tick
@@ -125,12 +137,17 @@ export function startProgress(options: {
     })();
     return running;
   };
-  const timer = setInterval(() => void tick(), options.intervalMs ?? 1000);
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void tick().then(schedule), idle ? options.idleIntervalMs ?? 5000 : options.intervalMs ?? 1000);
+  };
+  schedule();
   return {
     tick,
     stop() {
       stopped = true;
-      clearInterval(timer);
+      clearTimeout(timer);
     },
   };
 }

@@ -37,7 +37,7 @@ export interface SqsEventSourceOptions {
   readonly functionName?: string;
   /** Called after each invocation. */
   readonly onInvoke?: (outcome: InvocationOutcome) => void;
-  /** Long-poll wait per receive, in seconds. @default 1 (short, so that stop is quick) */
+  /** Long-poll wait per receive, in seconds. @default 20 (as Lambda's pollers; a stop cancels the receives in flight) */
   readonly waitTimeSeconds?: number;
 }
 
@@ -54,6 +54,12 @@ export interface RunningEventSource {
   stop(): Promise<void>;
   /** Invocations so far. */
   readonly invocations: number;
+  /** ReceiveMessage calls that SQS answered so far. */
+  readonly receives: number;
+  /** ReceiveMessage calls made so far, answered or still waiting (a long poll waits up to its wait time). */
+  readonly receivesStarted: number;
+  /** The last receive that failed (a queue that does not exist, a refusal), if one did. */
+  readonly lastReceiveError?: Error;
 }
 
 /** Starts polling `queueUrl` and invoking the function. */
@@ -63,9 +69,14 @@ export function startSqsEventSource(options: SqsEventSourceOptions): RunningEven
   const concurrency = Math.max(1, options.maxConcurrency ?? 5);
   const report = options.reportBatchItemFailures ?? true;
   const timeoutMs = (options.functionTimeoutSeconds ?? 30) * 1000;
-  const wait = options.waitTimeSeconds ?? 1;
+  const wait = options.waitTimeSeconds ?? 20;
   let stopped = false;
+  // Cancels the long polls in flight when the source stops, so that a stop does not wait for them.
+  const stopping = new AbortController();
   let invocations = 0;
+  let receives = 0;
+  let receivesStarted = 0;
+  let lastReceiveError: Error | undefined;
   let queueArn: string | undefined;
   const region = typeof options.sqs.config.region === 'string' ? options.sqs.config.region : 'us-east-1';
 
@@ -79,13 +90,19 @@ export function startSqsEventSource(options: SqsEventSourceOptions): RunningEven
     const messages: Message[] = [];
     const until = Date.now() + windowMs;
     do {
+      receivesStarted++;
       const out = await options.sqs.send(new ReceiveMessageCommand({
         QueueUrl: options.queueUrl,
         MaxNumberOfMessages: Math.min(10, batchSize - messages.length),
         WaitTimeSeconds: messages.length === 0 ? wait : 0,
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['All'],
-      }));
+      }), { abortSignal: stopping.signal }).catch((e: Error) => {
+        lastReceiveError = e;
+        throw e;
+      });
+      receives++;
+      lastReceiveError = undefined;
       messages.push(...(out.Messages ?? []));
       if ((out.Messages ?? []).length === 0 && messages.length > 0 && Date.now() >= until) break;
     } while (!stopped && messages.length > 0 && messages.length < batchSize && Date.now() < until);
@@ -135,8 +152,18 @@ export function startSqsEventSource(options: SqsEventSourceOptions): RunningEven
     get invocations() {
       return invocations;
     },
+    get receives() {
+      return receives;
+    },
+    get receivesStarted() {
+      return receivesStarted;
+    },
+    get lastReceiveError() {
+      return lastReceiveError;
+    },
     async stop() {
       stopped = true;
+      stopping.abort();
       await Promise.all(running);
     },
   };

@@ -15,6 +15,8 @@ const LOCAL = 0x04034b50;
 export interface ZipEntry {
   readonly name: string;
   readonly data: Buffer;
+  /** The file's Unix permission bits, when the archive records them (as CDK's zips do). */
+  readonly mode?: number;
 }
 
 /** The files of a ZIP archive (directories are skipped). */
@@ -36,6 +38,7 @@ export function readZip(zip: Buffer): ZipEntry[] {
     const extraLength = zip.readUInt16LE(at + 30);
     const commentLength = zip.readUInt16LE(at + 32);
     const localAt = zip.readUInt32LE(at + 42);
+    const mode = (zip.readUInt32LE(at + 38) >>> 16) & 0o777;
     const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
     at += 46 + nameLength + extraLength + commentLength;
     if (name.endsWith('/')) continue;
@@ -43,12 +46,12 @@ export function readZip(zip: Buffer): ZipEntry[] {
     const dataAt = localAt + 30 + zip.readUInt16LE(localAt + 26) + zip.readUInt16LE(localAt + 28);
     const raw = zip.subarray(dataAt, dataAt + compressed);
     if (method !== 0 && method !== 8) throw new Error(`${name}: ZIP compression method ${method} is not supported (only stored and deflate)`);
-    entries.push({ name, data: method === 8 ? zlib.inflateRawSync(raw) : Buffer.from(raw) });
+    entries.push({ name, data: method === 8 ? zlib.inflateRawSync(raw) : Buffer.from(raw), ...(mode ? { mode } : {}) });
   }
   return entries;
 }
 
-/** Extracts an archive into `dir`, refusing names that would escape it. */
+/** Extracts an archive into `dir`, refusing names that would escape it; a file keeps its recorded mode (an executable stays one). */
 export function extractZip(zip: Buffer, dir: string): string[] {
   const root = path.resolve(dir);
   const names: string[] = [];
@@ -57,6 +60,7 @@ export function extractZip(zip: Buffer, dir: string): string[] {
     if (!target.startsWith(root + path.sep)) throw new Error(`refusing ZIP entry outside the target folder: ${entry.name}`);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, entry.data);
+    if (entry.mode !== undefined) fs.chmodSync(target, entry.mode);
     names.push(entry.name);
   }
   return names;
@@ -88,7 +92,7 @@ export function writeZip(entries: readonly ZipEntry[]): Buffer {
     central.writeUInt32LE(data.length, 20);
     central.writeUInt32LE(entry.data.length, 24);
     central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // a regular file, rw-r--r--
+    central.writeUInt32LE(((0o100000 | (entry.mode ?? 0o644)) << 16) >>> 0, 38); // a regular file, rw-r--r-- unless told
     central.writeUInt32LE(offset, 42);
     locals.push(local, name, data);
     centrals.push(central, name);

@@ -13,11 +13,15 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BOOTSTRAPPED_IMAGE_WORKLOAD, type BootStepDeclaration, type BootstrappedImageWorkload } from '../../contracts/image-bootstrap';
 import { logGroupFor, logGroupRules, type ComputeProps } from '../core/log-groups';
 import { newAttachedPolicy, newRole } from '../core/roles';
+import { declareWorkload } from '../core/workload';
 import { assertProps, isKnown, outsideInt, type PropRule } from '../core/validation';
 import { ScriptPart, renderBootScript, renderComponentDocument, type BootSignalTarget } from './boot-script';
-import { S3FileStep, SecretStep, splitForBake, type BootStep } from './boot-steps';
+import {
+  CommandsStep, EnvironmentStep, FileStep, PackagesStep, S3FileStep, SecretStep, ServiceStep, splitForBake, type BootStep,
+} from './boot-steps';
 import { ImageBakery } from './image-bakery';
 import { markGuarded } from './secret-guard';
 import { stepRules } from './step-rules';
@@ -480,6 +484,13 @@ export class BootstrappedImage extends Construct {
     const cfnTemplate = this.launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
     cfnTemplate.addPropertyOverride('LaunchTemplateData.IamInstanceProfile', { Arn: this.instanceProfile.attrArn });
     markGuarded(cfnTemplate);
+    // What the local cloud boots in the instances' place: the steps as data, their contents in the user data.
+    declareWorkload(cfnTemplate, BOOTSTRAPPED_IMAGE_WORKLOAD.declare({
+      steps: Lazy.any({ produce: () => this.bootSteps.map(declaredStep) }) as unknown as BootStepDeclaration[],
+      baked: props.bake !== undefined,
+      roleArn: role.roleArn,
+      signal: Lazy.any({ produce: () => this.signalTargetInfo() }) as unknown as BootstrappedImageWorkload['signal'],
+    }));
     // Instances must not boot before the boot's grants exist: their first reads would be denied.
     this.launchTemplate.node.addDependency(this.bootPolicy);
     if (this.bakery?.image) this.launchTemplate.node.addDependency(this.bakery.image);
@@ -674,6 +685,26 @@ export class BootstrappedImage extends Construct {
     }
     return group;
   }
+}
+
+/** A step as the workload declaration holds it (contracts/image-bootstrap.ts). */
+function declaredStep(step: BootStep): BootStepDeclaration {
+  if (step instanceof PackagesStep) return { kind: 'packages', name: step.name, packages: [...step.packageNames] };
+  if (step instanceof FileStep) return { kind: 'file', name: step.name, path: step.path, mode: step.mode, owner: step.owner };
+  if (step instanceof S3FileStep) {
+    return { kind: 's3File', name: step.name, path: step.path, bucketName: step.bucketName, objectKey: step.objectKey, extract: step.extract, mode: step.mode, owner: step.owner };
+  }
+  if (step instanceof EnvironmentStep) return { kind: 'environment', name: step.name, path: step.path };
+  if (step instanceof CommandsStep) return { kind: 'commands', name: step.name, lines: step.commandLines.length };
+  if (step instanceof ServiceStep) return { kind: 'service', name: step.name, serviceName: step.serviceName, unitPath: `/etc/systemd/system/${step.serviceName}.service` };
+  if (step instanceof SecretStep) {
+    return {
+      kind: 'secret', name: step.name, service: step.source.service, id: step.source.id, jsonField: step.source.jsonField,
+      path: step.path, mode: step.mode, owner: step.owner, envVar: step.envVar,
+    };
+  }
+  // addSteps refuses any other step: this is never reached.
+  throw new Error(`${step.name}: a boot step of an unknown kind`);
 }
 
 /**

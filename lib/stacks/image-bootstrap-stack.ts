@@ -2,21 +2,24 @@
  * ImageBootstrapStack: the image pattern, deployable as it is. One small Graviton instance in
  * an Auto Scaling group, finished at boot from typed steps: a package, files, an environment
  * file, a parameter (and, with `withGeneratedSecret`, a generated secret) read at boot with the
- * instance role, and a demo service that shows they arrived. The group's creation waits for the
- * boot's signal.
+ * instance role, and two demo services that show they arrived: a heartbeat in the log, and a
+ * status page on a Unix socket (no open port), which the local cloud asks. The group's creation
+ * waits for the boot's signal.
  *
  * The VPC has public subnets only, with no NAT gateway (no hourly NAT cost) and no inbound rule
  * anywhere: instances reach AWS APIs and the Amazon Linux repositories over HTTPS through the
  * internet gateway, and people reach the instances through Session Manager only.
  */
-import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, RemovalPolicy, Stack, type CfnResource, type StackProps } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import { IMAGE_STATUS_WORKLOAD } from '../../contracts/image-bootstrap';
 import { SAME_CHECK, acknowledgeCheck } from '../core/nag';
 import { assertProps, outsideInt } from '../core/validation';
+import { declareWorkload } from '../core/workload';
 import { BootStep, SecretSource } from '../image-bootstrap/boot-steps';
 import { BootstrappedImage } from '../image-bootstrap/bootstrapped-image';
 import { newDemoVpc } from './demo-resources';
@@ -72,6 +75,77 @@ while true; do
   sleep 60
 done
 `;
+
+/**
+ * The program of the demo status page: GET / answers what the heartbeat prints, over a Unix socket
+ * in the service's runtime directory (no open port; on an instance: `sudo curl --unix-socket
+ * /run/demo/status.sock http://localhost/`). The local cloud asks it in `npm start -- --smoke`.
+ */
+const STATUS_PROGRAM = `#!/usr/bin/python3
+# Demo status page of ImageBootstrapStack: the greeting read at boot with the instance role (and
+# whether the generated secret arrived), over a Unix socket in the service's runtime directory.
+import http.server, os, socketserver
+
+credentials = os.environ['CREDENTIALS_DIRECTORY']
+
+def status():
+    greeting = open(os.path.join(credentials, 'greeting')).read()
+    generated = os.path.join(credentials, 'api-token')
+    loaded = ': API token loaded (%d bytes)' % os.path.getsize(generated) if os.path.exists(generated) else ''
+    return '%s from stack %s%s\\n' % (greeting, os.environ['DEMO_STACK'], loaded)
+
+class Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = status().encode()
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/plain; charset=utf-8')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def address_string(self):
+        return 'local'
+
+    def log_message(self, *args):
+        pass
+
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+# A relative name: a socket's path holds at most 107 bytes.
+os.chdir(os.environ['RUNTIME_DIRECTORY'])
+if os.path.exists('status.sock'):
+    os.unlink('status.sock')
+with Server('status.sock', Page) as server:
+    print('answering on %s: %s' % (os.path.join(os.getcwd(), 'status.sock'), status().strip()), flush=True)
+    server.serve_forever()
+`;
+
+/** The unit of the demo status page: a complete one, for its runtime directory (a dynamic user writes nowhere else). */
+function statusUnit(credentials: readonly string[]): string {
+  return [
+    '[Unit]',
+    'Description=Demo status page of ImageBootstrapStack: GET / on /run/demo/status.sock (no open port)',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'Type=simple',
+    'ExecStart=/usr/bin/python3 /opt/demo/status.py',
+    'Restart=always',
+    'RestartSec=5',
+    'DynamicUser=yes',
+    'RuntimeDirectory=demo',
+    'NoNewPrivileges=yes',
+    'PrivateTmp=yes',
+    'EnvironmentFile=/etc/bootstrap/demo.env',
+    ...credentials.map((name) => `LoadCredential=${name}:/run/bootstrap/secrets/${name}`),
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
 
 /** The image pattern with a demo service. */
 export class ImageBootstrapStack extends Stack {
@@ -138,6 +212,8 @@ export class ImageBootstrapStack extends Stack {
           environmentFiles: ['/etc/bootstrap/demo.env'],
           credentials: secrets,
         }),
+        BootStep.file('status-program', { path: '/opt/demo/status.py', content: STATUS_PROGRAM, mode: '0755' }),
+        BootStep.service('status', { unitFile: statusUnit(secrets.map((s) => s.name)) }),
       ],
     });
 
@@ -146,6 +222,8 @@ export class ImageBootstrapStack extends Stack {
       minCapacity: instances,
       maxCapacity: instances,
     });
+    // The local cloud asks each instance's status page in `npm start -- --smoke`.
+    declareWorkload(this.group.node.defaultChild as CfnResource, IMAGE_STATUS_WORKLOAD.declare({ service: 'status', socket: 'status.sock' }));
 
     new CfnOutput(this, 'AutoScalingGroupName', { value: this.group.autoScalingGroupName });
     new CfnOutput(this, 'BootLogGroupName', { value: this.image.logGroup.logGroupName, description: 'Streams <instance id>/bootstrap and <instance id>/heartbeat' });

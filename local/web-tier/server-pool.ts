@@ -8,6 +8,7 @@
  * balancer, as a shutdown does: each server must take itself out of rotation.
  */
 import type { ChildProcess } from 'child_process';
+import * as net from 'net';
 import { WEB_TIER_ENV } from '../../contracts/web-tier';
 import { freePort } from '../moto';
 import { eachLine, exited, spawnNode } from '../processes';
@@ -98,7 +99,7 @@ export class ServerPool {
     return [...this.servers.values()].map((s) => s.child.pid!).filter(Boolean);
   }
 
-  /** Starts a server and registers it (state `initial`); resolves once the process is spawned. */
+  /** Starts a server and registers it (state `initial`); resolves once it is registered. */
   async launch(): Promise<PoolServer> {
     const id = `${this.options.name}-${++this.count}`;
     const port = await freePort();
@@ -114,6 +115,11 @@ export class ServerPool {
     child.once('exit', () => {
       if (!server.retiring && !this.stopping) this.options.note?.(`server ${id} exited (${child.signalCode ?? child.exitCode}); the balancer's health checks will find it gone`);
     });
+    // Registered once its program listens, as an instance joins the target group once it has
+    // booted (an instance's program is up by then: a local one in a fraction of a second): its
+    // first health check then counts. One that exits or never listens is registered all the same,
+    // for the health checks to find it failing.
+    await listening(port, child, this.options.healthyTimeoutMs);
     this.options.balancer.register(id, server.url);
     return server;
   }
@@ -150,21 +156,25 @@ export class ServerPool {
   }
 
   /** Stops every server (SIGTERM, then SIGKILL after the stop timeout). */
-  async stop(): Promise<void> {
+  /**
+   * Stops every server: SIGTERM, then SIGKILL after the stop timeout, or after `graceMs` when the
+   * balancer no longer sends them anything (the whole tier stops: nobody needs the readiness notice).
+   */
+  async stop(graceMs?: number): Promise<void> {
     this.stopping = true;
-    await Promise.all([...this.servers.values()].map((s) => this.terminate(s, false)));
+    await Promise.all([...this.servers.values()].map((s) => this.terminate(s, false, graceMs)));
   }
 
   /**
    * Stops a server: with `deregisterFirst` the balancer drains it first (a scale-in or a
    * replacement, as the group does); then SIGTERM, SIGKILL after the stop timeout.
    */
-  private async terminate(server: PoolServer, deregisterFirst: boolean): Promise<void> {
+  private async terminate(server: PoolServer, deregisterFirst: boolean, graceMs: number = this.options.stopTimeoutMs): Promise<void> {
     server.retiring = true;
     if (deregisterFirst) await this.options.balancer.deregister(server.id);
     if (server.child.exitCode === null && server.child.signalCode === null) {
       server.child.kill('SIGTERM');
-      const timer = setTimeout(() => server.child.kill('SIGKILL'), this.options.stopTimeoutMs);
+      const timer = setTimeout(() => server.child.kill('SIGKILL'), graceMs);
       await exited(server.child);
       clearTimeout(timer);
     }
@@ -184,5 +194,21 @@ export class ServerPool {
     const terminated = this.terminate(server, false);
     if (!this.stopping) await this.launchHealthy(1).catch((e: Error) => this.options.note?.(`the replacement of ${server.id} failed: ${e.message}`));
     await terminated;
+  }
+}
+
+/** Resolves once something accepts a connection on 127.0.0.1:`port`, `child` has exited, or `timeoutMs` has passed. */
+async function listening(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (child.exitCode === null && child.signalCode === null && Date.now() < until) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ port, host: '127.0.0.1' }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

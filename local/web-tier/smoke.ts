@@ -1,92 +1,78 @@
 /**
- * The smoke check of a web tier running in the local cloud (`npm start -- --smoke`): the page
- * through the local balancer, an answer from every server, the per-visitor counter shared by
- * all of them (for WebTierStack's demo app; another app's page is fetched from each server
- * instead), and a rolling restart of every server under light load with no failed request.
+ * The check of a web tier running in the local cloud (`npm start -- --smoke`): the readiness path
+ * answers 200 through the local balancer, every server is healthy in it, and the page answers:
+ * for WebTierStack's demo app (its /api/visit answers 200), a page from every server with the
+ * per-visitor counter shared by all of them (the session store at work); for another app (the
+ * render farm's wants a sign-in there), its page from each server. A rolling restart under load is
+ * a drill of its own (test/local/web-tier/drills.test.ts), not a health check.
  */
-import type autocannonType from 'autocannon';
-import type { WebTierWorkloadRun } from '../workloads/web-tier';
+import type { WorkloadCheck } from '../workloads/types';
+import type { LocalLoadBalancer } from './load-balancer';
+import type { ServerPool } from './server-pool';
 
-type Autocannon = typeof autocannonType;
-
-/**
- * The load generator of the rolling-restart check, loaded only for it: an optional peer of the
- * package (`cdk-cloud-patterns local` without `--smoke` does not need it).
- */
-function loadAutocannon(): Autocannon | string {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('autocannon') as Autocannon;
-  } catch {
-    return 'the web tier smoke check needs the load generator autocannon: npm i -D autocannon';
-  }
+/** What the check needs of a running tier. */
+export interface CheckedTier {
+  readonly stackName: string;
+  readonly logicalId: string;
+  /** The balancer's URL. */
+  readonly url: string;
+  /** The deployed health check's path. */
+  readonly readinessPath: string;
+  readonly balancer: LocalLoadBalancer;
+  readonly pool: ServerPool;
 }
 
-/** Light load: the app writes to the embedded AWS on every request. */
-const LOAD = { connections: 2, overallRate: 20 };
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; cookie: string }> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+  return { status: res.status, text: await res.text(), cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]! };
+}
 
-/** Checks one web tier; returns its problems (empty when all is well) and a line saying what was checked. */
-export async function smokeWebTier(tier: WebTierWorkloadRun, print: (line: string) => void): Promise<{ problems: string[]; summary: string }> {
+/** Checks one web tier: its problems (none when all is well) and a line saying what was checked. */
+export async function checkWebTier(tier: CheckedTier): Promise<WorkloadCheck> {
+  const where = `${tier.stackName}/${tier.logicalId}`;
   const problems: string[] = [];
-  const page = await fetch(`${tier.url}/`);
-  const html = await page.text();
-  // Another app on a WebTier (RenderFarmStack's) has no visit counter: its page must answer from every server.
-  const probe = await fetch(`${tier.url}/api/visit`);
-  await probe.arrayBuffer();
+  const live = tier.pool.live();
+  const ready = await get(`${tier.url}${tier.readinessPath}`).catch((e: Error) => ({ status: 0, text: e.message, cookie: '' }));
+  if (ready.status !== 200) problems.push(`${where}: ${tier.readinessPath} answered ${ready.status || ready.text} through the balancer`);
+  const unhealthy = live.filter((s) => tier.balancer.target(s.id)?.state !== 'healthy');
+  if (unhealthy.length > 0) problems.push(`${where}: not healthy in the balancer: ${unhealthy.map((s) => `${s.id} (${tier.balancer.target(s.id)?.state ?? 'gone'})`).join(', ')}`);
+
+  const page = await get(`${tier.url}/`);
+  const probe = await get(`${tier.url}/api/visit`);
   // The demo answers every visitor; another app may want a sign-in (401) or have no such path (404).
   const demo = probe.status === 200;
-  if (page.status !== 200 || (demo && !html.includes('Served by'))) problems.push(`GET ${tier.url}/ answered ${page.status}, not the ${demo ? 'demo ' : ''}page`);
+  if (page.status !== 200 || (demo && !page.text.includes('Served by'))) problems.push(`${where}: GET / answered ${page.status}, not the ${demo ? 'demo ' : ''}page`);
+  let detail: string;
   if (!demo) {
-    const live = tier.pool.live();
     for (const server of live) {
-      const res = await fetch(`${server.url}/`);
-      await res.arrayBuffer();
-      if (res.status !== 200) problems.push(`GET / on server ${server.id} answered ${res.status}`);
+      const res = await get(`${server.url}/`);
+      if (res.status !== 200) problems.push(`${where}: GET / on server ${server.id} answered ${res.status}`);
     }
-    print(`  web tier ${tier.stackName}/${tier.resources[0]}: its page from each of ${live.length} servers (${live.map((s) => s.id).join(', ')}) and through the balancer (an app without the demo's visit counter).`);
-  }
-
-  // A page from every server, as one visitor: the counter goes up by one each time, whichever server answers.
-  const servers = new Set(demo ? tier.pool.live().map((s) => s.id) : []);
-  const seen = new Set<string>();
-  let cookie = '';
-  let visits = 0;
-  for (let i = 0; i < 10 * servers.size && seen.size < servers.size; i++) {
-    const res = await fetch(`${tier.url}/api/visit`, { headers: cookie ? { cookie } : {} });
-    if (res.status !== 200) {
-      problems.push(`GET /api/visit answered ${res.status}`);
-      break;
+    detail = `its page from each of ${live.length} servers and through the balancer`;
+  } else {
+    // A page from every server, as one visitor: the counter goes up by one each time, whichever server answers.
+    const servers = new Set(live.map((s) => s.id));
+    const seen = new Set<string>();
+    let cookie = '';
+    let visits = 0;
+    for (let i = 0; i < 10 * servers.size && seen.size < servers.size; i++) {
+      const res = await get(`${tier.url}/api/visit`, cookie ? { cookie } : {});
+      if (res.status !== 200) {
+        problems.push(`${where}: GET /api/visit answered ${res.status}`);
+        break;
+      }
+      cookie ||= res.cookie;
+      const body = JSON.parse(res.text) as { server: string; visits: number };
+      seen.add(body.server);
+      if (body.visits !== visits + 1) problems.push(`${where}: visit ${visits + 1} was counted as ${body.visits} by ${body.server}: the counter is not shared`);
+      visits = body.visits;
     }
-    cookie ||= (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-    const body = await res.json() as { server: string; visits: number };
-    seen.add(body.server);
-    if (body.visits !== visits + 1) problems.push(`visit ${visits + 1} was counted as ${body.visits} by ${body.server}: the counter is not shared`);
-    visits = body.visits;
+    const missing = [...servers].filter((s) => !seen.has(s));
+    if (missing.length > 0) problems.push(`${where}: no page from ${missing.join(', ')} in ${10 * servers.size} requests`);
+    detail = `a page from each of ${seen.size} servers (${[...seen].join(', ')}), the visit counter shared (${visits})`;
   }
-  const missing = [...servers].filter((s) => !seen.has(s));
-  if (missing.length > 0) problems.push(`no page from ${missing.join(', ')} in ${10 * servers.size} requests`);
-  if (demo) print(`  web tier ${tier.stackName}/${tier.resources[0]}: a page from each of ${seen.size} servers (${[...seen].join(', ')}), visit counter shared (${visits}).`);
-
-  // A rolling restart of every server under load: no request may fail.
-  const autocannon = loadAutocannon();
-  if (typeof autocannon === 'string') return { problems: [...problems, autocannon], summary: `web tier ${tier.stackName}/${tier.resources[0]}: not checked under load` };
-  print(`  web tier ${tier.stackName}/${tier.resources[0]}: rolling restart of every server under load (${LOAD.overallRate} requests/s)...`);
-  const started = Date.now();
-  let finish!: (r: autocannonType.Result) => void;
-  const result = new Promise<autocannonType.Result>((resolve) => { finish = resolve; });
-  const run = autocannon({ url: `${tier.url}/`, ...LOAD, duration: 600 }, (_e, r) => finish(r));
-  const before = new Set(tier.pool.live().map((s) => s.id));
-  try {
-    await tier.rollingRestart();
-  } finally {
-    run.stop();
-  }
-  const r = await result;
-  const failed = r.non2xx + r.errors + r.timeouts;
-  const after = tier.pool.live().map((s) => s.id);
-  if (after.some((s) => before.has(s))) problems.push(`the rolling restart left old servers: ${after.join(', ')}`);
-  if (failed > 0) problems.push(`${failed} of ${r.requests.total} requests failed during the rolling restart (non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts})`);
-  const summary = `web tier ${tier.stackName}/${tier.resources[0]}: every server answered, and a rolling restart of ${before.size} servers under load ` +
-    `took ${((Date.now() - started) / 1000).toFixed(0)} s with ${failed} failed of ${r.requests.total} requests.`;
-  return { problems, summary };
+  return {
+    summary: `web tier ${where}: ${tier.readinessPath} answered ${ready.status} through the balancer, ${live.length - unhealthy.length} of ${live.length} servers healthy in it; ${detail}`,
+    problems,
+  };
 }

@@ -31,6 +31,7 @@ import { QUIET_SDK_ENV } from '../deploy';
 import type { DeployedAutoScalingGroup, Inventory } from '../inventory';
 import { LOCAL_AWS_ENV } from '../moto';
 import { eachLine, spawnNode, stopChild } from '../processes';
+import { QUEUE_METRICS, queueMetricSum } from '../queue-metrics';
 import { extractZip } from '../zip';
 import { startEach, workloadLogFile, type Workload, type WorkloadContext, type WorkloadKind } from './types';
 
@@ -142,6 +143,7 @@ export const fleetWorkloads: WorkloadKind = fleetWorkloadKind();
 interface Agent {
   readonly child: ChildProcess;
   draining: boolean;
+  readonly launchedAt: number;
 }
 
 function startFleet(
@@ -176,9 +178,9 @@ function startFleet(
   delete env[LIFECYCLE_HOOK_ENV];
   delete env[AUTO_SCALING_GROUP_ENV];
 
-  const launch = () => {
+  const launch = (): Agent => {
     const child = spawnNode([program], { cwd: path.dirname(program), env, detached: true });
-    const agent: Agent = { child, draining: false };
+    const agent: Agent = { child, draining: false, launchedAt: Date.now() };
     agents.add(agent);
     const write = (line: string) => {
       if (log.writable) log.write(`[${child.pid}] ${line}\n`);
@@ -198,6 +200,7 @@ function startFleet(
           `deadline has passed (job timeout${jobTimeout ? ` ${jobTimeout} s` : ''}: until then it might still be running elsewhere); Auto Scaling replaces the agent.`,
       );
     });
+    return agent;
   };
 
   const running = () => [...agents].filter((a) => !a.draining);
@@ -255,6 +258,37 @@ function startFleet(
     stats: () => ({ processes: agents.size, done: 0, failed: 0, crashed }),
     pids: () => [...agents].map((a) => a.child.pid!).filter(Boolean),
     busyPids: () => running().map((a) => a.child.pid!).filter(Boolean),
+    async check() {
+      // The agents poll their queue (a ReceiveMessage call since they started). With none running
+      // (an empty queue, a minimum of 0), one is started for the check, as if the group had
+      // launched an instance, and drained after.
+      const where = `${group.stackName}/${group.logicalId}`;
+      const described = (await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group.name] })).catch(() => undefined))?.AutoScalingGroups?.[0];
+      if (running().length === 0 && (described?.MaxSize ?? group.maxSize) === 0) {
+        return { summary: `FleetWorker group ${where}: parked at a maximum of 0 agents, nothing polls its queue`, problems: [] };
+      }
+      const probe = running().length === 0 ? launch() : undefined;
+      const since = Math.min(...running().map((a) => a.launchedAt));
+      let receives: number;
+      try {
+        const until = Date.now() + 20_000;
+        for (;;) {
+          receives = await queueMetricSum(context.endpoint, queueUrl, QUEUE_METRICS.receiveCalls, since).catch(() => 0);
+          if (receives > 0 || Date.now() > until || (probe && probe.child.exitCode !== null)) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      } finally {
+        if (probe && probe.child.exitCode === null) {
+          probe.draining = true;
+          probe.child.kill('SIGTERM');
+        }
+      }
+      const exited = probe && probe.child.exitCode !== null && !probe.draining ? `: the agent exited with code ${probe.child.exitCode} (its log: ${path.relative(process.cwd(), workloadLogFile(context, group.stackName, group.logicalId))})` : '';
+      return {
+        summary: `FleetWorker group ${where}: ${probe ? 'an agent started for the check' : `${running().length} agents`} with the deployed environment polled ${queueUrl.split('/').pop()} (${receives} ReceiveMessage calls)`,
+        problems: receives > 0 ? [] : [`${where}: no worker agent polled its queue within 20 s${exited}`],
+      };
+    },
     async stop() {
       stopping = true;
       clearInterval(timer);

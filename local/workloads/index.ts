@@ -11,6 +11,8 @@
  *   asks for within the group's size ({@link fleetWorkloads}).
  * - WebTier: web servers behind a local load balancer that behaves as the deployed ALB
  *   ({@link webTierWorkloads}).
+ * - BootstrappedImage: the instances of the groups that launch from one, each booted from its
+ *   typed steps in a folder of its own ({@link bootstrappedImageWorkloads}).
  *
  * A pattern plugs in with one file (`local/workloads/<kind>.ts` exporting a {@link WorkloadKind})
  * and one line in {@link WORKLOAD_KINDS}; the local cloud starts, shows and stops every kind the
@@ -20,13 +22,14 @@ import type { WorkloadKindContract } from '../../contracts/workload';
 import { UPLOAD_DEMO_WORKLOAD } from '../../contracts/shared-storage';
 import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
 import { declarationsOf, type Inventory } from '../inventory';
+import { bootstrappedImageWorkloads } from './bootstrapped-image';
 import { fleetWorkloads } from './fleet';
 import { lambdaSqsWorkloads } from './lambda-sqs';
 import { sharedStorageBuckets } from './shared-storage';
 import { webTierWorkloads } from './web-tier';
 import type { Workload, WorkloadContext, WorkloadKind } from './types';
 
-export type { Workload, WorkloadContext, WorkloadKind, WorkloadStats } from './types';
+export type { Workload, WorkloadCheck, WorkloadContext, WorkloadKind, WorkloadStats } from './types';
 
 /**
  * Every kind the local cloud runs. Kinds with `startsFirst` start before the other kinds of the
@@ -37,6 +40,7 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   lambdaSqsWorkloads,
   fleetWorkloads,
   webTierWorkloads,
+  bootstrappedImageWorkloads,
 ];
 
 /** The view of `inventory` a kind gets for one stack: that stack's declarations; every deployed resource for look-ups (a mapping may name a function of another stack). */
@@ -102,4 +106,24 @@ export function notRunDeclarations(
       : 'no workload kind of this local cloud runs it';
     return [`${stackName}/${logicalId} declares workload ${kind} v${version}: ${why}.`];
   });
+}
+
+/**
+ * What `--smoke` finds missing among the workloads: a declared resource that no workload runs (a
+ * mapping that was skipped, a program that could not be read: the lines printed at the start say
+ * why), and a declaration that no kind runs or that cannot be read. One line each.
+ */
+export function declaredNotRunning(inventory: Inventory, workloads: readonly Workload[], kinds: readonly WorkloadKind[] = WORKLOAD_KINDS): string[] {
+  const runs = (stackName: string, logicalId: string) => workloads.some((w) => w.stackName === stackName && w.resources.includes(logicalId));
+  const missing = kinds.flatMap((kind) => {
+    const expected = kind.expects?.(inventory)
+      ?? kind.declares.flatMap((k) => inventory.declarations(k).map((d) => ({ stackName: d.stackName, logicalId: d.logicalId })));
+    return expected.filter((e) => !runs(e.stackName, e.logicalId))
+      .map((e) => `${e.stackName}/${e.logicalId}: declares a workload of ${kind.name}, but nothing runs for it (the lines at the start say why)`);
+  });
+  return [
+    ...missing,
+    ...inventory.declarationProblems.map((p) => `${p.stackName}/${p.logicalId}: its workload declaration cannot be read: ${p.problem}`),
+    ...notRunDeclarations(inventory, kinds),
+  ];
 }

@@ -102,6 +102,22 @@ export const lambdaSqsWorkloads: WorkloadKind = {
         resources: [mapping.logicalId, fn.logicalId],
         queueUrl: queue.url,
         stats: () => ({ processes: host.stats.sandboxes, crashed: host.stats.crashes, ...counts }),
+        async check() {
+          // Wired as deployed: the mapping's function and queue, polled; the handler loads in a sandbox.
+          const where = `${mapping.stackName}/${mapping.logicalId}`;
+          const problems: string[] = [];
+          // Polling: a receive answered, or one waiting in its long poll that SQS did not refuse (a missing queue fails at once).
+          const until = Date.now() + 10_000;
+          while (source.receivesStarted === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+          await new Promise((r) => setTimeout(r, 500));
+          if (source.receivesStarted === 0) problems.push(`${where}: its poller made no receive on ${queue.logicalId} within 10 s`);
+          else if (source.lastReceiveError) problems.push(`${where}: its poller's receives on ${queue.logicalId} fail: ${source.lastReceiveError.message}`);
+          await host.warm().catch((e: Error) => problems.push(`${where}: the function ${fn.logicalId} does not start: ${e.message}`));
+          return {
+            summary: `LambdaWorker ${mapping.stackName}/${fn.logicalId}: its deployed mapping feeds it ${queue.logicalId} (its pollers long-polling, ${source.receivesStarted} receives so far), its handler loaded in a sandbox`,
+            problems,
+          };
+        },
         pids: () => host.pids,
         busyPids: () => host.busyPids,
         async stop() {

@@ -47,17 +47,20 @@ interface CfnLifecycleRule {
   ExpiredObjectDeleteMarker?: boolean;
 }
 
-/** What applying a bucket's properties did: one line per property applied, and one per property not applied (with why). */
+/** What applying a bucket's properties did: one line per property applied, one per property that failed (with why), one per property kept out on purpose. */
 export interface AppliedBucket {
   readonly bucket: string;
   readonly applied: string[];
   readonly failed: string[];
+  /** Left out by design, not by a failure (the TLS-only statements, notifications SharedStorage does not write). */
+  readonly keptOut: string[];
 }
 
 /** Applies `properties` (CloudFormation's, resolved) to `bucket` through the S3 API. */
 export async function applyBucketProperties(s3: S3Client, bucket: string, properties: BucketProperties, policy?: { Statement: unknown[] }): Promise<AppliedBucket> {
   const applied: string[] = [];
   const failed: string[] = [];
+  const keptOut: string[] = [];
   const step = async (what: string, run: () => Promise<unknown>) => {
     try {
       await run();
@@ -76,7 +79,7 @@ export async function applyBucketProperties(s3: S3Client, bucket: string, proper
     const kept = policy.Statement.filter((st) => !tls(st));
     const left = policy.Statement.length - kept.length;
     if (kept.length > 0) await step(`bucket policy (${kept.length} statements)`, () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ ...policy, Statement: kept }) })));
-    if (left > 0) failed.push(`${left} TLS-only bucket policy statements: kept out (the embedded AWS speaks plain HTTP on loopback)`);
+    if (left > 0) keptOut.push(`${left} TLS-only bucket policy statements: kept out (the embedded AWS speaks plain HTTP on loopback)`);
   }
   if (p.VersioningConfiguration) {
     await step(`versioning ${p.VersioningConfiguration.Status}`, () => s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: p.VersioningConfiguration!.Status } })));
@@ -119,12 +122,12 @@ export async function applyBucketProperties(s3: S3Client, bucket: string, proper
     await step(what, () => s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: queues } })));
   }
   if (n?.TopicConfigurations?.length || n?.LambdaConfigurations?.length || n?.EventBridgeConfiguration) {
-    failed.push('topic, Lambda and EventBridge notifications: not applied (SharedStorage writes queue notifications only)');
+    keptOut.push('topic, Lambda and EventBridge notifications: not applied (SharedStorage writes queue notifications only)');
   }
   for (const m of p.MetricsConfigurations ?? []) {
     await step(`request metrics ${m.Id}`, () => s3.send(new PutBucketMetricsConfigurationCommand({ Bucket: bucket, Id: m.Id, MetricsConfiguration: { Id: m.Id, Filter: m.Prefix ? { Prefix: m.Prefix } : undefined } })));
   }
-  return { bucket, applied, failed };
+  return { bucket, applied, failed, keptOut };
 }
 
 /** A lifecycle rule as CloudFormation writes it, in the S3 API's shape. */
@@ -182,12 +185,16 @@ export const sharedStorageBuckets: WorkloadKind = {
         const result = await applyBucketProperties(context.s3, d.physicalId, properties, policy);
         workloads.push({
           title: `S3 bucket ${d.physicalId} (${d.declaration.role}): applied ${result.applied.join('; ') || 'nothing'}` +
-            (result.failed.length ? `; not applied: ${result.failed.join('; ')}` : ''),
+            (result.failed.length + result.keptOut.length > 0 ? `; not applied: ${[...result.failed, ...result.keptOut].join('; ')}` : ''),
           stackName: d.stackName,
           resources: [d.logicalId],
           stats: () => ({ processes: 0, done: 0, failed: 0, crashed: 0 }),
           pids: () => [],
           busyPids: () => [],
+          check: async () => ({
+            summary: `SharedStorage bucket ${d.stackName}/${d.logicalId} (${d.declaration.role}): ${result.applied.length} properties applied`,
+            problems: result.failed.map((f) => `${d.stackName}/${d.logicalId}: could not apply ${f}`),
+          }),
           stop: async () => undefined,
         });
       }

@@ -69,7 +69,22 @@ export interface Workload {
   pids(): number[];
   /** Pids of its processes that are (or may be) working now: kill one to see that no job is lost. */
   busyPids(): number[];
+  /**
+   * Checks that it runs as deployed and is healthy (`--smoke`): a line saying what was checked,
+   * and its problems (none when all is well). @default - started counts as healthy
+   */
+  check?(): Promise<WorkloadCheck>;
+  /** Lines that tell a user how to reach it by hand, once it runs. @default - none */
+  howToUse?(): string[];
   stop(): Promise<void>;
+}
+
+/** What a workload's check found. */
+export interface WorkloadCheck {
+  /** What was checked, in a line (`web tier WebTierStack/Web: /healthz/ready answered 200 through the balancer from 2 servers`). */
+  readonly summary: string;
+  /** What is wrong, one line each; empty when all is well. */
+  readonly problems: readonly string[];
 }
 
 /** A kind of deployed resource that the local cloud runs. */
@@ -87,6 +102,11 @@ export interface WorkloadKind {
   readonly declares: readonly WorkloadKindContract[];
   /** Starts a workload for each declaration of its kinds in `inventory` (`inventory.declarations(kind)`); none when there are none. */
   start(inventory: Inventory, context: WorkloadContext): Promise<Workload[]>;
+  /**
+   * The deployed resources (stack, logical id) that its workloads must run, for `--smoke` to check
+   * that each one does. @default - the resource of each declaration of its kinds
+   */
+  expects?(inventory: Inventory): readonly { readonly stackName: string; readonly logicalId: string }[];
 }
 
 /**

@@ -25,6 +25,7 @@ import type { Inventory } from '../inventory';
 import { LOCAL_AWS_ENV } from '../moto';
 import { LocalLoadBalancer } from '../web-tier/load-balancer';
 import { ServerPool } from '../web-tier/server-pool';
+import { checkWebTier } from '../web-tier/smoke';
 import { extractZip } from '../zip';
 import { startEach, workloadLogFile, type Workload, type WorkloadContext, type WorkloadKind } from './types';
 
@@ -32,6 +33,8 @@ import { startEach, workloadLogFile, type Workload, type WorkloadContext, type W
 export const WEB_SCALE_EVERY_MS = 2_000;
 /** How long fewer servers must be wanted before some are stopped. */
 export const WEB_SCALE_IN_AFTER_MS = 15_000;
+/** How long a server of a stopping local cloud may take after SIGTERM (its balancer is gone: it has nothing to drain). */
+const STOP_GRACE_MS = 1_000;
 
 /**
  * How long a local server may take to start (a Node process, where an instance's boot takes
@@ -83,8 +86,6 @@ export interface WebTierWorkloadRun extends Workload {
   readonly url: string;
   readonly balancer: LocalLoadBalancer;
   readonly pool: ServerPool;
-  /** Replaces every server (new ones healthy first, then SIGTERM to the old ones), pausing scaling meanwhile. */
-  rollingRestart(): Promise<void>;
 }
 
 /** The web tiers among running workloads. */
@@ -169,7 +170,6 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
   await pool.launchHealthy(d.minCapacity);
 
   // Target tracking on requests per server, as the deployed scaling policy does.
-  let restarting = false;
   let stopping = false;
   let lastCount = balancer.stats.requests;
   let lastAt = Date.now();
@@ -181,7 +181,7 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
     const perMinute = ((count - lastCount) / Math.max(1, now - lastAt)) * 60_000;
     lastCount = count;
     lastAt = now;
-    if (restarting || stopping) return;
+    if (stopping) return;
     const want = desiredServers(perMinute, d.targetRequestsPerMinute, d.minCapacity, d.maxCapacity);
     const have = pool.live().length;
     if (want > have) {
@@ -227,21 +227,17 @@ async function startWebTier(declared: DeployedDeclaration<WebTierWorkload>, cont
     stats: () => ({ processes: pool.live().length, done: balancer.stats.requests, failed: balancer.stats.targetFailures, crashed: pool.stats.replaced }),
     pids: () => pool.pids(),
     busyPids: () => pool.pids(),
-    async rollingRestart() {
-      restarting = true;
-      try {
-        await ticking;
-        await pool.rollingRestart();
-      } finally {
-        restarting = false;
-      }
-    },
+    check: () => checkWebTier({ stackName: declared.stackName, logicalId: id, url: balancer.url, readinessPath: d.healthCheckPath, balancer, pool }),
+    howToUse: () => [
+      `Open ${balancer.url}/ in a browser: the ${declared.stackName} demo page, served by ${pool.live().length} servers behind the local load balancer (kill one: it is replaced).`,
+    ],
     async stop() {
       stopping = true;
       clearInterval(timer);
       await ticking;
-      await pool.stop();
+      // The balancer first: then no request reaches a server, and each may go without its notice.
       await balancer.stop();
+      await pool.stop(STOP_GRACE_MS);
       log.end();
     },
   };

@@ -1,19 +1,28 @@
 /**
- * `npm start` as a user runs it, in a child process: the smoke run end to end (real CDK CLI,
- * real templates, moto), and bad input that must fail clearly before anything is left
- * running. Each run gets its own state folder, so a developer's own `npm start` in this
- * checkout does not collide with the tests.
+ * `npm start` end to end, with one local cloud shared by the tests that need one: every stack of
+ * the catalog deployed with the real CDK CLI into moto and run (in this process, as
+ * local/start.ts runs it), checked as `--smoke` checks it (local/smoke.ts), then stopped. Each
+ * stack's own behaviour is tested on its own (test/local/workloads/*: kill drills, scaling,
+ * replacement, boot failures, with timings scaled down); here, that they all deploy, run, take
+ * their demos and pass their checks together, each line naming its stack.
+ *
+ * The command line itself runs as a user runs it, in child processes: Ctrl-C and an unknown stack
+ * on a one-stack app (`cdk-cloud-patterns local`, the same main() as `npm start`, whose synthesis
+ * takes a second where the catalog's takes several), and bad input that must fail clearly before
+ * anything is left running (the catalog's `npm start`). The `--smoke` exit path runs from the packed
+ * package in test/package/local-command.test.ts.
  */
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import type { ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
+import { LocalCloud, type Milestone } from '../../local/cloud';
 import { freePort, portInUse } from '../../local/moto';
-import { eachLine, exited, spawnNode, stopChild } from '../../local/processes';
+import { EXIT_WITH_PARENT_ARGS, eachLine, exited, stopChild } from '../../local/processes';
+import { smokeCheck, type SmokeReport } from '../../local/smoke';
 import { waitFor } from '../support/local-aws';
 import { REPO_ROOT } from '../support/paths';
-
 
 interface Run {
   readonly code: number | null;
@@ -23,12 +32,14 @@ interface Run {
 
 const children = new Set<ChildProcess>();
 
-/** Starts `npm start -- <args>` (the script's command) with its own state folder. */
-function startLocalCloud(args: readonly string[], options: { stateDir: string; env?: NodeJS.ProcessEnv }) {
-  // spawnNode: the child exits if this test process dies, and takes its own children with it.
-  const child = spawnNode(['-r', 'esbuild-register', path.join(REPO_ROOT, 'local', 'start.ts'), ...args], {
-    cwd: REPO_ROOT,
+/** Starts `node <script> <args>` (TypeScript through esbuild-register) with its own state folder. */
+function startCommand(script: string, args: readonly string[], options: { stateDir: string; cwd?: string; env?: NodeJS.ProcessEnv }) {
+  // With the exit-with-parent preload: the child exits if this test process dies, and takes its own
+  // children with it. Not spawnNode: the in-process local cloud's stop() ends every child spawnNode started.
+  const child = spawn(process.execPath, [...EXIT_WITH_PARENT_ARGS, '-r', 'esbuild-register', script, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, LOCAL_CLOUD_DIR: options.stateDir, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   children.add(child);
   const out = { stdout: '', stderr: '' };
@@ -41,96 +52,184 @@ function startLocalCloud(args: readonly string[], options: { stateDir: string; e
   return { child, out, done };
 }
 
-/** Runs `npm start -- <args>` to its end. */
+/** Runs `npm start -- <args>` (the script's command) to its end. */
 function npmStart(args: readonly string[], options: { stateDir: string; env?: NodeJS.ProcessEnv }): Promise<Run> {
-  return startLocalCloud(args, options).done;
+  return startCommand(path.join(REPO_ROOT, 'local', 'start.ts'), args, options).done;
 }
 
-describe('npm start', () => {
-  let stateDir: string;
+/** A user's app of one stack (a queue): what the command line needs, and a synthesis of a second. */
+const TINY_APP = `
+const { App, Stack } = require('aws-cdk-lib');
+const sqs = require('aws-cdk-lib/aws-sqs');
+const app = new App();
+new sqs.Queue(new Stack(app, 'TinyStack'), 'Queue');
+`;
 
-  beforeEach(() => {
+/** `cdk-cloud-patterns local <args>` in the one-stack app, with its own state folder. */
+function localCommand(appDir: string, args: readonly string[], stateDir: string) {
+  return startCommand(path.join(REPO_ROOT, 'local', 'cli.ts'), ['local', ...args], { stateDir, cwd: appDir });
+}
+
+const stateDirs: string[] = [];
+function newStateDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-cli-'));
+  stateDirs.push(dir);
+  return dir;
+}
+
+// Two runs of the one-stack app's command line, started with the file: each waits mostly on moto
+// and the CDK CLI, alongside the shared local cloud. Their tests are at the end.
+let appDir: string;
+let ctrlC: { port: number; stateDir: string; run: ReturnType<typeof localCommand> };
+let unknown: { port: number; stateDir: string; run: ReturnType<typeof localCommand> };
+beforeAll(async () => {
+  appDir = fs.mkdtempSync(path.join(REPO_ROOT, '.tmp', 'tiny-app-'));
+  fs.writeFileSync(path.join(appDir, 'cdk.json'), JSON.stringify({ app: 'node app.js' }));
+  fs.writeFileSync(path.join(appDir, 'app.js'), TINY_APP);
+  const [a, b] = [newStateDir(), newStateDir()];
+  const [pa, pb] = [await freePort(), await freePort()];
+  ctrlC = { port: pa, stateDir: a, run: localCommand(appDir, ['--port', String(pa)], a) };
+  unknown = { port: pb, stateDir: b, run: localCommand(appDir, ['--port', String(pb), 'NoSuchStack'], b) };
+});
+afterAll(async () => {
+  await Promise.all([...children].map((c) => stopChild(c)));
+  for (const dir of [appDir, ...stateDirs]) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm start, every stack in one local cloud', () => {
+  let stateDir: string;
+  let cloud: LocalCloud;
+  const lines: string[] = [];
+  const milestones = new Map<Milestone, number>();
+  let port: number;
+  let smoke: SmokeReport;
+  const output = () => lines.join('\n');
+
+  beforeAll(async () => {
+    // GIVEN the catalog's app, deployed and run as `npm start -- --jobs 5 --skip-checks` does
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-start-'));
-  });
-  afterEach(() => {
+    port = await freePort();
+    cloud = new LocalCloud({
+      port,
+      checks: false,
+      jobs: 5,
+      stateDir,
+      print: (line) => lines.push(line),
+      onMilestone: (m, at) => milestones.set(m, at),
+      onFatal: (message) => lines.push(`FATAL ${message}`),
+    });
+    try {
+      await cloud.start();
+    } catch (e) {
+      throw new Error(`the local cloud did not start: ${(e as Error).message}\n${output().slice(-6000)}`, { cause: e });
+    }
+    // WHEN it is checked as --smoke checks it
+    smoke = await smokeCheck(cloud);
+  }, 180_000);
+
+  afterAll(async () => {
+    await cloud?.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
-  afterAll(async () => {
-    await Promise.all([...children].map((c) => stopChild(c)));
+
+  test('deploys every stack with the CDK CLI and reads back what the embedded AWS describes', () => {
+    expect(output()).toMatch(/Deploying WorkQueueStack, ImageBootstrapStack, FleetWorkerStack, SessionStoreStack, SharedStorageStack, WebTierStack, RenderFarmStack \(cdk deploy\)/);
+    expect(output()).toMatch(new RegExp(`QueueUrl = http://localhost:${port}/123456789012/WorkQueueStack-JobsQueue`));
+    expect(output()).not.toMatch(/FATAL/);
   });
 
-  test('--smoke deploys every stack with the CDK CLI, runs the deployed worker and finds every demo job done exactly once', async () => {
-    // GIVEN a free port for the embedded AWS
-    const port = await freePort();
+  test('runs what each stack declares, each line naming its stack, with the deployed settings', () => {
+    const out = output();
+    expect(out).toMatch(/WorkQueueStack: Lambda WorkerFunction\w+ \(index\.handler, nodejs24\.x\) <- SQS JobsQueue\w+: batch 10, window 0 s, max concurrency 5, ReportBatchItemFailures, timeout 30 s, visibility 180 s/);
+    expect(out).toMatch(/FleetWorkerStack: Fleet WorkersGroup\w+ \(worker agent index\.mjs\) <- SQS: min 0, max 2, target backlog \d+ per agent/);
+    // the two web tiers have the same logical id: their stacks tell them apart
+    expect(out).toMatch(/WebTierStack: Web tier WebGroup\w+ at http:\/\/127\.0\.0\.1:\d+\/ \(local balancer\): 2-4 servers, health \/healthz\/ready every 5 s \(2 up, 2 down\), deregistration 11 s, idle 60 s, target \d+ requests\/server\/min, grace 25 s \(deployed: 315 s/);
+    expect(out).toMatch(/RenderFarmStack: Web tier WebGroup\w+ at http:\/\/127\.0\.0\.1:\d+\//);
+    expect(out).toMatch(/ImageBootstrapStack: Instances of GroupASG\w+ \(BootstrappedImage ImageLaunchTemplate\w+, 8 steps\): 1 of 1-1/);
+    expect(out).toMatch(/ImageBootstrapStack: instance i-\w+ of GroupASG\w+ booted: 8 steps in [\d.]+ s .*; running heartbeat \(pid \d+\), status \(pid \d+\); packages checked, not installed: .*; SUCCESS signalled to ImageBootstrapStack\/GroupASG\w+\./);
+    expect(out).not.toMatch(/nothing runs for it locally/);
+  });
 
-    // WHEN the smoke run runs
-    const run = await npmStart(['--smoke', '--port', String(port)], { stateDir });
+  test('sends each demo as soon as its own worker runs, not once every stack\'s workloads do', () => {
+    // The web tiers wait for their health checks (a check every 5 s): the demos went out before they were all up.
+    expect(milestones.get('jobsSent')!).toBeLessThan(milestones.get('workers')!);
+    expect(output().indexOf('Demo: sent 5 jobs and 1 that always fails to WorkQueueStack.')).toBeLessThan(output().indexOf('WebTierStack: Web tier'));
+  });
 
-    // THEN it passed (else show all it said), having deployed and run what the embedded AWS describes
-    if (run.code !== 0 || run.stderr !== '') {
-      throw new Error(`npm start -- --smoke exited ${run.code}\n--- stderr:\n${run.stderr}\n--- stdout (end):\n${run.stdout.slice(-6000)}`);
-    }
-    expect(run.stdout).toMatch(/Deploying (\w+, )*WorkQueueStack(, \w+)* \(cdk deploy\)/);
-    expect(run.stdout).toMatch(new RegExp(`QueueUrl = http://localhost:${port}/123456789012/WorkQueueStack-JobsQueue`));
-    expect(run.stdout).toMatch(/Lambda WorkerFunction\w+ \(index\.handler, nodejs24\.x\) <- SQS JobsQueue\w+: batch 10, window 0 s, max concurrency 5, ReportBatchItemFailures, timeout 30 s, visibility 180 s/);
-    expect(run.stdout).toMatch(/WorkQueueStack {2}backlog \d+ \| in flight \d+ \| done 30 \(demo 30\/30\) \| DLQ 0 \| workers \d/);
-    expect(run.stdout).toMatch(/smoke: OK: all \d+ demo jobs \((\w+, )*WorkQueueStack(, \w+)*\) done exactly once, and the failing ones never\./);
-    if (run.stdout.includes('FleetWorkerStack')) {
-      // the render farm: worker agents as many as the backlog asks for, within the deployed size
-      expect(run.stdout).toMatch(/FleetWorkerStack: Fleet WorkersGroup\w+ \(worker agent index\.mjs\) <- SQS: min 0, max 2, target backlog \d+ per agent/);
-      expect(run.stdout).toMatch(/FleetWorkerStack {2}backlog \d+ \| in flight \d+ \| done 30 \(demo 30\/30\) \| DLQ 0 \| workers [12]/);
-    }
-    if (run.stdout.includes('SharedStorageStack')) {
-      // shared storage: files uploaded under incoming/ became jobs (the bucket's own notifications), summaries under results/ and one record each
-      expect(run.stdout).toMatch(/Demo: uploaded 5 files \(\d+ bytes\) under s3:\/\/sharedstoragestack-storagebucket\S+\/incoming\/demo-\d+\/ of SharedStorageStack/);
-      expect(run.stdout).toMatch(/SharedStorageStack {2}backlog 0 \| in flight 0 \| done \d+ \(demo uploads 5\/5\) \| DLQ 0 \| workers \d/);
-      expect(run.stdout).toMatch(/smoke: OK: all 5 demo uploads to SharedStorageStack became a job, a summary with their SHA-256 and exactly one record each, with nothing dead-lettered\./);
-    }
-    if (run.stdout.includes('WebTierStack')) {
-      // the web tier: servers behind the local balancer with the deployed health check, a page from each, a rolling restart without a failure
-      expect(run.stdout).toMatch(/WebTierStack: Web tier WebGroup\w+ at http:\/\/127\.0\.0\.1:\d+\/ \(local balancer\): 2-4 servers, health \/healthz\/ready every 5 s \(2 up, 2 down\), deregistration 11 s, idle 60 s/);
-      expect(run.stdout).toMatch(/web tier WebTierStack\/WebGroup\w+: a page from each of 2 servers \(.+\), visit counter shared \(\d+\)\./);
-      expect(run.stdout).toMatch(/smoke: OK: web tier WebTierStack\/WebGroup\w+: every server answered, and a rolling restart of 2 servers under load took \d+ s with 0 failed of \d+ requests\./);
-    }
-    // and it left nothing behind: no process, no server on the port, no lock
-    expect(run.stdout).toMatch(/Stopped: no process of the local cloud is left running\./);
+  test('passes the smoke check: every demo done exactly once, every workload healthy', () => {
+    if (smoke.problems.length > 0) throw new Error(`smoke problems:\n${smoke.problems.join('\n')}\n--- output (end):\n${output().slice(-6000)}`);
+    const passed = smoke.passed.join('\n');
+    expect(passed).toMatch(/all 10 demo jobs \(FleetWorkerStack, WorkQueueStack\) done exactly once, and the failing ones never\./);
+    expect(passed).toMatch(/all 5 demo uploads to SharedStorageStack became a job, a summary with their SHA-256 and exactly one record each, with nothing dead-lettered\./);
+    expect(passed).toMatch(/LambdaWorker WorkQueueStack\/WorkerFunction\w+: its deployed mapping feeds it JobsQueue\w+ \(its pollers long-polling, \d+ receives so far\), its handler loaded in a sandbox\./);
+    expect(passed).toMatch(/FleetWorker group FleetWorkerStack\/WorkersGroup\w+: .* polled FleetWorkerStack-JobsQueue\S+ \(\d+ ReceiveMessage calls\)\./);
+    expect(passed).toMatch(/web tier WebTierStack\/WebGroup\w+: \/healthz\/ready answered 200 through the balancer, 2 of 2 servers healthy in it; a page from each of 2 servers \(.+\), the visit counter shared \(\d+\)\./);
+    expect(passed).toMatch(/web tier RenderFarmStack\/WebGroup\w+: \/healthz\/ready answered 200 through the balancer, 2 of 2 servers healthy in it; its page from each of 2 servers/);
+    // ImageBootstrapStack's demo service answers on its socket, with the parameter its boot read with the instance role
+    expect(passed).toMatch(/BootstrappedImage group ImageBootstrapStack\/GroupASG\w+: 1 of 1 instances booted every step, 2 services running; status answered: "Hello from stack ImageBootstrapStack"\./);
+    expect(passed).toMatch(/SharedStorage bucket SharedStorageStack\/StorageBucket\w+ \(objects\): \d+ properties applied\./);
+  });
+
+  test('shows each stack\'s progress, every job done counted with the demo\'s share', () => {
+    const out = output();
+    expect(out).toMatch(/WorkQueueStack {2}backlog \d+ \| in flight \d+ \| done 5 \(demo 5\/5\) \| DLQ 0 \| workers \d/);
+    expect(out).toMatch(/FleetWorkerStack {2}backlog \d+ \| in flight \d+ \| done 5 \(demo 5\/5\) \| DLQ 0 \| workers [12]/);
+    expect(out).toMatch(/SharedStorageStack {2}backlog 0 \| in flight 0 \| done \d+ \(demo uploads 5\/5\) \| DLQ 0 \| workers \d/);
+    expect(out).toMatch(/Demo: uploaded 5 files \(\d+ bytes\) under s3:\/\/sharedstoragestack-storagebucket\S+\/incoming\/demo-\d+\/ of SharedStorageStack/);
+  });
+
+  test('says how to send more jobs, upload a file, open each web tier and reach each instance', () => {
+    const howTo = cloud.howToUse().join('\n');
+    expect(howTo).toMatch(new RegExp(`aws --endpoint-url http://localhost:${port} sqs send-message --queue-url http://localhost:${port}/123456789012/WorkQueueStack-JobsQueue\\S+ --message-body`));
+    expect(howTo).toMatch(/aws --endpoint-url http:\/\/localhost:\d+ s3 cp README\.md s3:\/\/sharedstoragestack-storagebucket\S+\/incoming\/README\.md/);
+    expect(howTo).toMatch(/Open http:\/\/127\.0\.0\.1:\d+\/ in a browser: the WebTierStack demo page, served by 2 servers/);
+    expect(howTo).toMatch(/Open http:\/\/127\.0\.0\.1:\d+\/ in a browser: the RenderFarmStack demo page/);
+    expect(howTo).toMatch(/ImageBootstrapStack: instance i-\w+ of GroupASG\w+ is the folder \S+ \(boot log: \S+\); its status service answers: curl --unix-socket \S+status\.sock http:\/\/localhost\//);
+    expect(howTo).toMatch(/Worker processes now: \d+/);
+    expect(howTo).toMatch(/Ctrl-C stops everything\.$/);
+  });
+
+  test('stops everything it started', async () => {
+    await cloud.stop();
+    expect(cloud.leftovers()).toEqual([]);
     expect(await portInUse(port)).toBe(false);
-    expect(fs.existsSync(path.join(stateDir, 'lock'))).toBe(false);
-  }, 300_000);
+  });
+});
 
-  test('runs until Ctrl-C, says how to send more jobs, then stops everything it started', async () => {
-    // GIVEN a running local cloud, its demo done
-    const port = await freePort();
-    const run = startLocalCloud(['--port', String(port), '--skip-checks', '--jobs', '5', '--no-failing-job'], { stateDir });
-    await waitFor('the local cloud to say how to use it', () => run.out.stdout.includes('Ctrl-C stops everything.') || run.child.exitCode !== null, 150_000);
+describe('the local cloud\'s command line', () => {
+  let stateDir: string;
+  beforeEach(() => {
+    stateDir = newStateDir();
+  });
+  test('runs until Ctrl-C, says how to use the embedded AWS, then stops everything it started', async () => {
+    // GIVEN a running local cloud
+    const { run, port } = ctrlC;
+    await waitFor('the local cloud to say how to use it', () => run.out.stdout.includes('Ctrl-C stops everything.') || run.child.exitCode !== null, 120_000);
+    if (run.child.exitCode !== null) throw new Error(`exited ${run.child.exitCode} before Ctrl-C\n--- stderr:\n${run.out.stderr}\n--- stdout:\n${run.out.stdout}`);
+    expect(run.out.stdout).toMatch(new RegExp(`The embedded AWS runs at http://localhost:${port} \\(account 123456789012, us-east-1\\)`));
+    expect(fs.existsSync(path.join(ctrlC.stateDir, 'lock'))).toBe(true);
 
     // WHEN it gets SIGINT, as from Ctrl-C in its terminal
-    expect(run.out.stdout).toMatch(new RegExp(`aws --endpoint-url http://localhost:${port} sqs send-message --queue-url http://localhost:${port}/123456789012/WorkQueueStack-JobsQueue\\S+ --message-body`));
-    expect(run.out.stdout).toMatch(/Worker processes now: \d+/);
-    expect(run.out.stdout).toMatch(/aws --endpoint-url http:\/\/localhost:\d+ s3 cp README\.md s3:\/\/sharedstoragestack-storagebucket\S+\/incoming\/README\.md/);
     run.child.kill('SIGINT');
     const { code, stdout, stderr } = await run.done;
 
     // THEN it stopped cleanly (else show all it said), leaving no process, server or lock behind
-    if (code !== 0 || stderr !== '') throw new Error(`npm start exited ${code}\n--- stderr:\n${stderr}\n--- stdout (end):\n${stdout.slice(-6000)}`);
+    if (code !== 0 || stderr !== '') throw new Error(`exited ${code}\n--- stderr:\n${stderr}\n--- stdout (end):\n${stdout.slice(-6000)}`);
     expect(stdout).toMatch(/SIGINT: stopping the workers and the embedded AWS\.\.\.\nStopped: no process of the local cloud is left running\./);
     expect(await portInUse(port)).toBe(false);
-    expect(fs.existsSync(path.join(stateDir, 'lock'))).toBe(false);
-  }, 180_000);
+    expect(fs.existsSync(path.join(ctrlC.stateDir, 'lock'))).toBe(false);
+  }, 150_000);
 
   test('fails on an unknown stack name, naming the stacks the app has, and stops what it had started', async () => {
-    // GIVEN a stack name the app does not have
-    const port = await freePort();
-
-    // WHEN the local cloud is asked to deploy it
-    const run = await npmStart(['--port', String(port), '--skip-checks', 'NoSuchStack'], { stateDir });
+    // GIVEN a stack name the app does not have, WHEN the local cloud is asked to deploy it
+    const run = await unknown.run.done;
 
     // THEN it says so, and the embedded AWS it had started is gone
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/unknown stack: NoSuchStack\. The app has: WorkQueueStack/);
+    expect(run.stderr).toMatch(/unknown stack: NoSuchStack\. The app has: TinyStack\./);
     expect(run.stdout).toMatch(/Stopped: no process of the local cloud is left running\./);
-    expect(await portInUse(port)).toBe(false);
-    expect(fs.existsSync(path.join(stateDir, 'lock'))).toBe(false);
+    expect(await portInUse(unknown.port)).toBe(false);
+    expect(fs.existsSync(path.join(unknown.stateDir, 'lock'))).toBe(false);
   }, 120_000);
 
   test('fails at once when --port is in use, starting nothing', async () => {

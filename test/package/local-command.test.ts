@@ -38,6 +38,33 @@ apiKey.grantRead(worker.function);
 worker.function.addEnvironment('API_KEY_ARN', apiKey.secretArn);
 `;
 
+/**
+ * A second app, without any of the catalog's demo stacks: a LambdaWorker, a FleetWorker and a
+ * plain BootstrappedImage group with a service, as a user composes them. `--smoke` checks what it
+ * has: no demo jobs, so its workloads are the check.
+ */
+const PLAIN_APP = `
+const path = require('path');
+const { App, Stack } = require('aws-cdk-lib');
+const ec2 = require('aws-cdk-lib/aws-ec2');
+const { BootStep, BootstrappedImage, FleetWorker, LambdaWorker, WorkQueue } = require('cdk-cloud-patterns');
+
+const app = new App();
+const stack = new Stack(app, 'PlainStack');
+const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+const handler = path.join(__dirname, '..', 'handler.ts');
+new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), entry: handler });
+new FleetWorker(stack, 'Farm', { workQueue: new WorkQueue(stack, 'Frames'), entry: handler, vpc, vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+const image = new BootstrappedImage(stack, 'Image', {
+  vpc,
+  steps: [
+    BootStep.file('hello-program', { path: '/opt/hello/run.sh', content: '#!/bin/sh\\necho "hello from $BOOT_ROOT"\\nexec sleep 600\\n', mode: '0755' }),
+    BootStep.service('hello', { execStart: '/opt/hello/run.sh' }),
+  ],
+});
+image.createAutoScalingGroup(stack, 'Group', { vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC }, minCapacity: 1, maxCapacity: 1 });
+`;
+
 /** Runs `cmd args` in `cwd` to its end, with a bound; the local cloud stops its own children. */
 function run(cmd: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -89,6 +116,26 @@ describe('npx cdk-cloud-patterns local, in a user\'s CDK app', () => {
     // AND nothing is left running
     expect(out.stdout).toMatch(/Stopped: no process of the local cloud is left running/);
     expect(out.code).toBe(0);
+  }, 300_000);
+
+  test('checks what an app without demo jobs has: its LambdaWorker, its FleetWorker and its BootstrappedImage group run and are healthy', async () => {
+    // GIVEN a second app of the user's in a folder of the scratch app (the same installed packages)
+    const plain = path.join(scratch, 'plain-app');
+    fs.mkdirSync(plain);
+    fs.writeFileSync(path.join(plain, 'cdk.json'), JSON.stringify({ app: 'node app.js' }));
+    fs.writeFileSync(path.join(plain, 'app.js'), PLAIN_APP);
+
+    // WHEN the user runs the smoke check there
+    const out = await run('npx', ['--no-install', 'cdk-cloud-patterns', 'local', '--smoke'], plain, 280_000);
+
+    // THEN it passed on the app's own workloads, each checked, with no word of demo jobs
+    if (out.code !== 0) throw new Error(`exited ${out.code}\n--- stderr:\n${out.stderr}\n--- stdout (end):\n${out.stdout.slice(-5000)}`);
+    expect(out.stdout).toMatch(/smoke: OK: LambdaWorker PlainStack\/WorkerFunction\w+: its deployed mapping feeds it JobsQueue\w+ \(its pollers long-polling, \d+ receives so far\), its handler loaded in a sandbox\./);
+    expect(out.stdout).toMatch(/smoke: OK: FleetWorker group PlainStack\/FarmGroupASG\w+: an agent started for the check with the deployed environment polled PlainStack-FramesQueue\S+ \(\d+ ReceiveMessage calls\)\./);
+    expect(out.stdout).toMatch(/smoke: OK: BootstrappedImage group PlainStack\/GroupASG\w+: 1 of 1 instances booted every step, 1 services running\./);
+    expect(out.stdout).toMatch(/PlainStack: instance i-\w+ of GroupASG\w+ booted: 2 steps/);
+    expect(out.stdout + out.stderr).not.toMatch(/demo jobs/);
+    expect(out.stdout).toMatch(/Stopped: no process of the local cloud is left running/);
   }, 300_000);
 
   test('says which package to install when one the local cloud needs is missing', () => {

@@ -13,6 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { BootPhase, BootStep, BootStepKind, SecretSource } from '../../../lib/image-bootstrap/boot-steps';
 import { BootstrappedImage, type BootstrappedImageProps } from '../../../lib/image-bootstrap/bootstrapped-image';
 import { cfnText, newStack, newVpcStack, onlyResource, statementsOfRole, userData } from './support/template';
@@ -267,6 +268,28 @@ describe('BootstrappedImage.createAutoScalingGroup', () => {
     expect(userData(t)).toContain(`aws cloudformation signal-resource --stack-name 'TestStack' --logical-resource-id '${logicalId}'`);
     expect(statementsOfRole(t, stack.resolve((image.role.node.defaultChild as CfnResource).logicalId)))
       .toContainEqual(expect.objectContaining({ Action: 'cloudformation:SignalResource', Resource: { Ref: 'AWS::StackId' } }));
+  });
+
+  test('declares its steps and its signal on the launch template, for the local cloud to boot its instances', () => {
+    // GIVEN an image with a secret and a service
+    const { stack, image, template } = newStack({
+      steps: [BootStep.file('config', { path: '/etc/app.conf', content: 'a=1\n' }), BootStep.service('app', { execStart: '/opt/app/run' })],
+    });
+    // WHEN it gets its group
+    const group = image.createAutoScalingGroup(stack, 'Group', { maxCapacity: 1 });
+    // THEN the launch template declares the steps as data (their contents stay in the user data), the role and the signal
+    const metadata = onlyResource(template(), 'AWS::EC2::LaunchTemplate').Metadata as Record<string, unknown>;
+    expect(metadata[WORKLOAD_METADATA_KEY]).toEqual({
+      kind: 'image-bootstrap/instances',
+      version: 1,
+      steps: [
+        { kind: 'file', name: 'config', path: '/etc/app.conf', mode: '0644', owner: 'root:root' },
+        { kind: 'service', name: 'app', serviceName: 'app', unitPath: '/etc/systemd/system/app.service' },
+      ],
+      baked: false,
+      roleArn: { 'Fn::GetAtt': [stack.resolve((image.role.node.defaultChild as CfnResource).logicalId), 'Arn'] },
+      signal: { stackName: 'TestStack', logicalId: stack.resolve((group.node.defaultChild as CfnResource).logicalId) },
+    });
   });
 
   test('fills in the launch template of a mixed instances policy', () => {

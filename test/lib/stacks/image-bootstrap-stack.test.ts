@@ -7,8 +7,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, type cx_api as cxapi } from 'aws-cdk-lib';
+import { App, type CfnResource, type cx_api as cxapi } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { ImageBootstrapStack, type ImageBootstrapStackProps } from '../../../lib/stacks/image-bootstrap-stack';
 import { addCatalogChecks } from '../../../lib/testing/checks';
 import '../image-bootstrap/support/template'; // CDK_VALIDATION=false for the template tests
@@ -92,6 +93,17 @@ describe('ImageBootstrapStack', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     expect(stack.apiToken).toBeUndefined();
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/cdk-cloud-patterns/ImageBootstrapStack/greeting' });
+  });
+
+  test('runs a status page on a Unix socket (no open port) and declares it on the group for the local cloud to ask', () => {
+    // WHEN
+    const { stack, template } = newStack();
+    // THEN
+    const script = JSON.stringify(Object.values(template.findResources('AWS::EC2::LaunchTemplate'))[0]);
+    expect(script).toContain('RuntimeDirectory=demo');
+    expect(script).toContain('ExecStart=/usr/bin/python3 /opt/demo/status.py');
+    const group = template.toJSON().Resources[stack.resolve((stack.group.node.defaultChild as CfnResource).logicalId)];
+    expect(group.Metadata[WORKLOAD_METADATA_KEY]).toEqual({ kind: 'image-bootstrap/status', version: 1, service: 'status', socket: 'status.sock' });
   });
 
   test('parks the group at zero instances', () => {

@@ -1,0 +1,51 @@
+/**
+ * What the local cloud needs once the stacks are deployed: the SDK clients of the embedded AWS,
+ * the inventory, the workloads, the demos and the progress. local/cloud.ts loads this module
+ * after it has spawned moto and the synthesis, so that loading the SDK (most of a second) runs
+ * while they do, not before them.
+ */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { localCredentials } from './deploy';
+import { LOCAL_AWS_ENV } from './moto';
+
+export { completeCognitoUserPools } from './cognito';
+export { DemoStarter } from './demo';
+export { DEMO_KINDS } from './demos';
+export { notModelled } from './deploy';
+export { readInventory } from './inventory';
+export { sampleProgress, startProgress } from './progress';
+export { WORKLOAD_KINDS, notRunDeclarations, startWorkloads } from './workloads';
+
+/** Clients of the embedded AWS, with its endpoint and the dummy credentials set explicitly. */
+export function clientsFor(endpoint: string) {
+  const config = { endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: localCredentials() };
+  return {
+    cloudformation: new CloudFormationClient(config),
+    autoscaling: new AutoScalingClient(config),
+    lambda: new LambdaClient(config),
+    sqs: new SQSClient(config),
+    s3: new S3Client({ ...config, forcePathStyle: true }),
+    dynamodb: new DynamoDBClient(config),
+    cognito: new CognitoIdentityProviderClient(config),
+  };
+}
+
+/** The clients of {@link clientsFor}. */
+export type LocalClients = ReturnType<typeof clientsFor>;
+
+/** moto loads each service on its first request (CloudFormation takes seconds): the ones the deployment and the workers use, now. */
+export async function warmUp(clients: LocalClients): Promise<void> {
+  await Promise.allSettled([
+    clients.cloudformation.send(new ListStacksCommand({})),
+    clients.s3.send(new ListBucketsCommand({})),
+    clients.lambda.send(new ListFunctionsCommand({})),
+    clients.sqs.send(new ListQueuesCommand({})),
+    clients.dynamodb.send(new ListTablesCommand({})),
+  ]);
+}
