@@ -3,6 +3,7 @@
  * (runtime/locks/) and the local cloud read. Plain TypeScript, no CDK or SDK imports, so every
  * tier imports the same values instead of keeping copies.
  */
+import { defineWorkloadKind, type WorkloadDeclaration } from './workload';
 
 /** Environment variable holding the lock table's name (set by `LockTable.environment`). */
 export const LOCK_TABLE_ENV = 'CLOUD_PATTERNS_LOCK_TABLE';
@@ -49,3 +50,26 @@ export const FENCING_TOKEN_ATTRIBUTE = 'fencingToken';
 
 /** User-metadata key (`x-amz-meta-fencing-token`) where the S3 fencing helper stores the token of an object's writer. */
 export const FENCING_TOKEN_METADATA_KEY = 'fencing-token';
+
+/** The lock LockStack's report worker takes (lambda/locks/nightly-report.ts). */
+export const LOCK_STACK_REPORT_LOCK = 'nightly-report';
+
+/** Environment variable naming the table LockStack's report worker writes reports to. */
+export const LOCK_STACK_REPORTS_TABLE_ENV = 'REPORTS_TABLE';
+
+/**
+ * What LockStack declares on its reports table, for the local cloud's demo: a few report jobs
+ * for one day sent to `queueUrl` at once. Each must take lock `lockName` of `lockTableName` in
+ * turn (the lock's fencing token goes up by one per job), the stored report (the declaration's
+ * resource, keyed by `id` = the day) must carry the latest token, the lock must end free and
+ * nothing may be dead-lettered.
+ */
+export interface ReportDemoWorkload extends WorkloadDeclaration<'locks/report-demo', 1> {
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly lockTableName: string;
+  readonly lockName: string;
+}
+
+/** The workload kind of LockStack's report demo. */
+export const REPORT_DEMO_WORKLOAD = defineWorkloadKind<ReportDemoWorkload>('locks/report-demo', 1);

@@ -48,8 +48,8 @@ export function demoTargets(inventory: Inventory): DemoTarget[] {
  */
 export interface RunningDemo {
   readonly stackName: string;
-  /** What it sends: jobs to a queue, or files to a bucket. */
-  readonly kind: 'jobs' | 'uploads';
+  /** What it sends: jobs to a queue, files to a bucket, or report jobs that take a lock in turn (local/lock-demo.ts). */
+  readonly kind: 'jobs' | 'uploads' | 'reports';
   /** How many items must be done. */
   readonly total: number;
   /** The demo's own items done so far (the progress line counts every job done, whoever sent it). */

@@ -4,6 +4,7 @@
  * of its own and a line here.
  */
 import { jobDemos, type DemoKind } from './demo';
+import { reportDemos } from './lock-demo';
 import { uploadDemos } from './upload-demo';
 
-export const DEMO_KINDS: readonly DemoKind[] = [jobDemos, uploadDemos];
+export const DEMO_KINDS: readonly DemoKind[] = [jobDemos, uploadDemos, reportDemos];

@@ -31,7 +31,7 @@ export interface ProgressRow {
 /** `[ 24.1s] WorkQueueStack  backlog 12 | in flight 10 | done 8 (demo 8/30) | DLQ 0 | workers 5` */
 export function formatRow(row: ProgressRow, elapsedMs: number): string {
   const t = `[${(elapsedMs / 1000).toFixed(1).padStart(5)}s]`;
-  const done = row.demo === undefined ? `${row.done}` : `${row.done} (demo ${row.demo.kind === 'uploads' ? 'uploads ' : ''}${row.demo.done}/${row.demo.total})`;
+  const done = row.demo === undefined ? `${row.done}` : `${row.done} (demo ${row.demo.kind === 'jobs' ? '' : `${row.demo.kind} `}${row.demo.done}/${row.demo.total})`;
   return `${t} ${row.stackName}  backlog ${row.backlog} | in flight ${row.inFlight} | done ${done} | DLQ ${row.deadLettered} | workers ${row.workers}`;
 }
 

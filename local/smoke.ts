@@ -1,6 +1,7 @@
 /**
  * `--smoke`: checks what the app has, once the local cloud has started it. The demos, where the
- * app has any (the catalog's demo stacks): every job and upload done exactly once. Every declared
+ * app has any (the catalog's demo stacks): every job and upload done exactly once, report jobs
+ * one at a time under their lock. Every declared
  * workload: started (a declaration nothing runs is a failure, with the reason printed at the
  * start), and healthy by its own check: web servers answer their readiness path through the
  * balancer, workers poll their queue, functions are wired to their source and load, instances
@@ -41,6 +42,9 @@ export async function smokeCheck(cloud: LocalCloud, options: { readonly demoTime
     }
     for (const r of cloud.demoRuns.filter((d) => d.kind === 'uploads')) {
       passed.push(`all ${r.total} demo uploads to ${r.stackName} became a job, a summary with their SHA-256 and exactly one record each, with nothing dead-lettered.`);
+    }
+    for (const r of cloud.demoRuns.filter((d) => d.kind === 'reports')) {
+      passed.push(`all ${r.total} report jobs to ${r.stackName} took its lock one at a time (the fencing token up by one each), the report carries the latest token, the lock is free and nothing was dead-lettered.`);
     }
   })();
 

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LOCK_STACK_REPORT_LOCK, LOCK_STACK_REPORTS_TABLE_ENV } from '../../contracts/locks';
 import { defineJobHandler } from '../../runtime/jobs/define-job-handler';
 import { LockClient } from '../../runtime/locks/client';
 import { putItemFenced } from '../../runtime/locks/fence-dynamodb';
@@ -20,9 +21,9 @@ export interface ReportJob {
 }
 
 /** Environment variable naming the table the reports go to (set by LockStack). */
-export const REPORTS_TABLE_ENV = 'REPORTS_TABLE';
+export const REPORTS_TABLE_ENV = LOCK_STACK_REPORTS_TABLE_ENV;
 /** The lock every report worker takes. */
-export const REPORT_LOCK = 'nightly-report';
+export const REPORT_LOCK = LOCK_STACK_REPORT_LOCK;
 
 const dynamodb = new DynamoDBClient({});
 const locks = LockClient.fromEnvironment({ dynamodb, leaseSeconds: 30 });

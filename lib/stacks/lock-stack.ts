@@ -4,12 +4,14 @@
  * LockTable, one at a time however many report jobs arrive together, and writes it under the
  * lock's fencing token to the reports table. Demo data: the tables go with the stack.
  */
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, type CfnResource, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
+import { LOCK_STACK_REPORT_LOCK, LOCK_STACK_REPORTS_TABLE_ENV, REPORT_DEMO_WORKLOAD } from '../../contracts/locks';
 import { CATALOG_BUNDLE_HANDLER, catalogHandlerCode } from './catalog-code';
+import { declareWorkload } from '../core/workload';
 import { LockTable } from '../locks/lock-table';
 import { LambdaWorker } from '../work-queue/lambda-worker';
 import { WorkQueue } from '../work-queue/work-queue';
@@ -52,7 +54,7 @@ export class LockStack extends Stack {
       handler: CATALOG_BUNDLE_HANDLER,
       // One job per invocation: a report waits up to 10 s for the lock, and should not hold others back.
       batchSize: 1,
-      environment: { ...this.locks.environment, REPORTS_TABLE: this.reportsTable.tableName },
+      environment: { ...this.locks.environment, [LOCK_STACK_REPORTS_TABLE_ENV]: this.reportsTable.tableName },
     });
     this.locks.grantReadWrite(this.worker.function);
     // putItemFenced: one conditional PutItem.
@@ -66,6 +68,14 @@ export class LockStack extends Stack {
         deadLetterQueue: this.workQueue.deadLetterQueue,
       })],
     });
+
+    // For the local cloud: send a few report jobs for one day at once and check they took the lock in turn.
+    declareWorkload(this.reportsTable.node.defaultChild as CfnResource, REPORT_DEMO_WORKLOAD.declare({
+      queueUrl: this.workQueue.queue.queueUrl,
+      deadLetterQueueUrl: this.workQueue.deadLetterQueue!.queueUrl,
+      lockTableName: this.locks.table.tableName,
+      lockName: LOCK_STACK_REPORT_LOCK,
+    }));
 
     new CfnOutput(this, 'LockTableName', { value: this.locks.table.tableName, description: 'Locks are kept here (CLOUD_PATTERNS_LOCK_TABLE)' });
     new CfnOutput(this, 'QueueUrl', { value: this.workQueue.queue.queueUrl, description: 'Send {"day":"2026-01-31"} here to build a report now' });

@@ -19,6 +19,7 @@
  * same way, and reports declarations that no kind runs.
  */
 import type { WorkloadKindContract } from '../../contracts/workload';
+import { REPORT_DEMO_WORKLOAD } from '../../contracts/locks';
 import { UPLOAD_DEMO_WORKLOAD } from '../../contracts/shared-storage';
 import { DEMO_JOBS_WORKLOAD } from '../../contracts/work-queue';
 import { declarationsOf, type Inventory } from '../inventory';
@@ -95,7 +96,7 @@ export function notRunDeclarations(
   inventory: Inventory,
   kinds: readonly WorkloadKind[] = WORKLOAD_KINDS,
   /** Declared kinds that the local cloud uses itself, without a workload (the demos). */
-  usedElsewhere: readonly WorkloadKindContract[] = [DEMO_JOBS_WORKLOAD, UPLOAD_DEMO_WORKLOAD],
+  usedElsewhere: readonly WorkloadKindContract[] = [DEMO_JOBS_WORKLOAD, UPLOAD_DEMO_WORKLOAD, REPORT_DEMO_WORKLOAD],
 ): string[] {
   const known = [...kinds.flatMap((k) => k.declares), ...usedElsewhere];
   return inventory.declared.flatMap(({ stackName, logicalId, declaration: { kind, version } }) => {

@@ -15,7 +15,7 @@ import { REPO_ROOT } from '../support/paths';
 const TEMPLATE = ['What problem it solves', 'The smallest working sample', 'Defaults, and why', 'What it exposes', 'Its runtime code', 'Locally', 'Limits', 'Claims'];
 
 /** The pages that must have a Claims table besides the pattern pages. */
-const OTHER_CLAIMS_PAGES = ['docs/compliance.md'];
+const OTHER_CLAIMS_PAGES = ['docs/compliance.md', 'docs/render-farm.md', 'docs/local-cloud.md'];
 
 /** What the package ships of the repository's files (package.json `files`), for links. */
 const SHIPPED = /^(README\.md|LICENSE|docs\/.+)$/;
@@ -134,7 +134,7 @@ describe('the pattern pages', () => {
 
 describe('the Claims tables', () => {
   test('name, for every promise, a test file that exists and a test in it', () => {
-    // GIVEN every page with claims: the pattern pages and the compliance page
+    // GIVEN every page with claims: the pattern pages, the compliance, render farm and local cloud pages
     const pages = [...patternPages(), ...OTHER_CLAIMS_PAGES];
     // WHEN each row's tests are looked up
     const problems = pages.flatMap((p) => claimProblems(read(p), p));

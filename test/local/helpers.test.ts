@@ -70,8 +70,10 @@ describe('formatRow', () => {
     expect(formatRow(row, 24_130)).toBe('[ 24.1s] WorkQueueStack  backlog 12 | in flight 10 | done 9 (demo 8/30) | DLQ 0 | workers 5');
   });
 
-  test('says when the demo is uploads', () => {
+  test('says when the demo is uploads or report jobs', () => {
     const row = { stackName: 'SharedStorageStack', backlog: 0, inFlight: 1, done: 4, demo: { done: 4, total: 5, kind: 'uploads' as const }, deadLettered: 0, workers: 1 };
     expect(formatRow(row, 3_000)).toBe('[  3.0s] SharedStorageStack  backlog 0 | in flight 1 | done 4 (demo uploads 4/5) | DLQ 0 | workers 1');
+    const reports = { ...row, stackName: 'LockStack', demo: { done: 2, total: 5, kind: 'reports' as const } };
+    expect(formatRow(reports, 3_000)).toBe('[  3.0s] LockStack  backlog 0 | in flight 1 | done 4 (demo reports 2/5) | DLQ 0 | workers 1');
   });
 });

@@ -133,7 +133,7 @@ describe('npm start, every stack in one local cloud', () => {
   });
 
   test('deploys every stack with the CDK CLI and reads back what the embedded AWS describes', () => {
-    expect(output()).toMatch(/Deploying WorkQueueStack, ImageBootstrapStack, FleetWorkerStack, SessionStoreStack, SharedStorageStack, WebTierStack, RenderFarmStack \(cdk deploy\)/);
+    expect(output()).toMatch(/Deploying WorkQueueStack, ImageBootstrapStack, FleetWorkerStack, SessionStoreStack, SharedStorageStack, WebTierStack, RenderFarmStack, LockStack \(cdk deploy\)/);
     expect(output()).toMatch(new RegExp(`QueueUrl = http://localhost:${port}/123456789012/WorkQueueStack-JobsQueue`));
     expect(output()).not.toMatch(/FATAL/);
   });
@@ -161,6 +161,8 @@ describe('npm start, every stack in one local cloud', () => {
     const passed = smoke.passed.join('\n');
     expect(passed).toMatch(/all 10 demo jobs \(FleetWorkerStack, WorkQueueStack\) done exactly once, and the failing ones never\./);
     expect(passed).toMatch(/all 5 demo uploads to SharedStorageStack became a job, a summary with their SHA-256 and exactly one record each, with nothing dead-lettered\./);
+    expect(passed).toMatch(/all 5 report jobs to LockStack took its lock one at a time \(the fencing token up by one each\), the report carries the latest token, the lock is free and nothing was dead-lettered\./);
+    expect(passed).toMatch(/LambdaWorker LockStack\/ReportWorker\w+: its deployed mapping feeds it JobsQueue\w+/);
     expect(passed).toMatch(/LambdaWorker WorkQueueStack\/WorkerFunction\w+: its deployed mapping feeds it JobsQueue\w+ \(its pollers long-polling, \d+ receives so far\), its handler loaded in a sandbox\./);
     expect(passed).toMatch(/FleetWorker group FleetWorkerStack\/WorkersGroup\w+: .* polled FleetWorkerStack-JobsQueue\S+ \(\d+ ReceiveMessage calls\)\./);
     expect(passed).toMatch(/web tier WebTierStack\/WebGroup\w+: \/healthz\/ready answered 200 through the balancer, 2 of 2 servers healthy in it; a page from each of 2 servers \(.+\), the visit counter shared \(\d+\)\./);
@@ -175,13 +177,16 @@ describe('npm start, every stack in one local cloud', () => {
     expect(out).toMatch(/WorkQueueStack {2}backlog \d+ \| in flight \d+ \| done 5 \(demo 5\/5\) \| DLQ 0 \| workers \d/);
     expect(out).toMatch(/FleetWorkerStack {2}backlog \d+ \| in flight \d+ \| done 5 \(demo 5\/5\) \| DLQ 0 \| workers [12]/);
     expect(out).toMatch(/SharedStorageStack {2}backlog 0 \| in flight 0 \| done \d+ \(demo uploads 5\/5\) \| DLQ 0 \| workers \d/);
+    expect(out).toMatch(/LockStack {2}backlog \d+ \| in flight \d+ \| done \d+ \(demo reports 5\/5\) \| DLQ 0 \| workers \d/);
+    expect(out).toMatch(/Demo: sent 5 report jobs for \d{4}-\d{2}-\d{2} at once to LockStack: each must take lock nightly-report in turn \(token \d+ -> \d+\)\./);
     expect(out).toMatch(/Demo: uploaded 5 files \(\d+ bytes\) under s3:\/\/sharedstoragestack-storagebucket\S+\/incoming\/demo-\d+\/ of SharedStorageStack/);
   });
 
-  test('says how to send more jobs, upload a file, open each web tier and reach each instance', () => {
+  test('says how to send more jobs, upload a file, build a report, open each web tier and reach each instance', () => {
     const howTo = cloud.howToUse().join('\n');
     expect(howTo).toMatch(new RegExp(`aws --endpoint-url http://localhost:${port} sqs send-message --queue-url http://localhost:${port}/123456789012/WorkQueueStack-JobsQueue\\S+ --message-body`));
     expect(howTo).toMatch(/aws --endpoint-url http:\/\/localhost:\d+ s3 cp README\.md s3:\/\/sharedstoragestack-storagebucket\S+\/incoming\/README\.md/);
+    expect(howTo).toMatch(/Build a report in LockStack \(its worker takes lock nightly-report, one job at a time\):/);
     expect(howTo).toMatch(/Open http:\/\/127\.0\.0\.1:\d+\/ in a browser: the WebTierStack demo page, served by 2 servers/);
     expect(howTo).toMatch(/Open http:\/\/127\.0\.0\.1:\d+\/ in a browser: the RenderFarmStack demo page/);
     expect(howTo).toMatch(/ImageBootstrapStack: instance i-\w+ of GroupASG\w+ is the folder \S+ \(boot log: \S+\); its status service answers: curl --unix-socket \S+status\.sock http:\/\/localhost\//);
