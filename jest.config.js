@@ -7,6 +7,9 @@ module.exports = {
     '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
   },
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
+  // One moto per worker for the whole run, wiped before each file that uses it (test/support/shared-moto.ts).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Known slow files first, so none starts last on a fresh clone (no timing cache yet).
   testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
   testTimeout: 60_000,

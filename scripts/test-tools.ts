@@ -29,7 +29,7 @@ export interface TestTool {
  */
 export const TEST_TOOLS: readonly TestTool[] = [
   { command: 'shellcheck', debianPackage: 'shellcheck', neededBy: 'test/lib/image-bootstrap/boot-script.test.ts (the boot script is shellcheck-clean)' },
-  { command: 'chromium', debianPackage: 'chromium', neededBy: 'test/apps/render-farm/browser.test.ts (the render farm used in a real browser, headless, through playwright-core)' },
+  { command: 'chromium', debianPackage: 'chromium', neededBy: 'test/local/start.test.ts (the render farm used in a real browser, headless, through playwright-core: test/apps/render-farm/browser-drill.ts)' },
   { command: 'curl', debianPackage: 'curl', neededBy: 'test/lib/image-bootstrap/boot-script-sandbox.test.ts (the boot script talks to a fake IMDS with curl)' },
   // The machine's Python: not on npm or Debian at a version we test with, so never installed here.
   // The range is the one `npm start` checks (local/); keep the two in step.

@@ -4,7 +4,8 @@
  * local/start.ts runs it), checked as `--smoke` checks it (local/smoke.ts), then stopped. Each
  * stack's own behaviour is tested on its own (test/local/workloads/*: kill drills, scaling,
  * replacement, boot failures, with timings scaled down); here, that they all deploy, run, take
- * their demos and pass their checks together, each line naming its stack.
+ * their demos and pass their checks together, each line naming its stack. The render farm's
+ * browser drill (test/apps/render-farm/browser-drill.ts) runs on the same local cloud.
  *
  * The command line itself runs as a user runs it, in child processes: Ctrl-C and an unknown stack
  * on a one-stack app (`cdk-cloud-patterns local`, the same main() as `npm start`, whose synthesis
@@ -21,6 +22,7 @@ import { LocalCloud, type Milestone } from '../../local/cloud';
 import { freePort, portInUse } from '../../local/moto';
 import { EXIT_WITH_PARENT_ARGS, eachLine, exited, stopChild } from '../../local/processes';
 import { smokeCheck, type SmokeReport } from '../../local/smoke';
+import { browserDrill, browserDrillLine } from '../apps/render-farm/browser-drill';
 import { waitFor } from '../support/local-aws';
 import { REPO_ROOT } from '../support/paths';
 
@@ -135,6 +137,7 @@ describe('npm start, every stack in one local cloud', () => {
   test('deploys every stack with the CDK CLI and reads back what the embedded AWS describes', () => {
     expect(output()).toMatch(/Deploying WorkQueueStack, ImageBootstrapStack, FleetWorkerStack, SessionStoreStack, SharedStorageStack, WebTierStack, RenderFarmStack, LockStack \(cdk deploy\)/);
     expect(output()).toMatch(new RegExp(`QueueUrl = http://localhost:${port}/123456789012/WorkQueueStack-JobsQueue`));
+    expect(output()).toMatch(/Users\w+ \(AWS::Cognito::UserPool\) = us-east-1_\w+: created by the local cloud through the Cognito API/);
     expect(output()).not.toMatch(/FATAL/);
   });
 
@@ -193,6 +196,14 @@ describe('npm start, every stack in one local cloud', () => {
     expect(howTo).toMatch(/Worker processes now: \d+/);
     expect(howTo).toMatch(/Ctrl-C stops everything\.$/);
   });
+
+  // The render farm in a browser, on this local cloud (it needs one with RenderFarmStack, and pays for none of its own).
+  test('the render farm in a browser: renders 16 tiles with 1 worker (timed), then through a killed worker and a killed web server, pixel-exact, then with up to 4 (timed); another user sees none of it', async () => {
+    const url = /Open (http:\/\/127\.0\.0\.1:\d+)\/ in a browser: the RenderFarmStack demo page/.exec(cloud.howToUse().join('\n'))?.[1];
+    if (!url) throw new Error(`the local cloud printed no URL for RenderFarmStack\n${output().slice(-6000)}`);
+    const timings = await browserDrill({ endpoint: `http://localhost:${port}`, stateDir, url, output });
+    process.stdout.write(`${browserDrillLine(timings)}\n`);
+  }, 300_000);
 
   test('stops everything it started', async () => {
     await cloud.stop();

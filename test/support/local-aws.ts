@@ -1,11 +1,13 @@
 /**
- * Test support for running code: one moto server per test file, started on 127.0.0.1 at a free
- * port before the tests and stopped after them, with the SDK pointed at it through the
- * standard environment variables (as the runtime code reads them in the cloud).
+ * Test support for running code: a moto server on 127.0.0.1, wiped before the file's tests (this
+ * jest worker's, started once for the run: test/support/shared-moto.ts; or one of the file's own
+ * when the run started none), with the SDK pointed at it through the standard environment
+ * variables (as the runtime code reads them in the cloud).
  */
 import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_AWS_ENV, startMoto, type MotoServer } from '../../local/moto';
+import { workerMoto } from './shared-moto';
 
 export interface LocalAws {
   readonly moto: MotoServer;
@@ -18,7 +20,7 @@ export function useLocalAws(): LocalAws {
   const ctx = {} as { moto: MotoServer; sqs: SQSClient; dynamodb: DynamoDBClient };
   const saved = { ...process.env };
   beforeAll(async () => {
-    ctx.moto = await startMoto();
+    ctx.moto = (await workerMoto()) ?? await startMoto();
     Object.assign(process.env, LOCAL_AWS_ENV, { AWS_ENDPOINT_URL: ctx.moto.endpoint });
     ctx.sqs = new SQSClient({});
     ctx.dynamodb = new DynamoDBClient({});
