@@ -45,24 +45,25 @@ describe('planTools', () => {
 });
 
 describe('the first step of npm test', () => {
-  test('comes before the type-check and jest', () => {
+  test('is what `npm test` runs (scripts/test.ts), before the type-check, the lint and jest', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
-    expect(pkg.scripts.test).toMatch(/^node -r esbuild-register scripts\/test-tools\.ts && /);
+    expect(pkg.scripts.test).toBe('node -r esbuild-register scripts/test.ts');
   });
 
   test('lists the boot script\'s shellcheck as a Debian package to install', () => {
     expect(TEST_TOOLS).toEqual(expect.arrayContaining([expect.objectContaining({ command: 'shellcheck', debianPackage: 'shellcheck' })]));
   });
 
-  test('stops at once with one line saying what to install on a machine without the tools, not as root', () => {
-    // GIVEN a PATH with node only, and (when we are root) a user that is not root, who runs the
-    // script bundled into a folder it can read (the checkout may sit in a folder only root can
-    // enter, as in a `mktemp -d` clone)
+  test('stops at once with one line saying what to install on a machine without the tools, not as root, starting nothing else', () => {
+    // GIVEN a PATH with node only, and (when we are root) a user that is not root, who runs
+    // `npm test`'s script bundled into a folder it can read (the checkout may sit in a folder only
+    // root can enter, as in a `mktemp -d` clone), where neither TypeScript, ESLint nor jest is
+    // found: had it started any before checking the tools, it would fail otherwise
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'test-tools-path-'));
     fs.chmodSync(bin, 0o755);
     fs.symlinkSync(process.execPath, path.join(bin, 'node'));
-    const script = path.join(bin, 'test-tools.js');
-    buildSync({ entryPoints: [path.join(REPO_ROOT, 'scripts', 'test-tools.ts')], bundle: true, platform: 'node', outfile: script, logLevel: 'silent' });
+    const script = path.join(bin, 'test.js');
+    buildSync({ entryPoints: [path.join(REPO_ROOT, 'scripts', 'test.ts')], bundle: true, platform: 'node', outfile: script, logLevel: 'silent' });
     fs.chmodSync(script, 0o644);
     const node = [process.execPath, script];
     const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => fs.existsSync(f)) ?? 'setpriv';

@@ -1,0 +1,83 @@
+/**
+ * `npm test`: the programs the tests need first (scripts/test-tools.ts: installed, or named in
+ * one line, at once), then the type-check (`tsc --noEmit`), the lint (ESLint) and jest side by
+ * side. Jest's files spend much of their time waiting on emulators and child processes; the
+ * type-check and the lint (one core each, about 30 s on a fresh clone) fill that time at a lower
+ * CPU priority instead of adding to the run's length. Their output is held until they end, so it
+ * does not cut into jest's; a failure of either fails the run, as a failed test does.
+ *
+ * Arguments go to jest: `npm test -- test/lib --ci`.
+ */
+import { spawn } from 'child_process';
+import * as os from 'os';
+import * as path from 'path';
+import { main as testTools } from './test-tools';
+
+const ROOT = path.resolve(__dirname, '..');
+
+/** A check that runs beside jest. */
+export interface SideCheck {
+  readonly name: string;
+  readonly script: string;
+  readonly args: readonly string[];
+}
+
+/** Resolved once the test tools are there (nothing is looked up before). */
+const sideChecks = (): SideCheck[] => [
+  { name: 'type-check (tsc --noEmit)', script: require.resolve('typescript/bin/tsc'), args: ['--noEmit', '-p', 'tsconfig.json'] },
+  { name: 'lint (eslint .)', script: require.resolve('eslint/bin/eslint.js'), args: ['.'] },
+];
+
+/** Runs `node <script> <args>`; resolves with its exit code and, when `hold`, its output. */
+function run(script: string, args: readonly string[], hold: boolean, priority?: number): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: hold ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    if (priority !== undefined && child.pid !== undefined) {
+      try {
+        os.setPriority(child.pid, priority);
+      } catch {
+        // not allowed here: it runs at the same priority, which is only slower
+      }
+    }
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+    child.on('error', (e) => resolve({ code: 1, output: `${output}${e.message}\n` }));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output }));
+  });
+}
+
+/** What `npm test` runs: the test tools' check, the checks beside jest, and jest. */
+export interface TestCommand {
+  readonly tools: () => number;
+  readonly sideChecks: () => readonly SideCheck[];
+  readonly jest: { readonly script: string; readonly args: readonly string[] };
+  readonly log?: (line: string) => void;
+  readonly error?: (line: string) => void;
+}
+
+/** Runs it: exit code 0 only when the tools are there, jest passes and every side check passes. */
+export async function runTestCommand(command: TestCommand): Promise<number> {
+  const log = command.log ?? ((l: string) => console.log(l));
+  const error = command.error ?? ((l: string) => console.error(l));
+  if (command.tools() !== 0) return 1;
+  const started = Date.now();
+  const checks = command.sideChecks().map(async (check) => {
+    const result = await run(check.script, check.args, true, 10);
+    return { ...check, ...result, seconds: (Date.now() - started) / 1000 };
+  });
+  const jest = await run(command.jest.script, command.jest.args, false);
+  const done = await Promise.all(checks);
+  for (const check of done) {
+    if (check.code === 0) log(`${check.name}: passed (${check.seconds.toFixed(1)} s)`);
+    else error(`${check.name}: FAILED (exit code ${check.code})\n${check.output.trimEnd()}`);
+  }
+  return jest.code !== 0 || done.some((c) => c.code !== 0) ? 1 : 0;
+}
+
+if (require.main === module) {
+  runTestCommand({ tools: testTools, sideChecks, jest: { script: require.resolve('jest/bin/jest.js'), args: process.argv.slice(2) } }).then((code) => process.exit(code), (e: Error) => {
+    console.error(e.stack ?? e.message);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * `npm test`'s runner (scripts/test.ts), with small Node programs standing in for tsc, ESLint and
+ * jest: the checks beside jest decide the exit code as jest does, their output is held and shown
+ * only when they fail, and nothing starts when the test tools are missing.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { runTestCommand, type SideCheck } from '../../scripts/test';
+
+let dir: string;
+let marker: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'test-command-'));
+  marker = path.join(dir, 'started');
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A program that appends its name to the marker file, prints a line and exits with `code`. */
+function program(name: string, code: number): string {
+  const file = path.join(dir, `${name}.js`);
+  fs.writeFileSync(file, `require('fs').appendFileSync(${JSON.stringify(marker)}, ${JSON.stringify(`${name}\n`)}); console.log('${name} says hello'); process.exit(${code});`);
+  return file;
+}
+
+async function runWith(codes: { tsc: number; eslint: number; jest: number }, tools = 0) {
+  fs.rmSync(marker, { force: true });
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const sideChecks = (): SideCheck[] => [
+    { name: 'type-check', script: program('tsc', codes.tsc), args: [] },
+    { name: 'lint', script: program('eslint', codes.eslint), args: [] },
+  ];
+  const code = await runTestCommand({ tools: () => tools, sideChecks, jest: { script: program('jest', codes.jest), args: [] }, log: (l) => lines.push(l), error: (l) => errors.push(l) });
+  const started = fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').trim().split('\n').sort() : [];
+  return { code, lines, errors, started };
+}
+
+describe('npm test', () => {
+  test('passes when jest and both checks pass, saying so for each check', async () => {
+    const r = await runWith({ tsc: 0, eslint: 0, jest: 0 });
+    expect(r.code).toBe(0);
+    expect(r.started).toEqual(['eslint', 'jest', 'tsc']);
+    expect(r.lines).toEqual([expect.stringMatching(/^type-check: passed \(\d+\.\d s\)$/), expect.stringMatching(/^lint: passed \(\d+\.\d s\)$/)]);
+    expect(r.errors).toEqual([]);
+  });
+
+  test('fails when the type-check fails though jest passed, showing its output', async () => {
+    const r = await runWith({ tsc: 2, eslint: 0, jest: 0 });
+    expect(r.code).toBe(1);
+    expect(r.errors).toEqual(['type-check: FAILED (exit code 2)\ntsc says hello']);
+  });
+
+  test('fails when the lint or jest fails', async () => {
+    expect((await runWith({ tsc: 0, eslint: 1, jest: 0 })).code).toBe(1);
+    expect((await runWith({ tsc: 0, eslint: 0, jest: 1 })).code).toBe(1);
+  });
+
+  test('starts nothing when the test tools are missing', async () => {
+    const r = await runWith({ tsc: 0, eslint: 0, jest: 0 }, 1);
+    expect(r.code).toBe(1);
+    expect(r.started).toEqual([]);
+  });
+});
