@@ -25,6 +25,7 @@ import { declareWorkload } from '../../../lib/core/workload';
 import { BootStep, SecretSource } from '../../../lib/image-bootstrap/boot-steps';
 import { BootstrappedImage } from '../../../lib/image-bootstrap/bootstrapped-image';
 import { localClientConfig } from '../../../local/deploy';
+import { drillContext } from '../../support/drill';
 import { readInventory, type Inventory } from '../../../local/inventory';
 import { runningPids } from '../../../local/processes';
 import { writeZip } from '../../../local/zip';
@@ -109,18 +110,7 @@ describe('the local cloud running BootstrappedImage groups', () => {
 
     // WHEN the local cloud reads it and runs its BootstrappedImage groups
     inventory = await readInventory(aws.moto.endpoint, { cloudformation, lambda: new LambdaClient({}), sqs: aws.sqs, autoscaling }, [STACK]);
-    workloads = await startWorkloads(inventory, {
-      endpoint: aws.moto.endpoint,
-      workDir: path.join(workDir, 'run'),
-      logDir: path.join(workDir, 'logs'),
-      s3: new S3Client({ forcePathStyle: true }),
-      sqs: aws.sqs,
-      lambda: new LambdaClient({}),
-      clientConfig: localClientConfig(aws.moto.endpoint),
-      autoscaling,
-      note: (line) => notes.push(line),
-      echoLogs: false,
-    }, [bootstrappedImageWorkloadKind({ lookEveryMs: 300 })]);
+    workloads = await startWorkloads(inventory, drillContext({ endpoint: aws.moto.endpoint, workDir, s3: new S3Client({ forcePathStyle: true }), sqs: aws.sqs, autoscaling, notes }), [bootstrappedImageWorkloadKind({ lookEveryMs: 300 })]);
   }, 60_000);
 
   afterAll(async () => {

@@ -21,13 +21,12 @@ import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { BootStep } from '../../../lib/image-bootstrap/boot-steps';
 import { renderBootScript } from '../../../lib/image-bootstrap/boot-script';
 import { demoStatus, demoTargets, sendDemoJobs, type DemoTarget } from '../../../local/demo';
-import { localClientConfig } from '../../../local/deploy';
 import { readInventory, type Inventory } from '../../../local/inventory';
 import { runningPids } from '../../../local/processes';
 import { sampleProgress } from '../../../local/progress';
 import { desiredAgents, fleetAgentSpec, fleetWorkloadKind } from '../../../local/workloads/fleet';
 import { startWorkloads, type Workload } from '../../../local/workloads';
-import { deployDrill } from '../../support/drill';
+import { deployDrill, drillContext } from '../../support/drill';
 import { queueDepth, useLocalAws, waitFor } from '../../support/local-aws';
 import { REPO_ROOT } from '../../support/paths';
 
@@ -120,18 +119,7 @@ describe('the local cloud running a deployed FleetWorker group', () => {
 
     const autoscaling = new AutoScalingClient({});
     inventory = await readInventory(aws.moto.endpoint, { cloudformation, lambda: new LambdaClient({}), sqs: aws.sqs, autoscaling }, [STACK]);
-    workloads = await startWorkloads(inventory, {
-      endpoint: aws.moto.endpoint,
-      workDir: path.join(workDir, 'run'),
-      logDir: path.join(workDir, 'logs'),
-      s3,
-      sqs: aws.sqs,
-      lambda: new LambdaClient({}),
-      clientConfig: localClientConfig(aws.moto.endpoint),
-      autoscaling,
-      note: (line) => notes.push(line),
-      echoLogs: false,
-    }, [fleetWorkloadKind({ scaleEveryMs: 500, scaleInAfterMs: 2_000 })]);
+    workloads = await startWorkloads(inventory, drillContext({ endpoint: aws.moto.endpoint, workDir, s3, sqs: aws.sqs, autoscaling, notes }), [fleetWorkloadKind({ scaleEveryMs: 500, scaleInAfterMs: 2_000 })]);
     [target] = demoTargets(inventory);
   });
 

@@ -13,12 +13,11 @@ import { CATALOG_BUNDLE_FILE, CATALOG_BUNDLE_HANDLER, bundleHandler } from '../.
 import { DEMO_JOBS_WORKLOAD, LAMBDA_WORKER_WORKLOAD } from '../../../contracts/work-queue';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { demoStatus, demoTargets, sendDemoJobs, type DemoTarget } from '../../../local/demo';
-import { localClientConfig } from '../../../local/deploy';
 import { readInventory, type Inventory } from '../../../local/inventory';
 import { runningPids } from '../../../local/processes';
 import { sampleProgress } from '../../../local/progress';
 import { startWorkloads, type Workload } from '../../../local/workloads';
-import { deployDrill } from '../../support/drill';
+import { deployDrill, drillContext } from '../../support/drill';
 import { queueDepth, useLocalAws, waitFor } from '../../support/local-aws';
 import { REPO_ROOT } from '../../support/paths';
 
@@ -89,17 +88,7 @@ describe('the local cloud running a deployed Lambda worker', () => {
     });
 
     inventory = await readInventory(aws.moto.endpoint, { cloudformation, lambda: new LambdaClient({}), sqs: aws.sqs }, [STACK]);
-    workloads = await startWorkloads(inventory, {
-      endpoint: aws.moto.endpoint,
-      workDir: path.join(workDir, 'run'),
-      logDir: path.join(workDir, 'logs'),
-      s3,
-      sqs: aws.sqs,
-      lambda: new LambdaClient({}),
-      clientConfig: localClientConfig(aws.moto.endpoint),
-      note: (line) => notes.push(line),
-      echoLogs: false,
-    });
+    workloads = await startWorkloads(inventory, drillContext({ endpoint: aws.moto.endpoint, workDir, s3, sqs: aws.sqs, notes }));
     [target] = demoTargets(inventory);
   });
 

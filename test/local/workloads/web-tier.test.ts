@@ -18,13 +18,12 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { READINESS_PATH, WEB_TIER_WORKLOAD } from '../../../contracts/web-tier';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
-import { localClientConfig } from '../../../local/deploy';
 import { readInventory, type Inventory } from '../../../local/inventory';
 import { runningPids } from '../../../local/processes';
 import { localGracePeriodSeconds, localRecoverySeconds, runningWebTiers, webTierWorkloadKind, type WebTierWorkloadRun } from '../../../local/workloads/web-tier';
 import { startWorkloads, type Workload } from '../../../local/workloads';
 import { bundleDrillServers } from '../../lib/web-tier/fixtures/bundle';
-import { deployDrill } from '../../support/drill';
+import { deployDrill, drillContext } from '../../support/drill';
 import { useLocalAws, waitFor } from '../../support/local-aws';
 
 const aws = useLocalAws();
@@ -106,18 +105,7 @@ describe('the local cloud running a deployed WebTier group', () => {
     });
     const autoscaling = new AutoScalingClient({});
     inventory = await readInventory(aws.moto.endpoint, { cloudformation, lambda: new LambdaClient({}), sqs: aws.sqs, autoscaling }, [STACK]);
-    const context = {
-      endpoint: aws.moto.endpoint,
-      workDir: path.join(workDir, 'run'),
-      logDir: path.join(workDir, 'logs'),
-      s3,
-      sqs: aws.sqs,
-      lambda: new LambdaClient({}),
-      clientConfig: localClientConfig(aws.moto.endpoint),
-      autoscaling,
-      note: (line: string) => notes.push(line),
-      echoLogs: false,
-    };
+    const context = drillContext({ endpoint: aws.moto.endpoint, workDir, s3, sqs: aws.sqs, autoscaling, notes });
     // AND the same group run twice side by side: with the local start allowance, and with one past
     // the deployed grace period (the protection off: the deployed 120 s stays)
     const [scaled, deployed] = await Promise.all([
