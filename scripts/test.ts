@@ -76,7 +76,7 @@ export async function runTestCommand(command: TestCommand): Promise<number> {
 }
 
 if (require.main === module) {
-  runTestCommand({ tools: testTools, sideChecks, jest: { script: require.resolve('jest/bin/jest.js'), args: process.argv.slice(2) } }).then((code) => process.exit(code), (e: Error) => {
+  runTestCommand({ tools: testTools, sideChecks, jest: { script: require.resolve('jest/bin/jest'), args: process.argv.slice(2) } }).then((code) => process.exit(code), (e: Error) => {
     console.error(e.stack ?? e.message);
     process.exit(1);
   });
