@@ -282,6 +282,7 @@ export async function run(): Promise<BenchOutcome> {
       ratios,
       ratioNote: 'ratio (ours / the better of the two peer settings)',
       repetitions: REPS,
+      order: `interleaved, the order of the three sides rotating every repetition: ${orders.map((o, i) => `${i + 1}: ${o}`).join('; ')}`,
       summary:
         `Against dynamodb-lock-client with its defaults, a killed holder's lock is taken over ${speedup(TAKE, peer)}x faster by a contender already waiting and ${speedup(LATE, peer)}x faster by one arriving after the lease ended (it waits a full lease first). ` +
         `With trustLocalTime (no clock-skew margin) the peer takes over as fast as ours (${speedup(TAKE, trust)}x and ${speedup(LATE, trust)}x), so the 2x goal is missed against its better setting. ` +

@@ -154,6 +154,8 @@ export async function run(): Promise<BenchOutcome> {
         `each store's DynamoDB client behind its own counting proxy. ${VISITORS} concurrent visitors x ${VIEWS_PER_VISITOR} page views, ${REPS} repetitions, the contenders ` +
         `interleaved (order alternating), the same seeded script for both: an anonymous page, a first cart write, then ${MIX.read * 100}% reads, ${MIX.write * 100}% cart writes, ` +
         `${MIX.login * 100}% sign-ins (regenerate keeping data). Latency is per page view, measured by the client.`,
+      repetitions: REPS,
+      order: `interleaved, the order alternating every repetition (${Array.from({ length: REPS }, (_, r) => (r % 2 === 0 ? 'ours, peer' : 'peer, ours')).join('; ')}), after one untimed warm-up visit each; each repetition sends the same seeded script to both`,
       ours: o,
       peer: p,
       ratios: Object.fromEntries(Object.keys(o.figures).map((k) => [k, ratio(k)])),

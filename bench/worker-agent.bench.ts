@@ -99,6 +99,9 @@ const POINTS: readonly Point[] = [
   { key: 'B5', spec: consumer(5) },
   { key: 'A20', spec: agent(20) },
   { key: 'A50', spec: agent(50) },
+  // Around the default (concurrency 10, both windows 100 ms): the knee of the agent's curve.
+  { key: 'A10r0', spec: agent(10, { receiveBatchWindowMs: 0 }) },
+  { key: 'A10d', spec: agent(10, { deleteBatchWindowMs: 1000 }) },
   { key: 'A10w', spec: agent(10, { receiveBatchWindowMs: 250, deleteBatchWindowMs: 1000 }) },
   { key: 'A20w', spec: agent(20, { receiveBatchWindowMs: 500, deleteBatchWindowMs: 1000 }) },
 ];
