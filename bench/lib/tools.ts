@@ -34,22 +34,31 @@ export function missingToolLine(tool: BenchTool, why: string): string {
   return `${tool.neededBy} cannot run: ${tool.command} is missing (${why}); install it with: apt-get update && apt-get install -y ${tool.debianPackage}`;
 }
 
+/** What the machine offers: the PATH, whether we are root, and apt-get. */
+export interface BenchToolHost {
+  has(command: string): boolean;
+  readonly isRoot: boolean;
+  aptGet(args: readonly string[]): { ok: boolean; error: string };
+}
+
+const MACHINE: BenchToolHost = { has: (c) => onPath(c), isRoot: process.getuid?.() === 0, aptGet };
+
 /**
  * Makes sure `tool` is on the PATH: installs its Debian package when we are root and have
  * apt-get (refreshing the package lists once if the install fails), else throws the one line.
  * Returns what it did, for the benchmark's log.
  */
-export function requireBenchTool(tool: BenchTool): string {
-  if (onPath(tool.command)) return `${tool.command}: on the PATH`;
-  if (process.getuid?.() !== 0) throw new MissingBenchToolError(missingToolLine(tool, 'not root, so not installed for you'));
-  if (!onPath('apt-get')) throw new MissingBenchToolError(missingToolLine(tool, 'no apt-get on this machine, so not installed for you'));
-  const install = () => aptGet(['install', '-y', '-qq', '--no-install-recommends', tool.debianPackage]);
+export function requireBenchTool(tool: BenchTool, host: BenchToolHost = MACHINE): string {
+  if (host.has(tool.command)) return `${tool.command}: on the PATH`;
+  if (!host.isRoot) throw new MissingBenchToolError(missingToolLine(tool, 'not root, so not installed for you'));
+  if (!host.has('apt-get')) throw new MissingBenchToolError(missingToolLine(tool, 'no apt-get on this machine, so not installed for you'));
+  const install = () => host.aptGet(['install', '-y', '-qq', '--no-install-recommends', tool.debianPackage]);
   let result = install();
   if (!result.ok) {
-    const update = aptGet(['update', '-qq']);
+    const update = host.aptGet(['update', '-qq']);
     result = update.ok ? install() : update;
   }
-  if (!result.ok || !onPath(tool.command)) throw new MissingBenchToolError(missingToolLine(tool, `apt-get failed: ${result.error}`));
+  if (!result.ok || !host.has(tool.command)) throw new MissingBenchToolError(missingToolLine(tool, `apt-get failed: ${result.error}`));
   return `${tool.command}: installed Debian's ${tool.debianPackage} with apt-get`;
 }
 
