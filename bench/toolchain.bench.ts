@@ -30,7 +30,7 @@ const TS_NODE_SWC_APP = 'node_modules/.bin/ts-node --swc --prefer-ts-exts bin/ap
 const FLOOR_DIR = path.join(os.tmpdir(), `bench-synth-floor-${process.pid}`);
 const FLOOR_APP = `node ${path.join(FLOOR_DIR, 'bin', 'app.js')}`;
 /** Source folders the app loads (and the handler sources it bundles), copied with the compiled files. */
-const SOURCE_DIRS = ['bin', 'lib', 'lambda', 'runtime', 'contracts', 'local', 'agents'];
+const SOURCE_DIRS = ['bin', 'lib', 'lambda', 'apps', 'runtime', 'contracts', 'local'];
 const STACK_TEMPLATE = 'WorkQueueStack.template.json';
 
 type Key = 'ours' | 'swc' | 'init' | 'floor';
