@@ -6,8 +6,9 @@
  * the credential providers left out as ours does, which shows where the difference comes from.
  * Figures: bundle size, and the time to load the handler module in fresh `node` processes.
  *
- * Rounds: at least 10 and at most BENCH_COLD_START_ROUNDS (default 40) timed imports per bundle,
- * as many as fit in BENCH_COLD_START_BUDGET_S seconds of importing (default 90; the machine is shared).
+ * Rounds: at least 12 and at most BENCH_COLD_START_ROUNDS (default 96) timed imports per bundle, in
+ * whole cycles of the rotation, as many as fit in BENCH_COLD_START_BUDGET_S seconds of importing
+ * (default 90; the machine is shared).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -23,9 +24,20 @@ const IMPORT_TIME = path.join(__dirname, 'cold-start', 'import-time.mjs');
 /** Under the repo, so that the peer's `@aws-sdk/*` requires resolve from its node_modules. */
 const STAGE = path.join(ROOT, 'node_modules', '.cache', 'cdk-cloud-patterns', 'bench', 'cold-start');
 
-type Side = 'ours' | 'tuned' | 'peer' | 'tunedModuleFirst' | 'tunedNoProviders';
+type Side = 'ours' | 'tuned' | 'peer' | 'tunedModuleFirst' | 'tunedNoProviders' | 'tunedBoth';
 type Bundle = Side;
-const SIDES: readonly Side[] = ['ours', 'tuned', 'peer', 'tunedModuleFirst', 'tunedNoProviders'];
+const SIDES: readonly Side[] = ['ours', 'tuned', 'peer', 'tunedModuleFirst', 'tunedNoProviders', 'tunedBoth'];
+
+/**
+ * The goals, each with its peer, as they were stated before the runs they are judged on; a goal
+ * is never moved after a miss (docs/decisions.md, Benchmarks). The first was stated with the
+ * benchmark (2026-11-25) and missed then (1.92x); the second was added on 2026-11-30 against the
+ * peer a careful user sets up. Both are judged on every run.
+ */
+const GOALS = [
+  { peer: 'peer', ratio: 2, stated: '2026-11-25', text: 'handler import at least 2x faster than NodejsFunction at its defaults, in CPU time' },
+  { peer: 'tuned', ratio: 1.3, stated: '2026-11-30', text: 'handler import at least 1.3x faster than NodejsFunction with minify and bundleAwsSDK (a careful user\'s settings), in CPU time' },
+] as const satisfies readonly { peer: Side; ratio: number; stated: string; text: string }[];
 
 interface FunctionInfo { readonly logicalId: string; readonly handler: string; readonly assetDir: string }
 interface Sample { readonly ms: number; readonly cpuMs: number; readonly files: number; readonly bytes: number }
@@ -81,7 +93,7 @@ const r1 = (n: number) => Math.round(n * 10) / 10;
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
 
 export async function run(): Promise<BenchOutcome> {
-  const maxRounds = Number(process.env.BENCH_COLD_START_ROUNDS ?? 40);
+  const maxRounds = Number(process.env.BENCH_COLD_START_ROUNDS ?? 96);
   const budgetMs = Number(process.env.BENCH_COLD_START_BUDGET_S ?? 90) * 1000;
   let rounds = 0;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-cold-start-'));
@@ -113,7 +125,8 @@ export async function run(): Promise<BenchOutcome> {
   for (let i = 0; i < 3; i++) for (const b of bundles) importOnce(files[b], b); // page cache, untimed
   const importsFrom = Date.now();
   for (let i = 0; i < maxRounds; i++) {
-    if (i >= 10 && Date.now() - importsFrom > budgetMs) break;
+    // Stop only after whole cycles of the rotation, so that every bundle took every place in it equally often.
+    if (i >= 12 && i % SIDES.length === 0 && Date.now() - importsFrom > budgetMs) break;
     rounds = i + 1;
     // Rotate the order every round, so that no bundle always runs first or after the same one.
     for (let k = 0; k < bundles.length; k++) {
@@ -122,6 +135,8 @@ export async function run(): Promise<BenchOutcome> {
     }
   }
   const loadEnd = os.loadavg()[0]!;
+  // With both extra settings NodejsFunction may build ours byte for byte: then their difference is the noise.
+  const sameBundle = fs.readFileSync(files.tunedBoth).equals(fs.readFileSync(files.ours));
   fs.rmSync(STAGE, { recursive: true, force: true });
 
   const wall = Object.fromEntries(SIDES.map((b) => [b, summarize(samples[b].map((x) => x.ms))])) as Record<Side, ReturnType<typeof summarize>>;
@@ -141,22 +156,22 @@ export async function run(): Promise<BenchOutcome> {
   const speedup = wall.tuned.median / wall.ours.median;
   const cpuSpeedup = cpu.tuned.median / cpu.ours.median;
   const vsDefaults = cpu.peer.median / cpu.ours.median;
-  const providersShare = cpu.tuned.median / cpu.tunedNoProviders.median;
-  const moduleFirstShare = cpu.tuned.median / cpu.tunedModuleFirst.median;
+  const vs = (side: Side) => cpu[side].median / cpu.ours.median;
   const kb = (n: number) => `${Math.round(n / 1024)} KiB`;
 
   return {
     title: 'Worker cold start: the bundled job handler',
     summary:
-      `Against NodejsFunction as a careful user sets it (\`minify: true, bundleAwsSDK: true\`), our handler loads with ${cpuSpeedup.toFixed(2)}x less CPU time (${cpu.ours.median.toFixed(1)} ms vs ${cpu.tuned.median.toFixed(1)} ms; wall medians ${wall.ours.median.toFixed(1)} ms vs ${wall.tuned.median.toFixed(1)} ms, ${speedup.toFixed(2)}x). ` +
-      `Where it comes from, one setting at a time on the tuned NodejsFunction: \`mainFields: ['module', 'main']\` (esbuild takes the SDK's ES module builds, which it can tree-shake, instead of its CommonJS ones) ` +
-      `brings it to ${cpu.tunedModuleFirst.median.toFixed(1)} ms (${moduleFirstShare.toFixed(2)}x, ${kb(size.tunedModuleFirst.bytes)}); leaving out the credential providers Lambda never loads (\`externalModules\`) to ${cpu.tunedNoProviders.median.toFixed(1)} ms (${providersShare.toFixed(2)}x, ${kb(size.tunedNoProviders.bytes)}). ` +
-      'Both are documented NodejsFunction settings: a user who sets them too gets most of the way; the catalog sets them for every handler. ' +
-      `Against NodejsFunction's defaults (the SDK read from the runtime's node_modules) it is ${vsDefaults.toFixed(2)}x.`,
+      `Against NodejsFunction as a careful user sets it (\`minify: true, bundleAwsSDK: true\`), our handler loads with ${cpuSpeedup.toFixed(2)}x less CPU time (${cpu.ours.median.toFixed(1)} ms vs ${cpu.tuned.median.toFixed(1)} ms; wall medians ${wall.ours.median.toFixed(1)} ms vs ${wall.tuned.median.toFixed(1)} ms, ${speedup.toFixed(2)}x), and ${vsDefaults.toFixed(2)}x less than NodejsFunction at its defaults. ` +
+      `Where it comes from, on the tuned NodejsFunction: \`mainFields: ['module', 'main']\` alone (esbuild takes the SDK's ES module builds, which it can tree-shake) brings it to ${cpu.tunedModuleFirst.median.toFixed(1)} ms, so ours is ${vs('tunedModuleFirst').toFixed(2)}x that; \`externalModules\` naming the credential providers Lambda never loads alone brings it to ${cpu.tunedNoProviders.median.toFixed(1)} ms (ours ${vs('tunedNoProviders').toFixed(2)}x); both together to ${cpu.tunedBoth.median.toFixed(1)} ms (ours ${vs('tunedBoth').toFixed(2)}x). ` +
+      (sameBundle
+        ? `With both, NodejsFunction builds the same bundle as ours, byte for byte (${kb(size.ours.bytes)}): the ${vs('tunedBoth').toFixed(2)}x between those two identical files is this measurement's own noise, the scale against which the other ratios are to be read. `
+        : `With both, its bundle is ${kb(size.tunedBoth.bytes)} against ours ${kb(size.ours.bytes)}. `) +
+      'Both are documented NodejsFunction settings: a user who sets both gets what the catalog gets; what the catalog adds is that every handler has them without asking.',
     method:
-      'bench/cold-start/app.ts synthesizes one stack with the demo job handler (lambda/work-queue/demo-job.ts) five times: a LambdaWorker with `entry` (ours); ' +
-      '`new NodejsFunction(this, \'F\', { entry, runtime: NODEJS_24_X, bundling: { minify: true, bundleAwsSDK: true } })` (tuned: the peer); the same at its defaults; and, to attribute the difference, tuned plus `mainFields: [\'module\', \'main\']`, and tuned plus `externalModules` naming the credential providers. ' +
-      `All asset folders are taken from that cloud assembly. Import time: ${rounds} fresh \`node\` processes per bundle (as many as fit in ${budgetMs / 1000} s, at least 10, at most ${maxRounds}), interleaved (the order rotates every round, after 3 untimed rounds), each timing only ` +
+      'bench/cold-start/app.ts synthesizes one stack with the demo job handler (lambda/work-queue/demo-job.ts) six times: a LambdaWorker with `entry` (ours); ' +
+      '`new NodejsFunction(this, \'F\', { entry, runtime: NODEJS_24_X, bundling: { minify: true, bundleAwsSDK: true } })` (tuned: the peer); the same at its defaults; and, to attribute the difference, tuned plus `mainFields: [\'module\', \'main\']` alone, tuned plus `externalModules` naming the credential providers alone, and tuned plus both. ' +
+      `All asset folders are taken from that cloud assembly. Import time: ${rounds} fresh \`node\` processes per bundle (as many whole cycles of the rotation as fit in ${budgetMs / 1000} s, at least 12 rounds, at most ${maxRounds}), interleaved (the order rotates every round, so each bundle takes each place equally often, after 3 untimed rounds), each timing only ` +
       '`import()` (.mjs) or `require` (.js) of the handler file and its top-level code (bench/cold-start/import-time.mjs).',
     repetitions: rounds,
     ours: { label: `ours: LambdaWorker with entry (${size.ours.name}, ${moduleKind(size.ours.name)})`, figures: figs.ours },
@@ -165,17 +180,18 @@ export async function run(): Promise<BenchOutcome> {
       { label: 'NodejsFunction defaults (@aws-sdk/* from the runtime)', figures: figs.peer },
       { label: 'minify + bundleAwsSDK + mainFields module first (attribution)', figures: figs.tunedModuleFirst },
       { label: 'minify + bundleAwsSDK + providers external (attribution)', figures: figs.tunedNoProviders },
+      { label: 'minify + bundleAwsSDK + mainFields + providers external (both)', figures: figs.tunedBoth },
     ],
     ratioNote: 'ratio: ours / minify + bundleAwsSDK',
     ratios,
-    goals: [
-      {
-        goal: 'handler import at least 1.3x faster than NodejsFunction with minify and bundleAwsSDK, in CPU time',
-        measured: `${cpuSpeedup.toFixed(2)}x (CPU median ${cpu.ours.median.toFixed(1)} ms vs ${cpu.tuned.median.toFixed(1)} ms; wall ${speedup.toFixed(2)}x, ${wall.ours.median.toFixed(1)} ms vs ${wall.tuned.median.toFixed(1)} ms)`,
-        met: cpuSpeedup >= 1.3,
-      },
-    ],
+    order: `interleaved: every bundle imported once per round in fresh \`node\` processes, the order rotating by one every round (round i starts with bundle i mod ${SIDES.length} of ${SIDES.join(', ')}), after 3 untimed rounds`,
+    goals: GOALS.map((g) => ({
+      goal: `${g.text} (stated ${g.stated}, before the runs it is judged on)`,
+      measured: `${vs(g.peer).toFixed(2)}x (CPU median ${cpu.ours.median.toFixed(1)} ms vs ${cpu[g.peer].median.toFixed(1)} ms; wall ${(wall[g.peer].median / wall.ours.median).toFixed(2)}x, ${wall.ours.median.toFixed(1)} ms vs ${wall[g.peer].median.toFixed(1)} ms)`,
+      met: vs(g.peer) >= g.ratio,
+    })),
     notes: [
+      `No goal is set against the attribution columns: they show what each documented setting does on its own and together (ours against mainFields alone ${vs('tunedModuleFirst').toFixed(2)}x, against the providers alone ${vs('tunedNoProviders').toFixed(2)}x, against both ${vs('tunedBoth').toFixed(2)}x), so a reader can judge the goals against a user who knows them.`,
       'Lower is better; the ratio column is ours / the tuned NodejsFunction. The goal is judged on CPU time: on this shared machine a wall time is mostly the wait for a core; loading a module from the page cache is CPU work, and on an idle machine its wall time is close to its CPU time.',
       `Ours is CommonJS with the AWS SDK bundled and minified, except the credential providers Lambda never loads (${LAMBDA_UNUSED_SDK_MODULES.join(', ')}), which stay external (lib/core/bundling.ts): ${kb(size.ours.bytes)} against ${kb(size.tuned.bytes)} for the tuned peer. bench/cold-start/variants.ts times each choice alone.`,
       'Lambda sets credentials in environment variables, which the SDK\'s default chain reads first, so it never loads the left-out providers; the tuned peer parses them at every cold start. A user can do the same with `externalModules` (an attribution column).',

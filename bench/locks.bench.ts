@@ -1,7 +1,7 @@
 /**
  * The lock client against dynamodb-lock-client (0.7.3, FailOpen: the npm library a user would
  * pick, with heartbeats and fencing tokens), at equal lease and heartbeat settings, on one moto,
- * each side's DynamoDB requests through its own counting proxy (test/support/counting-proxy.ts),
+ * each side's DynamoDB requests through its own counting proxy (test/support/fault-proxy.ts),
  * the sides interleaved with the order rotating every repetition:
  * - takeover after a crash: a holder process is killed with SIGKILL; a contender already waiting
  *   (and, separately, one that arrives after the lease has ended) takes the lock over: time from
@@ -282,6 +282,7 @@ export async function run(): Promise<BenchOutcome> {
       ratios,
       ratioNote: 'ratio (ours / the better of the two peer settings)',
       repetitions: REPS,
+      order: `interleaved, the order of the three sides rotating every repetition: ${orders.map((o, i) => `${i + 1}: ${o}`).join('; ')}`,
       summary:
         `Against dynamodb-lock-client with its defaults, a killed holder's lock is taken over ${speedup(TAKE, peer)}x faster by a contender already waiting and ${speedup(LATE, peer)}x faster by one arriving after the lease ended (it waits a full lease first). ` +
         `With trustLocalTime (no clock-skew margin) the peer takes over as fast as ours (${speedup(TAKE, trust)}x and ${speedup(LATE, trust)}x), so the 2x goal is missed against its better setting. ` +

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadAverage, writeDoc, writeResult, type BenchOutcome } from './lib/results';
+import { MissingBenchToolError } from './lib/tools';
 
 /**
  * Run only when named: `test-suite` runs the whole `npm test`, minutes of both cores on a
@@ -21,6 +22,7 @@ async function main() {
     console.error(`unknown benchmark(s): ${unknown.join(', ')}. Known: ${all.join(', ')}`);
     process.exit(2);
   }
+  const failed: string[] = [];
   for (const name of asked.length > 0 ? asked : all.filter((n) => !ON_REQUEST.includes(n))) {
     console.log(`\n=== ${name}`);
     // require, not import(): esbuild-register compiles TypeScript on require only.
@@ -28,12 +30,26 @@ async function main() {
     const mod = require(path.join(__dirname, `${name}.bench.ts`)) as { run(): Promise<BenchOutcome> };
     const started = { load: loadAverage(), at: Date.now() };
     console.log(`  load average ${started.load.join(' ')}`);
-    const result = writeResult(name, await mod.run(), started);
+    let outcome: BenchOutcome;
+    try {
+      outcome = await mod.run();
+    } catch (e) {
+      // A missing tool is one line; anything else with its stack. The other benchmarks still run.
+      const line = e instanceof MissingBenchToolError ? e.message : `${name} failed: ${(e as Error).stack ?? String(e)}`;
+      console.error(line);
+      failed.push(e instanceof MissingBenchToolError ? e.message : `${name} failed: ${(e as Error).message}`);
+      continue;
+    }
+    const result = writeResult(name, outcome, started);
     console.log(`  ${result.durationSeconds} s, load average ${result.load.end.join(' ')} at end`);
     for (const g of result.goals) console.log(`  ${g.met ? 'met ' : 'MISS'}  ${g.goal}: ${g.measured}`);
   }
   writeDoc();
   console.log('\nwrote bench/results/ and docs/benchmarks.md');
+  if (failed.length > 0) {
+    console.error(`\n${failed.length} benchmark(s) did not run to the end (their results were left as they were):\n${failed.join('\n')}`);
+    process.exit(1);
+  }
 }
 
 main().catch((e) => {

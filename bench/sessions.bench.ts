@@ -15,7 +15,7 @@ import { DynamoSessionStore, expressSessionOptions } from '../runtime/index';
 import { createSessionTable } from '../test/support/session-table';
 import type { BenchOutcome, BenchSide } from './lib/results';
 import { startApp } from './sessions/app';
-import { startCountingProxy, type CountingProxy } from './sessions/counting-proxy';
+import { startFaultProxy, type FaultProxy } from '../test/support/fault-proxy';
 
 const VISITORS = 10;
 const VIEWS_PER_VISITOR = 50;
@@ -42,7 +42,7 @@ function script(seed: number): View[][] {
 
 interface Contender {
   readonly label: string;
-  readonly proxy: CountingProxy;
+  readonly proxy: FaultProxy;
   readonly url: string;
   readonly latencies: number[];
   requests: number;
@@ -67,7 +67,7 @@ async function visit(url: string, views: View[], latencies: number[]): Promise<v
 async function rep(c: Contender, visits: View[][]): Promise<void> {
   c.proxy.reset();
   await Promise.all(visits.map((views) => visit(c.url, views, c.latencies)));
-  const counts = c.proxy.counts();
+  const counts = { ...c.proxy.seen }; // by operation (X-Amz-Target)
   for (const [op, n] of Object.entries(counts)) c.byOperation[op] = (c.byOperation[op] ?? 0) + n;
   c.requests += Object.values(counts).reduce((a, b) => a + b, 0);
   c.views += visits.flat().length;
@@ -109,9 +109,9 @@ export async function run(): Promise<BenchOutcome> {
       TableName: peerTable, KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST',
     }));
 
-    const oursProxy = await startCountingProxy(moto.endpoint);
-    const peerProxy = await startCountingProxy(moto.endpoint);
-    stops.push(oursProxy.stop, peerProxy.stop);
+    const oursProxy = await startFaultProxy(moto.endpoint);
+    const peerProxy = await startFaultProxy(moto.endpoint);
+    stops.push(() => oursProxy.stop(), () => peerProxy.stop());
 
     // The same express-session options for both (our defaults, over plain HTTP on loopback); only the store differs.
     const warn = console.warn;
@@ -154,6 +154,8 @@ export async function run(): Promise<BenchOutcome> {
         `each store's DynamoDB client behind its own counting proxy. ${VISITORS} concurrent visitors x ${VIEWS_PER_VISITOR} page views, ${REPS} repetitions, the contenders ` +
         `interleaved (order alternating), the same seeded script for both: an anonymous page, a first cart write, then ${MIX.read * 100}% reads, ${MIX.write * 100}% cart writes, ` +
         `${MIX.login * 100}% sign-ins (regenerate keeping data). Latency is per page view, measured by the client.`,
+      repetitions: REPS,
+      order: `interleaved, the order alternating every repetition (${Array.from({ length: REPS }, (_, r) => (r % 2 === 0 ? 'ours, peer' : 'peer, ours')).join('; ')}), after one untimed warm-up visit each; each repetition sends the same seeded script to both`,
       ours: o,
       peer: p,
       ratios: Object.fromEntries(Object.keys(o.figures).map((k) => [k, ratio(k)])),

@@ -30,7 +30,7 @@ const TS_NODE_SWC_APP = 'node_modules/.bin/ts-node --swc --prefer-ts-exts bin/ap
 const FLOOR_DIR = path.join(os.tmpdir(), `bench-synth-floor-${process.pid}`);
 const FLOOR_APP = `node ${path.join(FLOOR_DIR, 'bin', 'app.js')}`;
 /** Source folders the app loads (and the handler sources it bundles), copied with the compiled files. */
-const SOURCE_DIRS = ['bin', 'lib', 'lambda', 'runtime', 'contracts', 'local', 'agents'];
+const SOURCE_DIRS = ['bin', 'lib', 'lambda', 'apps', 'runtime', 'contracts', 'local'];
 const STACK_TEMPLATE = 'WorkQueueStack.template.json';
 
 type Key = 'ours' | 'swc' | 'init' | 'floor';
@@ -215,6 +215,7 @@ export async function run(): Promise<BenchOutcome> {
       'Each round times the app alone (all four) and then the whole `npx cdk synth --all --quiet --app <command>` (ours and swc); the CLI\'s share is the whole synth less the app alone, and for the floor and cdk init is taken as the median share of those two. ' +
       "Wall seconds (median, min, max) and the CPU seconds of the whole process tree (bash's `times`).",
     repetitions: rounds,
+    order: `interleaved: each round runs every runner's app once (${runners.map((r) => r.key).join(', ')}, the order rotating by one every round), then the whole synth of ours and swc in the same order; cdk init's runner had no warm-up, the others one each`,
     ours: { label: runners[0]!.label, figures: figs.ours },
     peer: { label: `${runners[1]!.label}`, figures: figs.swc },
     otherPeers: [

@@ -5,7 +5,8 @@
  * minified, `@aws-sdk/*` left to the runtime); `Tuned` adds the two documented options a careful
  * user sets, `minify: true, bundleAwsSDK: true`; `TunedModuleFirst` and `TunedNoProviders` each
  * add one of ours' other choices (ES module builds of dependencies first; the credential
- * providers Lambda never loads left out), to show where a difference comes from. Run by bench/cold-start.bench.ts with CDK_OUTDIR; it writes bench-functions.json into
+ * providers Lambda never loads left out), and `TunedBoth` adds both, to show where a difference
+ * comes from. Run by bench/cold-start.bench.ts with CDK_OUTDIR; it writes bench-functions.json into
  * the assembly: function -> asset folder.
  */
 import * as fs from 'fs';
@@ -34,6 +35,11 @@ const tunedNoProviders = new nodejs.NodejsFunction(stack, 'TunedNoProviders', {
   runtime: lambda.Runtime.NODEJS_24_X,
   bundling: { minify: true, bundleAwsSDK: true, externalModules: [...LAMBDA_UNUSED_SDK_MODULES] },
 });
+const tunedBoth = new nodejs.NodejsFunction(stack, 'TunedBoth', {
+  entry,
+  runtime: lambda.Runtime.NODEJS_24_X,
+  bundling: { minify: true, bundleAwsSDK: true, mainFields: ['module', 'main'], externalModules: [...LAMBDA_UNUSED_SDK_MODULES] },
+});
 const assembly = app.synth();
 
 // Find each function's asset folder from the synthesized template (S3Key is `<hash>.zip`).
@@ -48,5 +54,5 @@ const describe = (fn: lambda.Function) => {
 };
 fs.writeFileSync(
   path.join(assembly.directory, 'bench-functions.json'),
-  JSON.stringify({ ours: describe(worker.function), peer: describe(peer), tuned: describe(tuned), tunedModuleFirst: describe(tunedModuleFirst), tunedNoProviders: describe(tunedNoProviders) }, null, 2),
+  JSON.stringify({ ours: describe(worker.function), peer: describe(peer), tuned: describe(tuned), tunedModuleFirst: describe(tunedModuleFirst), tunedNoProviders: describe(tunedNoProviders), tunedBoth: describe(tunedBoth) }, null, 2),
 );

@@ -1,23 +1,41 @@
 /**
- * One contender of the worker-agent benchmark in its own process (forked by
- * bench/worker-agent.bench.ts with esbuild-register), so that its CPU time is its own: the
- * parent sends a run (which side, which queue, how many jobs, each job's duration), the child
- * starts that consumer, answers `started`, and once every job's message is deleted answers
- * `done` with the delete times, the send-to-delete latencies and its CPU time over the run.
+ * One contender of the worker-agent benchmark in its own process, so that its CPU time is its
+ * own. bench/worker-agent/contenders.ts bundles this file as FleetWorker bundles an agent program
+ * (one ES module, the catalog's esbuild options) and forks the bundle: the parent sends a run
+ * (which side at which settings, which queue, how many jobs), the child starts that consumer,
+ * answers `started`, and once every job's message is deleted answers `done` with the delete
+ * times, the send-to-done and send-to-delete latencies and its CPU time over the run (every
+ * thread of the process).
  *
- * Latency and delete times are read from the SQS client's responses by one middleware, the same
- * on both sides: a ReceiveMessage response maps each receipt handle to the job's send time (in
- * its body), and a DeleteMessage / DeleteMessageBatch response marks those jobs done.
+ * Each job's body says how long it takes (`ms`, simulated I/O: a timer), so the handler needs no
+ * table and runs the same in a job thread. With job threads on, the agent's threads run this
+ * bundle again: there `startWorker` serves the jobs the agent hands it (nothing else runs).
+ *
+ * Delete times are read from the SQS client's responses by one middleware, the same on every
+ * side: a ReceiveMessage response maps each receipt handle to the job's send time (in its body),
+ * and a DeleteMessage / DeleteMessageBatch response marks those jobs deleted. A job is done when
+ * its handler returns (the handler notes it, from a job thread over a BroadcastChannel): what a
+ * user waits for; the delete after it is bookkeeping, batched on purpose by both libraries.
  */
 import { setTimeout as sleep } from 'timers/promises';
+import { BroadcastChannel, isMainThread } from 'worker_threads';
 import { SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { Consumer } from 'sqs-consumer';
-import { defineJobHandler } from '../../runtime/jobs/define-job-handler';
-import { startWorker } from '../../runtime/worker-agent/worker';
+import { defineJobHandler, startWorker } from '../../runtime/index';
 
-/** Who runs the jobs. */
+/** Who runs the jobs, at which settings. */
 export type ContenderSpec =
-  | { readonly kind: 'agent'; readonly concurrency: number }
+  | {
+    readonly kind: 'agent';
+    /** startWorker's `concurrency`. */
+    readonly concurrency: number;
+    /** startWorker's `receiveBatchWindowMs`. @default - the agent's default */
+    readonly receiveBatchWindowMs?: number;
+    /** startWorker's `deleteBatchWindowMs`. @default - the agent's default */
+    readonly deleteBatchWindowMs?: number;
+    /** Job threads (startWorker's `jobThreads.count`): the worker program's default is one per CPU. @default - none (startWorker's default) */
+    readonly jobThreads?: number;
+  }
   | {
     readonly kind: 'sqs-consumer';
     /** Consumer instances in the process: sqs-consumer runs one batch at a time per instance. */
@@ -26,6 +44,9 @@ export type ContenderSpec =
     /** handleMessageBatch (one DeleteMessageBatch per batch, after its slowest job) or handleMessage (a DeleteMessage per job, as it ends). */
     readonly batchHandler: boolean;
   };
+
+/** A job's body: its number, how long it takes, and (in a stream) when it was sent. */
+export interface JobBody { readonly n: number; readonly ms: number; readonly sentAt?: number }
 
 /** A run the parent asks for. */
 export interface RunRequest {
@@ -36,8 +57,6 @@ export interface RunRequest {
   readonly queueUrl: string;
   /** Jobs to wait for: the run ends when this many messages have been deleted. */
   readonly jobs: number;
-  /** Job n waits durationsMs[n] ms (simulated I/O). */
-  readonly durationsMs: readonly number[];
   readonly contender: ContenderSpec;
   /** Give up after this long (the parent reports the run as failed). */
   readonly limitMs: number;
@@ -53,16 +72,38 @@ export interface RunReport {
   readonly deleteTimes: number[];
   /** Send-to-delete ms of each job whose body carried its send time. */
   readonly latenciesMs: number[];
-  /** User + system CPU ms of this process from start to the last delete. */
+  /** Send-to-done ms (its handler returned) of each job whose body carried its send time. */
+  readonly doneLatenciesMs: number[];
+  /** User + system CPU ms of this process (every thread) from start to the last delete. */
   readonly cpuMs: number;
   readonly error?: string;
 }
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-interface JobBody { readonly n: number; readonly sentAt?: number }
+/** Where a job thread tells the process's main thread that a job is done. */
+const DONE_CHANNEL = 'bench-worker-agent-done';
+/** Send-to-done ms of the current run (main thread). */
+let doneLatencies: number[] = [];
+const doneChannel = new BroadcastChannel(DONE_CHANNEL);
+doneChannel.unref();
+if (isMainThread) doneChannel.onmessage = (e) => { doneLatencies.push((e as unknown as { data: number }).data); };
 
-/** Counts deletes and latencies from the client's own responses (both sides pay the same for it). */
+/** Notes that a job (with a send time) is done: at once on the main thread, over the channel from a job thread. */
+function noteDone(job: JobBody): void {
+  if (job.sentAt === undefined) return;
+  const ms = Date.now() - job.sentAt;
+  if (isMainThread) doneLatencies.push(ms);
+  else doneChannel.postMessage(ms);
+}
+
+/** The job handler of every side: the job waits its own duration. */
+const handler = defineJobHandler(async (job: JobBody) => {
+  await sleep(job.ms);
+  noteDone(job);
+});
+
+/** Counts deletes and latencies from the client's own responses (every side pays the same for it). */
 function instrument(sqs: SQSClient, onDeleted: (receiptHandles: readonly string[]) => void, sentAtByHandle: Map<string, number>): void {
   sqs.middlewareStack.add(
     (next, context) => async (args) => {
@@ -90,6 +131,7 @@ function instrument(sqs: SQSClient, onDeleted: (receiptHandles: readonly string[
 async function runOnce(req: RunRequest): Promise<RunReport> {
   const sqs = new SQSClient({ endpoint: req.endpoint, region: req.region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
   const sentAtByHandle = new Map<string, number>();
+  doneLatencies = [];
   const deleteTimes: number[] = [];
   const latenciesMs: number[] = [];
   let resolveAll!: () => void;
@@ -106,24 +148,28 @@ async function runOnce(req: RunRequest): Promise<RunReport> {
     }
     if (deleteTimes.length >= req.jobs) resolveAll();
   }, sentAtByHandle);
-  const durations = req.durationsMs;
-  const work = (n: number) => sleep(durations[n % durations.length]!);
 
   const cpuAtStart = process.cpuUsage();
   const startedAt = Date.now();
   let stop: () => Promise<void>;
   const c = req.contender;
   if (c.kind === 'agent') {
-    const handler = defineJobHandler(async (job: JobBody) => { await work(job.n); });
-    const worker = startWorker({ queueUrl: req.queueUrl, handler, sqs, concurrency: c.concurrency, idempotency: false, logger: quiet });
+    const worker = startWorker({
+      queueUrl: req.queueUrl, handler, sqs, concurrency: c.concurrency, idempotency: false, logger: quiet,
+      ...(c.receiveBatchWindowMs === undefined ? {} : { receiveBatchWindowMs: c.receiveBatchWindowMs }),
+      ...(c.deleteBatchWindowMs === undefined ? {} : { deleteBatchWindowMs: c.deleteBatchWindowMs }),
+      ...(c.jobThreads ? { jobThreads: { count: c.jobThreads } } : {}),
+    });
     // Bound 0: every job is done; waiting for the last empty long polls would only add idle time.
     stop = async () => { await worker.stop(0); };
   } else {
     const handleOne = async (message: Message) => {
-      await work((JSON.parse(message.Body ?? '{}') as JobBody).n);
+      const job = JSON.parse(message.Body ?? '{}') as JobBody;
+      await sleep(job.ms);
+      noteDone(job);
       return message;
     };
-    // A careful setup: no pause between polls, the longest long poll, the largest batch asked for.
+    // A careful setup: no pause between polls, the longest long poll, the batch size asked for.
     const consumers = Array.from({ length: c.instances }, () => Consumer.create({
       queueUrl: req.queueUrl,
       sqs,
@@ -152,18 +198,24 @@ async function runOnce(req: RunRequest): Promise<RunReport> {
   if (outcome === 'limit') error = `only ${deleteTimes.length} of ${req.jobs} jobs deleted within ${req.limitMs} ms`;
   await stop();
   sqs.destroy();
-  return { type: 'done', id: req.id, startedAt, deleteTimes, latenciesMs, cpuMs: (used.user + used.system) / 1000, ...(error ? { error } : {}) };
+  await sleep(50); // the last notes from job threads
+  return { type: 'done', id: req.id, startedAt, deleteTimes, latenciesMs, doneLatenciesMs: doneLatencies, cpuMs: (used.user + used.system) / 1000, ...(error ? { error } : {}) };
 }
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-process.on('message', (m: RunRequest | { type: 'exit' }) => {
-  if (m.type === 'exit') {
-    process.disconnect();
-    return;
-  }
-  runOnce(m).then(
-    (report) => process.send!(report),
-    (e: unknown) => process.send!({ type: 'done', id: m.id, startedAt: 0, deleteTimes: [], latenciesMs: [], cpuMs: 0, error: String(e instanceof Error ? e.stack : e) }),
-  );
-});
-process.send!({ type: 'ready' });
+if (!isMainThread) {
+  // A job thread of the agent (this bundle run again): serve the jobs the agent hands it.
+  startWorker({ queueUrl: 'served-by-the-agent-thread', handler });
+} else {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  process.on('message', (m: RunRequest | { type: 'exit' }) => {
+    if (m.type === 'exit') {
+      process.disconnect();
+      return;
+    }
+    runOnce(m).then(
+      (report) => process.send!(report),
+      (e: unknown) => process.send!({ type: 'done', id: m.id, startedAt: 0, deleteTimes: [], latenciesMs: [], doneLatenciesMs: [], cpuMs: 0, error: String(e instanceof Error ? e.stack : e) }),
+    );
+  });
+  process.send!({ type: 'ready' });
+}

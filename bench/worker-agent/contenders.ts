@@ -1,19 +1,35 @@
 /**
  * The contenders of the worker-agent benchmark as the parent sees them: each runs in its own
- * long-lived child process (bench/worker-agent/child.ts), which takes one run at a time; and
- * the idle agent and sqs-consumer whose requests a minute are counted.
+ * long-lived child process (bench/worker-agent/child.ts, bundled as FleetWorker bundles an agent
+ * program), which takes one run at a time; and the idle agent and sqs-consumer whose requests a
+ * minute are counted.
  */
 import { fork, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Consumer } from 'sqs-consumer';
-import { defineJobHandler } from '../../runtime/jobs/define-job-handler';
-import { startWorker } from '../../runtime/worker-agent/worker';
+import { AGENT_ESBUILD_OPTIONS } from '../../lib/core/bundling';
+import { defineJobHandler, startWorker } from '../../runtime/index';
 import type { ContenderSpec, RunReport, RunRequest } from './child';
 
-export type { ContenderSpec, RunReport } from './child';
+export type { ContenderSpec, JobBody, RunReport } from './child';
 
-const CHILD = path.join(__dirname, 'child.ts');
+const BUNDLE_DIR = path.join(__dirname, '..', '..', '.tmp', 'bench-worker-agent');
+const CHILD = path.join(BUNDLE_DIR, 'child.mjs');
+
+/**
+ * Bundles bench/worker-agent/child.ts into one ES module with the options FleetWorker bundles an
+ * agent program with (the SDK, sqs-consumer and the runtime inside): every side starts from the
+ * same kind of file, and the agent's job threads can run it again.
+ */
+export function bundleChild(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  fs.mkdirSync(BUNDLE_DIR, { recursive: true });
+  esbuild.buildSync({ ...AGENT_ESBUILD_OPTIONS, entryPoints: [path.join(__dirname, 'child.ts')], outfile: CHILD });
+  return CHILD;
+}
 
 /** A child process that runs one contender at a time. */
 export class ContenderProcess {
@@ -23,7 +39,8 @@ export class ContenderProcess {
   private stderr = '';
 
   constructor() {
-    this.child = fork(CHILD, [], { execArgv: ['-r', 'esbuild-register'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    if (!fs.existsSync(CHILD)) bundleChild();
+    this.child = fork(CHILD, [], { execArgv: [], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
       process.stderr.write(d);
@@ -76,7 +93,11 @@ export class ContenderProcess {
 
 /** A short label of a contender. */
 export function describe(c: ContenderSpec): string {
-  if (c.kind === 'agent') return `agent, concurrency ${c.concurrency}`;
+  if (c.kind === 'agent') {
+    const window = c.receiveBatchWindowMs === undefined ? '' : `, receiveBatchWindowMs ${c.receiveBatchWindowMs}`;
+    const deletes = c.deleteBatchWindowMs === undefined ? '' : `, deleteBatchWindowMs ${c.deleteBatchWindowMs}`;
+    return `agent, concurrency ${c.concurrency}${window}${deletes}${c.jobThreads ? `, ${c.jobThreads} job threads` : ''}`;
+  }
   const handler = c.batchHandler ? 'handleMessageBatch' : 'handleMessage';
   return `sqs-consumer${c.instances > 1 ? ` x${c.instances}` : ''}, batchSize ${c.batchSize}, ${handler}`;
 }

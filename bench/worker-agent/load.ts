@@ -1,12 +1,13 @@
 /**
  * The jobs of the worker-agent benchmark, sent as a producer would (JobClient, batches of 10):
  * a backlog filled before a consumer starts (throughput), or a steady stream at a fixed rate
- * (latency), each job's body carrying its number and, for the stream, its send time.
+ * (latency), each job's body carrying its number, its duration and, for the stream, its send time.
  * Also the job durations: fixed, or long-tailed from a seeded generator so both sides get the same.
  */
 import { setTimeout as sleep } from 'timers/promises';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { JobClient } from '../../runtime/jobs/job-client';
+import { JobClient } from '../../runtime/index';
+import type { JobBody } from './child';
 
 /** Creates a fresh queue (30 s visibility timeout) and returns its URL and name. */
 export async function createQueue(sqs: SQSClient, prefix: string): Promise<{ queueUrl: string; name: string }> {
@@ -15,9 +16,9 @@ export async function createQueue(sqs: SQSClient, prefix: string): Promise<{ que
   return { queueUrl: out.QueueUrl!, name };
 }
 
-/** Sends jobs 0..count-1 ({ n }) to the queue, a few batches in parallel. */
-export async function fillQueue(sqs: SQSClient, queueUrl: string, count: number): Promise<void> {
-  const client = new JobClient<{ n: number }>({ queueUrl, sqs });
+/** Sends jobs 0..count-1 ({ n, ms: durationsMs[n] }) to the queue, a few batches in parallel. */
+export async function fillQueue(sqs: SQSClient, queueUrl: string, count: number, durationsMs: readonly number[]): Promise<void> {
+  const client = new JobClient<JobBody>({ queueUrl, sqs });
   const lanes = 8;
   const perLane = Math.ceil(count / lanes);
   await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
@@ -25,17 +26,17 @@ export async function fillQueue(sqs: SQSClient, queueUrl: string, count: number)
     const to = Math.min(count, from + perLane);
     // JobClient batches by 10; sending 100 at a time keeps each lane's calls sequential.
     for (let i = from; i < to; i += 100) {
-      await client.send(Array.from({ length: Math.min(100, to - i) }, (_, k) => ({ n: i + k })));
+      await client.send(Array.from({ length: Math.min(100, to - i) }, (_, k) => ({ n: i + k, ms: durationsMs[(i + k) % durationsMs.length]! })));
     }
   }));
 }
 
 /**
- * Sends `count` jobs ({ n, sentAt }) at `perSecond`, in ticks of 100 ms, and resolves when the
+ * Sends `count` jobs ({ n, ms, sentAt }) at `perSecond`, in ticks of 100 ms, and resolves when the
  * last is sent. A tick's jobs go out in one JobClient call (batches of 10), stamped just before it.
  */
-export async function streamJobs(sqs: SQSClient, queueUrl: string, count: number, perSecond: number): Promise<void> {
-  const client = new JobClient<{ n: number; sentAt: number }>({ queueUrl, sqs });
+export async function streamJobs(sqs: SQSClient, queueUrl: string, count: number, perSecond: number, durationsMs: readonly number[]): Promise<void> {
+  const client = new JobClient<JobBody>({ queueUrl, sqs });
   const tickMs = 100;
   const startedAt = Date.now();
   const sends: Promise<unknown>[] = [];
@@ -45,7 +46,7 @@ export async function streamJobs(sqs: SQSClient, queueUrl: string, count: number
     const due = Math.min(count, Math.round((tick * tickMs * perSecond) / 1000));
     if (due > sent) {
       const now = Date.now();
-      sends.push(client.send(Array.from({ length: due - sent }, (_, k) => ({ n: sent + k, sentAt: now }))));
+      sends.push(client.send(Array.from({ length: due - sent }, (_, k) => ({ n: sent + k, ms: durationsMs[(sent + k) % durationsMs.length]!, sentAt: now }))));
       sent = due;
     }
     const wait = startedAt + tick * tickMs - Date.now();
