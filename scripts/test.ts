@@ -9,6 +9,7 @@
  * Arguments go to jest: `npm test -- test/lib --ci`.
  */
 import { spawn } from 'child_process';
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { main as testTools } from './test-tools';
@@ -22,10 +23,22 @@ export interface SideCheck {
   readonly args: readonly string[];
 }
 
+/**
+ * A package's command-line script, from its package.json `bin` (a package's `exports` may not
+ * list its bin files, so they are not resolved as subpaths).
+ */
+export function binOf(pkg: string, command: string = pkg): string {
+  const manifest = require.resolve(`${pkg}/package.json`, { paths: [ROOT] });
+  const { bin } = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { bin?: string | Record<string, string> };
+  const file = typeof bin === 'string' ? bin : bin?.[command];
+  if (!file) throw new Error(`${pkg} has no "${command}" command in its package.json bin`);
+  return path.join(path.dirname(manifest), file);
+}
+
 /** Resolved once the test tools are there (nothing is looked up before). */
 const sideChecks = (): SideCheck[] => [
-  { name: 'type-check (tsc --noEmit)', script: require.resolve('typescript/bin/tsc'), args: ['--noEmit', '-p', 'tsconfig.json'] },
-  { name: 'lint (eslint .)', script: require.resolve('eslint/bin/eslint.js'), args: ['.'] },
+  { name: 'type-check (tsc --noEmit)', script: binOf('typescript', 'tsc'), args: ['--noEmit', '-p', 'tsconfig.json'] },
+  { name: 'lint (eslint .)', script: binOf('eslint'), args: ['.'] },
 ];
 
 /** Runs `node <script> <args>`; resolves with its exit code and, when `hold`, its output. */
@@ -76,7 +89,7 @@ export async function runTestCommand(command: TestCommand): Promise<number> {
 }
 
 if (require.main === module) {
-  runTestCommand({ tools: testTools, sideChecks, jest: { script: require.resolve('jest/bin/jest'), args: process.argv.slice(2) } }).then((code) => process.exit(code), (e: Error) => {
+  runTestCommand({ tools: testTools, sideChecks, jest: { script: binOf('jest'), args: process.argv.slice(2) } }).then((code) => process.exit(code), (e: Error) => {
     console.error(e.stack ?? e.message);
     process.exit(1);
   });

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runTestCommand, type SideCheck } from '../../scripts/test';
+import { binOf, runTestCommand, type SideCheck } from '../../scripts/test';
 
 let dir: string;
 let marker: string;
@@ -60,5 +60,23 @@ describe('npm test', () => {
     const r = await runWith({ tsc: 0, eslint: 0, jest: 0 }, 1);
     expect(r.code).toBe(1);
     expect(r.started).toEqual([]);
+  });
+});
+
+describe('the programs npm test runs', () => {
+  // jest's and eslint's `exports` do not list their bin files: resolving `jest/bin/jest.js` as a
+  // subpath fails on a fresh install (it did, in CI), so the path comes from package.json `bin`.
+  test.each([
+    ['jest', 'jest', 'jest/bin/jest.js'],
+    ['eslint', 'eslint', 'eslint/bin/eslint.js'],
+    ['typescript', 'tsc', 'typescript/bin/tsc'],
+  ])('%s %s is its package.json bin and exists', (pkg, command, tail) => {
+    const file = binOf(pkg, command);
+    expect(file.endsWith(path.join('node_modules', ...tail.split('/')))).toBe(true);
+    expect(fs.existsSync(file)).toBe(true);
+  });
+
+  test('a command the package does not have is named in the error', () => {
+    expect(() => binOf('typescript', 'nope')).toThrow('typescript has no "nope" command in its package.json bin');
   });
 });
