@@ -78,10 +78,15 @@ async function submit(page: Page, iterations = DEFAULT_FRACTAL.maxIterations): P
   const before = await page.getAttribute('#progress', 'data-render-id');
   const at = Date.now();
   await page.click('#submit');
-  await waitFor('the page to show the new render', async () => {
-    const now = await page.getAttribute('#progress', 'data-render-id');
-    return !!now && now !== before;
-  }, 30_000, 50);
+  try {
+    await waitFor('the page to show the new render', async () => {
+      const now = await page.getAttribute('#progress', 'data-render-id');
+      return !!now && now !== before;
+    }, 30_000, 50);
+  } catch (e) {
+    // What the page said instead (a refusal's message is shown in #message).
+    throw new Error(`${(e as Error).message}; the page says: ${JSON.stringify(await page.textContent("#message"))}`, { cause: e });
+  }
   return { id: (await page.getAttribute('#progress', 'data-render-id'))!, at };
 }
 
@@ -181,7 +186,11 @@ export async function browserDrill(cloud: RenderFarmCloud): Promise<BrowserDrill
     const screenshot = process.env.RENDER_FARM_SCREENSHOT ? path.resolve(REPO_ROOT, process.env.RENDER_FARM_SCREENSHOT) : path.join(stateDir, 'render-farm.png');
     await alice.screenshot({ path: screenshot, fullPage: true });
 
-    // AND the third render, with up to 4 workers (the fleet grew for the second)
+    // AND the third render, with up to 4 workers (the fleet grew for the second), once the balancer's
+    // health checks have taken the killed server out: until then a request it routes there gets 502,
+    // as an ALB's does (a fast machine finished the render above within that window)
+    const killedServer = /server (\S+) exited \(SIGKILL\)/.exec(cloud.output())![1]!;
+    await waitFor(`the balancer to take ${killedServer} out`, () => cloud.output().includes(`server ${killedServer} is unhealthy in the local balancer`), 30_000, 100);
     const most = await submit(alice);
     const mostMs = await finished(alice, most.id, most.at, 120_000);
     const mostRecord = await (await alice.request.get(`${url}/api/renders/${most.id}`)).json() as { elapsedMs: number };
