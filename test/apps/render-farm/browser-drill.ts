@@ -85,7 +85,7 @@ async function submit(page: Page, iterations = DEFAULT_FRACTAL.maxIterations): P
     }, 30_000, 50);
   } catch (e) {
     // What the page said instead (a refusal's message is shown in #message).
-    throw new Error(`${(e as Error).message}; the page says: ${JSON.stringify(await page.textContent("#message"))}`, { cause: e });
+    throw new Error(`${(e as Error).message}; the page says: ${JSON.stringify(await page.textContent('#message'))}`, { cause: e });
   }
   return { id: (await page.getAttribute('#progress', 'data-render-id'))!, at };
 }
