@@ -50,6 +50,10 @@ export async function run(): Promise<BenchOutcome> {
   fs.rmSync(clone, { recursive: true, force: true });
   const loadAfter = Math.round(os.loadavg()[0]! * 100) / 100;
   const text = `${r.stdout}\n${r.stderr}`;
+  // The run's whole output, for a failure's details (the result keeps only the summary).
+  const logFile = path.join(ROOT, '.tmp', 'bench-test-suite.log');
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  fs.writeFileSync(logFile, text);
   let report: JestReport | undefined;
   if (fs.existsSync(reportFile)) report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as JestReport & { startTime: number };
   fs.rmSync(path.dirname(reportFile), { recursive: true, force: true });
@@ -101,6 +105,7 @@ export async function run(): Promise<BenchOutcome> {
       : [{ goal: `\`npm test\` under ${BUDGET_S / 60} minutes on this 2-core machine`, measured: `${r.seconds.toFixed(1)} s (${summary}, exit ${r.status}; load average ${loadBefore} at start)`, met: r.seconds < BUDGET_S && r.status === 0 }],
     notes: [
       'No peer: there is no other test setup of this project to compare with.',
+      'The whole output of the run is written to .tmp/bench-test-suite.log (not committed).',
       `The slowest files, longest first: ${files.slice(0, SLOWEST).map((f) => `${f.file} ${s1(f.seconds)} s`).join('; ') || 'none (no report)'}.`,
       `Shared machine (2 cores, other engineers' tests at the same time): 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after. A file's time includes waiting for a core.`,
     ],

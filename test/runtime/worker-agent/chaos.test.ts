@@ -83,7 +83,7 @@ async function appliedCounts(dynamodb: DynamoDBClient, table: string): Promise<M
 async function drill(options: { jobs: number; workers: number; idempotent: boolean; killEveryMs: number; kills: number }): Promise<DrillResult> {
   const startedAt = Date.now();
   const sqs = fauxqs.client();
-  const { queueUrl, deadLetterQueueUrl } = await createQueueWithDlq(sqs, { visibilityTimeout: VISIBILITY_SECONDS, maxReceiveCount: 4 });
+  const { queueUrl, deadLetterQueueUrl } = await createQueueWithDlq(sqs, { visibilityTimeout: VISIBILITY_SECONDS, maxReceiveCount: MAX_RECEIVE_COUNT });
   // The counters in 4 tables: moto copies every table a transaction writes (for its rollback),
   // so a commit's cost grows with the tables' size; a quarter of the items each is that much faster.
   const counters = await Promise.all(Array.from({ length: 4 }, () => counterTable(aws.dynamodb)));
@@ -173,13 +173,25 @@ async function drill(options: { jobs: number; workers: number; idempotent: boole
     unexpectedExits,
     seconds: Math.round((Date.now() - startedAt) / 100) / 10,
   };
-  expect(dead.sort()).toEqual(malformed.map((m) => m.MessageBody).sort());
+  // A job dead-lettered is named (its body), apart from the malformed messages that belong there.
+  const malformedBodies = malformed.map((m) => m.MessageBody);
+  expect({ jobsDeadLettered: dead.filter((b) => !malformedBodies.includes(b!)) }).toEqual({ jobsDeadLettered: [] });
+  expect(dead.sort()).toEqual([...malformedBodies].sort());
   process.stdout.write(`DRILL ${options.idempotent ? 'idempotency on ' : 'idempotency off'} ${JSON.stringify(result)}\n`);
   return result;
 }
 
 /** The queue's and the agents' visibility timeout: a killed agent's jobs come back this long after. */
 const VISIBILITY_SECONDS = 2;
+
+/**
+ * Receives before SQS dead-letters a message. A job is received again when a kill returns it, and
+ * when its in-progress record is held by an agent that a loaded machine slows past the 2 s
+ * visibility (the next receiver finds the record and leaves the job for later); 6 leaves room for
+ * both on a machine shared with other test files. The malformed messages fail every receive, so
+ * they still end in the dead-letter queue, 6 receives later.
+ */
+const MAX_RECEIVE_COUNT = 6;
 
 /**
  * Room for a busy machine: moto's DynamoDB (two requests a job: the in-progress record, then the
