@@ -134,7 +134,6 @@ export function writeDoc(): void {
     parts.push(`## ${r.title}`, '');
     if (r.summary) parts.push(`**In short:** ${r.summary}`, '');
     parts.push(r.method, '');
-    if (r.order) parts.push(`Order of the runs: ${r.order}.`, '');
     parts.push(
       `Reproduce: \`${r.command}\` (last run ${r.date.slice(0, 10)}, ${r.machine.cpus} x ${r.machine.cpuModel}, Node ${r.machine.node}` +
         `${r.repetitions ? `, ${r.repetitions} repetitions per side` : ''}${load}${r.durationSeconds ? `, ${r.durationSeconds} s in all` : ''}).`,

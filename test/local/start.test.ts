@@ -85,6 +85,7 @@ let appDir: string;
 let ctrlC: { port: number; stateDir: string; run: ReturnType<typeof localCommand> };
 let unknown: { port: number; stateDir: string; run: ReturnType<typeof localCommand> };
 beforeAll(async () => {
+  fs.mkdirSync(path.join(REPO_ROOT, '.tmp'), { recursive: true }); // a fresh clone has none
   appDir = fs.mkdtempSync(path.join(REPO_ROOT, '.tmp', 'tiny-app-'));
   fs.writeFileSync(path.join(appDir, 'cdk.json'), JSON.stringify({ app: 'node app.js' }));
   fs.writeFileSync(path.join(appDir, 'app.js'), TINY_APP);
