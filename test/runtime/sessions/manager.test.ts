@@ -75,6 +75,15 @@ describe('SessionManager', () => {
     return cookieFrom(setCookies());
   }
 
+  /** A visit every 5 minutes for 50 minutes (the clock advanced), so the session never idles out. */
+  async function activeFor50Minutes(sessions: SessionManager, cookie: string): Promise<void> {
+    for (let minute = 5; minute <= 50; minute += 5) {
+      clock.advance(5 * MINUTE);
+      const { req, res } = exchange(cookie);
+      await sessions.save(await sessions.load(req), res);
+    }
+  }
+
   const countOf = (name: string, from = 0) => commands.slice(from).filter((c) => c === name).length;
 
   test('a new visitor with data gets a __Host-, Secure, HttpOnly, SameSite=Lax, Path=/ session cookie with no expiry, after one write', async () => {
@@ -304,11 +313,7 @@ describe('SessionManager', () => {
     // GIVEN a signed-in session 50 minutes into a 1-hour absolute timeout, kept active
     const sessions = manager({ idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, touchIntervalSeconds: 60 });
     let cookie = await started(sessions, { n: 1 }, 'user-1');
-    for (let minute = 5; minute <= 50; minute += 5) {
-      clock.advance(5 * MINUTE);
-      const { req, res } = exchange(cookie);
-      await sessions.save(await sessions.load(req), res);
-    }
+    await activeFor50Minutes(sessions, cookie);
 
     // WHEN the same user changes privilege (a new id, same user), as often as it likes
     const { req, res, setCookies } = exchange(cookie);
@@ -329,11 +334,7 @@ describe('SessionManager', () => {
     // GIVEN an anonymous session 50 minutes old
     const sessions = manager({ idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600, touchIntervalSeconds: 60 });
     const cookie = await started(sessions, { cart: ['pen'] });
-    for (let minute = 5; minute <= 50; minute += 5) {
-      clock.advance(5 * MINUTE);
-      const { req, res } = exchange(cookie);
-      await sessions.save(await sessions.load(req), res);
-    }
+    await activeFor50Minutes(sessions, cookie);
 
     // WHEN a user signs in on it
     const { req, res, setCookies } = exchange(cookie);

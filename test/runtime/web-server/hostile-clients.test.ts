@@ -17,6 +17,7 @@ import * as http from 'http';
 import * as net from 'net';
 import { setTimeout as sleep } from 'timers/promises';
 import { serveWebApp, type RequestHandler, type WebServer, type WebServerOptions } from '../../../runtime/web-server';
+import { writeChunkedBody } from '../../support/chunked-body';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -85,16 +86,7 @@ function chunkedPost(url: string, bytes: number): Promise<number> {
     });
     req.on('error', () => undefined);
     req.on('close', () => resolve(status));
-    const chunk = Buffer.alloc(64 * 1024, 32);
-    let sent = 0;
-    const pump = () => {
-      while (sent < bytes && !req.destroyed) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      if (!req.destroyed) req.end();
-    };
-    pump();
+    writeChunkedBody(req, bytes, 32);
   });
 }
 

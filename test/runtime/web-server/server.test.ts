@@ -10,6 +10,7 @@ import express from 'express';
 import { LIVENESS_PATH, READINESS_PATH, deriveWebTierTimings } from '../../../contracts/web-tier';
 import { serveWebApp, webServerOptionsFromEnv, type RequestHandler, type WebServer, type WebServerOptions } from '../../../runtime/web-server';
 import type { JobLogger } from '../../../runtime/index';
+import { writeChunkedBody } from '../../support/chunked-body';
 
 interface Reply { readonly status: number; readonly body: string; readonly headers: http.IncomingHttpHeaders; readonly reusedSocket: boolean }
 
@@ -35,9 +36,9 @@ function request(url: string, options: { agent?: http.Agent; body?: string; head
 function chunkedPost(url: string, bytes: number): Promise<{ status: number; closed: boolean; sent: number }> {
   return new Promise((resolve) => {
     let status = 0;
-    let sent = 0;
+    let sent = () => 0;
     let settled = false;
-    const done = (closed: boolean) => { if (!settled) { settled = true; resolve({ status, closed, sent }); } };
+    const done = (closed: boolean) => { if (!settled) { settled = true; resolve({ status, closed, sent: sent() }); } };
     const req = http.request(url, { method: 'POST', agent: false, headers: { 'Content-Type': 'application/octet-stream' } }, (res) => {
       status = res.statusCode!;
       res.resume();
@@ -45,15 +46,7 @@ function chunkedPost(url: string, bytes: number): Promise<{ status: number; clos
     });
     req.on('error', () => done(true));
     req.on('close', () => setTimeout(() => done(req.socket?.destroyed ?? true), 50));
-    const chunk = Buffer.alloc(64 * 1024, 120);
-    const pump = () => {
-      while (sent < bytes && !req.destroyed) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      if (!req.destroyed) req.end();
-    };
-    pump();
+    sent = writeChunkedBody(req, bytes, 120);
   });
 }
 
