@@ -296,6 +296,66 @@ try:
 except Exception as e:
     warn('resolve dynamic references ({{resolve:secretsmanager:...}}, {{resolve:ssm:...}}) in CloudFormation', e)
 
+# moto backs up every table a TransactWriteItems names with a deep copy, to roll back a cancelled
+# transaction, so each transaction costs as much as its tables are big (in a drill of a thousand jobs
+# committing to one table, most of moto's time). Back up the items the transaction names instead:
+# the same rollback, at the cost of the transaction. (Applied before the lock below, which then
+# holds both the backup and the transaction.)
+try:
+    import copy as copy_module
+    import moto.dynamodb.models as dynamodb_models
+    from moto.dynamodb.models import DynamoDBBackend as TransactingBackend
+    from moto.dynamodb.models.table import Table as DynamoTable
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    class TablesNotCopied:
+        """moto.dynamodb.models' `copy`, except that a table is not deep-copied: its items are backed up below."""
+        def __getattr__(self, name):
+            return getattr(copy_module, name)
+
+        def deepcopy(self, value, memo=None):
+            return value if isinstance(value, DynamoTable) else copy_module.deepcopy(value, memo)
+
+    def item_key(table, op):
+        attrs = op.get('Item') if 'Item' in op else op.get('Key')
+        if not isinstance(attrs, dict) or table.hash_key_attr not in attrs:
+            return None
+        range_key = None
+        if table.range_key_attr is not None:
+            if table.range_key_attr not in attrs:
+                return None
+            range_key = DynamoType(attrs[table.range_key_attr])
+        return DynamoType(attrs[table.hash_key_attr]), range_key
+
+    original_transact_write_items = TransactingBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        backups = []
+        for entry in transact_items if isinstance(transact_items, list) else []:
+            for op in entry.values() if isinstance(entry, dict) else []:
+                table = self.tables.get(op.get('TableName')) if isinstance(op, dict) else None
+                key = item_key(table, op) if table is not None else None
+                if key is not None:
+                    backups.append((table, key, copy_module.deepcopy(table.get_item(*key))))
+        try:
+            return original_transact_write_items(self, transact_items)
+        except Exception:
+            for table, (hash_key, range_key), item in reversed(backups):
+                if range_key is None:
+                    if item is None:
+                        table.items.pop(hash_key, None)
+                    else:
+                        table.items[hash_key] = item
+                elif item is None:
+                    table.items.get(hash_key, {}).pop(range_key, None)
+                else:
+                    table.items[hash_key][range_key] = item
+            raise
+    dynamodb_models.copy = TablesNotCopied()
+    TransactingBackend.transact_write_items = transact_write_items
+except Exception as e:
+    warn('roll back DynamoDB transactions by their items, not by copies of their tables', e)
+
 # moto's DynamoDB checks a write's condition and applies the write in separate steps, and its
 # server serves requests on threads, so two conditional writes of one item can both pass (a lost
 # update that DynamoDB never allows: it applies each item operation atomically). One lock around

@@ -7,7 +7,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CreateTableCommand, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { MOTO_TESTED_RANGE_TEXT, motoVersion, motoVersionWarning, startMoto } from '../../local/moto';
+import { useLocalAws } from '../support/local-aws';
 
 describe('the moto version check', () => {
   test.each(['5.2.1', '5.2.9', '5.2.10'])('accepts %s, inside the tested range', (version) => {
@@ -45,5 +47,58 @@ describe('the adjustments to moto', () => {
     } finally {
       fs.rmSync(site, { recursive: true, force: true });
     }
+  });
+});
+
+describe('DynamoDB transactions in the embedded AWS', () => {
+  // The launcher backs up the items a transaction names instead of deep-copying its tables (what
+  // made each commit cost as much as the table is big): a cancelled transaction must still leave
+  // every item as it was, in a table with a sort key too, and a transaction that passes applies.
+  const aws = useLocalAws();
+  const s = (v: string): AttributeValue => ({ S: v });
+  const n = (v: number): AttributeValue => ({ N: String(v) });
+
+  async function table(name: string, sortKey: boolean): Promise<string> {
+    await aws.dynamodb.send(new CreateTableCommand({
+      TableName: name,
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, ...(sortKey ? [{ AttributeName: 'sk', KeyType: 'RANGE' as const }] : [])],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, ...(sortKey ? [{ AttributeName: 'sk', AttributeType: 'N' as const }] : [])],
+      BillingMode: 'PAY_PER_REQUEST',
+    }));
+    return name;
+  }
+  const get = async (TableName: string, Key: Record<string, AttributeValue>) =>
+    (await aws.dynamodb.send(new GetItemCommand({ TableName, Key, ConsistentRead: true }))).Item;
+
+  test.each([false, true])('a cancelled transaction leaves every item as it was (sort key: %s); one that passes applies', async (sortKey) => {
+    // GIVEN two items, one to update and one to delete, in a table of other items
+    const name = await table(`tx-${sortKey ? 'sorted' : 'plain'}`, sortKey);
+    const key = (pk: string): Record<string, AttributeValue> => (sortKey ? { pk: s(pk), sk: n(1) } : { pk: s(pk) });
+    for (const pk of ['updated', 'deleted', ...Array.from({ length: 20 }, (_, i) => `other-${i}`)]) {
+      await aws.dynamodb.send(new PutItemCommand({ TableName: name, Item: { ...key(pk), v: n(1) } }));
+    }
+    const writes: TransactWriteItem[] = [
+      { Update: { TableName: name, Key: key('updated'), UpdateExpression: 'SET v = :two', ExpressionAttributeValues: { ':two': n(2) } } },
+      { Delete: { TableName: name, Key: key('deleted') } },
+      { Put: { TableName: name, Item: { ...key('created'), v: n(1) } } },
+    ];
+
+    // WHEN a transaction writes all three and its last check fails (after the writes before it applied in moto)
+    const cancelled = aws.dynamodb.send(new TransactWriteItemsCommand({
+      TransactItems: [...writes, { ConditionCheck: { TableName: name, Key: key('missing'), ConditionExpression: 'attribute_exists(pk)' } }],
+    }));
+
+    // THEN it is cancelled, and the items are as they were
+    await expect(cancelled).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+    expect(await get(name, key('updated'))).toEqual({ ...key('updated'), v: n(1) });
+    expect(await get(name, key('deleted'))).toEqual({ ...key('deleted'), v: n(1) });
+    expect(await get(name, key('created'))).toBeUndefined();
+    expect(await get(name, key('other-7'))).toEqual({ ...key('other-7'), v: n(1) });
+
+    // AND the same writes without the failing check apply
+    await aws.dynamodb.send(new TransactWriteItemsCommand({ TransactItems: writes }));
+    expect(await get(name, key('updated'))).toEqual({ ...key('updated'), v: n(2) });
+    expect(await get(name, key('deleted'))).toBeUndefined();
+    expect(await get(name, key('created'))).toEqual({ ...key('created'), v: n(1) });
   });
 });

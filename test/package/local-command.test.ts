@@ -1,10 +1,13 @@
 /**
  * The local cloud as a user gets it: @cdk-cloud-patterns/local installed as a dev dependency of a
- * scratch CDK app (with the constructs, the runtime for the handler, the CDK CLI and esbuild),
- * whose own cdk.json app composes WorkQueue and LambdaWorker with a handler of its own and a
- * Secrets Manager secret. `npx cdk-cloud-patterns local --smoke`, run in the app's folder, deploys
- * the user's stack into moto and runs every catalog workload it finds through the workload
- * declarations, then stops everything it started.
+ * scratch CDK app (with the constructs, the runtime for the handler, the CDK CLI and esbuild; one
+ * `npm install` of the app's package.json, as a user's clone installs). The app's cdk.json app
+ * has two stacks of the user's own, without any of the catalog's demo stacks: UserStack composes
+ * WorkQueue and LambdaWorker with a handler of its own and a Secrets Manager secret; PlainStack a
+ * LambdaWorker, a FleetWorker and a plain BootstrappedImage group with a service.
+ * `npx cdk-cloud-patterns local --smoke`, run once in the app's folder, deploys both into moto,
+ * runs every catalog workload it finds through the workload declarations, checks each (there are
+ * no demo jobs: its workloads are the check), then stops everything it started.
  */
 import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -39,30 +42,26 @@ worker.function.addEnvironment('API_KEY_ARN', apiKey.secretArn);
 `;
 
 /**
- * A second app, without any of the catalog's demo stacks: a LambdaWorker, a FleetWorker and a
- * plain BootstrappedImage group with a service, as a user composes them. `--smoke` checks what it
- * has: no demo jobs, so its workloads are the check.
+ * The app's second stack: a LambdaWorker, a FleetWorker and a plain BootstrappedImage group with
+ * a service, as a user composes them.
  */
-const PLAIN_APP = `
-const path = require('path');
-const { App, Stack } = require('aws-cdk-lib');
+const PLAIN_STACK = `
 const ec2 = require('aws-cdk-lib/aws-ec2');
-const { BootStep, BootstrappedImage, FleetWorker, LambdaWorker, WorkQueue } = require('cdk-cloud-patterns');
+const { BootStep, BootstrappedImage, FleetWorker } = require('cdk-cloud-patterns');
 
-const app = new App();
-const stack = new Stack(app, 'PlainStack');
-const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
-const handler = path.join(__dirname, '..', 'handler.ts');
-new LambdaWorker(stack, 'Worker', { workQueue: new WorkQueue(stack, 'Jobs'), entry: handler });
-new FleetWorker(stack, 'Farm', { workQueue: new WorkQueue(stack, 'Frames'), entry: handler, vpc, vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
-const image = new BootstrappedImage(stack, 'Image', {
+const plain = new Stack(app, 'PlainStack');
+const vpc = new ec2.Vpc(plain, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+const handler = path.join(__dirname, 'handler.ts');
+new LambdaWorker(plain, 'Worker', { workQueue: new WorkQueue(plain, 'Jobs'), entry: handler });
+new FleetWorker(plain, 'Farm', { workQueue: new WorkQueue(plain, 'Frames'), entry: handler, vpc, vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+const image = new BootstrappedImage(plain, 'Image', {
   vpc,
   steps: [
     BootStep.file('hello-program', { path: '/opt/hello/run.sh', content: '#!/bin/sh\\necho "hello from $BOOT_ROOT"\\nexec sleep 600\\n', mode: '0755' }),
     BootStep.service('hello', { execStart: '/opt/hello/run.sh' }),
   ],
 });
-image.createAutoScalingGroup(stack, 'Group', { vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC }, minCapacity: 1, maxCapacity: 1 });
+image.createAutoScalingGroup(plain, 'Group', { vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC }, minCapacity: 1, maxCapacity: 1 });
 `;
 
 /** Runs `cmd args` in `cwd` to its end, with a bound; the local cloud stops its own children. */
@@ -84,59 +83,69 @@ function run(cmd: string, args: readonly string[], cwd: string, timeoutMs: numbe
 
 describe('npx cdk-cloud-patterns local, in a user\'s CDK app', () => {
   let scratch: string;
+  let smoke: { code: number | null; stdout: string; stderr: string };
+  const failure = () => `exited ${smoke.code}\n--- stderr:\n${smoke.stderr}\n--- stdout (end):\n${smoke.stdout.slice(-5000)}`;
 
   beforeAll(async () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cloud-patterns-local-'));
     // GIVEN the packages packed (each prepack builds it; once per test run) and installed as a user
     // would: the constructs and the runtime, the local cloud as a dev dependency, and its peers
     const packed = await packedPackages();
-    fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', private: true }));
     const dev = pkg.devDependencies as Record<string, string>;
-    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', packed.constructs, packed.runtime,
-      ...['aws-cdk-lib', 'constructs', 'esbuild', ...LOCAL_CLOUD_PEERS].map((name) => `${name}@${dev[name]}`)], scratch);
-    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--save-dev', packed.local], scratch);
+    fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({
+      name: 'user-app', version: '1.0.0', private: true,
+      dependencies: {
+        'cdk-cloud-patterns': `file:${packed.constructs}`,
+        '@cdk-cloud-patterns/runtime': `file:${packed.runtime}`,
+        ...Object.fromEntries(['aws-cdk-lib', 'constructs', 'esbuild'].map((name) => [name, dev[name]])),
+      },
+      devDependencies: {
+        '@cdk-cloud-patterns/local': `file:${packed.local}`,
+        ...Object.fromEntries(LOCAL_CLOUD_PEERS.map((name) => [name, dev[name]])),
+      },
+    }, null, 2));
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], scratch);
     // AND the user's app, as `cdk init` lays it out: cdk.json names the app command
     fs.writeFileSync(path.join(scratch, 'cdk.json'), JSON.stringify({ app: 'node app.js' }));
     fs.writeFileSync(path.join(scratch, 'handler.ts'), USER_HANDLER);
-    fs.writeFileSync(path.join(scratch, 'app.js'), USER_APP);
-  }, 300_000);
+    fs.writeFileSync(path.join(scratch, 'app.js'), `${USER_APP}${PLAIN_STACK}`);
+
+    // WHEN the user runs the package's command in the app's folder
+    smoke = await run('npx', ['--no-install', 'cdk-cloud-patterns', 'local', '--smoke'], scratch, 280_000);
+  }, 420_000);
   afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-  test('deploys the user\'s stacks into moto, secret included, and runs the catalog workloads it finds', async () => {
-    // WHEN the user runs the package's command in the app's folder
-    const out = await run('npx', ['--no-install', 'cdk-cloud-patterns', 'local', '--smoke'], scratch, 280_000);
+  test('installs the local cloud as a dev dependency, beside the constructs and the runtime', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(scratch, 'package.json'), 'utf8'));
+    expect(Object.keys(manifest.devDependencies)).toContain('@cdk-cloud-patterns/local');
+    expect(fs.existsSync(path.join(scratch, 'node_modules', '.bin', 'cdk-cloud-patterns'))).toBe(true);
+  });
 
-    // THEN it deployed the stack with the user's CDK CLI, the secret modelled (not skipped)
-    expect(out.stderr).not.toMatch(/local cloud: could not/);
-    expect(out.stdout).toMatch(/UserStack: CREATE_COMPLETE/);
-    expect(out.stdout).not.toMatch(/not modelled by moto.*AWS::SecretsManager::Secret/);
+  test('deploys the user\'s stacks into moto, secret included, and runs the catalog workloads it finds', () => {
+    // THEN it deployed the stacks with the user's CDK CLI, the secret modelled (not skipped)
+    expect(smoke.stderr).not.toMatch(/local cloud: could not/);
+    expect(smoke.stdout).toMatch(/UserStack: CREATE_COMPLETE/);
+    expect(smoke.stdout).toMatch(/PlainStack: CREATE_COMPLETE/);
+    expect(smoke.stdout).not.toMatch(/not modelled by moto.*AWS::SecretsManager::Secret/);
     // AND it runs the user's own LambdaWorker, found through its declaration
-    expect(out.stdout).toMatch(/UserStack: Lambda Worker\w+ \(index\.handler, nodejs\d+\.x\) <- SQS Jobs\w+/);
-    expect(out.stdout).not.toMatch(/declares workload .* no workload kind/);
+    expect(smoke.stdout).toMatch(/UserStack: Lambda Worker\w+ \(index\.handler, nodejs\d+\.x\) <- SQS Jobs\w+/);
+    expect(smoke.stdout).not.toMatch(/declares workload .* no workload kind/);
     // AND nothing is left running
-    expect(out.stdout).toMatch(/Stopped: no process of the local cloud is left running/);
-    expect(out.code).toBe(0);
-  }, 300_000);
+    expect(smoke.stdout).toMatch(/Stopped: no process of the local cloud is left running/);
+    if (smoke.code !== 0) throw new Error(failure());
+  });
 
-  test('checks what an app without demo jobs has: its LambdaWorker, its FleetWorker and its BootstrappedImage group run and are healthy', async () => {
-    // GIVEN a second app of the user's in a folder of the scratch app (the same installed packages)
-    const plain = path.join(scratch, 'plain-app');
-    fs.mkdirSync(plain);
-    fs.writeFileSync(path.join(plain, 'cdk.json'), JSON.stringify({ app: 'node app.js' }));
-    fs.writeFileSync(path.join(plain, 'app.js'), PLAIN_APP);
-
-    // WHEN the user runs the smoke check there
-    const out = await run('npx', ['--no-install', 'cdk-cloud-patterns', 'local', '--smoke'], plain, 280_000);
-
+  test('checks what an app without demo jobs has: its LambdaWorkers, its FleetWorker and its BootstrappedImage group run and are healthy', () => {
     // THEN it passed on the app's own workloads, each checked, with no word of demo jobs
-    if (out.code !== 0) throw new Error(`exited ${out.code}\n--- stderr:\n${out.stderr}\n--- stdout (end):\n${out.stdout.slice(-5000)}`);
-    expect(out.stdout).toMatch(/smoke: OK: LambdaWorker PlainStack\/WorkerFunction\w+: its deployed mapping feeds it JobsQueue\w+ \(its pollers long-polling, \d+ receives so far\), its handler loaded in a sandbox\./);
-    expect(out.stdout).toMatch(/smoke: OK: FleetWorker group PlainStack\/FarmGroupASG\w+: an agent started for the check with the deployed environment polled PlainStack-FramesQueue\S+ \(\d+ ReceiveMessage calls\)\./);
-    expect(out.stdout).toMatch(/smoke: OK: BootstrappedImage group PlainStack\/GroupASG\w+: 1 of 1 instances booted every step, 1 services running\./);
-    expect(out.stdout).toMatch(/PlainStack: instance i-\w+ of GroupASG\w+ booted: 2 steps/);
-    expect(out.stdout + out.stderr).not.toMatch(/demo jobs/);
-    expect(out.stdout).toMatch(/Stopped: no process of the local cloud is left running/);
-  }, 300_000);
+    if (smoke.code !== 0) throw new Error(failure());
+    expect(smoke.stdout).toMatch(/smoke: OK: LambdaWorker UserStack\/Worker\w+: its deployed mapping feeds it Jobs\w+ \(its pollers long-polling, \d+ receives so far\), its handler loaded in a sandbox\./);
+    expect(smoke.stdout).toMatch(/smoke: OK: LambdaWorker PlainStack\/WorkerFunction\w+: its deployed mapping feeds it JobsQueue\w+ \(its pollers long-polling, \d+ receives so far\), its handler loaded in a sandbox\./);
+    expect(smoke.stdout).toMatch(/smoke: OK: FleetWorker group PlainStack\/FarmGroupASG\w+: an agent started for the check with the deployed environment polled PlainStack-FramesQueue\S+ \(\d+ ReceiveMessage calls\)\./);
+    expect(smoke.stdout).toMatch(/smoke: OK: BootstrappedImage group PlainStack\/GroupASG\w+: 1 of 1 instances booted every step, 1 services running\./);
+    expect(smoke.stdout).toMatch(/PlainStack: instance i-\w+ of GroupASG\w+ booted: 2 steps/);
+    expect(smoke.stdout + smoke.stderr).not.toMatch(/demo jobs/);
+    expect(smoke.stdout).toMatch(/Stopped: no process of the local cloud is left running/);
+  });
 
   test('says which package to install when one the local cloud needs is missing', () => {
     expect(LOCAL_CLOUD_PEERS).toEqual(['aws-cdk']);
