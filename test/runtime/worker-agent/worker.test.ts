@@ -124,9 +124,12 @@ describe('the worker agent', () => {
     const eager = await receivesToDrain(0);
     const batched = await receivesToDrain(100);
 
-    // THEN the waiting one needs well under half the receives
-    expect(eager).toBeGreaterThanOrEqual(25);
-    expect(batched).toBeLessThan(eager / 2);
+    // THEN the waiting one filled at least 3 slots per receive on average, and needed fewer receives
+    // than the eager one. (How many the eager one needs depends on the machine's load: while its
+    // receive is slow, more slots free, and its next receive takes several. So its count is not
+    // a fixed figure; the waiting one's bound holds however slow the receives are.)
+    expect(batched).toBeLessThanOrEqual(jobs.length / 3);
+    expect(eager).toBeGreaterThan(batched);
   });
 
   test('keeps a long job hidden past the visibility timeout with heartbeats, so no other worker runs it', async () => {
