@@ -14,6 +14,7 @@ import * as path from 'path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { START_HOOK_EXPORT } from '../../contracts/web-tier';
+import { cachedBuildSync } from './bundle-cache';
 
 /** Lets bundled CommonJS dependencies call `require` inside an ES module (agent programs). */
 export const ESM_REQUIRE_BANNER =
@@ -223,12 +224,13 @@ export interface AgentBundleOptions {
 function bundleProgram(contents: string, userEntry: string, sourcefile: string, outDir: string, options: AgentBundleOptions): void {
   const esbuild = loadEsbuild(options.what ?? 'FleetWorker', userEntry);
   fs.rmSync(outDir, { recursive: true, force: true });
-  esbuild.buildSync({
+  // Through the bundle cache when CDK_CLOUD_PATTERNS_BUNDLE_CACHE names one (./bundle-cache.ts).
+  cachedBuildSync(esbuild, {
     ...AGENT_ESBUILD_OPTIONS,
     ...options.esbuild,
     stdin: { contents, resolveDir: path.dirname(userEntry), sourcefile, loader: 'js' },
     outfile: path.join(outDir, AGENT_PROGRAM_FILE),
-  });
+  }, outDir);
 }
 
 /** Bundles the agent program for the job handler in `handlerEntry` into `outDir/index.mjs`. */
