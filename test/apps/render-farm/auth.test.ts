@@ -37,7 +37,6 @@ function signedByMoto(payloads: readonly Record<string, unknown>[]): string[] {
   ].join('\n');
   return JSON.parse(execFileSync(findMotoPython(), ['-c', script], { input: JSON.stringify(payloads), encoding: 'utf8' })) as string[];
 }
-const motoSigned = (payload: Record<string, unknown>) => signedByMoto([payload])[0]!;
 
 /** An RS256 JWT of `payload`, kid "dummy", signed with `key` (not the pool's). */
 function sign(payload: Record<string, unknown>, key: KeyObject): string {
@@ -60,25 +59,40 @@ beforeAll(async () => {
 afterAll(() => cognito?.destroy());
 
 describe('the render farm\'s token check', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  /** The tokens signed by moto's code, by case: one Python run signs them all (it loads moto's Cognito, about a CPU second). */
+  const motoPayloads: Record<string, () => Record<string, unknown>> = {
+    'the same claims': () => claims,
+    'another issuer (a pool of another region)': () => ({ ...claims, iss: `https://cognito-idp.eu-west-1.amazonaws.com/${poolId}` }),
+    'another audience (another app client)': () => ({ ...claims, aud: 'another-client-id' }),
+    'another use (an access token)': () => ({ ...claims, token_use: 'access', client_id: clientId }),
+    'an expiry in the past': () => ({ ...claims, iat: now() - 7200, exp: now() - 3600 }),
+  };
+  const motoSigned: Record<string, string> = {};
+  beforeAll(() => {
+    const cases = Object.keys(motoPayloads);
+    const tokens = signedByMoto(cases.map((c) => motoPayloads[c]!()));
+    cases.forEach((c, i) => { motoSigned[c] = tokens[i]!; });
+  });
+
   test('verifies the ID token a sign-in returns, against the pool\'s JWKS from the endpoint, and gives the user\'s sub', async () => {
     const user = await auth.verifyIdToken(realToken);
     expect(user).toEqual({ sub: claims.sub, username: 'alice' });
     expect(await auth.signIn('alice', PASSWORD)).toEqual(user);
     // The same claims signed again with moto's key verify too: the refusals below differ from a real token in one thing only
-    expect(await auth.verifyIdToken(motoSigned(claims))).toEqual(user);
+    expect(await auth.verifyIdToken(motoSigned['the same claims']!)).toEqual(user);
   });
 
-  const now = () => Math.floor(Date.now() / 1000);
   test.each([
     ['a signature by another key', () => sign(claims, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey)],
     ['a tampered payload (another sub, the old signature)', () => {
       const [h, , s] = realToken.split('.');
       return `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url')}.${s}`;
     }],
-    ['another issuer (a pool of another region)', () => motoSigned({ ...claims, iss: `https://cognito-idp.eu-west-1.amazonaws.com/${poolId}` })],
-    ['another audience (another app client)', () => motoSigned({ ...claims, aud: 'another-client-id' })],
-    ['another use (an access token)', () => motoSigned({ ...claims, token_use: 'access', client_id: clientId })],
-    ['an expiry in the past', () => motoSigned({ ...claims, iat: now() - 7200, exp: now() - 3600 })],
+    ['another issuer (a pool of another region)', () => motoSigned['another issuer (a pool of another region)']!],
+    ['another audience (another app client)', () => motoSigned['another audience (another app client)']!],
+    ['another use (an access token)', () => motoSigned['another use (an access token)']!],
+    ['an expiry in the past', () => motoSigned['an expiry in the past']!],
     ['no signature (alg none)', () => `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'dummy' })).toString('base64url')}.${realToken.split('.')[1]}.`],
   ])('fails when the token has %s', async (_what, token) => {
     await expect(auth.verifyIdToken(token())).rejects.toThrow(AuthError);
