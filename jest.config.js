@@ -13,6 +13,8 @@ module.exports = {
   // Known slow files first, so none starts last on a fresh clone (no timing cache yet).
   testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
   testTimeout: 60_000,
+  // In the project, not the temporary folder: npm test points TMPDIR at a scratch folder it removes (scripts/test.ts).
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   // Four workers on this 2-core machine: many files wait on emulators and child processes (the
   // worker-agent files use a quarter to a third of a core), so more files than cores fill that
   // time. Measured with npm test (the type-check and the lint beside jest): jest 245 s with three

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { binOf, runTestCommand, type SideCheck } from '../../scripts/test';
+import { binOf, memoryScratchDir, runTestCommand, SCRATCH_PREFIX, type SideCheck } from '../../scripts/test';
 
 let dir: string;
 let marker: string;
@@ -78,5 +78,39 @@ describe('the programs npm test runs', () => {
 
   test('a command the package does not have is named in the error', () => {
     expect(() => binOf('typescript', 'nope')).toThrow('typescript has no "nope" command in its package.json bin');
+  });
+});
+
+describe('jest\'s scratch folder', () => {
+  test('is a new folder in the memory-backed file system, named in TMPDIR for jest, and gone when jest ends', async () => {
+    // GIVEN a stand-in for /dev/shm holding a folder of a run killed two days ago
+    const shm = fs.mkdtempSync(path.join(dir, 'shm-'));
+    const killed = path.join(shm, `${SCRATCH_PREFIX}old`);
+    fs.mkdirSync(killed);
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    fs.utimesSync(killed, twoDaysAgo, twoDaysAgo);
+    const seen = path.join(dir, 'jest-tmpdir');
+    const jest = path.join(dir, 'jest-tmpdir.js');
+    fs.writeFileSync(jest, `const fs = require('fs'), t = require('os').tmpdir(); fs.writeFileSync(${JSON.stringify(seen)}, [t, fs.existsSync(t), (fs.statSync(t).mode & 0o7777).toString(8)].join('\\n'));`);
+    let made: string | undefined;
+
+    // WHEN npm test runs jest with it
+    const code = await runTestCommand({
+      tools: () => 0, sideChecks: () => [], jest: { script: jest, args: [] }, log: () => undefined,
+      scratchDir: () => (made = memoryScratchDir(shm, 0)),
+    });
+
+    // THEN jest's temporary folder was the new folder, which existed while jest ran (open to every
+    // user, as /tmp is) and is gone now, and the killed run's folder is gone too
+    expect(code).toBe(0);
+    expect(made).toMatch(new RegExp(`^${shm}/${SCRATCH_PREFIX}`));
+    expect(fs.readFileSync(seen, 'utf8').split('\n')).toEqual([made, 'true', '1777']);
+    expect(fs.existsSync(made!)).toBe(false);
+    expect(fs.readdirSync(shm)).toEqual([]);
+  });
+
+  test('is none (the system\'s temporary folder) without the file system, or without room in it', () => {
+    expect(memoryScratchDir(path.join(dir, 'no-such-shm'))).toBeUndefined();
+    expect(memoryScratchDir(dir, Number.MAX_SAFE_INTEGER)).toBeUndefined();
   });
 });
