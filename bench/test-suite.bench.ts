@@ -107,7 +107,7 @@ export async function run(): Promise<BenchOutcome> {
       'No peer: there is no other test setup of this project to compare with.',
       'The whole output of the run is written to .tmp/bench-test-suite.log (not committed).',
       `The slowest files, longest first: ${files.slice(0, SLOWEST).map((f) => `${f.file} ${s1(f.seconds)} s`).join('; ') || 'none (no report)'}.`,
-      `Shared machine (2 cores, other engineers' tests at the same time): 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after. A file's time includes waiting for a core.`,
+      `1-minute load average ${loadBefore.toFixed(1)} before the run (other work on the machine) and ${loadAfter.toFixed(1)} at its end, which counts the suite's own processes (jest's workers, the emulators, the programs the drills start). A file's time includes waiting for a core.`,
     ],
   };
 }
