@@ -19,6 +19,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildLambdaRuntime } from '../local/lambda-runner';
+import { BUILD_NO_CHECK_ENV } from './pack';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -26,10 +27,15 @@ const ROOT = path.join(__dirname, '..');
 const PACKAGES = { lib: ROOT, runtime: path.join(ROOT, 'runtime'), local: path.join(ROOT, 'local') } as const;
 type PackageName = keyof typeof PACKAGES;
 
+/** tsc's arguments for a package's build; the test suite's pack emits without type-checking (scripts/pack.ts, BUILD_NO_CHECK_ENV). */
+export function tscArgs(dir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  return [require.resolve('typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.build.json'), ...(env[BUILD_NO_CHECK_ENV] === '1' ? ['--noCheck'] : [])];
+}
+
 function tsc(dir: string): void {
   const dist = path.join(dir, 'dist');
   fs.rmSync(dist, { recursive: true, force: true });
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, tscArgs(dir), { stdio: 'inherit' });
 }
 
 /** jsii: tsc with jsii's checks, the same dist/ layout, and the assembly `.jsii` next to package.json. */
@@ -63,10 +69,12 @@ function build(name: PackageName): void {
   console.log(`built ${name === 'lib' ? 'cdk-cloud-patterns' : `@cdk-cloud-patterns/${name}`} into ${path.relative(ROOT, path.join(dir, 'dist')) || 'dist'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-const asked = process.argv.slice(2);
-const unknown = asked.filter((a) => !(a in PACKAGES));
-if (unknown.length > 0) {
-  console.error(`scripts/build.ts: unknown package ${unknown.join(', ')}: give any of ${Object.keys(PACKAGES).join(', ')} (or nothing, for all)`);
-  process.exit(2);
+if (require.main === module) {
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((a) => !(a in PACKAGES));
+  if (unknown.length > 0) {
+    console.error(`scripts/build.ts: unknown package ${unknown.join(', ')}: give any of ${Object.keys(PACKAGES).join(', ')} (or nothing, for all)`);
+    process.exit(2);
+  }
+  for (const name of (asked.length > 0 ? asked : Object.keys(PACKAGES)) as PackageName[]) build(name);
 }
-for (const name of (asked.length > 0 ? asked : Object.keys(PACKAGES)) as PackageName[]) build(name);

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CreateTableCommand, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { MOTO_TESTED_RANGE_TEXT, motoVersion, motoVersionWarning, startMoto } from '../../local/moto';
 import { useLocalAws } from '../support/local-aws';
 
@@ -100,5 +101,41 @@ describe('DynamoDB transactions in the embedded AWS', () => {
     expect(await get(name, key('updated'))).toEqual({ ...key('updated'), v: n(2) });
     expect(await get(name, key('deleted'))).toBeUndefined();
     expect(await get(name, key('created'))).toEqual({ ...key('created'), v: n(1) });
+  });
+});
+
+describe('SQS queues in the embedded AWS', () => {
+  // The launcher gives moto's queues views of their messages that read the clock once (moto read it
+  // through datetime arithmetic for every message, so each send cost as much as the queue held):
+  // what is visible, in flight and delayed must be what SQS says.
+  const aws = useLocalAws();
+
+  test('count and hand out only the visible messages: not one in flight, nor one delayed; the latest receipt handle deletes its message', async () => {
+    // GIVEN a queue of five messages, one of them delayed, with one received (in flight)
+    const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: 'views' }));
+    for (const body of ['a', 'b', 'c', 'd']) await aws.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body }));
+    await aws.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'later', DelaySeconds: 60 }));
+    const first = (await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 60 }))).Messages!;
+    const counts = async () => (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }))).Attributes;
+
+    // THEN the counts say so
+    expect(await counts()).toMatchObject({ ApproximateNumberOfMessages: '3', ApproximateNumberOfMessagesNotVisible: '1', ApproximateNumberOfMessagesDelayed: '1' });
+
+    // AND a receive hands out the three visible ones only
+    const rest = (await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }))).Messages!;
+    expect(rest.map((m) => m.Body).sort()).toEqual(['a', 'b', 'c', 'd'].filter((b) => b !== first[0]!.Body));
+    expect(await counts()).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '4', ApproximateNumberOfMessagesDelayed: '1' });
+
+    // WHEN one is made visible again and received anew (a new receipt handle), and two are deleted
+    await aws.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: first[0]!.ReceiptHandle, VisibilityTimeout: 0 }));
+    const again = (await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }))).Messages!;
+    expect(again.map((m) => m.Body)).toEqual([first[0]!.Body]);
+    expect(again[0]!.ReceiptHandle).not.toBe(first[0]!.ReceiptHandle);
+    await aws.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: again[0]!.ReceiptHandle }));
+    await aws.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: rest[0]!.ReceiptHandle }));
+
+    // THEN those two are gone, and a handle no message had is refused
+    expect(await counts()).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '2', ApproximateNumberOfMessagesDelayed: '1' });
+    await expect(aws.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: 'not-a-handle' }))).rejects.toMatchObject({ name: expect.stringMatching(/ReceiptHandleIsInvalid/) });
   });
 });

@@ -2,9 +2,10 @@
  * The pack's report (scripts/pack.ts): npm pack --json prints the prepack scripts' lines before
  * its JSON report; the tarballs are read from the report, and a report without a package, or
  * without JSON, fails naming what is missing. (The pack itself runs in every `npm test`, for
- * test/package/*.)
+ * test/package/*.) Its builds emit without tsc's type-check, which the same `npm test` runs.
  */
-import { tarballsFromReport } from '../../scripts/pack';
+import { tscArgs } from '../../scripts/build';
+import { packEnv, tarballsFromReport } from '../../scripts/pack';
 
 const report = (names: string[]) => JSON.stringify(names.map((name) => ({ name, filename: `${name.replace('@', '').replace('/', '-')}-0.1.0.tgz` })), null, 2);
 
@@ -22,5 +23,13 @@ describe('the pack\'s report', () => {
     expect(() => tarballsFromReport('/packs', report(['cdk-cloud-patterns', '@cdk-cloud-patterns/runtime'])))
       .toThrow("npm pack's report has no @cdk-cloud-patterns/local (it has cdk-cloud-patterns, @cdk-cloud-patterns/runtime)");
     expect(() => tarballsFromReport('/packs', 'npm ERR! something\n')).toThrow(/npm pack printed no JSON report:\nnpm ERR! something/);
+  });
+});
+
+describe('the pack\'s builds', () => {
+  test('emit the runtime and the local cloud without tsc\'s type-check (npm test runs it); a build of its own checks', () => {
+    expect(tscArgs('/repo/runtime', packEnv({ PATH: '/bin' }))).toEqual([expect.stringMatching(/typescript\/bin\/tsc$/), '-p', '/repo/runtime/tsconfig.build.json', '--noCheck']);
+    expect(tscArgs('/repo/runtime', { PATH: '/bin' })).toEqual([expect.stringMatching(/typescript\/bin\/tsc$/), '-p', '/repo/runtime/tsconfig.build.json']);
+    expect(packEnv({ PATH: '/bin' })).toMatchObject({ PATH: '/bin', npm_config_loglevel: 'error' });
   });
 });
