@@ -75,9 +75,16 @@ function reviewedVpc(stack: Stack, key: kms.IKey): ec2.Vpc {
  * log archive) in one, the compute (the web tier and the workers) in another, which imports the
  * data by interface (`from<Name>Attributes`) and gets the same scoped grants.
  */
+const outdirs: string[] = [];
+afterAll(() => {
+  for (const dir of outdirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function userApp(hardened: boolean) {
   process.env.CDK_VALIDATION = 'false';
-  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'packs-')) });
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'packs-'));
+  outdirs.push(outdir);
+  const app = new App({ outdir });
   const env = { account: '123456789012', region: 'eu-west-1' };
   const harden = <T>(props: T): T | Record<string, never> => (hardened ? props : {});
 

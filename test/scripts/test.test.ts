@@ -1,12 +1,14 @@
 /**
  * `npm test`'s runner (scripts/test.ts), with small Node programs standing in for tsc, ESLint and
  * jest: the checks beside jest decide the exit code as jest does, their output is held and shown
- * only when they fail, and nothing starts when the test tools are missing.
+ * only when they fail, and nothing starts when the test tools are missing. Jest gets a scratch
+ * folder, and the folder of the tests' Python ahead of a version manager's shims.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { binOf, memoryScratchDir, runTestCommand, SCRATCH_PREFIX, type SideCheck } from '../../scripts/test';
+import { execFileSync } from 'child_process';
+import { binOf, memoryScratchDir, pythonFirstPath, runTestCommand, SCRATCH_PREFIX, type SideCheck } from '../../scripts/test';
 
 let dir: string;
 let marker: string;
@@ -112,5 +114,38 @@ describe('jest\'s scratch folder', () => {
   test('is none (the system\'s temporary folder) without the file system, or without room in it', () => {
     expect(memoryScratchDir(path.join(dir, 'no-such-shm'))).toBeUndefined();
     expect(memoryScratchDir(dir, Number.MAX_SAFE_INTEGER)).toBeUndefined();
+  });
+});
+
+describe('jest\'s PATH', () => {
+  test('has the folder of the Python that python3 runs just before the folder python3 was found in (pyenv\'s shims), the rest in order', () => {
+    // GIVEN a PATH whose python3 is a shim, and the Python's own folder
+    const [tools, shims, real] = ['tools', 'shims', 'real'].map((d) => fs.mkdtempSync(path.join(dir, `${d}-`)));
+    fs.writeFileSync(path.join(shims!, 'python3'), '');
+    const PATH = [tools, shims, '/usr/bin'].join(path.delimiter);
+    // THEN
+    expect(pythonFirstPath(PATH, () => real)).toBe([tools, real, shims, '/usr/bin'].join(path.delimiter));
+    // AND it is unchanged when python3 already runs from its own folder, or cannot be asked
+    expect(pythonFirstPath(PATH, () => shims)).toBe(PATH);
+    expect(pythonFirstPath(PATH, () => undefined)).toBe(PATH);
+    expect(pythonFirstPath(PATH, () => 'relative/bin')).toBe(PATH);
+  });
+
+  test('runs the same Python and moto as before, from the folder Python says it runs from', () => {
+    const PATH = process.env.PATH ?? '';
+    const now = pythonFirstPath(PATH);
+    const executable = (p: string) => execFileSync('python3', ['-c', 'import sys, moto; print(sys.executable, moto.__version__)'], { encoding: 'utf8', env: { ...process.env, PATH: p } }).trim();
+    expect(executable(now)).toBe(executable(PATH));
+    const pythonDir = path.dirname(executable(now).split(' ')[0]!);
+    expect(now.split(path.delimiter)).toContain(pythonDir);
+  });
+
+  test('is the one npm test gives jest', async () => {
+    const seen = path.join(dir, 'jest-path');
+    const jest = path.join(dir, 'jest-path.js');
+    fs.writeFileSync(jest, `require('fs').writeFileSync(${JSON.stringify(seen)}, process.env.PATH);`);
+    const code = await runTestCommand({ tools: () => 0, sideChecks: () => [], jest: { script: jest, args: [] }, log: () => undefined, jestPath: (PATH) => `/python/bin${path.delimiter}${PATH}` });
+    expect(code).toBe(0);
+    expect(fs.readFileSync(seen, 'utf8')).toBe(`/python/bin${path.delimiter}${process.env.PATH}`);
   });
 });

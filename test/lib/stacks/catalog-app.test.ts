@@ -1,7 +1,9 @@
 /**
  * Every stack of the catalog app, checked the way `cdk synth` checks it: cdk-nag's AwsSolutions
  * and Serverless packs with CDK's built-in validation on, cfn-lint over every template, and one
- * hash-masked snapshot per stack.
+ * hash-masked snapshot per stack. ImageBootstrapStack's bake mode (an app of its own: the catalog
+ * deploys boot mode) is checked the same way here, in the same file: CDK's validation engine
+ * costs about 5 s of CPU to load in each test file that uses it, and cfn-lint 1.5 s to start.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -14,6 +16,7 @@ import { LOCAL_CLOUD_CONTEXT } from '../../../contracts/local-cloud';
 import { VISIBILITY_TIMEOUT_ENV } from '../../../contracts/work-queue';
 import { LOCAL_FLEET_VISIBILITY_SECONDS, addCatalogStacks } from '../../../lib/stacks/catalog-app';
 import { PLAIN_HTTP_DEMO_CONTEXT } from '../../../lib/stacks/demo-resources';
+import { ImageBootstrapStack } from '../../../lib/stacks/image-bootstrap-stack';
 import { RenderFarmStack } from '../../../lib/stacks/render-farm-stack';
 import { addCatalogChecks, snapshotTemplate } from '../../../lib/testing';
 import { REPO_ROOT } from '../../support/paths';
@@ -22,6 +25,8 @@ import { REPO_ROOT } from '../../support/paths';
 describe('the catalog app', () => {
   let outdir: string;
   let app: App;
+  let bakeOutdir: string;
+  let bakeApp: App;
 
   beforeAll(() => {
     // GIVEN the app as bin/app.ts builds it, with CDK's own template validation on, and plain HTTP
@@ -31,8 +36,15 @@ describe('the catalog app', () => {
     app = new App({ outdir, context: { [PLAIN_HTTP_DEMO_CONTEXT]: 'true' } });
     addCatalogStacks(app);
     addCatalogChecks(app);
+    // AND ImageBootstrapStack in bake mode, with its generated secret, in an app of its own
+    bakeOutdir = fs.mkdtempSync(path.join(os.tmpdir(), 'image-bake-'));
+    bakeApp = new App({ outdir: bakeOutdir });
+    new ImageBootstrapStack(bakeApp, 'ImageBakeStack', { bake: true, withGeneratedSecret: true });
+    addCatalogChecks(bakeApp);
   });
-  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+  afterAll(() => {
+    for (const dir of [outdir, bakeOutdir]) fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   test('synthesizes with no unacknowledged cdk-nag finding, every acknowledgement with a reason', () => {
     // WHEN it synthesizes (a finding would throw here, with the report)
@@ -51,11 +63,23 @@ describe('the catalog app', () => {
     expect(errors).toEqual([]);
   });
 
-  test('passes cfn-lint on every template with zero findings', () => {
-    const templates = fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json')).map((f) => path.join(outdir, f));
+  test('synthesizes ImageBootstrapStack in bake mode (pipeline, AMI parameter, generated secret) with no unacknowledged cdk-nag finding and CloudFormation validation on', () => {
+    // WHEN it synthesizes (a finding would throw here, with the report)
+    const assembly = bakeApp.synth();
+    // THEN
+    expect(assembly.stacks.map((s) => s.stackName)).toEqual(['ImageBakeStack']);
+    expect(Object.values(assembly.stacks[0]!.template.Resources as Record<string, { Type: string }>).map((r) => r.Type))
+      .toEqual(expect.arrayContaining(['AWS::ImageBuilder::ImagePipeline', 'AWS::SecretsManager::Secret']));
+  });
+
+  test('passes cfn-lint on every template with zero findings, and on bake mode\'s', () => {
+    const templatesOf = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.template.json')).map((f) => path.join(dir, f));
+    const templates = templatesOf(outdir);
     expect(templates.length).toBe(app.node.children.filter((c) => c instanceof Stack).length);
+    const bake = templatesOf(bakeOutdir);
+    expect(bake.map((f) => path.basename(f))).toEqual(['ImageBakeStack.template.json']);
     // cfn-lint exits non-zero on any finding; its output names the rule and the resource
-    const run = () => execFileSync('cfn-lint', ['--config-file', path.join(REPO_ROOT, '.cfnlintrc.yaml'), '--', ...templates], { encoding: 'utf8', stdio: 'pipe' });
+    const run = () => execFileSync('cfn-lint', ['--config-file', path.join(REPO_ROOT, '.cfnlintrc.yaml'), '--', ...templates, ...bake], { encoding: 'utf8', stdio: 'pipe' });
     expect(run).not.toThrow();
   });
 
@@ -94,11 +118,16 @@ describe('the catalog checks', () => {
   test('fail synth on a finding, naming the rule', () => {
     // GIVEN a queue without a dead-letter queue, TLS or encryption
     process.env.CDK_VALIDATION = 'false';
-    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'nag-')) });
-    new sqs.Queue(new Stack(app, 'Careless'), 'Queue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
-    addCatalogChecks(app);
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag-'));
+    try {
+      const app = new App({ outdir });
+      new sqs.Queue(new Stack(app, 'Careless'), 'Queue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+      addCatalogChecks(app);
 
-    // WHEN it synthesizes THEN cdk-nag stops it
-    expect(() => app.synth()).toThrow(/AwsSolutions-SQS3|AwsSolutions-SQS4/);
+      // WHEN it synthesizes THEN cdk-nag stops it
+      expect(() => app.synth()).toThrow(/AwsSolutions-SQS3|AwsSolutions-SQS4/);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,67 +1,19 @@
 /**
- * ImageBootstrapStack as it deploys: cdk-nag (AwsSolutions and Serverless) clean through the
- * catalog's checks, cfn-lint clean in boot and bake mode (the catalog test covers boot mode and
- * holds the stack's snapshot), and the properties a reviewer looks for first.
+ * ImageBootstrapStack as it deploys: the properties a reviewer looks for first. Checked as `cdk
+ * synth` checks it (cdk-nag's AwsSolutions and Serverless packs, CDK's built-in validation,
+ * cfn-lint) in boot mode and in bake mode by test/lib/stacks/catalog-app.test.ts, which also holds
+ * the stack's snapshot.
  */
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { App, type CfnResource, type cx_api as cxapi } from 'aws-cdk-lib';
+import { App, type CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { ImageBootstrapStack, type ImageBootstrapStackProps } from '../../../lib/stacks/image-bootstrap-stack';
-import { addCatalogChecks } from '../../../lib/testing/checks';
 import '../image-bootstrap/support/template'; // CDK_VALIDATION=false for the template tests
 
 function newStack(props: ImageBootstrapStackProps = {}, app = new App()) {
   const stack = new ImageBootstrapStack(app, 'ImageBootstrapStack', props);
   return { app, stack, template: Template.fromStack(stack) };
 }
-
-/** Runs cfn-lint on synthesized templates; returns its findings (empty when clean). */
-function cfnLint(templateFiles: string[]): string {
-  const result = spawnSync('cfn-lint', ['--format', 'parseable', ...templateFiles], { encoding: 'utf8' });
-  if (result.error) throw new Error(`cfn-lint is not installed (${result.error.message}): pip install cfn-lint`);
-  return (result.stdout + result.stderr).trim();
-}
-
-describe('ImageBootstrapStack, synthesized as `cdk synth` does it (boot and bake mode)', () => {
-  // One synth for both checks: CloudFormation schema validation on, cdk-nag's packs added.
-  let outdir: string;
-  let synth: () => cxapi.CloudAssembly;
-  beforeAll(() => {
-    const saved = process.env.CDK_VALIDATION;
-    delete process.env.CDK_VALIDATION;
-    outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'image-bootstrap-synth-'));
-    const app = new App({ outdir });
-    new ImageBootstrapStack(app, 'ImageBootstrapStack');
-    new ImageBootstrapStack(app, 'ImageBakeStack', { bake: true, withGeneratedSecret: true });
-    addCatalogChecks(app);
-    let assembly: cxapi.CloudAssembly | undefined;
-    let error: unknown;
-    try {
-      assembly = app.synth();
-    } catch (e) {
-      error = e;
-    } finally {
-      process.env.CDK_VALIDATION = saved;
-    }
-    synth = () => {
-      if (error) throw error;
-      return assembly!;
-    };
-  });
-  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
-
-  test('passes cdk-nag (AwsSolutions, Serverless) and CloudFormation validation: unacknowledged findings would throw', () => {
-    expect(synth().stacks.map((s) => s.stackName).sort()).toEqual(['ImageBakeStack', 'ImageBootstrapStack']);
-  });
-
-  test('passes cfn-lint', () => {
-    expect(cfnLint(synth().stacks.map((s) => path.join(outdir, s.templateFile)))).toBe('');
-  });
-});
 
 describe('ImageBootstrapStack', () => {
   test('runs one instance in public subnets without NAT gateways, and waits for its boot signal', () => {
