@@ -11,7 +11,7 @@
  * on a one-stack app (`cdk-cloud-patterns local`, the same main() as `npm start`, whose synthesis
  * takes a second where the catalog's takes several), and bad input that must fail clearly before
  * anything is left running (the catalog's `npm start`). The `--smoke` exit path runs from the packed
- * package in test/package/local-command.test.ts.
+ * package in test/package/packed.test.ts.
  */
 import * as fs from 'fs';
 import * as net from 'net';

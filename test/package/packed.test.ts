@@ -1,19 +1,29 @@
 /**
  * The packages as users get them: `npm pack` of the three, installed as a user would.
  * - A CDK app installs the constructs (`cdk-cloud-patterns`) next to aws-cdk-lib, constructs and
- *   esbuild, and the runtime for its handler code: a user's app composing WorkQueue, LambdaWorker
- *   and FleetWorker synthesizes, the bundled handler runs, and the user's AWS SDK client and the
- *   runtime's are one copy. The constructs package brings no dependency of its own (no SDK client).
+ *   esbuild, the runtime for its handler code, and the local cloud (@cdk-cloud-patterns/local) as
+ *   a dev dependency with the CDK CLI: one `npm install` of the app's package.json, as a user's
+ *   clone installs, shared by the checks below (an install of aws-cdk-lib costs about 7 s of CPU).
+ *   - A user's app composing WorkQueue, LambdaWorker and FleetWorker synthesizes, the bundled
+ *     handler runs, and the user's AWS SDK client and the runtime's are one copy. The constructs
+ *     package brings no dependency of its own (no SDK client).
+ *   - Without esbuild, or without the runtime, a worker built from `entry` says what to install.
+ *   - `npx cdk-cloud-patterns local --smoke`, run once in the app's folder, deploys the app's two
+ *     stacks of the user's own, without any of the catalog's demo stacks, into moto: UserStack
+ *     composes WorkQueue and LambdaWorker with a handler of its own and a Secrets Manager secret;
+ *     PlainStack a LambdaWorker, a FleetWorker and a plain BootstrappedImage group with a service.
+ *     It runs every catalog workload it finds through the workload declarations, checks each
+ *     (there are no demo jobs: its workloads are the check), then stops everything it started.
+ *     (It runs after the checks that move packages aside, never beside them.)
  * - A handler project installs only the runtime: no aws-cdk-lib, no constructs, and its handler
  *   bundles and runs.
- * - Without esbuild, or without the runtime, a worker built from `entry` says what to install.
- * (The local cloud's package, as a dev dependency: test/package/local-command.test.ts.)
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
+import { LOCAL_CLOUD_PEERS, missingPackages } from '../../local/cli';
 import { packedPackages, type PackedPackages } from '../support/packed-package';
 import { REPO_ROOT } from '../support/paths';
 
@@ -45,6 +55,44 @@ new FleetWorker(stack, 'Farm', { workQueue: jobs, entry: path.join(__dirname, 'h
 app.synth();
 `;
 
+const LOCAL_APP = `
+const path = require('path');
+const { App, Stack } = require('aws-cdk-lib');
+const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
+const { WorkQueue, LambdaWorker } = require('cdk-cloud-patterns');
+
+const app = new App();
+const stack = new Stack(app, 'UserStack');
+const jobs = new WorkQueue(stack, 'Jobs');
+const worker = new LambdaWorker(stack, 'Worker', { workQueue: jobs, entry: path.join(__dirname, 'handler.ts') });
+const apiKey = new secretsmanager.Secret(stack, 'ApiKey', { generateSecretString: { excludePunctuation: true } });
+apiKey.grantRead(worker.function);
+worker.function.addEnvironment('API_KEY_ARN', apiKey.secretArn);
+`;
+
+/**
+ * The app's second stack: a LambdaWorker, a FleetWorker and a plain BootstrappedImage group with
+ * a service, as a user composes them.
+ */
+const PLAIN_STACK = `
+const ec2 = require('aws-cdk-lib/aws-ec2');
+const { BootStep, BootstrappedImage, FleetWorker } = require('cdk-cloud-patterns');
+
+const plain = new Stack(app, 'PlainStack');
+const vpc = new ec2.Vpc(plain, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }], restrictDefaultSecurityGroup: false });
+const handler = path.join(__dirname, 'handler.ts');
+new LambdaWorker(plain, 'Worker', { workQueue: new WorkQueue(plain, 'Jobs'), entry: handler });
+new FleetWorker(plain, 'Farm', { workQueue: new WorkQueue(plain, 'Frames'), entry: handler, vpc, vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+const image = new BootstrappedImage(plain, 'Image', {
+  vpc,
+  steps: [
+    BootStep.file('hello-program', { path: '/opt/hello/run.sh', content: '#!/bin/sh\\necho "hello from $BOOT_ROOT"\\nexec sleep 600\\n', mode: '0755' }),
+    BootStep.service('hello', { execStart: '/opt/hello/run.sh' }),
+  ],
+});
+image.createAutoScalingGroup(plain, 'Group', { vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC }, minCapacity: 1, maxCapacity: 1 });
+`;
+
 /** A worker from \`entry\` alone: \`node worker-only.js lambda|fleet\`. */
 const WORKER_ONLY_APP = `
 const path = require('path');
@@ -60,6 +108,23 @@ if (process.argv[2] === 'lambda') new LambdaWorker(stack, 'Worker', { workQueue:
 else new FleetWorker(stack, 'Farm', { workQueue: jobs, entry, vpc: new ec2.Vpc(stack, 'Vpc', { natGateways: 0 }) });
 app.synth();
 `;
+
+/** Runs `cmd args` in `cwd` to its end, with a bound; the local cloud stops its own children. */
+function run(cmd: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, npm_config_loglevel: 'error' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGINT'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 /** Calls the bundled handler at \`file\` with one SQS record, in a fresh node process, as Lambda would. */
 function invokeBundle(file: string): unknown {
@@ -89,25 +154,45 @@ beforeAll(async () => {
   packed = await packedPackages();
 }, 600_000);
 
+// GIVEN the user's app, installed once: the constructs and the runtime, the user's own SQS client
+// at the newest 3.x (as `npm install @aws-sdk/client-sqs` would pick), the local cloud as a dev
+// dependency with its peers, from one package.json
+let scratch: string;
+beforeAll(() => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cloud-patterns-user-'));
+  const dev = pkg.devDependencies as Record<string, string>;
+  fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({
+    name: 'user-app', version: '1.0.0', private: true,
+    dependencies: {
+      'cdk-cloud-patterns': `file:${packed.constructs}`,
+      '@cdk-cloud-patterns/runtime': `file:${packed.runtime}`,
+      ...Object.fromEntries(['aws-cdk-lib', 'constructs', 'esbuild'].map((name) => [name, dev[name]])),
+      '@aws-sdk/client-sqs': '^3',
+    },
+    devDependencies: {
+      '@cdk-cloud-patterns/local': `file:${packed.local}`,
+      ...Object.fromEntries(LOCAL_CLOUD_PEERS.map((name) => [name, dev[name]])),
+    },
+  }, null, 2));
+  npmInstall(scratch, []);
+  // AND its code, as `cdk init` lays it out: cdk.json names the app command (app.js, the local
+  // cloud's two stacks); synth-app.js and worker-only.js are synthesized by the checks themselves
+  fs.writeFileSync(path.join(scratch, 'handler.ts'), USER_HANDLER);
+  fs.writeFileSync(path.join(scratch, 'cdk.json'), JSON.stringify({ app: 'node app.js' }));
+  fs.writeFileSync(path.join(scratch, 'app.js'), `${LOCAL_APP}${PLAIN_STACK}`);
+  fs.writeFileSync(path.join(scratch, 'synth-app.js'), USER_APP);
+  fs.writeFileSync(path.join(scratch, 'worker-only.js'), WORKER_ONLY_APP);
+}, 600_000);
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
 describe('the constructs package, in a scratch CDK app', () => {
-  let scratch: string;
   let outdir: string;
   let installed: string;
 
   beforeAll(() => {
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cloud-patterns-user-'));
-    outdir = path.join(scratch, 'cdk.out');
+    outdir = path.join(scratch, 'cdk.out.user-app');
     installed = path.join(scratch, 'node_modules', 'cdk-cloud-patterns');
-    // GIVEN the constructs and the runtime installed as a user would, with the user's own SQS
-    // client at the newest 3.x, as `npm install @aws-sdk/client-sqs` would pick
-    fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', private: true }));
-    npmInstall(scratch, [packed.constructs, packed.runtime,
-      `aws-cdk-lib@${pkg.devDependencies['aws-cdk-lib']}`, `constructs@${pkg.devDependencies.constructs}`, `esbuild@${pkg.devDependencies.esbuild}`, '@aws-sdk/client-sqs@^3']);
-    fs.writeFileSync(path.join(scratch, 'handler.ts'), USER_HANDLER);
-    fs.writeFileSync(path.join(scratch, 'app.js'), USER_APP);
-    fs.writeFileSync(path.join(scratch, 'worker-only.js'), WORKER_ONLY_APP);
-  }, 600_000);
-  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  });
 
   test('ships compiled constructs and type declarations only: no source, no tests, no example stack, no runtime', () => {
     expect(fs.existsSync(path.join(installed, 'dist', 'lib', 'index.d.ts'))).toBe(true);
@@ -132,7 +217,7 @@ describe('the constructs package, in a scratch CDK app', () => {
   test('shares one copy of the AWS SDK client with the user\'s own (through the runtime)', () => {
     // WHEN npm lists every copy of the SQS client in the user's app
     const copies = npm(['ls', '@aws-sdk/client-sqs', '--all', '--parseable'], scratch).trim().split('\n').filter(Boolean);
-    // THEN there is one, the user's (the runtime's dependency range accepts it)
+    // THEN there is one, the user's (the ranges of the runtime and of the local cloud accept it)
     expect(copies).toEqual([path.join(scratch, 'node_modules', '@aws-sdk', 'client-sqs')]);
     expect(runtimePkg.dependencies['@aws-sdk/client-sqs']).toMatch(/^\^3\./);
   });
@@ -190,7 +275,7 @@ describe('the constructs package, in a scratch CDK app', () => {
 
   test('synthesizes a user stack composing WorkQueue, LambdaWorker and FleetWorker, and its bundled handler runs on its own, as Lambda calls it', () => {
     // WHEN the user's app synthesizes
-    execFileSync(process.execPath, ['app.js', outdir], { cwd: scratch, stdio: 'pipe', env: { ...process.env, CDK_VALIDATION: 'false' } });
+    execFileSync(process.execPath, ['synth-app.js', outdir], { cwd: scratch, stdio: 'pipe', env: { ...process.env, CDK_VALIDATION: 'false' } });
 
     // THEN the stack has both workers, fed by their queue
     const types = Object.values(JSON.parse(fs.readFileSync(path.join(outdir, 'UserStack.template.json'), 'utf8')).Resources as Record<string, { Type: string }>).map((r) => r.Type);
@@ -208,6 +293,64 @@ describe('the constructs package, in a scratch CDK app', () => {
     fs.copyFileSync(bundle, copy);
     // THEN it reports no failures
     expect(invokeBundle(copy)).toEqual({ batchItemFailures: [] });
+  });
+});
+
+describe('npx cdk-cloud-patterns local, in a user\'s CDK app', () => {
+  let smoke: { code: number | null; stdout: string; stderr: string };
+  const failure = () => `exited ${smoke.code}\n--- stderr:\n${smoke.stderr}\n--- stdout (end):\n${smoke.stdout.slice(-5000)}`;
+
+  beforeAll(async () => {
+    // WHEN the user runs the package's command in the app's folder
+    smoke = await run('npx', ['--no-install', 'cdk-cloud-patterns', 'local', '--smoke'], scratch, 280_000);
+  }, 420_000);
+
+  test('installs the local cloud as a dev dependency, beside the constructs and the runtime', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(scratch, 'package.json'), 'utf8'));
+    expect(Object.keys(manifest.devDependencies)).toContain('@cdk-cloud-patterns/local');
+    expect(fs.existsSync(path.join(scratch, 'node_modules', '.bin', 'cdk-cloud-patterns'))).toBe(true);
+  });
+
+  test('deploys the user\'s stacks into moto, secret included, and runs the catalog workloads it finds', () => {
+    // THEN it deployed the stacks with the user's CDK CLI, the secret modelled (not skipped)
+    expect(smoke.stderr).not.toMatch(/local cloud: could not/);
+    expect(smoke.stdout).toMatch(/UserStack: CREATE_COMPLETE/);
+    expect(smoke.stdout).toMatch(/PlainStack: CREATE_COMPLETE/);
+    expect(smoke.stdout).not.toMatch(/not modelled by moto.*AWS::SecretsManager::Secret/);
+    // AND it runs the user's own LambdaWorker, found through its declaration
+    expect(smoke.stdout).toMatch(/UserStack: Lambda Worker\w+ \(index\.handler, nodejs\d+\.x\) <- SQS Jobs\w+/);
+    expect(smoke.stdout).not.toMatch(/declares workload .* no workload kind/);
+    // AND nothing is left running
+    expect(smoke.stdout).toMatch(/Stopped: no process of the local cloud is left running/);
+    if (smoke.code !== 0) throw new Error(failure());
+  });
+
+  test('checks what an app without demo jobs has: its LambdaWorkers, its FleetWorker and its BootstrappedImage group run and are healthy', () => {
+    // THEN it passed on the app's own workloads, each checked, with no word of demo jobs
+    if (smoke.code !== 0) throw new Error(failure());
+    expect(smoke.stdout).toMatch(/smoke: OK: LambdaWorker UserStack\/Worker\w+: its deployed mapping feeds it Jobs\w+ \(its pollers long-polling, \d+ receives so far\), its handler loaded in a sandbox\./);
+    expect(smoke.stdout).toMatch(/smoke: OK: LambdaWorker PlainStack\/WorkerFunction\w+: its deployed mapping feeds it JobsQueue\w+ \(its pollers long-polling, \d+ receives so far\), its handler loaded in a sandbox\./);
+    expect(smoke.stdout).toMatch(/smoke: OK: FleetWorker group PlainStack\/FarmGroupASG\w+: an agent started for the check with the deployed environment polled PlainStack-FramesQueue\S+ \(\d+ ReceiveMessage calls\)\./);
+    expect(smoke.stdout).toMatch(/smoke: OK: BootstrappedImage group PlainStack\/GroupASG\w+: 1 of 1 instances booted every step, 1 services running\./);
+    expect(smoke.stdout).toMatch(/PlainStack: instance i-\w+ of GroupASG\w+ booted: 2 steps/);
+    expect(smoke.stdout + smoke.stderr).not.toMatch(/demo jobs/);
+    expect(smoke.stdout).toMatch(/Stopped: no process of the local cloud is left running/);
+  });
+
+  test('says which package to install when one the local cloud needs is missing', () => {
+    expect(LOCAL_CLOUD_PEERS).toEqual(['aws-cdk']);
+    expect(missingPackages(['aws-cdk', 'no-such-package-for-the-local-cloud'], scratch)).toEqual(['no-such-package-for-the-local-cloud']);
+  });
+
+  test('fails when run outside a CDK app, naming the folder', async () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'not-a-cdk-app-'));
+    try {
+      const out = await run(process.execPath, [path.join(scratch, 'node_modules', '@cdk-cloud-patterns', 'local', 'dist', 'local', 'cli.js'), 'local'], elsewhere, 30_000);
+      expect(out.code).toBe(1);
+      expect(out.stderr).toMatch(/cdk-cloud-patterns local: there is no cdk.json in .*not-a-cdk-app-\w+: run it in your CDK app's folder/);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });
 

@@ -35,7 +35,7 @@ function sequencer(workers: number) {
 
 // The known slow files that install no package, and the packaging files.
 const knownSlow = Object.keys(slow.seconds).filter((f) => !f.startsWith('test/package/')).sort((a, b) => slow.seconds[b]! - slow.seconds[a]!);
-const packaging = ['test/package/jsii.test.ts', 'test/package/packed.test.ts', 'test/package/local-command.test.ts'];
+const packaging = ['test/package/jsii.test.ts', 'test/package/packed.test.ts'];
 const others = ['test/lib/core/validation.test.ts', 'test/runtime/jobs/parse-job.test.ts'];
 
 let saved: string | undefined;
