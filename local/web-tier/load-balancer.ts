@@ -162,6 +162,8 @@ export class LocalLoadBalancer {
 
   /** Adds a target (state `initial`) and starts health-checking it. */
   register(id: string, url: string): void {
+    // A server that came up while the tier stopped: no health checks for a balancer that is gone.
+    if (this.stopped) return;
     if (this.targets.has(id)) throw new Error(`target ${id} is already registered`);
     const target: Target = {
       id, url, state: 'initial', passes: 0, fails: 0, inFlight: 0, requests: 0, checking: false,
@@ -195,10 +197,15 @@ export class LocalLoadBalancer {
     this.targets.delete(id);
   }
 
-  /** Waits until the target is healthy (or `timeoutMs` passes: then throws). */
+  /**
+   * Waits until the target is healthy; throws when `timeoutMs` passes, when the target leaves the
+   * balancer, or when the balancer stops (none of them can end in a healthy target).
+   */
   async waitHealthy(id: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.targets.get(id)?.state !== 'healthy') {
+      if (this.stopped) throw new Error(`the balancer stopped before target ${id} was healthy`);
+      if (!this.targets.has(id)) throw new Error(`target ${id} left the balancer before it was healthy`);
       if (Date.now() > deadline) throw new Error(`target ${id} is not healthy after ${timeoutMs} ms (state ${this.targets.get(id)?.state ?? 'gone'})`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -103,6 +103,7 @@ export class ServerPool {
   async launch(): Promise<PoolServer> {
     const id = `${this.options.name}-${++this.count}`;
     const port = await freePort();
+    if (this.stopping) throw new Error(`the pool stopped before server ${id} started`);
     const child = spawnNode(this.options.nodeArgs, {
       cwd: this.options.cwd,
       env: { ...this.options.env, [WEB_TIER_ENV.port]: String(port), [WEB_TIER_ENV.host]: '127.0.0.1', [WEB_TIER_ENV.serverName]: id },
@@ -192,7 +193,8 @@ export class ServerPool {
     server.retiring = true;
     await this.options.balancer.deregister(server.id);
     const terminated = this.terminate(server, false);
-    if (!this.stopping) await this.launchHealthy(1).catch((e: Error) => this.options.note?.(`the replacement of ${server.id} failed: ${e.message}`));
+    // A replacement the tier's stop cut short is no failure (and says nothing after the stop).
+    if (!this.stopping) await this.launchHealthy(1).catch((e: Error) => this.stopping || this.options.note?.(`the replacement of ${server.id} failed: ${e.message}`));
     await terminated;
   }
 }

@@ -69,6 +69,29 @@ describe('the local load balancer', () => {
     expect(bodies).toEqual(['b', 'b', 'b', 'b']);
   });
 
+  test('ends a wait for a healthy target when the target leaves or the balancer stops (a replacement cut short by a stop waits for nothing)', async () => {
+    // GIVEN targets that never pass their checks
+    const never = await target((_req, res) => res.end('x'), () => false);
+    const lb = await balancer();
+    lb.register('leaving', never.url);
+    lb.register('stranded', never.url);
+
+    // WHEN one leaves the balancer, and the balancer stops, while someone waits for each
+    const leaving = lb.waitHealthy('leaving', 60_000);
+    const stranded = lb.waitHealthy('stranded', 60_000);
+    const started = Date.now();
+    await lb.deregister('leaving');
+    await expect(leaving).rejects.toThrow('target leaving left the balancer before it was healthy');
+    await lb.stop();
+
+    // THEN each wait ends at once with the reason, not at its deadline
+    await expect(stranded).rejects.toThrow('the balancer stopped before target stranded was healthy');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // AND a server that comes up after the stop is not registered (no health checks left running)
+    lb.register('late', never.url);
+    expect(lb.target('late')).toBeUndefined();
+  });
+
   test('does not retry a request a target dropped: the client gets 502', async () => {
     const a = await target((req) => req.socket.destroy());
     const b = await target((_req, res) => res.end('b'));
