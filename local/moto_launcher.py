@@ -49,15 +49,27 @@ try:
 
     # The queue's views of its messages read the clock once, not once per message and property
     # (a message is visible when now > visible_at, delayed when now < delayed_until, as moto's
-    # Message.visible and Message.delayed say), and a receipt handle is matched without building
-    # the list of every handle a message had.
-    def now_millis():
-        return time.time() * 1000.0
-    sqs_models.Queue.messages = property(lambda self: (lambda now: [m for m in self._messages if now > m.visible_at and not now < m.delayed_until])(now_millis()))
-    sqs_models.Queue.approximate_number_of_messages = property(lambda self: len(self.messages))
-    sqs_models.Queue.approximate_number_of_messages_delayed = property(lambda self: (lambda now: sum(1 for m in self._messages if now < m.delayed_until))(now_millis()))
-    sqs_models.Queue.approximate_number_of_messages_not_visible = property(lambda self: (lambda now: sum(1 for m in self._messages if not now > m.visible_at))(now_millis()))
-    sqs_models.Message.had_receipt_handle = lambda self, handle: handle == self.receipt_handle or handle in self._old_receipt_handles
+    # Message.visible and Message.delayed say; the count of visible messages is len(messages), as
+    # moto's), and a receipt handle is matched without building the list of every handle a message had.
+    def visible_messages(queue):
+        now = time.time() * 1000.0
+        return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def delayed_count(queue):
+        now = time.time() * 1000.0
+        return sum(1 for m in queue._messages if now < m.delayed_until)
+
+    def not_visible_count(queue):
+        now = time.time() * 1000.0
+        return sum(1 for m in queue._messages if not now > m.visible_at)
+
+    def had_receipt_handle(message, handle):
+        return handle == message.receipt_handle or handle in message._old_receipt_handles
+
+    sqs_models.Queue.messages = property(visible_messages)
+    sqs_models.Queue.approximate_number_of_messages_delayed = property(delayed_count)
+    sqs_models.Queue.approximate_number_of_messages_not_visible = property(not_visible_count)
+    sqs_models.Message.had_receipt_handle = had_receipt_handle
 except Exception as e:
     warn('read the clock cheaply in SQS', e)
 

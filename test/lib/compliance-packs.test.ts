@@ -81,7 +81,6 @@ afterAll(() => {
 });
 
 function userApp(hardened: boolean) {
-  process.env.CDK_VALIDATION = 'false';
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'packs-'));
   outdirs.push(outdir);
   const app = new App({ outdir });

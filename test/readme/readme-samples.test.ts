@@ -137,7 +137,6 @@ describe('the documentation samples', () => {
   test.each(SAMPLES.filter(isConstructSample).map((s) => [at(s), s] as const))('the construct sample at %s synthesizes with cdk-nag on', (_at, sample) => {
     // GIVEN an app with cdk-nag, bundling skipped (no esbuild runs: the constructs are the point),
     // and the preamble's names the sample uses
-    process.env.CDK_VALIDATION = 'false';
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, 'Sample');
     addCatalogChecks(app);

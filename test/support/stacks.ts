@@ -1,8 +1,8 @@
 /**
- * Template-test support, one helper for every pattern's tests: a fresh App and Stack per test,
- * with CDK's built-in CloudFormation validation off (it halves synth time;
- * test/lib/stacks/catalog-app.test.ts keeps it on once), and the small VPC the tests place
- * instances and balancers in.
+ * Template-test support, one helper for every pattern's tests: a fresh App and Stack per test
+ * (CDK's built-in CloudFormation validation is off in every test file: test/support/setup-env.ts;
+ * test/lib/stacks/catalog-app.test.ts turns it on), and the small VPC the tests place instances
+ * and balancers in.
  */
 import { App, Stack, type Environment } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -11,7 +11,6 @@ import type { Construct } from 'constructs';
 
 /** A fresh App and a Stack `id` in it (region-agnostic unless `env` is given). */
 export function newStack(id = 'TestStack', env?: Environment): { app: App; stack: Stack } {
-  process.env.CDK_VALIDATION = 'false';
   const app = new App();
   const stack = new Stack(app, id, { env });
   return { app, stack };

@@ -210,7 +210,6 @@ describe('SessionStore grants and imports, as every stateful construct has them'
 describe('SessionStoreStack', () => {
   // cdk-nag, cfn-lint and the snapshot come from the catalog test, like every catalog stack's.
   test('outputs the table and index names, and removes the table with the stack', () => {
-    process.env.CDK_VALIDATION = 'false';
     const stack = new SessionStoreStack(new App(), 'SessionStoreStack');
     const template = templateOf(stack);
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual(['SessionTableName', 'SessionUserIndexName', 'ThrottleAlarmName']);

@@ -27,7 +27,6 @@ const FLAG_SETS: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
 
 /** An app with cdk-nag, CDK's own validation off (cfn-lint checks instead), and no bundling (the constructs are the point). */
 function newApp(context: Record<string, unknown>, outdir: string): App {
-  process.env.CDK_VALIDATION = 'false';
   const app = new App({ outdir, context: { ...context, 'aws:cdk:bundling-stacks': [] } });
   addCatalogChecks(app);
   return app;

@@ -9,11 +9,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { catalogAgentEntry } from '../../../lib/stacks/catalog-code';
 import { FleetWorkerStack, type FleetWorkerStackProps } from '../../../lib/stacks/fleet-worker-stack';
 import { REPO_ROOT } from '../../support/paths';
-import '../../support/stacks'; // CDK_VALIDATION=false for template tests
 
 
 function newFleetStack(props: FleetWorkerStackProps = {}) {
-  process.env.CDK_VALIDATION = 'false';
   const stack = new FleetWorkerStack(new App(), 'FleetWorkerStack', props);
   return { stack, template: Template.fromStack(stack) };
 }

@@ -8,7 +8,6 @@ import { App, type CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { ImageBootstrapStack, type ImageBootstrapStackProps } from '../../../lib/stacks/image-bootstrap-stack';
-import '../image-bootstrap/support/template'; // CDK_VALIDATION=false for the template tests
 
 function newStack(props: ImageBootstrapStackProps = {}, app = new App()) {
   const stack = new ImageBootstrapStack(app, 'ImageBootstrapStack', props);

@@ -15,13 +15,11 @@ import { catalogAgentEntry, catalogWebEntry } from '../../../lib/stacks/catalog-
 import { PLAIN_HTTP_DEMO_CONTEXT, PLAIN_HTTP_PARAMETER } from '../../../lib/stacks/demo-resources';
 import { RenderFarmStack } from '../../../lib/stacks/render-farm-stack';
 import { REPO_ROOT } from '../../support/paths';
-import '../../support/stacks'; // CDK_VALIDATION=false for template tests
 
 // Bundling skipped: the catalog test synthesizes this stack with its programs. Plain HTTP chosen, as for a trial.
 const newApp = (context: Record<string, unknown> = { [PLAIN_HTTP_DEMO_CONTEXT]: true }) => new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
 
 describe('RenderFarmStack', () => {
-  process.env.CDK_VALIDATION = 'false';
   const stack = new RenderFarmStack(newApp(), 'RenderFarmStack');
   const template = Template.fromStack(stack);
   const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);

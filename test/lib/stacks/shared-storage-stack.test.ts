@@ -20,7 +20,6 @@ describe('SharedStorageStack', () => {
 
   beforeAll(() => {
     // GIVEN the stack in an app with the catalog's checks
-    process.env.CDK_VALIDATION = 'false';
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-stack-'));
     const app = new App({ outdir });
     stack = new SharedStorageStack(app, 'SharedStorageStack');

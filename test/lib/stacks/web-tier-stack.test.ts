@@ -10,11 +10,9 @@ import { catalogWebEntry } from '../../../lib/stacks/catalog-code';
 import { PLAIN_HTTP_DEMO_CONTEXT } from '../../../lib/stacks/demo-resources';
 import { WebTierStack } from '../../../lib/stacks/web-tier-stack';
 import { REPO_ROOT } from '../../support/paths';
-import '../../support/stacks'; // CDK_VALIDATION=false for template tests
 
 
 describe('WebTierStack', () => {
-  process.env.CDK_VALIDATION = 'false';
   // Bundling skipped: the catalog test synthesizes this stack with its program. Plain HTTP chosen, as for a trial.
   const newApp = (context: Record<string, unknown> = { [PLAIN_HTTP_DEMO_CONTEXT]: 'true' }) => new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
   const stack = new WebTierStack(newApp(), 'WebTierStack');

@@ -24,13 +24,12 @@ import { BootStep } from '../../../lib/image-bootstrap/boot-steps';
 import { ELB_LOG_DELIVERY_SERVICE, legacyElbAccounts } from '../../../lib/web-tier/access-logs';
 import { WebTier, type WebTierProps } from '../../../lib/web-tier/web-tier';
 import { cfnText, onlyResource, userData } from '../image-bootstrap/support/template';
-import { newVpc } from '../../support/stacks'; // and CDK_VALIDATION=false for template tests
+import { newVpc } from '../../support/stacks';
 
 const PREBUILT = path.join(__dirname, 'fixtures', 'prebuilt-server');
 const APP_ENTRY = path.join(__dirname, 'fixtures', 'app.ts');
 
 function newStack(props: Partial<WebTierProps> = {}, env?: { region: string; account: string }) {
-  process.env.CDK_VALIDATION = 'false';
   const app = new App();
   const stack = new Stack(app, 'TestStack', { env });
   const vpc = newVpc(stack);
