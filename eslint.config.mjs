@@ -47,6 +47,9 @@ export default tseslint.config(
     rules: restrict(TESTS, {
       regex: `${folder('runtime')}|${folder('local')}|${folder('lambda')}|${folder('apps')}|^\\.\\./stacks(/|$)|^\\./stacks(/|$)|^@cdk-cloud-patterns/`,
       message: 'the construct library never imports the runtime, the local cloud or the examples (lib/stacks, lambda, apps): it bundles the runtime from the user\'s project at synth instead.',
+    }, {
+      regex: '^(aws-cdk-lib|cdk-nag)$',
+      message: 'import aws-cdk-lib/core or the module\'s own path (aws-cdk-lib/aws-s3): the root of aws-cdk-lib (and cdk-nag, whose declarations import it) puts every module\'s declarations into the programs of jsii and TypeDoc (docs/decisions.md).',
     }),
   },
   {

@@ -5,7 +5,7 @@
  * `encryptionKey` with `encryption` set to anything but KMS is a conflict. A key the construct
  * creates has rotation on (AwsSolutions-KMS5) and the construct's removal policy.
  */
-import type { RemovalPolicy } from 'aws-cdk-lib';
+import type { RemovalPolicy } from 'aws-cdk-lib/core';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { PropRule } from './validation';

@@ -3,7 +3,7 @@
  * removal (logs are evidence), and encrypted with a KMS key when one is given, with the key
  * policy CloudWatch Logs needs to use it (`logs.LogGroup` leaves that to its user).
  */
-import { Aws, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy } from 'aws-cdk-lib/core';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';

@@ -6,7 +6,7 @@
  * test/lib/compliance-packs.test.ts derives these groups from cdk-nag's own packs and
  * checks every acknowledgement of the catalog against them.
  */
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib/core';
 import type { IConstruct } from 'constructs';
 
 /** One check under the id of each pack that ships it. */

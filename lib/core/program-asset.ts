@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { AssetHashType, DockerImage, type ILocalBundling } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, type ILocalBundling } from 'aws-cdk-lib/core';
 import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import { AGENT_NODE_MAJOR, AGENT_PROGRAM_FILE } from './bundling';

@@ -4,7 +4,7 @@
  * returns `PropRule` rows for the construct's `assertProps`, so all of a construct's broken rules
  * are still reported together in one error.
  */
-import { Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib/core';
 import { isKnown, outsideInt, type PropRule } from './validation';
 
 /**

@@ -3,7 +3,7 @@
  * so a check and its message sit side by side and cannot drift apart, and every broken
  * rule of a construct is reported together in one error.
  */
-import { Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib/core';
 import type { IConstruct } from 'constructs';
 
 /** One validation rule of a construct's props. */

@@ -5,7 +5,7 @@
  * stack. Metadata costs nothing in AWS and changes nothing that runs there; it is how tools
  * such as the local cloud learn what to run, instead of output names or tags.
  */
-import { Stack, type CfnResource } from 'aws-cdk-lib';
+import { Stack, type CfnResource } from 'aws-cdk-lib/core';
 import { WORKLOAD_METADATA_KEY, isWorkloadDeclaration, type WorkloadDeclaration } from '../../contracts/workload';
 
 /**

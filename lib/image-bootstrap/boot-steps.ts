@@ -5,7 +5,7 @@
  * INSTANCE steps run on every instance at boot; secrets are always INSTANCE steps.
  */
 import * as path from 'path';
-import type { Duration } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib/core';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as s3Assets from 'aws-cdk-lib/aws-s3-assets';

@@ -7,7 +7,7 @@
  * CloudFormation, so a group's creation or rolling update waits for booted instances and rolls
  * back when a boot fails.
  */
-import { Aws, Duration, Lazy, Stack, Token, Validations, type CfnResource } from 'aws-cdk-lib';
+import { Aws, Duration, Lazy, Stack, Token, Validations, type CfnResource } from 'aws-cdk-lib/core';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';

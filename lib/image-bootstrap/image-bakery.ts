@@ -11,7 +11,7 @@
  * of failing on an existing version.
  */
 import * as crypto from 'crypto';
-import { Aws, Lazy, Names, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Lazy, Names, Stack, Validations } from 'aws-cdk-lib/core';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';

@@ -4,7 +4,7 @@
  * (or the instance's attribute), sits in the template and, in bake mode, in every copy of the
  * image; the fix is a secret step, which reads the value at boot with the instance role.
  */
-import { Stack, type CfnResource, type IAspect } from 'aws-cdk-lib';
+import { Stack, type CfnResource, type IAspect } from 'aws-cdk-lib/core';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';

@@ -7,7 +7,7 @@
  * with the user's steps, the Auto Scaling group, and the role and security group to grant and
  * connect to. The props users give are {@link ServiceFleetProps}, the same names on both.
  */
-import { Aws, type Duration } from 'aws-cdk-lib';
+import { Aws, type Duration } from 'aws-cdk-lib/core';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';

@@ -3,7 +3,7 @@
  * names, paths, modes and owners, what each kind of step needs, the bake order, and the secret
  * guard. Deploy-time values (tokens) are skipped where they cannot be checked.
  */
-import { Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib/core';
 import type { PropRule } from '../core/validation';
 import { RESERVED_STEP_NAMES } from './boot-script';
 import { BootPhase, BootStepKind, effectivePhase, isKnownStep, visitStep, type BootStep } from './boot-steps';

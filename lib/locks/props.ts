@@ -3,7 +3,7 @@
  * choice, the attributes of one made elsewhere, and ILockTable, the interface both a created and
  * an imported lock table implement (grants, environment, metrics).
  */
-import type { RemovalPolicy } from 'aws-cdk-lib';
+import type { RemovalPolicy } from 'aws-cdk-lib/core';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';

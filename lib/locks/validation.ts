@@ -2,7 +2,7 @@
  * The rules a LockTable's props and a lock table's imported attributes must follow, as rows of
  * `{ failed, prop, message }` (lib/core/validation.ts), so each check sits next to its message.
  */
-import { Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib/core';
 import type { PropRule } from '../core/validation';
 import type { LockTableAttributes, LockTableProps } from './props';
 

@@ -3,7 +3,7 @@
  * and servers can come and go. Grants exactly what the session library (runtime/sessions/)
  * calls, and hands its settings to that library through the contract's environment variables.
  */
-import { Duration, type RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Token } from 'aws-cdk-lib/core';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';

@@ -4,7 +4,7 @@
  * uploads that become jobs on a WorkQueue, through the bucket's own notification configuration
  * (no Lambda-backed custom resource).
  */
-import { Annotations, Aws, Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib/core';
 import * as backupLib from 'aws-cdk-lib/aws-backup';
 import type * as backup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';

@@ -2,7 +2,7 @@
  * Template helpers for snapshot tests: a snapshot that does not change on every dependency
  * bump, because the hashes of assets (bundled code) are masked.
  */
-import { Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 
 const ASSET_HASH = /[0-9a-f]{64}/g;

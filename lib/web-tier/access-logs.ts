@@ -7,7 +7,7 @@
  * known at synth the policy names the right principal, and without it a mapping of the legacy
  * regions' ELB accounts (from CDK's own region facts) and a condition choose at deploy time.
  */
-import { Annotations, Aws, CfnCondition, CfnMapping, Duration, Fn, RemovalPolicy, Stack, Token, type ICfnConditionExpression } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnCondition, CfnMapping, Duration, Fn, RemovalPolicy, Stack, Token, type ICfnConditionExpression } from 'aws-cdk-lib/core';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { RegionInfo } from 'aws-cdk-lib/region-info';

@@ -7,7 +7,7 @@
  * contracts/web-tier.ts from the request timeout and the balancer's idle timeout, so the
  * balancer and the server cannot disagree.
  */
-import { Annotations, Duration, Token, Validations, type CfnResource, type RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, Token, Validations, type CfnResource, type RemovalPolicy } from 'aws-cdk-lib/core';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';

@@ -5,7 +5,7 @@
  * systemd service). The group scales on the backlog per instance, from zero; an instance that
  * holds jobs is protected from scale-in, and a terminating instance drains before it goes.
  */
-import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Token } from 'aws-cdk-lib/core';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';

@@ -2,7 +2,7 @@
  * The DynamoDB table in which workers record finished jobs, shared by LambdaWorker and
  * FleetWorker so that both paths remember jobs the same way (Powertools' persistence layout).
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib/core';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';

@@ -3,7 +3,7 @@
  * reported one by one (`ReportBatchItemFailures`), so only they come back; a job that keeps
  * failing ends in the dead-letter queue; with idempotency on, a job delivered twice runs once.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib/core';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';

@@ -3,7 +3,7 @@
  * result to a shared store and only then deletes the message, so a dead worker loses nothing;
  * a job that keeps failing moves to the dead-letter queue instead of looping forever.
  */
-import { Annotations, Duration, Lazy, Token, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Token, Validations, type RemovalPolicy } from 'aws-cdk-lib/core';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';

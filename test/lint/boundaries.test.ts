@@ -17,6 +17,8 @@ const REFUSED: readonly (readonly [string, string, RegExp])[] = [
   ['lib/web-tier/x.ts', "import * as app from '../../apps/web-tier/demo-app';", /never imports the runtime, the local cloud or the examples/],
   ['lib/index.ts', "export * from './stacks/catalog-app';", /never imports the runtime, the local cloud or the examples/],
   ['lib/work-queue/x.ts', "import { defineJobHandler } from '@cdk-cloud-patterns/runtime';", /never imports the runtime/],
+  ['lib/work-queue/x.ts', "import { Duration } from 'aws-cdk-lib';", /import aws-cdk-lib\/core or the module's own path/],
+  ['lib/testing/x.ts', "import { AwsSolutionsChecks } from 'cdk-nag';", /import aws-cdk-lib\/core or the module's own path/],
   ['local/workloads/x.ts', "import { WebTier } from '../../lib/web-tier/web-tier';", /reads what was deployed/],
   ['contracts/x.ts', "import { WorkQueue } from '../lib/work-queue/work-queue';", /the contracts import nothing of ours/],
   ['contracts/x.ts', "import { z } from 'zod';", /no package import/],
@@ -27,6 +29,8 @@ const REFUSED: readonly (readonly [string, string, RegExp])[] = [
 const ALLOWED: readonly (readonly [string, string])[] = [
   ['lib/stacks/x.ts', "import { catalogWebEntry } from './catalog-code';\nimport { RENDER_FARM_ENV } from '../../contracts/render-farm';\nexport { catalogWebEntry, RENDER_FARM_ENV };"],
   ['lib/work-queue/x.ts', "import { QUEUE_URL_ENV } from '../../contracts/work-queue';\nexport { QUEUE_URL_ENV };"],
+  ['lib/work-queue/x.ts', "import { Duration } from 'aws-cdk-lib/core';\nimport { Queue } from 'aws-cdk-lib/aws-sqs';\nexport { Duration, Queue };"],
+  ['lib/stacks/x.ts', "import { App, Stack } from 'aws-cdk-lib';\nexport { App, Stack };"],
   ['runtime/jobs/x.ts', "import { QUEUE_URL_ENV } from '../../contracts/work-queue';\nexport { QUEUE_URL_ENV };"],
   ['local/x.ts', "import { JobClient } from '../runtime/jobs/job-client';\nexport { JobClient };"],
   ['contracts/x.ts', "import { WORKLOAD_METADATA_KEY } from './workload';\nexport { WORKLOAD_METADATA_KEY };"],

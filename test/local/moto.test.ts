@@ -5,11 +5,14 @@
  * the dead-letter queue).
  */
 import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import { CreateTableCommand, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { MOTO_TESTED_RANGE_TEXT, motoVersion, motoVersionWarning, startMoto } from '../../local/moto';
+import { MOTO_PROBE, MOTO_TESTED_RANGE_TEXT, motoVersion, motoVersionWarning, startMoto } from '../../local/moto';
 import { useLocalAws } from '../support/local-aws';
 
 describe('the moto version check', () => {
@@ -19,6 +22,33 @@ describe('the moto version check', () => {
 
   test.each(['5.3.0', '5.1.9', '6.0.0', '4.2.14', ''])('warns on "%s", naming the tested range and how to install it', (version) => {
     expect(motoVersionWarning(version)).toMatch(new RegExp(`outside the range the local cloud is tested with \\(>=5\\.2\\.1 <5\\.3\\)[\\s\\S]*pip install "moto\\[server\\]>=5\\.2\\.1,<5\\.3"`));
+  });
+
+  describe('the probe (finds moto without importing it)', () => {
+    let site: string;
+    beforeAll(() => { site = fs.mkdtempSync(path.join(os.tmpdir(), 'moto-probe-')); });
+    afterAll(() => fs.rmSync(site, { recursive: true, force: true }));
+    /** Runs the probe with a package named moto in `site`, first on the path, whose __init__.py is `init`. */
+    const probeWith = (init: string) => {
+      fs.mkdirSync(path.join(site, 'moto'), { recursive: true });
+      fs.writeFileSync(path.join(site, 'moto', '__init__.py'), init);
+      return spawnSync('python3', ['-c', MOTO_PROBE], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: site } });
+    };
+
+    test('reads the version that moto\'s __init__.py states, without running it', () => {
+      const probe = probeWith('raise SystemExit("imported")\n__version__ = "5.2.7"\n');
+      expect([probe.status, probe.stdout]).toEqual([0, '5.2.7\n']);
+    });
+
+    test('imports moto for its version when the file computes it', () => {
+      const probe = probeWith('__version__ = ".".join(["5", "2", "8"])\n');
+      expect([probe.status, probe.stdout]).toEqual([0, '5.2.8\n']);
+    });
+
+    test('exits 3 when moto or its server\'s modules are missing', () => {
+      const probe = spawnSync('python3', ['-S', '-c', MOTO_PROBE], { encoding: 'utf8' });
+      expect([probe.status, probe.stdout]).toEqual([3, '']);
+    });
   });
 
   test('finds the moto of this machine inside the range', () => {
@@ -137,5 +167,76 @@ describe('SQS queues in the embedded AWS', () => {
     // THEN those two are gone, and a handle no message had is refused
     expect(await counts()).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '2', ApproximateNumberOfMessagesDelayed: '1' });
     await expect(aws.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: 'not-a-handle' }))).rejects.toMatchObject({ name: expect.stringMatching(/ReceiptHandleIsInvalid/) });
+  });
+});
+
+describe('HTTP connections to the embedded AWS', () => {
+  // The launcher serves keep-alive connections (werkzeug's development server closed each one after
+  // one response, a new connection and thread per request): a connection must carry request after
+  // request intact, whatever the application read of each body.
+  const aws = useLocalAws();
+  let agent: http.Agent;
+  beforeEach(() => { agent = new http.Agent({ keepAlive: true, maxSockets: 1 }); });
+  afterEach(() => agent.destroy());
+
+  /** moto finds the service of a request in its credential scope (it checks no signature); a body as bytes, not a form. */
+  const S3_REQUEST = { authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0', 'content-type': 'application/octet-stream' };
+  interface Reply { readonly status: number; readonly body: string; readonly reused: boolean; readonly connection: string | undefined }
+  /** One request through the one-socket agent; `chunks` are written without a Content-Length (a chunked body). */
+  function request(method: string, urlPath: string, body?: string | string[]): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const headers = { ...S3_REQUEST, ...(typeof body === 'string' ? { 'content-length': String(Buffer.byteLength(body)) } : {}) };
+      const req = http.request({ host: '127.0.0.1', port: aws.moto.port, method, path: urlPath, agent, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => { text += d; });
+        res.on('end', () => resolve({ status: res.statusCode!, body: text, reused: req.reusedSocket, connection: res.headers.connection }));
+      });
+      req.on('error', reject);
+      for (const chunk of typeof body === 'string' ? [body] : body ?? []) req.write(chunk);
+      req.end();
+    });
+  }
+
+  test('carry request after request on one connection, a body the service did not read dropped before the next', async () => {
+    // GIVEN a request whose 256 KiB body the service does not read (a GET of moto's state)
+    const ignored = await request('GET', '/moto-api/data.json', 'x'.repeat(256 * 1024));
+    expect(ignored).toMatchObject({ status: 200, reused: false, connection: undefined });
+
+    // WHEN the next requests use the same connection
+    const next = await request('GET', '/moto-api/data.json');
+
+    // THEN each is answered in full, on that connection
+    expect(next).toMatchObject({ status: 200, reused: true });
+    expect(JSON.parse(next.body)).toEqual(expect.any(Object));
+  });
+
+  test('read a chunked body (no Content-Length) to its end, and answer the next request on the same connection', async () => {
+    // GIVEN a bucket, and an object sent in three chunks
+    expect((await request('PUT', '/chunked-body-bucket')).status).toBe(200);
+    const put = await request('PUT', '/chunked-body-bucket/object', ['first chunk, ', 'second, ', 'third']);
+    expect(put).toMatchObject({ status: 200, reused: true });
+
+    // WHEN it is read back on the same connection
+    const got = await request('GET', '/chunked-body-bucket/object');
+
+    // THEN it is the whole body
+    expect(got).toMatchObject({ status: 200, reused: true, body: 'first chunk, second, third' });
+  });
+
+  test('close an HTTP/1.0 connection after its response, as HTTP/1.0 expects', async () => {
+    // GIVEN a client speaking HTTP/1.0
+    const socket = net.connect(aws.moto.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (d) => { received += d.toString(); });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+
+    // WHEN it sends a request
+    socket.write('GET /moto-api/data.json HTTP/1.0\r\nHost: localhost\r\n\r\n');
+
+    // THEN the whole response comes, and then the server closes the connection
+    await closed;
+    expect(received).toMatch(/^HTTP\/1\.[01] 200 /);
+    expect(received.slice(received.indexOf('\r\n\r\n') + 4)).toMatch(/^\{[\s\S]*\}$/);
   });
 });
