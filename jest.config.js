@@ -12,6 +12,8 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Known slow files first, so none starts last on a fresh clone (no timing cache yet).
   testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
+  // node_modules compiled once per worker, not once per test file (test/support/code-cache-runtime.js).
+  runtime: '<rootDir>/test/support/code-cache-runtime.js',
   testTimeout: 60_000,
   // In the project, not the temporary folder: npm test points TMPDIR at a scratch folder it removes (scripts/test.ts).
   cacheDirectory: '<rootDir>/node_modules/.cache/jest',

@@ -1,0 +1,66 @@
+/**
+ * Jest's runtime, with a V8 code cache of the modules under node_modules for the life of a worker.
+ *
+ * Jest runs every test file in a fresh module registry, so each file compiles aws-cdk-lib, the AWS
+ * SDK and the rest again from source (a worker runs about twenty files). This runtime compiles a
+ * node_modules file as a vm.Script of jest's own module wrapper, and when the test file ends keeps
+ * V8's code cache of it (made then, so it holds the functions the file ran, not only the top
+ * level); the next file that loads the same source starts from that cache. Only compiling is
+ * skipped: every file still gets its own module instances, run in its own context. Our own
+ * sources (transformed, with source maps) are compiled as jest compiles them. A source that
+ * differs, or a cache V8 rejects, compiles from source. If jest's runtime no longer has what this
+ * replaces, it runs as jest's (docs/decisions.md, "Jest keeps compiled node_modules").
+ */
+'use strict';
+const path = require('path');
+const vm = require('vm');
+const JestRuntime = require('jest-runtime').default;
+
+/** filename -> { source, data }: the code cache of each node_modules file this worker compiled. */
+const codeCache = new Map();
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
+class CodeCacheRuntime extends JestRuntime {
+  constructor(...args) {
+    super(...args);
+    this.compiledHere = [];
+    const executor = this.executor;
+    if (!executor || typeof executor.compile !== 'function' || !Array.isArray(executor.injectedModuleParameters) || typeof executor.dynamicImport !== 'function') return;
+    const compile = executor.compile.bind(executor);
+    executor.compile = (source, filename) => {
+      const context = executor.environment.getVmContext();
+      if (context == null || !filename.includes(NODE_MODULES)) return compile(source, filename);
+      // The wrapper on the first line, its width taken off that line's columns: stack traces are unchanged.
+      const head = `(function (${executor.injectedModuleParameters.join(', ')}) {`;
+      const entry = codeCache.get(filename);
+      const cachedData = entry !== undefined && entry.source === source ? entry.data : undefined;
+      let script;
+      try {
+        script = new vm.Script(`${head}${source}\n})`, {
+          filename,
+          columnOffset: -head.length,
+          cachedData,
+          importModuleDynamically: (specifier, _script, importAttributes) => executor.dynamicImport(specifier, filename, context, importAttributes),
+        });
+      } catch {
+        return compile(source, filename); // jest's own message for a syntax error
+      }
+      if (cachedData === undefined || script.cachedDataRejected) this.compiledHere.push({ filename, source, script });
+      return script.runInContext(context);
+    };
+  }
+
+  teardown() {
+    for (const { filename, source, script } of this.compiledHere) {
+      try {
+        codeCache.set(filename, { source, data: script.createCachedData() });
+      } catch {
+        // no cache of this one: it compiles from source next time
+      }
+    }
+    this.compiledHere = [];
+    return super.teardown();
+  }
+}
+
+module.exports = CodeCacheRuntime;
