@@ -9,7 +9,8 @@
  * A save writes only what changed (nothing for an unchanged session, except a touch at most once
  * per interval); a new session is created and its cookie set only once it holds data. A cookie
  * naming a session that no longer exists is cleared, and the server remembers that id as dead (it
- * can never come back), so a replayed cookie costs one read per server, not one per request.
+ * can never come back), so a replayed cookie costs one read per server, not one per request
+ * (requests that carry one cookie at once share one read).
  * With `reloadSecrets`, the secrets are read again periodically and when a cookie verifies with
  * none of them, so a rotation (a new secret on new servers) signs no one out.
  */
@@ -121,6 +122,8 @@ export class SessionManager<T extends SessionRecord = SessionRecord> {
   private reloading?: Promise<void>;
   /** Ids whose sessions were found dead: they never come back, so they are not read again. */
   private readonly deadIds = new Map<string, true>();
+  /** Reads in flight, by id: requests with one cookie at once share one read. */
+  private readonly reads = new Map<string, Promise<StoredSession | undefined>>();
 
   /**
    * A manager for the session store whose `environment` the program was given (the table and
@@ -171,7 +174,7 @@ export class SessionManager<T extends SessionRecord = SessionRecord> {
       }
     }
     if (id === undefined) return this.fresh();
-    const stored = this.deadIds.has(id) ? undefined : await this.table.read(id);
+    const stored = this.deadIds.has(id) ? undefined : await this.readOnce(id);
     if (!stored) {
       this.rememberDead(id);
       const session = this.fresh();
@@ -269,6 +272,22 @@ export class SessionManager<T extends SessionRecord = SessionRecord> {
     state.id = id;
     state.savedJson = snapshot(session);
     writeCookie(res, this.cookie, signSessionId(id, this.secrets));
+  }
+
+  /**
+   * The stored session of `id`, with one read for all the requests that ask at once: a replayed
+   * cookie sent many times in parallel costs one read, as it does sent in turn. Each caller gets
+   * its own copy of the record.
+   */
+  private async readOnce(id: string): Promise<StoredSession | undefined> {
+    const inFlight = this.reads.get(id);
+    if (inFlight) {
+      const stored = await inFlight;
+      return stored && structuredClone(stored);
+    }
+    const read = this.table.read(id).finally(() => this.reads.delete(id));
+    this.reads.set(id, read);
+    return read;
   }
 
   private rememberDead(id: string): void {

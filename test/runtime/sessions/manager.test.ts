@@ -374,6 +374,29 @@ describe('SessionManager', () => {
     expect(countOf('GetItemCommand', before)).toBe(1);
   });
 
+  test('requests that carry one cookie at once share one read: a replayed cookie costs one read, a live one loads for each', async () => {
+    // GIVEN a session destroyed elsewhere, and a live one
+    const sessions = manager();
+    const dead = await started(sessions, { n: 1 }, 'user-4');
+    await sessions.signOutEverywhere('user-4');
+    const live = await started(sessions, { cart: ['pen'] }, 'user-5');
+    const before = commands.length;
+
+    // WHEN each cookie comes in 20 requests at once
+    const [deadLoads, liveLoads] = await Promise.all([dead, live].map((cookie) => Promise.all(Array.from({ length: 20 }, () => sessions.load(exchange(cookie).req)))));
+
+    // THEN each cookie cost one read: the dead one's requests all get new sessions, the live one's
+    // each its own copy of the session
+    expect(countOf('GetItemCommand', before)).toBe(2);
+    expect(deadLoads!.every((s) => s.isNew)).toBe(true);
+    expect(liveLoads!.map((s) => [s.isNew, s.data.cart])).toEqual(Array.from({ length: 20 }, () => [false, ['pen']]));
+    (liveLoads![0]!.data as { cart: string[] }).cart.push('ink');
+    expect(liveLoads![1]!.data.cart).toEqual(['pen']);
+    // AND a later request reads the live session again (only reads at once are shared)
+    await sessions.load(exchange(live).req);
+    expect(countOf('GetItemCommand', before)).toBe(3);
+  });
+
   test('destroy signs out: the session is deleted and the cookie cleared', async () => {
     const sessions = manager();
     const cookie = await started(sessions, { n: 1 });
