@@ -101,6 +101,51 @@ try:
 except Exception as e:
     warn('remember the methods of each response class', e)
 
+# moto's SQS computes every attribute of a queue (counts over all its messages included) to answer
+# for one: a GetQueueAttributes of named attributes computed them all three times per name, and a
+# ReceiveMessage read the retention period that way for every message it looked at, so a receive
+# cost as much as the queue held, squared. Compute them once per call, and read the retention
+# period from the queue. The answers are moto's.
+try:
+    from moto.sqs.models import SQSBackend
+    from moto.sqs.exceptions import InvalidAttributeName
+
+    original_get_queue_attributes = SQSBackend.get_queue_attributes
+
+    def get_queue_attributes(self, queue_name, attribute_names):
+        if not attribute_names or 'All' in attribute_names:
+            return original_get_queue_attributes(self, queue_name, attribute_names)
+        queue = self.get_queue(queue_name)
+        valid = ['All'] + queue.BASE_ATTRIBUTES + queue.FIFO_ATTRIBUTES + queue.KMS_ATTRIBUTES
+        if any(name not in valid for name in attribute_names):
+            return original_get_queue_attributes(self, queue_name, attribute_names)  # moto's error
+        attributes = queue.attributes
+        return {name: attributes[name] for name in attribute_names if attributes.get(name) is not None}
+    SQSBackend.get_queue_attributes = get_queue_attributes
+    InvalidAttributeName  # the error moto raises there: gone, the adjustment is not applied
+
+    def is_message_valid_based_on_retention_period(self, queue_name, message):
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return retention_period + message.sent_timestamp / 1000 > time.time()
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+except Exception as e:
+    warn('compute SQS queue attributes once per request', e)
+
+# moto converts attribute and parameter names from camel case on every use, a character at a time
+# (about 25 us a name, some 60 per SQS request): a name's conversion never changes.
+try:
+    import functools
+    from moto.core import utils as moto_core_utils
+
+    original_camelcase = moto_core_utils.camelcase_to_underscores
+    cached_camelcase = functools.lru_cache(maxsize=4096)(original_camelcase)
+    moto_core_utils.camelcase_to_underscores = cached_camelcase
+    for module in list(sys.modules.values()):  # the modules that imported it by name already
+        if getattr(module, 'camelcase_to_underscores', None) is original_camelcase and getattr(module, '__name__', '').startswith('moto.'):
+            module.camelcase_to_underscores = cached_camelcase
+except Exception as e:
+    warn('remember camel case conversions', e)
+
 if sys.argv[4] == '1':
     # CloudFormation's Ref of a queue is its URL. moto makes it https://sqs.<region>.amazonaws.com/...,
     # which SDKs then call directly (they send to the QueueUrl's host): make it reach this server,

@@ -168,6 +168,25 @@ describe('SQS queues in the embedded AWS', () => {
     expect(await counts()).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '2', ApproximateNumberOfMessagesDelayed: '1' });
     await expect(aws.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: 'not-a-handle' }))).rejects.toMatchObject({ name: expect.stringMatching(/ReceiptHandleIsInvalid/) });
   });
+
+  test('answer named attributes as they answer All, and refuse a name no queue has', async () => {
+    // GIVEN a queue with a message in it and attributes of its own
+    const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: 'named-attributes', Attributes: { VisibilityTimeout: '45', MessageRetentionPeriod: '3600' } }));
+    await aws.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'a' }));
+    const all = (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }))).Attributes!;
+
+    // WHEN some are asked for by name
+    const names = ['ApproximateNumberOfMessages', 'VisibilityTimeout', 'MessageRetentionPeriod', 'QueueArn'] as const;
+    const named = (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: [...names] }))).Attributes!;
+
+    // THEN they are those of All, and nothing else
+    expect(named).toEqual(Object.fromEntries(names.map((n) => [n, all[n]])));
+    expect(named).toMatchObject({ ApproximateNumberOfMessages: '1', VisibilityTimeout: '45', MessageRetentionPeriod: '3600' });
+    // AND the message, inside its retention period, is received
+    expect((await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages?.map((m) => m.Body)).toEqual(['a']);
+    // AND a name no queue has is refused as SQS refuses it
+    await expect(aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['NoSuchAttribute' as 'All'] }))).rejects.toMatchObject({ name: expect.stringMatching(/InvalidAttributeName/) });
+  });
 });
 
 describe('HTTP connections to the embedded AWS', () => {
