@@ -35,6 +35,20 @@ interface JestReport {
 
 const s1 = (n: number) => Math.round(n * 10) / 10;
 
+/**
+ * Seconds of CPU the whole machine has been busy since boot (/proc/stat: every state but idle and
+ * I/O wait, over all cores); undefined where there is no /proc/stat.
+ */
+export function machineBusySeconds(stat = (): string => fs.readFileSync('/proc/stat', 'utf8')): number | undefined {
+  try {
+    const fields = stat().split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+    return (user + nice + system + irq + softirq + steal) / 100; // USER_HZ: 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
 export async function run(): Promise<BenchOutcome> {
   const extra = process.env.BENCH_TEST_SUITE_ARGS ?? '';
   const partBudget = process.env.BENCH_TEST_SUITE_BUDGET_S ? Number(process.env.BENCH_TEST_SUITE_BUDGET_S) : undefined;
@@ -46,7 +60,9 @@ export async function run(): Promise<BenchOutcome> {
   if (install.status !== 0) throw new Error(`npm ci failed in the fresh clone: ${install.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   console.log(`  fresh clone of ${commit}: npm ci ${install.seconds.toFixed(1)} s`);
   const loadBefore = Math.round(os.loadavg()[0]! * 100) / 100;
+  const busyBefore = machineBusySeconds();
   const r = runTimed(`npm test -- --json --outputFile='${reportFile}' ${extra}`, { cwd: clone, env: { ...process.env, CI: 'true' } });
+  const busyAfter = machineBusySeconds();
   fs.rmSync(clone, { recursive: true, force: true });
   const loadAfter = Math.round(os.loadavg()[0]! * 100) / 100;
   const text = `${r.stdout}\n${r.stderr}`;
@@ -77,6 +93,7 @@ export async function run(): Promise<BenchOutcome> {
     'npm ci in the clone, not part of npm test (s)': s1(install.seconds),
     'npm test wall (s)': s1(r.seconds),
     'npm test CPU (s)': s1(r.cpuSeconds),
+    ...(busyBefore !== undefined && busyAfter !== undefined ? { 'machine CPU busy during npm test (s)': s1(busyAfter - busyBefore) } : {}),
     '1-minute load average at start': loadBefore,
     '1-minute load average at end': loadAfter,
   };
@@ -92,7 +109,7 @@ export async function run(): Promise<BenchOutcome> {
   return {
     title: extra ? `\`npm test -- ${extra}\`: a part of the suite on this 2-core machine` : '`npm test`: the whole suite on this 2-core machine',
     method:
-      `\`npm test\` once on a fresh clone of commit ${commit} (\`git clone\`, then \`npm ci\` from npm's cache, timed apart): the test tools, then tsc --noEmit and ESLint beside jest (at a lower CPU priority) with jest's configured workers, emulators included; CI=true, timed from the shell: wall and CPU seconds of the whole process tree. ` +
+      `\`npm test\` once on a fresh clone of commit ${commit} (\`git clone\`, then \`npm ci\` from npm's cache, timed apart): the test tools, then tsc --noEmit and ESLint beside jest (at a lower CPU priority) with jest's configured workers, emulators included; CI=true, timed from the shell: wall seconds, and CPU seconds of the processes npm test waited for (bash's \`times\`: a process that outlives its parent, such as a jest worker's moto server, which ends with the worker, is not counted); the machine's busy CPU seconds over the run (/proc/stat) count those too, and anything else the machine ran meanwhile. ` +
       `Per-file times are jest's own (start to end of each file, with files running in parallel on the workers), from its JSON report; "jest time" is from jest's start to its last file's end.${extra ? ` Run on a part of the suite only: jest ${extra}.` : ''}`,
     ours: { label: 'npm test', figures },
     ratios: {},
