@@ -385,14 +385,14 @@ export class SharedStorageClient {
     const report = options.onProgress;
     const signal = options.signal;
     const aborted = () => new UploadAbortedError(`the upload of s3://${this.bucket}/${key} was aborted; nothing was stored, no parts are left.`, key);
-    const first = await parts.next();
-    const firstPart = first.done ? Buffer.alloc(0) : first.value;
+    let first = await parts.next();
     // One part or more: known from the size when given, else by reading one part ahead.
     const single = options.total !== undefined ? options.total <= this.partSize : undefined;
-    const second: IteratorResult<Buffer> = first.done || single === true ? { done: true, value: undefined } : single === false ? { done: false, value: Buffer.alloc(0) } : await parts.next();
+    let second: IteratorResult<Buffer> = first.done || single === true ? { done: true, value: undefined } : single === false ? { done: false, value: Buffer.alloc(0) } : await parts.next();
     const metadata = { ...options.metadata, [SHA256_METADATA_KEY]: expected.hex };
     if (second.done) {
       // One part: the body is in hand; hash it before anything is sent.
+      const firstPart = first.done ? Buffer.alloc(0) : first.value;
       const sent = sha256Of(firstPart);
       if (sent.hex !== expected.hex) throw this.mismatch(key, expected, sent);
       if (signal?.aborted) throw aborted();
@@ -432,9 +432,14 @@ export class SharedStorageClient {
     };
     try {
       let partNumber = 0;
-      // The part read ahead (if any) is sent second; then the generator is read on.
-      const lookedAhead = single === undefined;
-      for (let next: IteratorResult<Buffer> = first; !next.done; next = partNumber === 1 && lookedAhead ? second : await parts.next()) {
+      // The part read ahead (if any) is sent second; then the generator is read on. Only the queue
+      // of parts to send holds them: a part sent and uploaded is no longer referenced here (the
+      // first one had stayed in memory until the upload's end).
+      const ahead: IteratorResult<Buffer>[] = single === undefined ? [first, second] : [first];
+      first = second = { done: true, value: undefined };
+      for (;;) {
+        const next = ahead.shift() ?? await parts.next();
+        if (next.done) break;
         if (signal?.aborted) throw aborted();
         if (failure) throw failure;
         partNumber += 1;
