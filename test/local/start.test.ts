@@ -181,7 +181,9 @@ describe('npm start, every stack in one local cloud', () => {
     const out = output();
     expect(out).toMatch(/WorkQueueStack {2}backlog \d+ \| in flight \d+ \| done 5 \(demo 5\/5\) \| DLQ 0 \| workers \d/);
     expect(out).toMatch(/FleetWorkerStack {2}backlog \d+ \| in flight \d+ \| done 5 \(demo 5\/5\) \| DLQ 0 \| workers [12]/);
-    expect(out).toMatch(/SharedStorageStack {2}backlog 0 \| in flight 0 \| done \d+ \(demo uploads 5\/5\) \| DLQ 0 \| workers \d/);
+    // Not every job of the queue is the demo's (S3 sends an s3:TestEvent when the notification is
+    // configured): on a loaded machine one may still be running when the run ends.
+    expect(out).toMatch(/SharedStorageStack {2}backlog \d+ \| in flight \d+ \| done \d+ \(demo uploads 5\/5\) \| DLQ 0 \| workers \d/);
     expect(out).toMatch(/LockStack {2}backlog \d+ \| in flight \d+ \| done \d+ \(demo reports 5\/5\) \| DLQ 0 \| workers \d/);
     expect(out).toMatch(/Demo: sent 5 report jobs for \d{4}-\d{2}-\d{2} at once to LockStack: each must take lock nightly-report in turn \(token \d+ -> \d+\)\./);
     expect(out).toMatch(/Demo: uploaded 5 files \(\d+ bytes\) under s3:\/\/sharedstoragestack-storagebucket\S+\/incoming\/demo-\d+\/ of SharedStorageStack/);
