@@ -108,7 +108,6 @@ except Exception as e:
 # period from the queue. The answers are moto's.
 try:
     from moto.sqs.models import SQSBackend
-    from moto.sqs.exceptions import InvalidAttributeName
 
     original_get_queue_attributes = SQSBackend.get_queue_attributes
 
@@ -122,7 +121,6 @@ try:
         attributes = queue.attributes
         return {name: attributes[name] for name in attribute_names if attributes.get(name) is not None}
     SQSBackend.get_queue_attributes = get_queue_attributes
-    InvalidAttributeName  # the error moto raises there: gone, the adjustment is not applied
 
     def is_message_valid_based_on_retention_period(self, queue_name, message):
         retention_period = int(self.get_queue(queue_name).message_retention_period)
@@ -716,9 +714,11 @@ try:
         if use_reloader or ssl_context is not None or options:
             return original_run_simple(hostname, port, application, threaded=threaded, use_reloader=use_reloader, ssl_context=ssl_context, **options)
         serving.make_server(hostname, port, application, threaded=True, request_handler=KeepAliveHandler).serve_forever()
-    for needed in ('make_environ', 'connection_dropped'):
-        getattr(serving.WSGIRequestHandler, needed)
-    serving.connection_dropped_errors, serving.InternalServerError, serving.make_server
+    # What the handler uses of werkzeug: checked now, so that a werkzeug without it is said at start.
+    missing = [name for name in ('connection_dropped_errors', 'InternalServerError', 'make_server') if not hasattr(serving, name)]
+    missing += [name for name in ('make_environ', 'connection_dropped') if not hasattr(serving.WSGIRequestHandler, name)]
+    if missing:
+        raise AttributeError('werkzeug.serving has no %s' % ', '.join(missing))
     moto_server_module.run_simple = run_simple
 except Exception as e:
     warn('keep HTTP connections open between requests', e)
