@@ -681,16 +681,20 @@ async function* partsOfFile(path: string, size: number): AsyncGenerator<Buffer> 
   const { open } = await import('fs/promises');
   const file = await open(path, 'r');
   try {
-    for (let position = 0; ; position += size) {
-      const buffer = Buffer.allocUnsafe(size);
+    // Parts up to the size the file has now, each allocated at the size it will hold (a file of a
+    // whole number of parts allocated one more, for the read that found its end). Had the file
+    // changed since it was hashed, the hash of what was sent differs and nothing is stored.
+    const end = (await file.stat()).size;
+    for (let position = 0; position < end; position += size) {
+      const buffer = Buffer.allocUnsafe(Math.min(size, end - position));
       let filled = 0;
-      while (filled < size) {
-        const { bytesRead } = await file.read(buffer, filled, size - filled, position + filled);
+      while (filled < buffer.length) {
+        const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, position + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
-      if (filled > 0) yield filled === size ? buffer : buffer.subarray(0, filled);
-      if (filled < size) return;
+      if (filled > 0) yield filled === buffer.length ? buffer : buffer.subarray(0, filled);
+      if (filled < buffer.length) return;
     }
   } finally {
     await file.close();

@@ -120,15 +120,24 @@ describe('the local cloud running BootstrappedImage groups', () => {
     fs.rmSync(workDir, { recursive: true, force: true });
   });
 
-  /** Pids of processes whose command line names an instance's folder, but for their Node supervisors: the services' programs. */
-  const servicesRunning = () => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+  /** State, parent and process group of each live process (a zombie is dead: it waits only to be reaped). */
+  const processTable = () => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
     try {
-      const argv = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      return argv[0] !== process.execPath && argv.some((a) => a.includes(path.join(workDir, 'run', 'instances')));
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z') return [];
+      return [{ pid: Number(d), ppid: Number(ppid), pgid: Number(pgid), argv: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0') }];
     } catch {
-      return false; // gone meanwhile
+      return []; // gone meanwhile
     }
   });
+  /**
+   * Pids of the services' programs: the leaders of the process groups their supervisors start
+   * (whose command lines name an instance's folder). Not their children: bash's subshells, such as
+   * the drill's `$(cat ...)`, carry its command line for a moment.
+   */
+  const namingAnInstance = () => processTable().filter((p) => p.argv[0] !== process.execPath && p.argv.some((a) => a.includes(path.join(workDir, 'run', 'instances'))));
+  const servicesRunning = () => namingAnInstance().filter((p) => p.pid === p.pgid).map((p) => p.pid);
   const instanceRoots = () => fs.readdirSync(path.join(workDir, 'run', 'instances')).map((id) => path.join(workDir, 'run', 'instances', id));
   const drillWorkload = () => workloads.find((w) => w.resources.includes(inventory.autoScalingGroups.find((g) => g.logicalId.startsWith('GroupASG'))!.logicalId))!;
 
@@ -180,11 +189,15 @@ describe('the local cloud running BootstrappedImage groups', () => {
     expect(workload.stats().crashed).toBe(1);
     expect(notes).toContainEqual(expect.stringMatching(/service drill killed by SIGKILL; systemd restarts it \(its Restart=\)/));
     // AND a service outlives no supervisor: when one is killed, its service's processes go too, and it is restarted
-    const servicesBefore = servicesRunning();
     const supervisor = runningPids()[0]!;
+    const service = processTable().find((p) => p.ppid === supervisor)!;
+    expect(servicesRunning()).toContain(service.pid);
+    const servicesBefore = servicesRunning();
     process.kill(supervisor, 'SIGKILL');
     await waitFor('the service restarted under a new supervisor', () => !runningPids().includes(supervisor) && workload.pids().length === 2, 10_000, 100);
-    await waitFor('the killed supervisor\'s service gone', () => servicesRunning().filter((p) => servicesBefore.includes(p)).length === servicesBefore.length - 1, 5_000, 100);
+    // every process of the killed supervisor's service (its program and the `sleep` it waits on) is gone; the other service runs on
+    await waitFor('the killed supervisor\'s service gone', () => !processTable().some((p) => p.pgid === service.pid), 5_000, 100);
+    expect(servicesRunning().filter((p) => servicesBefore.includes(p))).toEqual(servicesBefore.filter((p) => p !== service.pid));
     expect(servicesRunning()).toHaveLength(2);
     // AND every boot was signalled to its group's resource, as CloudFormation records a signal
     const events = (await cloudformation.send(new DescribeStackEventsCommand({ StackName: STACK }))).StackEvents ?? [];
@@ -216,7 +229,7 @@ describe('the local cloud running BootstrappedImage groups', () => {
   test('leaves no process running once stopped: no supervisor, and no service of an instance\'s folder', async () => {
     await Promise.all(workloads.map((w) => w.stop()));
     expect(runningPids()).toEqual([]);
-    expect(servicesRunning()).toEqual([]);
+    expect(namingAnInstance()).toEqual([]);
   });
 });
 
