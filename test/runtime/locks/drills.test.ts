@@ -166,15 +166,16 @@ describe('lock drills, real processes on the embedded AWS', () => {
   });
 
   test('releases racing renewals leave the record free every time; a client without owner conditions leaves it blocked', async () => {
-    // GIVEN two processes taking turns, renewing every 20 ms and releasing at random moments
+    // GIVEN two processes taking turns, renewing every 20 ms and releasing as a renewal goes out or at random moments
     const name = lockName();
     const players = [0, 1].map(() => start({ mode: 'pingpong', name, iterations: 10, leaseSeconds: 0.6, renewEverySeconds: 0.02, holdMs: 40 }));
     await sleep(200);
     for (const p of players) p.process.send('go');
     const results = await Promise.all(players.map((p) => p.next('done', 20_000)));
-    // THEN no release left a renewed lease behind, and releases did meet renewals in flight
+    // THEN no release left a renewed lease behind, and releases did meet renewals in flight (each
+    // player's every other round releases as a renewal goes out: at least those 5 each)
     expect(results.map((r) => r.violations)).toEqual([0, 0]);
-    expect(results.reduce((sum, r) => sum + Number(r.renewalsInFlightAtRelease), 0)).toBeGreaterThan(0);
+    for (const r of results) expect(Number(r.renewalsInFlightAtRelease)).toBeGreaterThanOrEqual(5);
     // The blind check: unconditional renewal and release, with the heartbeat that was due landing after the release
     const naive = start({ mode: 'pingpong', name: lockName(), iterations: 2, leaseSeconds: 0.6, renewEverySeconds: 0.02, holdMs: 40, naive: true });
     await sleep(200);

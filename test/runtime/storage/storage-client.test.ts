@@ -215,7 +215,6 @@ describe('streaming uploads', () => {
       peakRss = Math.max(peakRss, m.rss);
       peakLive = Math.max(peakLive, m.arrayBuffers + m.heapUsed - before.arrayBuffers - before.heapUsed);
     };
-    const sampler = setInterval(sample, 100);
     const progress: number[] = [];
     let reachableAtTheEnd: number[] = [];
     let out;
@@ -228,7 +227,6 @@ describe('streaming uploads', () => {
         },
       });
     } finally {
-      clearInterval(sampler);
       Buffer.allocUnsafe = allocUnsafe;
     }
 
@@ -241,7 +239,7 @@ describe('streaming uploads', () => {
     expect(head.ContentLength).toBe(size);
     expect(head.Metadata?.sha256).toBe(out.sha256.hex);
     // AND memory held a queue's worth of parts, not the 50 MiB file: never more than 2 in flight
-    // and 1 being read were reachable (sampled as each part is done and every 100 ms), each part
+    // and 1 being read were reachable (sampled as each part is done: a full collection each), each part
     // read once at the size it holds, and once the last part is done no earlier part is reachable
     // (the first one had stayed referenced until the upload's end). Counted, not inferred from
     // the process's memory, which V8 releases on a background thread: its figure lags on a loaded
