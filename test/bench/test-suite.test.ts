@@ -1,9 +1,10 @@
 /**
- * The test-suite benchmark's count of the machine's busy CPU (bench/test-suite.bench.ts): every
+ * The test-suite benchmark (bench/test-suite.bench.ts): its count of the machine's busy CPU (every
  * state of /proc/stat's first line but idle and I/O wait, in seconds (USER_HZ 100), so that the
- * processes `times` does not see (those that outlive their parent) are counted.
+ * processes `times` does not see, those that outlive their parent, are counted), and its summary
+ * of several runs (medians with ranges; the budget met only when every run is within it).
  */
-import { machineBusySeconds } from '../../bench/test-suite.bench';
+import { machineBusySeconds, median, summarize, type SuiteRun } from '../../bench/test-suite.bench';
 
 test('counts user, nice, system, irq, softirq and steal, not idle nor I/O wait', () => {
   // cpu  user nice system idle iowait irq softirq steal guest guest_nice
@@ -20,4 +21,48 @@ test('reads this machine\'s /proc/stat, which only grows', () => {
   const b = machineBusySeconds();
   expect(a).toEqual(expect.any(Number));
   expect(b!).toBeGreaterThanOrEqual(a!);
+});
+
+describe('the summary of several runs', () => {
+  const run = (wallSeconds: number, extra: Partial<SuiteRun> = {}): SuiteRun => ({
+    installSeconds: 20, wallSeconds, cpuSeconds: wallSeconds * 1.8, busySeconds: wallSeconds * 1.9, loadBefore: 1, loadAfter: 8, status: 0,
+    summary: '1008 of 1008 tests passed in 92 files', jestSeconds: wallSeconds - 7, files: 92, passed: 1008, failed: 0,
+    slowest: [{ file: `test/slow-${wallSeconds}.test.ts`, seconds: wallSeconds / 2 }],
+    ...extra,
+  });
+
+  test('takes medians (the middle two\'s mean for an even count)', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+  });
+
+  test('meets the budget only when every run passed within it, and says how many did, in the order run', () => {
+    const { figures, goal, middle } = summarize([run(185.2), run(176.4), run(179.9)], 180);
+    expect(figures['npm test wall, median (s)']).toBe(179.9);
+    expect(figures['npm test wall, fastest run (s)']).toBe(176.4);
+    expect(figures['npm test wall, slowest run (s)']).toBe(185.2);
+    expect(figures['runs that passed within 180 s']).toBe(2);
+    expect(goal.met).toBe(false);
+    expect(goal.measured).toMatch(/^2 of 3 runs passed within 180 s: 185\.2 s, 176\.4 s, 179\.9 s in the order run \(median 179\.9 s\)/);
+    // the slowest files are the median run's
+    expect(middle.wallSeconds).toBe(179.9);
+    expect(Object.keys(figures)).toContain('slowest file of the median run: test/slow-179.9.test.ts (s)');
+
+    expect(summarize([run(170), run(175), run(179)], 180).goal.met).toBe(true);
+  });
+
+  test('does not count a failed run as within the budget, and sums the failures', () => {
+    const failed = run(150, { status: 1, failed: 2, passed: 1006, summary: '1006 of 1008 tests passed in 92 files; failing: test/a.test.ts' });
+    const { figures, goal } = summarize([run(170), failed, run(172)], 180);
+    expect(goal.met).toBe(false);
+    expect(figures['runs that passed within 180 s']).toBe(2);
+    expect(figures['tests failed, all runs']).toBe(2);
+    expect(figures['tests passed, fewest in a run']).toBe(1006);
+    expect(goal.measured).toMatch(/failing: test\/a\.test\.ts/);
+  });
+
+  test('leaves out the machine\'s busy CPU when a run could not read it', () => {
+    expect(summarize([run(170), run(171, { busySeconds: undefined })], 180).figures).not.toHaveProperty(['machine CPU busy during npm test, median (s)']);
+  });
 });
