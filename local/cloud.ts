@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BOOTSTRAPPED_IMAGE_WORKLOAD } from '../contracts/image-bootstrap';
 import type { LocalClients } from './after-deploy';
+import { queryCall, xmlField } from './aws-query';
 import type { CompletedResource } from './cognito';
 import type { RunningDemo } from './demo';
 import { DeployError, bootstrap, deploy, localClientConfig, selectStacks, synth, type AssemblyStack } from './deploy';
@@ -63,17 +64,9 @@ type Clients = LocalClients;
 
 /** The account moto reports through STS (no STS client needed: one query call). */
 async function callerAccount(endpoint: string): Promise<string> {
-  const res = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      // moto routes by the credential scope of the signature; it does not check the signature.
-      authorization: `AWS4-HMAC-SHA256 Credential=${LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID}/20240101/${LOCAL_AWS_ENV.AWS_REGION}/sts/aws4_request, SignedHeaders=host, Signature=0`,
-    },
-    body: 'Action=GetCallerIdentity&Version=2011-06-15',
-  });
-  const account = (await res.text()).match(/<Account>(\d{12})<\/Account>/)?.[1];
-  if (!account) throw new Error(`the embedded AWS did not report an account through STS (HTTP ${res.status})`);
+  const { status, xml } = await queryCall(endpoint, 'sts', { Action: 'GetCallerIdentity', Version: '2011-06-15' });
+  const account = xmlField(xml, 'Account');
+  if (!account || !/^\d{12}$/.test(account)) throw new Error(`the embedded AWS did not report an account through STS (HTTP ${status})`);
   return account;
 }
 

@@ -3,10 +3,9 @@
  * `NumberOfMessagesDeleted` (a worker deletes a job's message once the job is done, whoever sent
  * it) and, of its own, `ReceiveMessageCalls` (each ReceiveMessage as it starts: a worker polling)
  * (local/moto_launcher.py). Read with CloudWatch's GetMetricStatistics in one Query call, as the
- * account is read from STS: the package has no CloudWatch client, and moto does not check the
- * signature (it routes by the credential scope).
+ * account is read from STS (local/aws-query.ts): the package has no CloudWatch client.
  */
-import { LOCAL_AWS_ENV } from './moto';
+import { queryCall } from './aws-query';
 
 /** A metric of one queue, and its namespace. */
 export const QUEUE_METRICS = {
@@ -40,15 +39,7 @@ export async function queueMetricSum(endpoint: string, queueUrl: string, metric:
     Period: '60',
     'Statistics.member.1': 'Sum',
   });
-  const res = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `AWS4-HMAC-SHA256 Credential=${LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID}/20240101/${LOCAL_AWS_ENV.AWS_REGION}/monitoring/aws4_request, SignedHeaders=host, Signature=0`,
-    },
-    body: params.toString(),
-  });
-  const body = await res.text();
-  if (res.status !== 200) throw new Error(`CloudWatch GetMetricStatistics of ${metric.name} answered ${res.status}: ${body.slice(0, 200)}`);
+  const { status, xml: body } = await queryCall(endpoint, 'monitoring', Object.fromEntries(params));
+  if (status !== 200) throw new Error(`CloudWatch GetMetricStatistics of ${metric.name} answered ${status}: ${body.slice(0, 200)}`);
   return [...body.matchAll(/<Sum>([^<]+)<\/Sum>/g)].reduce((n, m) => n + Number(m[1]), 0);
 }

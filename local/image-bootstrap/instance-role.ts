@@ -3,11 +3,12 @@
  * the embedded AWS, as EC2 gets them for an instance profile), and the two reads a secret step
  * makes with them: SSM GetParameter (with decryption) and Secrets Manager GetSecretValue.
  *
- * The calls use the services' own protocols over fetch: the package has no STS, SSM or Secrets
- * Manager client, and moto does not check a signature (it reads the caller's access key from the
- * credential scope, so each call is made as the role's session, which moto records).
+ * The calls use the services' own protocols over fetch (local/aws-query.ts): the package has no
+ * STS, SSM or Secrets Manager client, and moto does not check a signature (it reads the caller's
+ * access key from the credential scope, so each call is made as the role's session, which moto
+ * records).
  */
-import { LOCAL_AWS_ENV } from '../moto';
+import { localAuthorization, queryCall, xmlField } from '../aws-query';
 
 /** Temporary credentials of an assumed role. */
 export interface RoleCredentials {
@@ -21,22 +22,13 @@ export class InstanceRoleError extends Error {
   override readonly name = 'InstanceRoleError';
 }
 
-function authorization(accessKeyId: string, service: string): string {
-  return `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20240101/${LOCAL_AWS_ENV.AWS_REGION}/${service}/aws4_request, SignedHeaders=host, Signature=0`;
-}
-
 /** The instance role's credentials for the instance `sessionName` (its id), from STS AssumeRole. */
 export async function assumeInstanceRole(endpoint: string, roleArn: string, sessionName: string): Promise<RoleCredentials> {
-  const res = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: authorization(LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, 'sts') },
-    body: new URLSearchParams({ Action: 'AssumeRole', Version: '2011-06-15', RoleArn: roleArn, RoleSessionName: sessionName }).toString(),
-  });
-  const xml = await res.text();
-  const field = (name: string) => new RegExp(`<${name}>([^<]+)</${name}>`).exec(xml)?.[1];
+  const { status, xml } = await queryCall(endpoint, 'sts', { Action: 'AssumeRole', Version: '2011-06-15', RoleArn: roleArn, RoleSessionName: sessionName });
+  const field = (name: string) => xmlField(xml, name) || undefined;
   const [accessKeyId, secretAccessKey, sessionToken] = [field('AccessKeyId'), field('SecretAccessKey'), field('SessionToken')];
-  if (res.status !== 200 || !accessKeyId || !secretAccessKey || !sessionToken) {
-    throw new InstanceRoleError(`STS AssumeRole of ${roleArn} answered ${res.status}: ${field('Message') ?? xml.slice(0, 200)}`);
+  if (status !== 200 || !accessKeyId || !secretAccessKey || !sessionToken) {
+    throw new InstanceRoleError(`STS AssumeRole of ${roleArn} answered ${status}: ${field('Message') ?? xml.slice(0, 200)}`);
   }
   return { accessKeyId, secretAccessKey, sessionToken };
 }
@@ -49,7 +41,7 @@ async function jsonCall(endpoint: string, credentials: RoleCredentials, service:
       'content-type': 'application/x-amz-json-1.1',
       'x-amz-target': target,
       'x-amz-security-token': credentials.sessionToken,
-      authorization: authorization(credentials.accessKeyId, service),
+      authorization: localAuthorization(service, credentials.accessKeyId),
     },
     body: JSON.stringify(body),
   });

@@ -18,10 +18,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, SignalResourceCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   BOOTSTRAPPED_IMAGE_WORKLOAD, IMAGE_STATUS_WORKLOAD, type BootstrappedImageWorkload, type ImageStatusWorkload,
 } from '../../contracts/image-bootstrap';
+import { launchTemplateUserData } from '../aws-query';
 import type { DeployedDeclaration } from '../declarations';
 import type { DeployedAutoScalingGroup, Inventory } from '../inventory';
 import { bootInstance, LOCAL_BOOT_LOG, type BootResult } from '../image-bootstrap/boot';
@@ -70,20 +70,15 @@ export function bootstrappedImageWorkloadKind(options: BootstrappedImageLocalOpt
       if (groups.length === 0) return [];
       const autoscaling = context.autoscaling;
       if (!autoscaling) throw new Error('the BootstrappedImage workload needs an Auto Scaling client');
-      const ec2 = new EC2Client(context.clientConfig);
-      try {
-        return await startEach(groups, async (g) => {
-          const note = (line: string) => context.note(`${g.group.stackName}: ${line}`);
-          if (g.image.declaration.baked) {
-            note(`Auto Scaling group ${g.group.logicalId} launches a baked image (bake mode): not booted locally, its image part is in an AMI that Image Builder builds.`);
-            return undefined;
-          }
-          const userData = await deployedUserData(ec2, g.group, g.image.physicalId);
-          return startImageGroup(g, userData, context, autoscaling, options.lookEveryMs ?? IMAGE_GROUP_LOOK_EVERY_MS);
-        });
-      } finally {
-        ec2.destroy();
-      }
+      return startEach(groups, async (g) => {
+        const note = (line: string) => context.note(`${g.group.stackName}: ${line}`);
+        if (g.image.declaration.baked) {
+          note(`Auto Scaling group ${g.group.logicalId} launches a baked image (bake mode): not booted locally, its image part is in an AMI that Image Builder builds.`);
+          return undefined;
+        }
+        const userData = await deployedUserData(context.endpoint, g.group, g.image.physicalId);
+        return startImageGroup(g, userData, context, autoscaling, options.lookEveryMs ?? IMAGE_GROUP_LOOK_EVERY_MS);
+      });
     },
   };
 }
@@ -91,12 +86,11 @@ export function bootstrappedImageWorkloadKind(options: BootstrappedImageLocalOpt
 export const bootstrappedImageWorkloads: WorkloadKind = bootstrappedImageWorkloadKind();
 
 /** The boot script of the launch template version the group launches, decoded. */
-async function deployedUserData(ec2: EC2Client, group: DeployedAutoScalingGroup, templateId: string): Promise<string> {
+async function deployedUserData(endpoint: string, group: DeployedAutoScalingGroup, templateId: string): Promise<string> {
   const version = group.launchTemplate?.version ?? '$Latest';
-  const out = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [version] }));
-  const userData = out.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.UserData;
+  const userData = await launchTemplateUserData(endpoint, templateId, version);
   if (!userData) throw new Error(`the launch template ${templateId} (version ${version}) of ${group.stackName}/${group.logicalId} has no user data`);
-  return Buffer.from(userData, 'base64').toString('utf8');
+  return userData;
 }
 
 /** A local instance of a group. */

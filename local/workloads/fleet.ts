@@ -20,12 +20,12 @@ import type { ChildProcess } from 'child_process';
 import { DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { fileFromBootScript, parseEnvironmentFile } from '../../contracts/image-bootstrap';
 import {
   AUTO_SCALING_GROUP_ENV, CONCURRENCY_ENV, FLEET_ENV, FLEET_WORKER_WORKLOAD, JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, VISIBILITY_TIMEOUT_ENV,
   type FleetWorkerWorkload,
 } from '../../contracts/work-queue';
+import { launchTemplateUserData } from '../aws-query';
 import type { DeployedDeclaration } from '../declarations';
 import { QUIET_SDK_ENV } from '../deploy';
 import type { DeployedAutoScalingGroup, Inventory } from '../inventory';
@@ -59,15 +59,14 @@ export interface FleetAgentSpec {
 export async function fleetAgentSpec(
   declared: DeployedDeclaration<FleetWorkerWorkload>,
   group: DeployedAutoScalingGroup,
-  ec2: EC2Client,
+  endpoint: string,
 ): Promise<FleetAgentSpec> {
   const { program, queueUrl, targetBacklogPerInstance, launchTemplateId, environmentFile } = declared.declaration;
   if (!program.startsWith('s3://')) throw new Error(`its declared program is not an s3:// URL: ${program}`);
   const version = group.launchTemplate?.id === launchTemplateId && group.launchTemplate.version ? group.launchTemplate.version : '$Latest';
-  const out = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: launchTemplateId, Versions: [version] }));
-  const userData = out.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.UserData;
+  const userData = await launchTemplateUserData(endpoint, launchTemplateId, version);
   if (!userData) throw new Error(`its launch template ${launchTemplateId} (version ${version}) has no user data`);
-  const content = fileFromBootScript(Buffer.from(userData, 'base64').toString('utf8'), environmentFile);
+  const content = fileFromBootScript(userData, environmentFile);
   if (content === undefined) throw new Error(`the user data of its launch template ${launchTemplateId} writes no environment file ${environmentFile}`);
   return {
     program: new URL(program),
@@ -112,28 +111,23 @@ export function fleetWorkloadKind(scaling: FleetScalingOptions = {}): WorkloadKi
       if (declared.length === 0) return [];
       const autoscaling = context.autoscaling;
       if (!autoscaling) throw new Error('the fleet workload needs an Auto Scaling client');
-      const ec2 = new EC2Client(context.clientConfig);
-      try {
-        return await startEach(declared, async (d) => {
-          const group = inventory.autoScalingGroups.find((g) => g.stackName === d.stackName && g.logicalId === d.logicalId);
-          let spec: FleetAgentSpec;
-          try {
-            if (!group) throw new Error('the embedded AWS does not describe the group');
-            spec = await fleetAgentSpec(d, group, ec2);
-          } catch (e) {
-            context.note(`${d.stackName}: skipped FleetWorker group ${d.logicalId}: ${(e as Error).message}.`);
-            return undefined;
-          }
-          // Per stack: two stacks may hold groups of the same logical id (the same construct path).
-          const program = await downloadProgram(spec.program, context, path.join(context.workDir, 'agents', group.stackName, group.logicalId));
-          return startFleet(group, spec, program, context, autoscaling, {
-            scaleEveryMs: scaling.scaleEveryMs ?? SCALE_EVERY_MS,
-            scaleInAfterMs: scaling.scaleInAfterMs ?? SCALE_IN_AFTER_MS,
-          });
+      return startEach(declared, async (d) => {
+        const group = inventory.autoScalingGroups.find((g) => g.stackName === d.stackName && g.logicalId === d.logicalId);
+        let spec: FleetAgentSpec;
+        try {
+          if (!group) throw new Error('the embedded AWS does not describe the group');
+          spec = await fleetAgentSpec(d, group, context.endpoint);
+        } catch (e) {
+          context.note(`${d.stackName}: skipped FleetWorker group ${d.logicalId}: ${(e as Error).message}.`);
+          return undefined;
+        }
+        // Per stack: two stacks may hold groups of the same logical id (the same construct path).
+        const program = await downloadProgram(spec.program, context, path.join(context.workDir, 'agents', group.stackName, group.logicalId));
+        return startFleet(group, spec, program, context, autoscaling, {
+          scaleEveryMs: scaling.scaleEveryMs ?? SCALE_EVERY_MS,
+          scaleInAfterMs: scaling.scaleInAfterMs ?? SCALE_IN_AFTER_MS,
         });
-      } finally {
-        ec2.destroy();
-      }
+      });
     },
   };
 }

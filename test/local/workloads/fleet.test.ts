@@ -12,7 +12,6 @@ import * as path from 'path';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { AGENT_PROGRAM_FILE, bundleAgentProgram } from '../../../lib/core/bundling';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import {
   CONCURRENCY_ENV, DEMO_JOBS_WORKLOAD, FLEET_AGENT_ENV_FILE, FLEET_ENV, FLEET_LIFECYCLE_HOOK_NAME, FLEET_WORKER_WORKLOAD, IDEMPOTENCY_TABLE_ENV,
   JOB_TIMEOUT_ENV, LIFECYCLE_HOOK_ENV, QUEUE_URL_ENV, STOP_TIMEOUT_ENV, VISIBILITY_TIMEOUT_ENV,
@@ -133,9 +132,7 @@ describe('the local cloud running a deployed FleetWorker group', () => {
     expect(target).toEqual(expect.objectContaining({ stackName: STACK, queueUrl: inventory.queues.find((q) => q.logicalId === 'Queue')!.url }));
     // the agent's environment comes from the deployed launch template's user data, references resolved
     const [declared] = inventory.declarations(FLEET_WORKER_WORKLOAD);
-    const ec2 = new EC2Client({});
-    const spec = await fleetAgentSpec(declared!, inventory.autoScalingGroups[0]!, ec2);
-    ec2.destroy();
+    const spec = await fleetAgentSpec(declared!, inventory.autoScalingGroups[0]!, aws.moto.endpoint);
     expect(spec.environment).toEqual(expect.objectContaining({
       [QUEUE_URL_ENV]: target!.queueUrl, [CONCURRENCY_ENV]: '2', RESULTS_TABLE: target!.resultsTable, NOTES: 'n'.repeat(1_000),
     }));
