@@ -7,7 +7,8 @@
 //                or the examples (lib/stacks/, lambda/, apps/); lib/stacks/ (the examples) may;
 //   local/       (@cdk-cloud-patterns/local) reads what was deployed, never the constructs.
 // A folder with a package.json (runtime/, local/) is imported by a file path, never as a folder:
-// a folder import resolves to the package's built `main`, not to its source.
+// a folder import resolves to the package's built `main`, not to its source. Nowhere is the root
+// of aws-cdk-lib imported (its modules' own paths are), nor cdk-nag but through a typed require.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -17,6 +18,11 @@ const CDK = { regex: '^(aws-cdk-lib|constructs)(/|$)', message: 'runs in the clo
 const TESTS = { regex: `${folder('test')}|${folder('bench')}|${folder('scripts')}`, message: 'product code never imports tests, benchmarks or scripts.' };
 const FOLDER_IMPORT = { regex: '^(\\.\\./)+(runtime|local)$', message: 'import a file of the package (e.g. runtime/index), not its folder: a folder import resolves to the built package.' };
 
+// Everywhere: the root of aws-cdk-lib (and cdk-nag, whose declarations import it) puts every module's declarations into a program.
+const CDK_ROOT = {
+  regex: '^(aws-cdk-lib|cdk-nag)$',
+  message: 'import aws-cdk-lib/core or the module\'s own path (aws-cdk-lib/aws-s3), and cdk-nag through a typed require (lib/testing/checks.ts, test/support/cdk-nag.ts): the root of aws-cdk-lib (and cdk-nag, whose declarations import it) puts every module\'s declarations, a million lines, into the programs of tsc, jsii and TypeDoc (docs/decisions.md).',
+};
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns: [...patterns, FOLDER_IMPORT] }] });
 
 export default tseslint.config(
@@ -30,7 +36,7 @@ export default tseslint.config(
     rules: {
       // Unused names fail the type-check already (noUnusedLocals, noUnusedParameters); `_x` marks one kept on purpose.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
-      ...restrict(),
+      ...restrict(CDK_ROOT),
     },
   },
   {
@@ -47,10 +53,7 @@ export default tseslint.config(
     rules: restrict(TESTS, {
       regex: `${folder('runtime')}|${folder('local')}|${folder('lambda')}|${folder('apps')}|^\\.\\./stacks(/|$)|^\\./stacks(/|$)|^@cdk-cloud-patterns/`,
       message: 'the construct library never imports the runtime, the local cloud or the examples (lib/stacks, lambda, apps): it bundles the runtime from the user\'s project at synth instead.',
-    }, {
-      regex: '^(aws-cdk-lib|cdk-nag)$',
-      message: 'import aws-cdk-lib/core or the module\'s own path (aws-cdk-lib/aws-s3): the root of aws-cdk-lib (and cdk-nag, whose declarations import it) puts every module\'s declarations into the programs of jsii and TypeDoc (docs/decisions.md).',
-    }),
+    }, CDK_ROOT),
   },
   {
     files: ['local/**'],

@@ -7,7 +7,7 @@
  * synth (and deploy, and `npm start`), and duplicates cfn-lint, which checks every template in
  * the tests (test/lib/stacks/catalog-app.test.ts runs both) and in `npm run report`.
  */
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { addCatalogStacks } from '../lib/stacks/catalog-app';
 import { addCatalogChecks } from '../lib/testing/checks';
 

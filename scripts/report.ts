@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
 import { addCatalogStacks } from '../lib/stacks/catalog-app';
 import { addCatalogChecks } from '../lib/testing/checks';
 

@@ -2,7 +2,7 @@
  * The catalog app: one stack per pattern. bin/app.ts runs it for the CDK CLI; tests build it
  * with a fresh App to check every stack the way `cdk synth` does.
  */
-import { Duration, type App } from 'aws-cdk-lib';
+import { Duration, type App } from 'aws-cdk-lib/core';
 import { LOCAL_CLOUD_CONTEXT } from '../../contracts/local-cloud';
 import { FleetWorkerStack } from './fleet-worker-stack';
 import { ImageBootstrapStack } from './image-bootstrap-stack';

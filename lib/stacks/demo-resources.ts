@@ -2,7 +2,7 @@
  * Resources the demo stacks share: a network that costs nothing while idle, the results table
  * the demo job handler writes to, and a demo web app on a web tier with its sessions. Construct ids are fixed here, as they are logical ids.
  */
-import { Annotations, CfnParameter, CfnRule, Duration, Fn, RemovalPolicy, Stack, type CfnResource } from 'aws-cdk-lib';
+import { Annotations, CfnParameter, CfnRule, Duration, Fn, RemovalPolicy, Stack, type CfnResource } from 'aws-cdk-lib/core';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';

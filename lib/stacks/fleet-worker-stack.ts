@@ -9,7 +9,7 @@
  * anywhere: instances reach AWS APIs and the Amazon Linux repositories over HTTPS through the
  * internet gateway, and people reach them through Session Manager only.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib/core';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';

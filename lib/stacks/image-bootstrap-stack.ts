@@ -10,7 +10,7 @@
  * anywhere: instances reach AWS APIs and the Amazon Linux repositories over HTTPS through the
  * internet gateway, and people reach the instances through Session Manager only.
  */
-import { Aws, CfnOutput, RemovalPolicy, Stack, type CfnResource, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, RemovalPolicy, Stack, type CfnResource, type StackProps } from 'aws-cdk-lib/core';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';

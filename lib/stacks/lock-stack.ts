@@ -4,7 +4,7 @@
  * LockTable, one at a time however many report jobs arrive together, and writes it under the
  * lock's fencing token to the reports table. Demo data: the tables go with the stack.
  */
-import { CfnOutput, type CfnResource, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, type CfnResource, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib/core';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';

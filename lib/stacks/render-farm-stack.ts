@@ -14,13 +14,13 @@
  * Manager secret; the fleet is at zero instances, the user pool is paid per monthly active user,
  * and the rest per request.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib/core';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib/core';
 import type { Construct } from 'constructs';
 import { RENDER_FARM_ENV, RENDER_FARM_OUTPUTS, RENDER_WORKER_TIMEOUT_SECONDS } from '../../contracts/render-farm';
 import { CONTENT_ADDRESSED_PREFIX } from '../../contracts/shared-storage';

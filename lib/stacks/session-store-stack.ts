@@ -3,7 +3,7 @@
  * user index and throttle alarm, and the outputs the web servers (and the local cloud) read.
  * Sessions are worth nothing once the stack is gone, so the table goes with it.
  */
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib/core';
 import type { Construct } from 'constructs';
 import { SessionStore, type SessionStoreProps } from '../session-store/session-store';
 

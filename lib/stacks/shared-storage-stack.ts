@@ -4,7 +4,7 @@
  * derives a summary of each, writes it under `results/` and records it in the shared-records
  * table before the job's message is deleted.
  */
-import { CfnOutput, Stack, type CfnResource, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type CfnResource, type StackProps } from 'aws-cdk-lib/core';
 import type { Construct } from 'constructs';
 import { STORAGE_STACK_INCOMING_PREFIX, STORAGE_STACK_RESULTS_PREFIX, UPLOAD_DEMO_WORKLOAD } from '../../contracts/shared-storage';
 import { declareWorkload } from '../core/workload';

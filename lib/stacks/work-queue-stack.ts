@@ -3,7 +3,7 @@
  * running the demo job handler with idempotency on, and the shared results table the worker
  * writes to before a job's message is deleted.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib/core';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import { CATALOG_BUNDLE_HANDLER, catalogHandlerCode } from './catalog-code';

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { instance } from '@viz-js/viz';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
 import { addCatalogStacks } from '../../lib/stacks/catalog-app';
 import { toDot } from './dot';
 import { architectureGraph, type CfnTemplate } from './graph';

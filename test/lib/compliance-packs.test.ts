@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib/core';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -19,8 +19,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as nag from 'cdk-nag';
 import { BootStep, BootstrappedImage, FleetWorker, LambdaWorker, LockTable, SessionStore, SharedStorage, WebTier, WorkQueue } from '../../lib';
+import { nag } from '../support/cdk-nag';
 import { templateOf } from '../support/stacks';
 
 const PREBUILT = path.join(__dirname, 'work-queue', 'fixtures', 'prebuilt-agent');

@@ -4,7 +4,7 @@
  * reads the declaration back from the deployed template with its references resolved to what
  * moto created (local/declarations.ts, the inventory).
  */
-import { App, CfnResource, Fn, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, Fn, Stack } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sqs from 'aws-cdk-lib/aws-sqs';

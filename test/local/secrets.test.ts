@@ -5,7 +5,7 @@
  * generated values, and resolves the dynamic references (`{{resolve:secretsmanager:...}}`) that
  * CDK writes for `secretValueFromJson`.
  */
-import { App, CfnOutput, Stack } from 'aws-cdk-lib';
+import { App, CfnOutput, Stack } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';

@@ -6,7 +6,7 @@
  *
  * To let a new sample use a new name: declare it in sample-globals.d.ts and make it in PREAMBLE.
  */
-import { ArnFormat, type App, type Stack } from 'aws-cdk-lib';
+import { ArnFormat, type App, type Stack } from 'aws-cdk-lib/core';
 import { Construct } from 'constructs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';

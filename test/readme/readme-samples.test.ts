@@ -11,7 +11,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib/core';
 import * as ts from 'typescript';
 import { addCatalogChecks } from '../../lib/testing';
 import { documentationPages, patternPages } from './pages';

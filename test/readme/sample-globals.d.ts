@@ -3,7 +3,7 @@
  * synth). Only the README sample type-check reads this file: the project's tsconfig excludes it,
  * so no test of ours can lean on these globals.
  */
-import type { App, Stack } from 'aws-cdk-lib';
+import type { App, Stack } from 'aws-cdk-lib/core';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';

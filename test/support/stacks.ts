@@ -4,7 +4,7 @@
  * test/lib/stacks/catalog-app.test.ts turns it on), and the small VPC the tests place instances
  * and balancers in.
  */
-import { App, Stack, type Environment } from 'aws-cdk-lib';
+import { App, Stack, type Environment } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';

@@ -3,7 +3,7 @@
  * subclass of a JavaScript built-in): TypeScript users still catch it as one.
  */
 import * as util from 'util';
-import { Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib/core';
 import { PatternPropsError } from '../../../lib';
 import { assertProps } from '../../../lib/core/validation';
 

@@ -3,7 +3,7 @@
  * wiring of the boot signal, and bake mode with EC2 Image Builder.
  */
 import * as path from 'path';
-import { Duration, Stack, type CfnResource } from 'aws-cdk-lib';
+import { Duration, Stack, type CfnResource } from 'aws-cdk-lib/core';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';

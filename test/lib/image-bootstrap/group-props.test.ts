@@ -3,7 +3,7 @@
  * checked at compile time (`npm run typecheck`) against aws-cdk-lib's CommonAutoScalingGroupProps,
  * so a prop CDK adds shows up here instead of going missing.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib/core';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import { BootstrappedImage, type BootstrappedGroupProps } from '../../../lib/image-bootstrap/bootstrapped-image';
 import { newVpcStack } from './support/template';

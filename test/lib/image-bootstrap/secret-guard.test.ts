@@ -3,7 +3,7 @@
  * naming the step and pointing to the secret step; the secret step itself and references
  * (variables, deploy-time values, paths, ARNs) pass.
  */
-import { Aspects, Aws } from 'aws-cdk-lib';
+import { Aspects, Aws } from 'aws-cdk-lib/core';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';
 import * as ssm from 'aws-cdk-lib/aws-ssm';

@@ -5,7 +5,7 @@
  * the client reads, KMS, imports that grant the same, metrics, and a `fails when ...` test for
  * every validation rule. LockStack's cdk-nag, cfn-lint and snapshot checks are the catalog test's.
  */
-import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib/core';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { LOCK_ATTRIBUTES, LOCK_DYNAMODB_ACTIONS, LOCK_TABLE_ENV } from '../../../contracts/locks';

@@ -4,7 +4,7 @@
  * your own table, and a `fails when ...` test for every validation rule. SessionStoreStack's
  * cdk-nag, cfn-lint and snapshot checks are the catalog test's (test/lib/stacks/catalog-app.test.ts).
  */
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib/core';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';

@@ -4,7 +4,7 @@
  * cdk-nag, cfn-lint and the snapshot come from the catalog test, like every catalog stack's.
  */
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { catalogAgentEntry } from '../../../lib/stacks/catalog-code';
 import { FleetWorkerStack, type FleetWorkerStackProps } from '../../../lib/stacks/fleet-worker-stack';

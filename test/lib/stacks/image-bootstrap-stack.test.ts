@@ -4,7 +4,7 @@
  * cfn-lint) in boot mode and in bake mode by test/lib/stacks/catalog-app.test.ts, which also holds
  * the stack's snapshot.
  */
-import { App, type CfnResource } from 'aws-cdk-lib';
+import { App, type CfnResource } from 'aws-cdk-lib/core';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';
 import { ImageBootstrapStack, type ImageBootstrapStackProps } from '../../../lib/stacks/image-bootstrap-stack';

@@ -5,7 +5,7 @@
  * cdk-nag, cfn-lint and the snapshot come from the catalog test.
  */
 import * as path from 'path';
-import { App, Duration } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib/core';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { LOCK_DYNAMODB_ACTIONS, LOCK_TABLE_ENV } from '../../../contracts/locks';

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, type CfnResource } from 'aws-cdk-lib';
+import { App, type CfnResource } from 'aws-cdk-lib/core';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { STORAGE_BUCKET_ENV, STORAGE_RECORDS_TABLE_ENV, UPLOAD_DEMO_WORKLOAD } from '../../../contracts/shared-storage';
 import { WORKLOAD_METADATA_KEY } from '../../../contracts/workload';

@@ -4,7 +4,7 @@
  * local cloud read. cdk-nag, cfn-lint and the snapshot come from the catalog test.
  */
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { catalogWebEntry } from '../../../lib/stacks/catalog-code';
 import { PLAIN_HTTP_DEMO_CONTEXT } from '../../../lib/stacks/demo-resources';

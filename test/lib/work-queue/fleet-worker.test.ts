@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Tags, Token, type Stack } from 'aws-cdk-lib';
+import { Duration, Tags, Token, type Stack } from 'aws-cdk-lib/core';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';

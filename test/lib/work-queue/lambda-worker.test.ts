@@ -1,7 +1,7 @@
 /** LambdaWorker: its template for every default and option, the visibility rule, and each validation rule. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, RemovalPolicy, Token, Validations, type CfnResource, type Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token, Validations, type CfnResource, type Stack } from 'aws-cdk-lib/core';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';

@@ -1,14 +1,14 @@
 /** WorkQueue: its template for every default and option, its grants and metrics, and each validation rule. */
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib/core';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { AGENT_SQS_ACTIONS, JOBS_QUEUE_URL_ENV } from '../../../contracts/work-queue';
 import { LambdaWorker, PatternPropsError, WorkQueue, WorkQueueEncryption, type WorkQueueProps } from '../../../lib';
+import { nag } from '../../support/cdk-nag';
 import { newStack, templateOf } from '../../support/stacks';
 
 function build(props?: WorkQueueProps) {
@@ -354,7 +354,7 @@ describe('WorkQueue grants and metrics', () => {
     const workQueue = new WorkQueue(stack, 'Jobs', { encryption: WorkQueueEncryption.KMS });
     const sender = new iam.Role(stack, 'Sender', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     workQueue.grantSendJobs(sender);
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    Validations.of(app).addPlugins(new nag.AwsSolutionsChecks(app));
     // WHEN it synthesizes THEN no finding stops it
     expect(() => app.synth()).not.toThrow();
   });

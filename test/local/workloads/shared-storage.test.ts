@@ -11,7 +11,7 @@ import {
   GetPublicAccessBlockCommand, PutObjectCommand, S3Client, CreateBucketCommand, PutBucketPolicyCommand,
 } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Stack } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import { SharedStorage, WorkQueue } from '../../../lib';
 import { localClientConfig } from '../../../local/deploy';

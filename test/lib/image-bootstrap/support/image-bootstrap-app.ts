@@ -4,7 +4,7 @@
  * IMAGE_BOOTSTRAP_BAKE=true synthesizes it in bake mode (not deployable on the local cloud);
  * IMAGE_BOOTSTRAP_INSTANCES=<n> sets its instance count (to try an update).
  */
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { ImageBootstrapStack } from '../../../../lib/stacks/image-bootstrap-stack';
 import { addCatalogChecks } from '../../../../lib/testing/checks';
 

@@ -2,7 +2,7 @@
  * Helpers for template tests of BootstrappedImage: a stack with a small VPC, and the user data
  * or component document of a template as text, with references shown as `<Ref Name>`.
  */
-import type { App, Stack } from 'aws-cdk-lib';
+import type { App, Stack } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { BootstrappedImage, type BootstrappedImageProps } from '../../../../lib/image-bootstrap/bootstrapped-image';
