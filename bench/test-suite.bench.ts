@@ -1,7 +1,8 @@
 /**
- * `npm test` on fresh clones, as the budget is stated (three runs by default, one after another): the committed tree cloned into a
- * temporary folder, `npm ci` there (timed apart, from npm's cache), then `npm test` (the test
- * tools, then the type-check and the lint beside jest): wall and CPU time, the jest summary, and
+ * `npm test` on fresh clones, as the budget is stated (three runs by default, one after another):
+ * each time the committed tree cloned into a temporary folder, `npm ci` there (timed apart, from
+ * npm's cache), then `npm test` (the test tools, then the type-check and the lint beside jest):
+ * wall and CPU time, the jest summary, and
  * the slowest test files (from jest's JSON report), so that the suite's budget of 3 minutes can be
  * watched as patterns are added. No caches of an earlier run (tsc's incremental build info, the
  * packed packages) are in a fresh clone. No peer: there is no other test setup of this project to

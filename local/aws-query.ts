@@ -38,7 +38,8 @@ export async function launchTemplateUserData(endpoint: string, launchTemplateId:
     Action: 'DescribeLaunchTemplateVersions', Version: '2016-11-15', LaunchTemplateId: launchTemplateId, 'LaunchTemplateVersion.1': version,
   });
   if (status !== 200) {
-    throw new Error(`EC2 DescribeLaunchTemplateVersions of ${launchTemplateId} (version ${version}) answered ${status}: ${xmlField(xml, 'Code') ?? ''} ${xmlField(xml, 'Message') ?? xml.slice(0, 200)}`);
+    const why = [xmlField(xml, 'Code'), xmlField(xml, 'Message') ?? xml.slice(0, 200)].filter(Boolean).join(' ');
+    throw new Error(`EC2 DescribeLaunchTemplateVersions of ${launchTemplateId} (version ${version}) answered ${status}: ${why}`);
   }
   const userData = xmlField(xml, 'userData');
   return userData ? Buffer.from(userData, 'base64').toString('utf8') : undefined;

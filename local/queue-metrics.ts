@@ -26,7 +26,7 @@ export function queueNameOf(queueUrl: string): string {
  */
 export async function queueMetricSum(endpoint: string, queueUrl: string, metric: (typeof QUEUE_METRICS)[keyof typeof QUEUE_METRICS], sinceMs: number): Promise<number> {
   const minute = 60_000;
-  const params = new URLSearchParams({
+  const params: Record<string, string> = {
     Action: 'GetMetricStatistics',
     Version: '2010-08-01',
     Namespace: metric.namespace,
@@ -38,8 +38,8 @@ export async function queueMetricSum(endpoint: string, queueUrl: string, metric:
     EndTime: new Date(Date.now() + minute).toISOString(),
     Period: '60',
     'Statistics.member.1': 'Sum',
-  });
-  const { status, xml: body } = await queryCall(endpoint, 'monitoring', Object.fromEntries(params));
+  };
+  const { status, xml: body } = await queryCall(endpoint, 'monitoring', params);
   if (status !== 200) throw new Error(`CloudWatch GetMetricStatistics of ${metric.name} answered ${status}: ${body.slice(0, 200)}`);
   return [...body.matchAll(/<Sum>([^<]+)<\/Sum>/g)].reduce((n, m) => n + Number(m[1]), 0);
 }

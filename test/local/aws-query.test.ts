@@ -1,12 +1,15 @@
 /**
  * The local cloud's calls without an SDK client (local/aws-query.ts), against moto: a launch
  * template's user data from EC2 (what the FleetWorker and BootstrappedImage workloads read, and
- * what an instance of the template would run), and the account from STS. The templates are made
- * with the same Query protocol.
+ * what an instance of the template would run), the account from STS, and a queue's metrics from
+ * CloudWatch (local/queue-metrics.ts, what the progress lines count). The templates are made with
+ * the same Query protocol.
  */
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { launchTemplateUserData, localAuthorization, queryCall, xmlField } from '../../local/aws-query';
 import { LOCAL_AWS_ENV } from '../../local/moto';
-import { useLocalAws } from '../support/local-aws';
+import { QUEUE_METRICS, queueMetricSum } from '../../local/queue-metrics';
+import { createWorkQueue, useLocalAws } from '../support/local-aws';
 
 const aws = useLocalAws();
 
@@ -43,6 +46,21 @@ test('reads the account from STS as the local cloud does', async () => {
   const { status, xml } = await queryCall(aws.moto.endpoint, 'sts', { Action: 'GetCallerIdentity', Version: '2011-06-15' });
   expect(status).toBe(200);
   expect(xmlField(xml, 'Account')).toMatch(/^\d{12}$/);
+});
+
+test('reads a queue\'s jobs done and its receive calls from CloudWatch, as the progress lines count them', async () => {
+  // GIVEN a queue on which 3 jobs were sent, received and deleted, with 4 receive calls (one empty)
+  const since = Date.now();
+  const { queueUrl } = await createWorkQueue(aws.sqs);
+  for (let i = 0; i < 3; i++) await aws.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `job ${i}` }));
+  for (let i = 0; i < 3; i++) {
+    const [message] = (await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1 }))).Messages ?? [];
+    await aws.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message!.ReceiptHandle! }));
+  }
+  await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1 }));
+  // THEN CloudWatch has them, read in one Query call each
+  await expect(queueMetricSum(aws.moto.endpoint, queueUrl, QUEUE_METRICS.deleted, since)).resolves.toBe(3);
+  await expect(queueMetricSum(aws.moto.endpoint, queueUrl, QUEUE_METRICS.receiveCalls, since)).resolves.toBe(4);
 });
 
 test('names the caller and the service in the credential scope, with no signature to check', () => {
