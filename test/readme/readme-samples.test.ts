@@ -2,7 +2,8 @@
  * The documentation's examples are code: every ```ts sample of README.md and of every page under
  * docs/ (the pattern pages, the compliance page...; not docs/api/, which TypeDoc generates) is
  * type-checked against the public API as a user's app imports it (`cdk-cloud-patterns`,
- * `/runtime`, `/testing`, mapped to the source), all in one TypeScript program; and each
+ * `/runtime`, `/testing`, mapped to the source; `aws-cdk-lib` as its index declares it, with the
+ * core and the namespaces the samples name), all in one TypeScript program; and each
  * construct sample (one that imports `cdk-cloud-patterns`) is synthesized in-process with
  * cdk-nag on. A sample may use the names of the preamble (preamble.ts) without declaring them; a
  * sample whose first line is `// src/<file>.ts` is that file of the project, so others (on any
@@ -112,15 +113,34 @@ describe('the documentation samples', () => {
       baseUrl: REPO_ROOT,
       paths: Object.fromEntries(Object.entries(PACKAGE_PATHS).map(([id, file]) => [id, [path.join(REPO_ROOT, file)]])),
     };
+    // The root of aws-cdk-lib as the samples use it: the module the package's own index declares,
+    // with its core and those of its 352 namespaces (`aws_s3`...) that a sample names, each from the
+    // same declarations. The whole root put a million lines of declarations no sample uses into
+    // this program; a name of the root that a sample uses and this lacks fails the check, named.
+    const rootFile = ts.resolveModuleName('aws-cdk-lib', path.join(project, 'src', 'x.ts'), options, ts.sys).resolvedModule?.resolvedFileName;
+    expect(rootFile).toMatch(/node_modules\/aws-cdk-lib\/index\.d\.ts$/);
+    const rootIndex = fs.readFileSync(rootFile!, 'utf8');
+    // (with two probes of its own: a namespace named is there; one no sample names is not, and fails)
+    const namesRoot = "import { Stack, aws_sqs as sqs } from 'aws-cdk-lib';\nexport const queueOf = (stack: Stack) => new sqs.Queue(stack, 'Queue');\n";
+    const lacksRoot = "import { pipelines } from 'aws-cdk-lib';\nexport const none: pipelines.CodePipeline | undefined = undefined;\n";
+    const namespaces = [...rootIndex.matchAll(/^export \* as (\w+) from '\.\/([\w-]+)';$/gm)]
+      .filter(([, name]) => [...SAMPLES.map((s) => s.code), namesRoot].some((code) => new RegExp(`\\b${name}\\b`).test(code)));
+    expect(rootIndex).toMatch(/^export \* from '\.\/core';$/m);
+    const root = path.join(project, 'aws-cdk-lib-as-the-samples-use-it.d.ts');
+    fs.writeFileSync(root, ["export * from 'aws-cdk-lib/core';", ...namespaces.map(([, name, dir]) => `export * as ${name} from 'aws-cdk-lib/${dir}';`)].join('\n') + '\n');
+    options.paths = { ...options.paths, 'aws-cdk-lib': [root] };
     const sampleFiles = SAMPLES.map((s) => path.join(project, s.file));
     // and one sample that is wrong on purpose, so a blind check (everything \`any\`) cannot pass
     const wrong = path.join(project, 'src', 'wrong-on-purpose.ts');
     fs.writeFileSync(wrong, "import { WorkQueue } from 'cdk-cloud-patterns';\nnew WorkQueue(stack, 'Jobs', { maxReceiveCount: 'five' });\n");
+    const [names, lacks] = [path.join(project, 'src', 'names-a-root-namespace.ts'), path.join(project, 'src', 'lacks-a-root-namespace.ts')];
+    fs.writeFileSync(names, namesRoot);
+    fs.writeFileSync(lacks, lacksRoot);
     // JSDoc parsed only where it can change a type error (in JavaScript), as tsc does: most of the
     // time of this program went to parsing the doc comments of aws-cdk-lib's declarations
     const host = ts.createCompilerHost(options);
     host.jsDocParsingMode = ts.JSDocParsingMode.ParseForTypeErrors;
-    const program = ts.createProgram([...sampleFiles, wrong, path.join(__dirname, 'sample-globals.d.ts')], options, host);
+    const program = ts.createProgram([...sampleFiles, wrong, names, lacks, path.join(__dirname, 'sample-globals.d.ts')], options, host);
 
     // WHEN it is checked
     const problems = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics(), ...SAMPLES.flatMap((_sample, i) => {
@@ -136,6 +156,10 @@ describe('the documentation samples', () => {
     const wrongProblems = [...program.getSemanticDiagnostics(program.getSourceFile(wrong))].map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
     expect(wrongProblems).toEqual([expect.stringMatching(/Type 'string' is not assignable to type 'number'/)]);
     expect(problems).toEqual([]);
+    // AND the root as the samples use it has what they name, and nothing else of the root's
+    const problemsOf = (file: string) => [...program.getSemanticDiagnostics(program.getSourceFile(file))].map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
+    expect(problemsOf(names)).toEqual([]);
+    expect(problemsOf(lacks)).toEqual([expect.stringMatching(/has no exported member named 'pipelines'|has no exported member 'pipelines'/)]);
   });
 
   test.each(SAMPLES.filter(isConstructSample).map((s) => [at(s), s] as const))('the construct sample at %s synthesizes with cdk-nag on', (_at, sample) => {
