@@ -609,7 +609,7 @@ export class SharedStorageClient {
       conditions.push({ 'Content-Type': options.contentType });
       fields['Content-Type'] = options.contentType;
     }
-    const post = await createPresignedPost(this.s3 as unknown as Parameters<typeof createPresignedPost>[0], {
+    const post = await createPresignedPost(this.s3, {
       Bucket: this.bucket,
       // `${filename}` makes the library add the policy condition ["starts-with", "$key", keyPrefix].
       Key: `${keyPrefix}\${filename}`,
