@@ -5,7 +5,7 @@
  * instances from its declared steps). The file-writing lines and the environment file's format are
  * rendered and parsed here, so that writer and reader cannot drift.
  */
-import { defineWorkloadKind, type WorkloadDeclaration } from './workload';
+import { defineWorkloadKind, type WorkloadDeclaration, type WorkloadKindContract } from './workload';
 
 /** Single-quotes `value` for bash. */
 export function shellQuote(value: string): string {
@@ -103,7 +103,7 @@ export interface BootstrappedImageWorkload extends WorkloadDeclaration<'image-bo
 }
 
 /** BootstrappedImage's workload kind: lib/image-bootstrap declares it, local/workloads/bootstrapped-image.ts runs it. */
-export const BOOTSTRAPPED_IMAGE_WORKLOAD = defineWorkloadKind<BootstrappedImageWorkload>('image-bootstrap/instances', 1);
+export const BOOTSTRAPPED_IMAGE_WORKLOAD: WorkloadKindContract<BootstrappedImageWorkload> = defineWorkloadKind<BootstrappedImageWorkload>('image-bootstrap/instances', 1);
 
 /**
  * A status page that a service of a BootstrappedImage group answers on each instance (declared on
@@ -119,4 +119,4 @@ export interface ImageStatusWorkload extends WorkloadDeclaration<'image-bootstra
 }
 
 /** The status page's workload kind. */
-export const IMAGE_STATUS_WORKLOAD = defineWorkloadKind<ImageStatusWorkload>('image-bootstrap/status', 1);
+export const IMAGE_STATUS_WORKLOAD: WorkloadKindContract<ImageStatusWorkload> = defineWorkloadKind<ImageStatusWorkload>('image-bootstrap/status', 1);

@@ -3,7 +3,7 @@
  * (runtime/locks/) and the local cloud read. Plain TypeScript, no CDK or SDK imports, so every
  * tier imports the same values instead of keeping copies.
  */
-import { defineWorkloadKind, type WorkloadDeclaration } from './workload';
+import { defineWorkloadKind, type WorkloadDeclaration, type WorkloadKindContract } from './workload';
 
 /** Environment variable holding the lock table's name (set by `LockTable.environment`). */
 export const LOCK_TABLE_ENV = 'CLOUD_PATTERNS_LOCK_TABLE';
@@ -72,4 +72,4 @@ export interface ReportDemoWorkload extends WorkloadDeclaration<'locks/report-de
 }
 
 /** The workload kind of LockStack's report demo. */
-export const REPORT_DEMO_WORKLOAD = defineWorkloadKind<ReportDemoWorkload>('locks/report-demo', 1);
+export const REPORT_DEMO_WORKLOAD: WorkloadKindContract<ReportDemoWorkload> = defineWorkloadKind<ReportDemoWorkload>('locks/report-demo', 1);

@@ -38,7 +38,7 @@ export const SESSION_ATTRIBUTES = {
 export const SESSION_USER_INDEX_NAME = 'byUserId';
 
 /** Attributes projected into the user index besides its keys (enough to list a user's sessions). */
-export const SESSION_USER_INDEX_PROJECTION = [SESSION_ATTRIBUTES.lastSeenAt, SESSION_ATTRIBUTES.expiresAt] as const;
+export const SESSION_USER_INDEX_PROJECTION: readonly [typeof SESSION_ATTRIBUTES.lastSeenAt, typeof SESSION_ATTRIBUTES.expiresAt] = [SESSION_ATTRIBUTES.lastSeenAt, SESSION_ATTRIBUTES.expiresAt] as const;
 
 /**
  * Exactly the DynamoDB actions the session library calls on the table (and Query on its user

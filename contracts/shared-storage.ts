@@ -3,7 +3,7 @@
  * (runtime/storage/) and the local cloud (local/) all read. Plain TypeScript, no aws-cdk-lib
  * and no SDK, so every tier imports the same values instead of keeping copies.
  */
-import { defineWorkloadKind, type WorkloadDeclaration } from './workload';
+import { defineWorkloadKind, type WorkloadDeclaration, type WorkloadKindContract } from './workload';
 
 /** Environment variable holding the bucket name, set on whatever runs the client (`SharedStorage.environment`). */
 export const STORAGE_BUCKET_ENV = 'CLOUD_PATTERNS_STORAGE_BUCKET';
@@ -82,7 +82,7 @@ export interface SharedStorageBucketWorkload extends WorkloadDeclaration<'shared
 }
 
 /** The workload kind of SharedStorage's buckets. */
-export const SHARED_STORAGE_BUCKET_WORKLOAD = defineWorkloadKind<SharedStorageBucketWorkload>('shared-storage/bucket', 1);
+export const SHARED_STORAGE_BUCKET_WORKLOAD: WorkloadKindContract<SharedStorageBucketWorkload> = defineWorkloadKind<SharedStorageBucketWorkload>('shared-storage/bucket', 1);
 
 /**
  * What SharedStorageStack declares on its shared-records table, for the local cloud's demo: a
@@ -97,4 +97,4 @@ export interface UploadDemoWorkload extends WorkloadDeclaration<'shared-storage/
 }
 
 /** The workload kind of SharedStorageStack's upload demo. */
-export const UPLOAD_DEMO_WORKLOAD = defineWorkloadKind<UploadDemoWorkload>('shared-storage/upload-demo', 1);
+export const UPLOAD_DEMO_WORKLOAD: WorkloadKindContract<UploadDemoWorkload> = defineWorkloadKind<UploadDemoWorkload>('shared-storage/upload-demo', 1);

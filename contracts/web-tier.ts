@@ -8,7 +8,7 @@
  *
  * Plain TypeScript: it imports only the workload contract, so every tier can import it.
  */
-import { defineWorkloadKind, type WorkloadDeclaration } from './workload';
+import { defineWorkloadKind, type WorkloadDeclaration, type WorkloadKindContract } from './workload';
 
 /** Environment variables WebTier sets for the web server (and the local cloud sets for its processes). */
 export const WEB_TIER_ENV = {
@@ -35,7 +35,7 @@ export const LIVENESS_PATH = '/healthz/live';
 export const READINESS_PATH = '/healthz/ready';
 
 /** The largest request body the server reads by default (1 MiB); larger ones get 413. */
-export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+export const DEFAULT_BODY_LIMIT_BYTES: number = 1024 * 1024;
 
 /** The request header the balancer adds with the request's trace id (logged with each request). */
 export const TRACE_ID_HEADER = 'x-amzn-trace-id';
@@ -192,7 +192,7 @@ export interface WebTierWorkload extends WorkloadDeclaration<'web-tier/servers',
 }
 
 /** The web tier's workload kind: WebTier declares it, local/workloads/web-tier.ts runs it. */
-export const WEB_TIER_WORKLOAD = defineWorkloadKind<WebTierWorkload>('web-tier/servers', 1);
+export const WEB_TIER_WORKLOAD: WorkloadKindContract<WebTierWorkload> = defineWorkloadKind<WebTierWorkload>('web-tier/servers', 1);
 
 /**
  * What WebTier grants its instances for its own programs: the boot step that waits for the

@@ -5,7 +5,7 @@
  * calls (lib/ grants exactly these; a runtime test checks the agent calls no others), the names
  * the fleet's instances and agent share, and the workloads the local cloud runs.
  */
-import { defineWorkloadKind, type WorkloadDeclaration } from './workload';
+import { defineWorkloadKind, type WorkloadDeclaration, type WorkloadKindContract } from './workload';
 
 // --- Environment of every worker ---
 
@@ -107,7 +107,7 @@ export interface LambdaWorkerWorkload extends WorkloadDeclaration<'work-queue/la
   /** The work queue's URL. */
   readonly queueUrl: string;
 }
-export const LAMBDA_WORKER_WORKLOAD = defineWorkloadKind<LambdaWorkerWorkload>('work-queue/lambda-worker', 1);
+export const LAMBDA_WORKER_WORKLOAD: WorkloadKindContract<LambdaWorkerWorkload> = defineWorkloadKind<LambdaWorkerWorkload>('work-queue/lambda-worker', 1);
 
 /**
  * A FleetWorker: worker agents that follow the backlog. Declared on the Auto Scaling group (its
@@ -128,7 +128,7 @@ export interface FleetWorkerWorkload extends WorkloadDeclaration<'work-queue/fle
   /** The agent's environment file in the user data. */
   readonly environmentFile: string;
 }
-export const FLEET_WORKER_WORKLOAD = defineWorkloadKind<FleetWorkerWorkload>('work-queue/fleet-worker', 1);
+export const FLEET_WORKER_WORKLOAD: WorkloadKindContract<FleetWorkerWorkload> = defineWorkloadKind<FleetWorkerWorkload>('work-queue/fleet-worker', 1);
 
 /**
  * The catalog's demo: a stack that takes demo jobs (`{ text, rounds, fail? }`) and writes one
@@ -139,7 +139,7 @@ export interface DemoJobsWorkload extends WorkloadDeclaration<'work-queue/demo-j
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
 }
-export const DEMO_JOBS_WORKLOAD = defineWorkloadKind<DemoJobsWorkload>('work-queue/demo-jobs', 1);
+export const DEMO_JOBS_WORKLOAD: WorkloadKindContract<DemoJobsWorkload> = defineWorkloadKind<DemoJobsWorkload>('work-queue/demo-jobs', 1);
 
 /** The outputs of the work-queue pattern's stacks, for people and tools that read them. */
 export const WORK_QUEUE_STACK_OUTPUTS = {

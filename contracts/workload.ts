@@ -50,7 +50,9 @@ export interface WorkloadKindContract<D extends WorkloadDeclaration = WorkloadDe
  * export interface QueuePollerWorkload extends WorkloadDeclaration<'my-pattern/poller', 1> {
  *   readonly queueUrl: string;
  * }
- * export const QUEUE_POLLER_WORKLOAD = defineWorkloadKind<QueuePollerWorkload>('my-pattern/poller', 1);
+ * // Annotated: the runtime and the local cloud emit their declarations file by file
+ * // (isolatedDeclarations, scripts/build.ts).
+ * export const QUEUE_POLLER_WORKLOAD: WorkloadKindContract<QueuePollerWorkload> = defineWorkloadKind<QueuePollerWorkload>('my-pattern/poller', 1);
  */
 export function defineWorkloadKind<D extends WorkloadDeclaration>(kind: D['kind'], version: D['version']): WorkloadKindContract<D> {
   if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(kind)) {

@@ -22,8 +22,19 @@ export { readInventory } from './inventory';
 export { sampleProgress, startProgress } from './progress';
 export { WORKLOAD_KINDS, notRunDeclarations, startWorkloads } from './workloads';
 
+/** Clients of the embedded AWS ({@link clientsFor}). */
+export interface LocalClients {
+  readonly cloudformation: CloudFormationClient;
+  readonly autoscaling: AutoScalingClient;
+  readonly lambda: LambdaClient;
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+  readonly dynamodb: DynamoDBClient;
+  readonly cognito: CognitoIdentityProviderClient;
+}
+
 /** Clients of the embedded AWS, with its endpoint and the dummy credentials set explicitly. */
-export function clientsFor(endpoint: string) {
+export function clientsFor(endpoint: string): LocalClients {
   const config = { endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: localCredentials() };
   return {
     cloudformation: new CloudFormationClient(config),
@@ -35,9 +46,6 @@ export function clientsFor(endpoint: string) {
     cognito: new CognitoIdentityProviderClient(config),
   };
 }
-
-/** The clients of {@link clientsFor}. */
-export type LocalClients = ReturnType<typeof clientsFor>;
 
 /** moto loads each service on its first request (CloudFormation takes seconds): the ones the deployment and the workers use, now. */
 export async function warmUp(clients: LocalClients): Promise<void> {

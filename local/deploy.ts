@@ -24,7 +24,7 @@ function cloudformationSdk(): typeof import('@aws-sdk/client-cloudformation') {
  * The catalog's own project (its cdk.json and CLI), in the source checkout; in the installed
  * package, the package's folder.
  */
-export const PROJECT_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
+export const PROJECT_ROOT: string = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
 
 /** A stack of the synthesized app. */
 export interface AssemblyStack {
@@ -265,13 +265,27 @@ export async function deploy(options: DeployOptions): Promise<void> {
   }
 }
 
+/** The dummy credentials of the embedded AWS ({@link localCredentials}). */
+export interface LocalCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+}
+
 /** The dummy credentials as an SDK credentials object. */
-export function localCredentials() {
+export function localCredentials(): LocalCredentials {
   return { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY, sessionToken: LOCAL_AWS_ENV.AWS_SESSION_TOKEN };
 }
 
+/** The settings of an SDK client of the embedded AWS ({@link localClientConfig}). */
+export interface LocalClientConfig {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: LocalCredentials;
+}
+
 /** The settings of an SDK client of the embedded AWS at `endpoint`. */
-export function localClientConfig(endpoint: string) {
+export function localClientConfig(endpoint: string): LocalClientConfig {
   return { endpoint, region: LOCAL_AWS_ENV.AWS_REGION, credentials: localCredentials() };
 }
 

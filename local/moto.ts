@@ -46,13 +46,13 @@ export const LOCAL_AWS_ENV = {
  * beside this file in the source and in the package). argv: host port parent-pid
  * local-queue-urls builtin-event-sources.
  */
-export const MOTO_LAUNCHER = path.join(__dirname, 'moto_launcher.py');
+export const MOTO_LAUNCHER: string = path.join(__dirname, 'moto_launcher.py');
 
 /** The moto versions the local cloud and its adjustments are tested with. */
 export const MOTO_TESTED_RANGE = { min: '5.2.1', below: '5.3' } as const;
 
 /** The tested range as pip and the README write it. */
-export const MOTO_TESTED_RANGE_TEXT = `>=${MOTO_TESTED_RANGE.min} <${MOTO_TESTED_RANGE.below}`;
+export const MOTO_TESTED_RANGE_TEXT: string = `>=${MOTO_TESTED_RANGE.min} <${MOTO_TESTED_RANGE.below}`;
 
 /** Lines the launcher writes when an adjustment cannot be applied start with this. */
 const WARNING_PREFIX = 'local cloud: ';
@@ -74,7 +74,7 @@ function compareVersions(a: string, b: string): number {
  * import moto. Importing moto's server took 0.34 s of CPU, this 0.04 s: the local cloud and every
  * test file that starts an embedded AWS run it. Exits 3 when one of those modules is missing.
  */
-export const MOTO_PROBE = [
+export const MOTO_PROBE: string = [
   'import importlib.util as u, re, sys',
   'spec = u.find_spec("moto")',
   'if not spec or not all(u.find_spec(m) for m in ("flask", "flask_cors", "werkzeug")): sys.exit(3)',

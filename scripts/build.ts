@@ -6,9 +6,10 @@
  *   example stacks, lib/stacks) and the contracts it reads into dist/, with tsconfig.build.json,
  *   and writes the assembly (`.jsii`) the other CDK languages' bindings are generated from. Any
  *   jsii warning fails the build (a reserved word in Python, say), as an error does.
- * - @cdk-cloud-patterns/runtime (runtime/): tsc emits the runtime and its contracts into runtime/dist/.
- * - @cdk-cloud-patterns/local (local/): tsc emits the local cloud (and the few runtime modules it
- *   sends demo jobs with) into local/dist/, with the files tsc does not emit (moto's launcher,
+ * - @cdk-cloud-patterns/runtime (runtime/): tsc type-checks the runtime and its contracts, and
+ *   TypeScript's transpilers emit them file by file into runtime/dist/ (scripts/emit.ts).
+ * - @cdk-cloud-patterns/local (local/): the same for the local cloud (and the few runtime modules
+ *   it sends demo jobs with) into local/dist/, with the files tsc does not emit (moto's launcher,
  *   the exit-with-parent hook) and its Lambda sandbox runtime prebuilt, so a user's app needs no
  *   esbuild for it.
  *
@@ -19,6 +20,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildLambdaRuntime } from '../local/lambda-runner';
+import { emitPackage } from './emit';
 import { BUILD_NO_CHECK_ENV } from './pack';
 
 const ROOT = path.join(__dirname, '..');
@@ -27,15 +29,23 @@ const ROOT = path.join(__dirname, '..');
 const PACKAGES = { lib: ROOT, runtime: path.join(ROOT, 'runtime'), local: path.join(ROOT, 'local') } as const;
 type PackageName = keyof typeof PACKAGES;
 
-/** tsc's arguments for a package's build; the test suite's pack emits without type-checking (scripts/pack.ts, BUILD_NO_CHECK_ENV). */
-export function tscArgs(dir: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  return [require.resolve('typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.build.json'), ...(env[BUILD_NO_CHECK_ENV] === '1' ? ['--noCheck'] : [])];
+/**
+ * tsc's arguments for a package's type-check (`tsc --noEmit`), or undefined when there is none:
+ * the test suite's pack skips it (scripts/pack.ts, BUILD_NO_CHECK_ENV), as `npm test` type-checks
+ * the same sources itself.
+ */
+export function typeCheckArgs(dir: string, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  if (env[BUILD_NO_CHECK_ENV] === '1') return undefined;
+  return [require.resolve('typescript/bin/tsc'), '--noEmit', '-p', path.join(dir, 'tsconfig.build.json')];
 }
 
-function tsc(dir: string): void {
-  const dist = path.join(dir, 'dist');
-  fs.rmSync(dist, { recursive: true, force: true });
-  execFileSync(process.execPath, tscArgs(dir), { stdio: 'inherit' });
+/** The runtime's or the local cloud's build: tsc's type-check, then the emit file by file (scripts/emit.ts). */
+function typeCheckAndEmit(dir: string): void {
+  const args = typeCheckArgs(dir);
+  // The same diagnostics tsc's build printed, from the same program; a type error fails the build.
+  if (args) execFileSync(process.execPath, args, { stdio: 'inherit' });
+  fs.rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
+  emitPackage(path.join(dir, 'tsconfig.build.json'));
 }
 
 /** jsii: tsc with jsii's checks, the same dist/ layout, and the assembly `.jsii` next to package.json. */
@@ -55,7 +65,7 @@ function build(name: PackageName): void {
   const started = Date.now();
   const dir = PACKAGES[name];
   if (name === 'lib') jsii(dir);
-  else tsc(dir);
+  else typeCheckAndEmit(dir);
   if (name === 'local') {
     const out = path.join(dir, 'dist', 'local');
     for (const file of ['moto_launcher.py', 'exit-with-parent.cjs']) fs.copyFileSync(path.join(ROOT, 'local', file), path.join(out, file));

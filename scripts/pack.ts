@@ -26,10 +26,10 @@ export interface PackedPackages {
 }
 
 /**
- * Set for the pack's builds: tsc emits the runtime and the local cloud without type-checking them
- * (`--noCheck`; the files are the same, compared when this was added), because the run that packs
- * (`npm test`) type-checks the same sources itself (`tsc --noEmit`). jsii always checks: its
- * checks are its own. About 4 s of CPU.
+ * Set for the pack's builds: the runtime and the local cloud are emitted without tsc's type-check
+ * of each (scripts/build.ts; the emit is file by file either way, scripts/emit.ts), because the run
+ * that packs (`npm test`) type-checks the same sources itself (`tsc --noEmit`). jsii always
+ * checks: its checks are its own.
  */
 export const BUILD_NO_CHECK_ENV = 'CDK_CLOUD_PATTERNS_BUILD_NO_CHECK';
 

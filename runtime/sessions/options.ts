@@ -8,14 +8,14 @@ import { SESSION_SECRETS_ENV, SESSION_TABLE_ENV, SESSION_USER_INDEX_ENV } from '
 import { SessionOptionsError } from './errors';
 
 /** Sessions die after this long without a request: OWASP's 15 to 30 minutes for low-risk applications. */
-export const DEFAULT_IDLE_TIMEOUT_SECONDS = 30 * 60;
+export const DEFAULT_IDLE_TIMEOUT_SECONDS: number = 30 * 60;
 /** Sessions die this long after they began, active or not: OWASP's 4 to 8 hours (a working day). */
-export const DEFAULT_ABSOLUTE_TIMEOUT_SECONDS = 8 * 60 * 60;
+export const DEFAULT_ABSOLUTE_TIMEOUT_SECONDS: number = 8 * 60 * 60;
 /**
  * An unchanged session records activity at most this often (one write), instead of on every
  * request. The price: the idle timeout may end a session up to this much early.
  */
-export const DEFAULT_TOUCH_INTERVAL_SECONDS = 5 * 60;
+export const DEFAULT_TOUCH_INTERVAL_SECONDS: number = 5 * 60;
 /** Shortest secret accepted: 32 characters, so a secret carries at least the strength of the MAC's key. */
 export const MIN_SECRET_LENGTH = 32;
 

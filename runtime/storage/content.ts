@@ -40,12 +40,12 @@ export function parseSha256(value: string, what = 'sha256'): Sha256 {
 }
 
 /** The key of content with this SHA-256 under `prefix`. */
-export function contentKey(sha256: Sha256, prefix = CONTENT_ADDRESSED_PREFIX): string {
+export function contentKey(sha256: Sha256, prefix: string = CONTENT_ADDRESSED_PREFIX): string {
   return `${prefix}${sha256.hex}`;
 }
 
 /** The SHA-256 a content key names, or undefined for a key that is not a content key under `prefix`. */
-export function sha256FromKey(key: string, prefix = CONTENT_ADDRESSED_PREFIX): Sha256 | undefined {
+export function sha256FromKey(key: string, prefix: string = CONTENT_ADDRESSED_PREFIX): Sha256 | undefined {
   if (!key.startsWith(prefix)) return undefined;
   const hex = key.slice(prefix.length);
   return HEX_SHA256.test(hex) ? fromDigest(Buffer.from(hex, 'hex')) : undefined;

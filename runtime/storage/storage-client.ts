@@ -21,7 +21,7 @@ import {
 } from './errors';
 
 /** The most a single PUT may carry (S3's limit); larger content goes in parts. */
-export const SINGLE_PUT_MAX_BYTES = 5 * 1024 ** 3;
+export const SINGLE_PUT_MAX_BYTES: number = 5 * 1024 ** 3;
 /** The smallest part S3 accepts (except the last). */
 const MIN_PART_BYTES = 5 * 1024 ** 2;
 

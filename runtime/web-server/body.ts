@@ -12,7 +12,7 @@
 import type { IncomingMessage } from 'http';
 
 /** The most {@link readJsonBody} holds by default: 64 KiB, plenty for a form or an API call. */
-export const DEFAULT_JSON_BODY_MAX_BYTES = 64 * 1024;
+export const DEFAULT_JSON_BODY_MAX_BYTES: number = 64 * 1024;
 
 /**
  * A request body that cannot be used: over a limit (413), not JSON (400), or not declared as

@@ -74,7 +74,7 @@ export class BatchDeleter {
    * Sends everything queued now and resolves when every delete has ended, retries included;
    * at `deadline` (epoch ms) what is still failing is given up.
    */
-  public async flush(deadline = Infinity): Promise<void> {
+  public async flush(deadline: number = Infinity): Promise<void> {
     const timer = Number.isFinite(deadline) ? setTimeout(() => this.giveUpAbort.abort(), Math.max(deadline - Date.now(), 0)) : undefined;
     try {
       this.sendAll();

@@ -24,7 +24,7 @@ export class EventLoopMonitor {
   private blocks = 0;
 
   /** @param onBlocked called when the loop was held for about `thresholdMs` or more, with how long */
-  constructor(private readonly onBlocked: (blockedMs: number) => void, private readonly thresholdMs = EVENT_LOOP_BLOCK_REPORT_MS) {
+  constructor(private readonly onBlocked: (blockedMs: number) => void, private readonly thresholdMs: number = EVENT_LOOP_BLOCK_REPORT_MS) {
     this.histogram = monitorEventLoopDelay({ resolution: 20 });
     this.histogram.enable();
     this.lastTick = performance.now();

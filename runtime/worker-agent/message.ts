@@ -4,9 +4,9 @@ import { JOB_ID_ATTRIBUTE } from '../jobs/environment';
 import type { JobMessage } from '../jobs/types';
 
 /** What a ReceiveMessage request must ask for so that {@link messageFromSqs} has everything. */
-export const RECEIVE_ATTRIBUTES = {
+export const RECEIVE_ATTRIBUTES: { MessageAttributeNames: string[]; MessageSystemAttributeNames: 'ApproximateReceiveCount'[] } = {
   MessageAttributeNames: [JOB_ID_ATTRIBUTE],
-  MessageSystemAttributeNames: ['ApproximateReceiveCount' as const],
+  MessageSystemAttributeNames: ['ApproximateReceiveCount'],
 };
 
 /** The common message shape of a message received from SQS. */

@@ -12,6 +12,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { CreateTableCommand, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { queryCall } from '../../local/aws-query';
 import { MOTO_PROBE, MOTO_TESTED_RANGE_TEXT, motoVersion, motoVersionWarning, startMoto } from '../../local/moto';
 import { useLocalAws } from '../support/local-aws';
 
@@ -72,6 +73,13 @@ describe('the adjustments to moto', () => {
         expect(moto.warnings()).toEqual(warnings);
         const res = await fetch(`http://127.0.0.1:${moto.port}/moto-api/`);
         expect(res.ok).toBe(true);
+        // and botocore's models, read once for every Session (the launcher's first adjustment),
+        // still give EC2 the regions of every partition, as each Session's own reading did
+        const { status, xml } = await queryCall(moto.endpoint, 'ec2', { Action: 'DescribeRegions', Version: '2016-11-15', AllRegions: 'true' });
+        expect(status).toBe(200);
+        const regions = [...xml.matchAll(/<regionName>([^<]+)<\/regionName>/g)].map((m) => m[1]);
+        expect(regions).toEqual(expect.arrayContaining(['us-east-1', 'eu-west-1', 'ap-southeast-2', 'us-gov-west-1', 'cn-north-1']));
+        expect(regions.length).toBeGreaterThanOrEqual(30);
       } finally {
         await moto.stop();
       }
