@@ -1,13 +1,15 @@
 /**
  * The code of the catalog's example stacks: the demo handlers under lambda/ and the demo web apps
  * under apps/, found in this repository (the examples are not part of any package). A handler is
- * bundled once per source change into node_modules/.cache/cdk-cloud-patterns/, with the options
- * LambdaWorker uses for `entry`, so that the many synths of the tests and the local cloud share
- * one bundle; agent and web programs are bundled from their `entry` by FleetWorker and WebTier.
+ * bundled into node_modules/.cache/cdk-cloud-patterns/, with the options LambdaWorker uses for
+ * `entry`, at every synthesis (through the bundle cache when CDK_CLOUD_PATTERNS_BUNDLE_CACHE names
+ * one, as the test suite does: ../core/bundle-cache.ts), so that an unchanged handler's asset
+ * keeps its hash; agent and web programs are bundled from their `entry` by FleetWorker and WebTier.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { cachedBuildSync } from '../core/bundle-cache';
 import { HANDLER_ESBUILD_OPTIONS, loadEsbuild } from '../core/bundling';
 
 /** The repository's root folder (this file is lib/stacks/catalog-code.ts). */
@@ -33,7 +35,7 @@ export function bundleHandler(entry: string, outDir: string): void {
   // into place, so a reader sees the old bundle or the new one, never a half-written or missing one.
   const staging = `${outDir}.${process.pid}.${Date.now()}.building`;
   try {
-    esbuild.buildSync({ ...HANDLER_ESBUILD_OPTIONS, entryPoints: [entry], outfile: path.join(staging, CATALOG_BUNDLE_FILE) });
+    cachedBuildSync(esbuild, { ...HANDLER_ESBUILD_OPTIONS, entryPoints: [entry], outfile: path.join(staging, CATALOG_BUNDLE_FILE) }, staging);
     fs.mkdirSync(outDir, { recursive: true });
     fs.renameSync(path.join(staging, CATALOG_BUNDLE_FILE), path.join(outDir, CATALOG_BUNDLE_FILE));
   } finally {

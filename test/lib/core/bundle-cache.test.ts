@@ -2,12 +2,15 @@
  * The bundle cache (lib/core/bundle-cache.ts), with the real esbuild counted: with
  * CDK_CLOUD_PATTERNS_BUNDLE_CACHE set, a program is bundled once and copied while every file
  * esbuild read is unchanged; a changed input or other options bundle again; unset, nothing is cached.
+ * The catalog's Lambda handlers (lib/stacks/catalog-code.ts) go through it too.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as esbuild from 'esbuild';
 import { BUNDLE_CACHE_ENV, cachedBuildSync } from '../../../lib/core/bundle-cache';
+import { CATALOG_BUNDLE_FILE, bundleHandler } from '../../../lib/stacks/catalog-code';
+import { REPO_ROOT } from '../../support/paths';
 
 let dir: string;
 let saved: string | undefined;
@@ -83,5 +86,21 @@ describe('the bundle cache', () => {
     bundle(counter, 2);
     expect(counter.builds).toBe(2);
     expect(fs.readdirSync(dir).sort()).toEqual(['out-1', 'out-2', 'src']);
+  });
+
+  test('serves the catalog\'s Lambda handlers too: a second synthesis copies the cached bundle', () => {
+    // GIVEN a catalog handler bundled once through the cache
+    process.env[BUNDLE_CACHE_ENV] = path.join(dir, 'cache');
+    const entry = path.join(REPO_ROOT, 'lambda', 'work-queue', 'demo-job.ts');
+    bundleHandler(entry, path.join(dir, 'first'));
+    const entries = fs.readdirSync(path.join(dir, 'cache')).filter((e) => !e.startsWith('.'));
+    expect(entries).toHaveLength(1);
+    const cached = path.join(dir, 'cache', entries[0]!, 'out', CATALOG_BUNDLE_FILE);
+    expect(fs.readFileSync(cached, 'utf8')).toBe(fs.readFileSync(path.join(dir, 'first', CATALOG_BUNDLE_FILE), 'utf8'));
+    // WHEN it is bundled again (the cached copy marked, to tell it from a new bundle)
+    fs.appendFileSync(cached, '\n// from the cache\n');
+    bundleHandler(entry, path.join(dir, 'second'));
+    // THEN the bundle is the cached one
+    expect(fs.readFileSync(path.join(dir, 'second', CATALOG_BUNDLE_FILE), 'utf8')).toMatch(/\/\/ from the cache\n$/);
   });
 });
