@@ -10,7 +10,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { CreateTableCommand, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { queryCall } from '../../local/aws-query';
 import { MOTO_PROBE, MOTO_TESTED_RANGE_TEXT, motoVersion, motoVersionWarning, startMoto } from '../../local/moto';
@@ -89,7 +89,7 @@ describe('the adjustments to moto', () => {
   });
 });
 
-describe('DynamoDB transactions in the embedded AWS', () => {
+describe('DynamoDB transactions and expressions in the embedded AWS', () => {
   // The launcher backs up the items a transaction names instead of deep-copying its tables (what
   // made each commit cost as much as the table is big): a cancelled transaction must still leave
   // every item as it was, in a table with a sort key too, and a transaction that passes applies.
@@ -139,6 +139,30 @@ describe('DynamoDB transactions in the embedded AWS', () => {
     expect(await get(name, key('updated'))).toEqual({ ...key('updated'), v: n(2) });
     expect(await get(name, key('deleted'))).toBeUndefined();
     expect(await get(name, key('created'))).toEqual({ ...key('created'), v: n(1) });
+  });
+
+  test('an expression lexed once is still read with each request\'s own names and values; a bad one is refused every time', async () => {
+    // The launcher lexes each condition and update expression's text once: the same text, sent with
+    // other names and values, must still mean what they say.
+    const name = await table('lexed-once', false);
+    await aws.dynamodb.send(new PutItemCommand({ TableName: name, Item: { pk: s('a'), hits: n(5), seen: n(0) } }));
+    const bump = (attribute: string, by: number, below: number) => aws.dynamodb.send(new UpdateItemCommand({
+      TableName: name, Key: { pk: s('a') },
+      UpdateExpression: 'SET #f = #f + :by', ConditionExpression: 'attribute_exists(pk) AND #f < :below',
+      ExpressionAttributeNames: { '#f': attribute }, ExpressionAttributeValues: { ':by': n(by), ':below': n(below) },
+    }));
+    await bump('hits', 2, 10);
+    await bump('seen', 3, 10);
+    await expect(bump('hits', 1, 7)).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect(await get(name, { pk: s('a') })).toEqual({ pk: s('a'), hits: n(7), seen: n(3) });
+    for (let i = 0; i < 2; i++) {
+      await expect(aws.dynamodb.send(new UpdateItemCommand({ TableName: name, Key: { pk: s('a') }, UpdateExpression: 'SET hits = hits +', ExpressionAttributeValues: {} })))
+        .rejects.toMatchObject({ name: 'ValidationException' });
+      // (moto answers a condition it cannot lex with an internal error, not a ValidationException, with or without the adjustment)
+      await expect(aws.dynamodb.send(new PutItemCommand({ TableName: name, Item: { pk: s('b') }, ConditionExpression: 'attribute_not_exists(pk) AND $' })))
+        .rejects.toThrow();
+    }
+    expect(await get(name, { pk: s('b') })).toBeUndefined();
   });
 });
 
