@@ -592,12 +592,16 @@ try:
     def lexed_once(lex):
         lexed = {}
 
+        # Requests run on threads: a text is looked up once (another thread may clear the cache
+        # between a membership test and a read), and two threads lexing one text both get its tokens.
         def tokens(text):
-            if text not in lexed:
+            found = lexed.get(text)
+            if found is None:
+                found = tuple(lex(text))
                 if len(lexed) >= LEXED_TEXTS_KEPT:
                     lexed.clear()
-                lexed[text] = tuple(lex(text))
-            return lexed[text]
+                lexed[text] = found
+            return found
         return tokens
 
     original_lex_condition = ConditionExpressionParser._lex_condition_expression
