@@ -30,16 +30,20 @@ export interface Emitted {
   readonly written: string[];
 }
 
+/** TypeScript's messages, one per line, each naming its file and line (relative to `dir`). */
+function formatDiagnostics(diagnostics: readonly TS.Diagnostic[], dir: string = process.cwd()): string {
+  return typescript().formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => dir, getNewLine: () => '\n' });
+}
+
 /** The config file's options and root files, or an error naming the file and TypeScript's messages. */
 export function readConfig(configFile: string): TS.ParsedCommandLine {
   const ts = typescript();
-  const format = (diagnostics: readonly TS.Diagnostic[]) => ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' });
   const parsed = ts.getParsedCommandLineOfConfigFile(configFile, undefined, {
     ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(`${configFile}: ${format([d])}`); },
+    onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(`${configFile}: ${formatDiagnostics([d])}`); },
   });
   if (!parsed) throw new Error(`${configFile}: TypeScript could not read it`);
-  if (parsed.errors.length > 0) throw new Error(`${configFile}: ${format(parsed.errors)}`);
+  if (parsed.errors.length > 0) throw new Error(`${configFile}: ${formatDiagnostics(parsed.errors)}`);
   return parsed;
 }
 
@@ -105,7 +109,7 @@ export function emitPackage(configFile: string): Emitted {
     if (options.declaration) outputs.push({ file: outputPath(source, options, '.d.ts'), text: dts.outputText });
   }
   if (problems.length > 0) {
-    const report = ts.formatDiagnostics(problems, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => path.dirname(configFile), getNewLine: () => '\n' });
+    const report = formatDiagnostics(problems, path.dirname(configFile));
     throw new Error(`${path.relative(process.cwd(), configFile)}: ${problems.length} file problem(s) stop the emit (each exported value's type must be written in its file):\n${report}`);
   }
   for (const { file, text } of outputs) {
