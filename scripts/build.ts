@@ -6,8 +6,9 @@
  *   example stacks, lib/stacks) and the contracts it reads into dist/, with tsconfig.build.json,
  *   and writes the assembly (`.jsii`) the other CDK languages' bindings are generated from. Any
  *   jsii warning fails the build (a reserved word in Python, say), as an error does.
- * - @cdk-cloud-patterns/runtime (runtime/): tsc type-checks the runtime and its contracts, and
- *   TypeScript's transpilers emit them file by file into runtime/dist/ (scripts/emit.ts).
+ * - @cdk-cloud-patterns/runtime (runtime/): tsc (TypeScript 7's: scripts/bins.ts) type-checks the
+ *   runtime and its contracts, and TypeScript's transpilers emit them file by file into
+ *   runtime/dist/ (scripts/emit.ts).
  * - @cdk-cloud-patterns/local (local/): the same for the local cloud (and the few runtime modules
  *   it sends demo jobs with) into local/dist/, with the files tsc does not emit (moto's launcher,
  *   the exit-with-parent hook) and its Lambda sandbox runtime prebuilt, so a user's app needs no
@@ -20,6 +21,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildLambdaRuntime } from '../local/lambda-runner';
+import { typeChecker } from './bins';
 import { emitPackage } from './emit';
 import { BUILD_NO_CHECK_ENV } from './pack';
 
@@ -36,7 +38,7 @@ type PackageName = keyof typeof PACKAGES;
  */
 export function typeCheckArgs(dir: string, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
   if (env[BUILD_NO_CHECK_ENV] === '1') return undefined;
-  return [require.resolve('typescript/bin/tsc'), '--noEmit', '-p', path.join(dir, 'tsconfig.build.json')];
+  return [typeChecker(), '--noEmit', '-p', path.join(dir, 'tsconfig.build.json')];
 }
 
 /** The runtime's or the local cloud's build: tsc's type-check, then the emit file by file (scripts/emit.ts). */

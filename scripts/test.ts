@@ -1,9 +1,9 @@
 /**
  * `npm test`: the programs the tests need first (scripts/test-tools.ts: installed, or named in
- * one line, at once), then the type-check (`tsc --noEmit`), the lint (ESLint) and jest side by
- * side. Jest's files spend much of their time waiting on emulators and child processes; the
- * type-check and the lint (one core each, about 30 s on a fresh clone) fill that time at a lower
- * CPU priority instead of adding to the run's length. Their output is held until they end, so it
+ * one line, at once), then the type-check (TypeScript 7's `tsc --noEmit`: scripts/bins.ts), the
+ * lint (ESLint) and jest side by side. Jest's files spend much of their time waiting on emulators
+ * and child processes; the type-check and the lint (about 5 and 10 CPU seconds on a fresh clone)
+ * fill that time at a lower CPU priority instead of adding to the run's length. Their output is held until they end, so it
  * does not cut into jest's; a failure of either fails the run, as a failed test does.
  *
  * Jest and everything it starts write their scratch files (scratch CDK apps with their
@@ -18,6 +18,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { binOf, typeChecker } from './bins';
 import { main as testTools } from './test-tools';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -29,21 +30,9 @@ export interface SideCheck {
   readonly args: readonly string[];
 }
 
-/**
- * A package's command-line script, from its package.json `bin` (a package's `exports` may not
- * list its bin files, so they are not resolved as subpaths).
- */
-export function binOf(pkg: string, command: string = pkg): string {
-  const manifest = require.resolve(`${pkg}/package.json`, { paths: [ROOT] });
-  const { bin } = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { bin?: string | Record<string, string> };
-  const file = typeof bin === 'string' ? bin : bin?.[command];
-  if (!file) throw new Error(`${pkg} has no "${command}" command in its package.json bin`);
-  return path.join(path.dirname(manifest), file);
-}
-
 /** Resolved once the test tools are there (nothing is looked up before). */
 const sideChecks = (): SideCheck[] => [
-  { name: 'type-check (tsc --noEmit)', script: binOf('typescript', 'tsc'), args: ['--noEmit', '-p', 'tsconfig.json'] },
+  { name: 'type-check (tsc --noEmit, TypeScript 7)', script: typeChecker(), args: ['--noEmit', '-p', 'tsconfig.json'] },
   { name: 'lint (eslint .)', script: binOf('eslint'), args: ['.'] },
 ];
 

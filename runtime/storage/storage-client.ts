@@ -5,6 +5,7 @@
  * (the SHA-256 of a PUT, the size and key prefix of a POST).
  */
 import { createHash, randomUUID } from 'crypto';
+import { open, readFile } from 'fs/promises';
 import { Readable } from 'stream';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
@@ -286,7 +287,6 @@ export class SharedStorageClient {
       if (bytes >= this.headFrom && (await this.exists(key))) return { key, sha256, bytes, created: false, bodySent: false };
       if (bytes < this.partSize) {
         // One part: a conditional PUT, as putContent sends (the file is small enough to hold).
-        const { readFile } = await import('fs/promises');
         const body = await readFile(path);
         const sent = sha256Of(body);
         if (sent.hex !== sha256.hex) throw this.mismatch(key, sha256, sent);
@@ -678,7 +678,6 @@ async function* partsOf(source: Readable, size: number): AsyncGenerator<Buffer> 
 
 /** A file's bytes in buffers of `size` (the last one shorter), each read straight into its own buffer. */
 async function* partsOfFile(path: string, size: number): AsyncGenerator<Buffer> {
-  const { open } = await import('fs/promises');
   const file = await open(path, 'r');
   try {
     // Parts up to the size the file has now, each allocated at the size it will hold (a file of a

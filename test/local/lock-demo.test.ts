@@ -28,7 +28,9 @@ test('the report jobs take the lock in turn and the check passes; it names a rep
   const queues = await createWorkQueue(aws.sqs, { visibilityTimeout: 30 });
   Object.assign(process.env, { [LOCK_TABLE_ENV]: lockTableName, [LOCK_STACK_REPORTS_TABLE_ENV]: reportsTable });
   // The handler reads its environment when loaded, as in Lambda.
-  const { handler } = await import('../../lambda/locks/nightly-report');
+  // (A require: an import() expression in this CommonJS file is an ECMAScript import under nodenext resolution.)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { handler } = require('../../lambda/locks/nightly-report') as typeof import('../../lambda/locks/nightly-report');
   const target: ReportDemoTarget = { stackName: 'LockStack', reportsTable, lockTableName, lockName: LOCK_STACK_REPORT_LOCK, ...queues };
   const clients = { sqs: aws.sqs, dynamodb: aws.dynamodb };
   const source = startSqsEventSource({ sqs: aws.sqs, queueUrl: queues.queueUrl, invoke: (event, context) => handler(event, context), maxConcurrency: 3, batchSize: 1 });

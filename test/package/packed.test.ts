@@ -24,6 +24,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { LOCAL_CLOUD_PEERS, missingPackages } from '../../local/cli';
+import { typeChecker } from '../../scripts/bins';
 import { packedPackages, type PackedPackages } from '../support/packed-package';
 import { REPO_ROOT } from '../support/paths';
 
@@ -265,10 +266,11 @@ describe('the constructs package, in a scratch CDK app', () => {
   });
 
   test.each([
-    ['nodenext', 'nodenext'],
-    ['commonjs', 'node'], // older tsconfigs
-  ])('type-checks a user handler against the published declarations (module %s, resolution %s)', (module, resolution) => {
-    const tsc = require.resolve('typescript/bin/tsc');
+    ['5.9', 'nodenext', 'nodenext'],
+    ['5.9', 'commonjs', 'node'], // older tsconfigs (TypeScript 7 no longer has this resolution)
+    ['7', 'nodenext', 'nodenext'],
+  ])('type-checks a user handler against the published declarations (TypeScript %s, module %s, resolution %s)', (version, module, resolution) => {
+    const tsc = version === '7' ? typeChecker() : require.resolve('typescript/bin/tsc');
     const check = () => execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', module, '--moduleResolution', resolution, 'handler.ts'], { cwd: scratch, encoding: 'utf8', stdio: 'pipe' });
     expect(check).not.toThrow();
   });

@@ -7,8 +7,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { execFileSync } from 'child_process';
-import { binOf, memoryScratchDir, pythonFirstPath, runTestCommand, SCRATCH_PREFIX, type SideCheck } from '../../scripts/test';
+import { execFileSync, spawnSync } from 'child_process';
+import { binOf, typeChecker } from '../../scripts/bins';
+import { REPO_ROOT } from '../support/paths';
+import { memoryScratchDir, pythonFirstPath, runTestCommand, SCRATCH_PREFIX, type SideCheck } from '../../scripts/test';
 
 let dir: string;
 let marker: string;
@@ -72,10 +74,30 @@ describe('the programs npm test runs', () => {
     ['jest', 'jest', 'jest/bin/jest.js'],
     ['eslint', 'eslint', 'eslint/bin/eslint.js'],
     ['typescript', 'tsc', 'typescript/bin/tsc'],
+    ['typescript-7', 'tsc', 'typescript-7/bin/tsc'],
   ])('%s %s is its package.json bin and exists', (pkg, command, tail) => {
     const file = binOf(pkg, command);
     expect(file.endsWith(path.join('node_modules', ...tail.split('/')))).toBe(true);
     expect(fs.existsSync(file)).toBe(true);
+  });
+
+  test('the type-check is TypeScript 7\'s tsc, with the repository\'s options: it fails on a type error, naming the file and line', () => {
+    // GIVEN the type-checker npm test and the packages' builds run, and a project with one type error
+    const manifest = JSON.parse(fs.readFileSync(path.join(path.dirname(typeChecker()), '..', 'package.json'), 'utf8')) as { name: string; version: string };
+    expect(manifest).toEqual(expect.objectContaining({ name: 'typescript', version: expect.stringMatching(/^7\./) }));
+    const project = fs.mkdtempSync(path.join(dir, 'typed-'));
+    fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ extends: path.join(REPO_ROOT, 'tsconfig.json'), compilerOptions: { types: [], incremental: false }, include: ['*.ts'] }));
+    fs.writeFileSync(path.join(project, 'ok.ts'), 'export const n: number = 1;\n');
+    fs.writeFileSync(path.join(project, 'bad.ts'), 'import { n } from \'./ok\';\nexport const s: string = n;\n');
+
+    // WHEN it checks the project THEN it exits non-zero with TypeScript's message at bad.ts line 2
+    const run = () => spawnSync(process.execPath, [typeChecker(), '--noEmit', '-p', project], { encoding: 'utf8' });
+    const failed = run();
+    expect(failed.status).not.toBe(0);
+    expect(failed.stdout).toMatch(/bad\.ts\(2,14\): error TS2322: Type 'number' is not assignable to type 'string'/);
+    // AND without the error it passes
+    fs.writeFileSync(path.join(project, 'bad.ts'), 'import { n } from \'./ok\';\nexport const s: string = String(n);\n');
+    expect(run()).toEqual(expect.objectContaining({ status: 0, stdout: '' }));
   });
 
   test('a command the package does not have is named in the error', () => {

@@ -22,7 +22,9 @@ beforeAll(async () => {
   }));
   Object.assign(process.env, { [LOCK_TABLE_ENV]: await createLockTable(aws.dynamodb), REPORTS_TABLE: reports });
   // The handler reads its environment when loaded, as in Lambda.
-  const { handler } = await import('../../../lambda/locks/nightly-report');
+  // (A require: an import() expression in this CommonJS file is an ECMAScript import under nodenext resolution.)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { handler } = require('../../../lambda/locks/nightly-report') as typeof import('../../../lambda/locks/nightly-report');
   runner = new JobRunner(handler.definition, undefined) as typeof runner;
 });
 beforeEach(() => { jest.spyOn(console, 'log').mockImplementation(() => undefined); jest.spyOn(console, 'error').mockImplementation(() => undefined); });
