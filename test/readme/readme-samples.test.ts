@@ -3,18 +3,21 @@
  * docs/ (the pattern pages, the compliance page...; not docs/api/, which TypeDoc generates) is
  * type-checked against the public API as a user's app imports it (`cdk-cloud-patterns`,
  * `/runtime`, `/testing`, mapped to the source; `aws-cdk-lib` as its index declares it, with the
- * core and the namespaces the samples name), all in one TypeScript program; and each
+ * core and the namespaces the samples name), all in one project that the repository's
+ * type-checker (TypeScript 7's tsc, scripts/bins.ts) checks; and each
  * construct sample (one that imports `cdk-cloud-patterns`) is synthesized in-process with
  * cdk-nag on. A sample may use the names of the preamble (preamble.ts) without declaring them; a
  * sample whose first line is `// src/<file>.ts` is that file of the project, so others (on any
  * page) can import it or use it as `entry`. A sample that defines a jest `test(...)` is
  * type-checked only. Problems are reported as `<page>:<line>`.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib/core';
 import * as ts from 'typescript';
 import { addCatalogChecks } from '../../lib/testing';
+import { typeChecker } from '../../scripts/bins';
 import { documentationPages, patternPages } from './pages';
 import { PREAMBLE, PROJECT_FILES } from './preamble';
 import { REPO_ROOT } from '../support/paths';
@@ -65,6 +68,26 @@ function sampleRequire(id: string): unknown {
   return require(mapped ? path.join(REPO_ROOT, mapped) : id);
 }
 
+/** A diagnostic of tsc's plain output (`--pretty false`): `<file>(<line>,<col>): error TS<n>: <message>`, continued on indented lines. */
+interface TscDiagnostic {
+  readonly file: string;
+  readonly line: number;
+  readonly message: string;
+}
+
+/** tsc's diagnostics (file names resolved from `cwd`, where tsc ran), with any line of its output that is neither a diagnostic nor its continuation. */
+export function tscDiagnostics(stdout: string, cwd: string): { found: TscDiagnostic[]; unread: string[] } {
+  const found: { file: string; line: number; message: string }[] = [];
+  const unread: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const d = /^(.+)\((\d+),\d+\): error TS\d+: (.*)$/.exec(line);
+    if (d) found.push({ file: path.resolve(cwd, d[1]!), line: Number(d[2]), message: d[3]! });
+    else if (/^\s+\S/.test(line) && found.length > 0) found[found.length - 1]!.message += ` ${line.trim()}`;
+    else if (line.trim() !== '') unread.push(line);
+  }
+  return { found, unread };
+}
+
 describe('the documentation samples', () => {
   let project: string;
 
@@ -99,25 +122,27 @@ describe('the documentation samples', () => {
   });
 
   test('type-check against the public API, as a user\'s app imports it', () => {
-    // GIVEN one program of every sample, the preamble's declarations and the package mapped to the source
-    const options: ts.CompilerOptions = {
+    // GIVEN one project of every sample, the preamble's declarations and the package mapped to the
+    // source, checked by the repository's type-checker (TypeScript 7's tsc: scripts/bins.ts)
+    const compilerOptions = {
       strict: true,
       noEmit: true,
       skipLibCheck: true,
-      target: ts.ScriptTarget.ES2022,
-      lib: ['lib.es2022.d.ts'],
-      module: ts.ModuleKind.ESNext,
-      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      incremental: false,
+      target: 'es2022',
+      lib: ['es2022'],
+      module: 'esnext',
+      moduleResolution: 'bundler',
       esModuleInterop: true,
       types: ['node', 'jest'],
-      baseUrl: REPO_ROOT,
-      paths: Object.fromEntries(Object.entries(PACKAGE_PATHS).map(([id, file]) => [id, [path.join(REPO_ROOT, file)]])),
+      paths: Object.fromEntries(Object.entries(PACKAGE_PATHS).map(([id, file]) => [id, [path.join(REPO_ROOT, file)]])) as Record<string, string[]>,
     };
     // The root of aws-cdk-lib as the samples use it: the module the package's own index declares,
     // with its core and those of its 352 namespaces (`aws_s3`...) that a sample names, each from the
     // same declarations. The whole root put a million lines of declarations no sample uses into
     // this program; a name of the root that a sample uses and this lacks fails the check, named.
-    const rootFile = ts.resolveModuleName('aws-cdk-lib', path.join(project, 'src', 'x.ts'), options, ts.sys).resolvedModule?.resolvedFileName;
+    const resolution = { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler };
+    const rootFile = ts.resolveModuleName('aws-cdk-lib', path.join(project, 'src', 'x.ts'), resolution, ts.sys).resolvedModule?.resolvedFileName;
     expect(rootFile).toMatch(/node_modules\/aws-cdk-lib\/index\.d\.ts$/);
     const rootIndex = fs.readFileSync(rootFile!, 'utf8');
     // (with two probes of its own: a namespace named is there; one no sample names is not, and fails)
@@ -128,7 +153,7 @@ describe('the documentation samples', () => {
     expect(rootIndex).toMatch(/^export \* from '\.\/core';$/m);
     const root = path.join(project, 'aws-cdk-lib-as-the-samples-use-it.d.ts');
     fs.writeFileSync(root, ["export * from 'aws-cdk-lib/core';", ...namespaces.map(([, name, dir]) => `export * as ${name} from 'aws-cdk-lib/${dir}';`)].join('\n') + '\n');
-    options.paths = { ...options.paths, 'aws-cdk-lib': [root] };
+    compilerOptions.paths['aws-cdk-lib'] = [root];
     const sampleFiles = SAMPLES.map((s) => path.join(project, s.file));
     // and one sample that is wrong on purpose, so a blind check (everything \`any\`) cannot pass
     const wrong = path.join(project, 'src', 'wrong-on-purpose.ts');
@@ -136,30 +161,25 @@ describe('the documentation samples', () => {
     const [names, lacks] = [path.join(project, 'src', 'names-a-root-namespace.ts'), path.join(project, 'src', 'lacks-a-root-namespace.ts')];
     fs.writeFileSync(names, namesRoot);
     fs.writeFileSync(lacks, lacksRoot);
-    // JSDoc parsed only where it can change a type error (in JavaScript), as tsc does: most of the
-    // time of this program went to parsing the doc comments of aws-cdk-lib's declarations
-    const host = ts.createCompilerHost(options);
-    host.jsDocParsingMode = ts.JSDocParsingMode.ParseForTypeErrors;
-    const program = ts.createProgram([...sampleFiles, wrong, names, lacks, path.join(__dirname, 'sample-globals.d.ts')], options, host);
+    fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [...sampleFiles, wrong, names, lacks, path.join(__dirname, 'sample-globals.d.ts')] }, null, 2));
 
     // WHEN it is checked
-    const problems = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics(), ...SAMPLES.flatMap((_sample, i) => {
-      const source = program.getSourceFile(sampleFiles[i])!;
-      return [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)];
-    }).map((d) => {
-      const sample = SAMPLES.find((s) => d.file && path.join(project, s.file) === d.file.fileName);
-      const where = sample && d.file && d.start !== undefined ? `${sample.page}:${sample.line + d.file.getLineAndCharacterOfPosition(d.start).line}: ` : '';
-      return `${where}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
-    })];
+    const run = spawnSync(process.execPath, [typeChecker(), '-p', project, '--pretty', 'false'], { cwd: project, encoding: 'utf8' });
+    const diagnostics = tscDiagnostics(run.stdout, project);
+    // (it exits non-zero: the wrong sample and the probe that lacks a namespace have errors; it prints nothing else)
+    expect({ failed: run.status !== 0, stderr: run.stderr, unread: diagnostics.unread }).toEqual({ failed: true, stderr: '', unread: [] });
+    const of = (file: string) => diagnostics.found.filter((d) => d.file === file).map((d) => d.message);
 
-    // THEN nothing is wrong but the wrong one
-    const wrongProblems = [...program.getSemanticDiagnostics(program.getSourceFile(wrong))].map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
-    expect(wrongProblems).toEqual([expect.stringMatching(/Type 'string' is not assignable to type 'number'/)]);
+    // THEN nothing is wrong but the wrong one (a sample's problem named by its page and line)
+    expect(of(wrong)).toEqual([expect.stringMatching(/Type 'string' is not assignable to type 'number'/)]);
+    const problems = diagnostics.found.filter((d) => d.file !== wrong && d.file !== lacks).map((d) => {
+      const sample = SAMPLES.find((s) => path.join(project, s.file) === d.file);
+      return `${sample ? `${sample.page}:${sample.line + d.line - 1}` : `${path.relative(REPO_ROOT, d.file)}:${d.line}`}: ${d.message}`;
+    });
     expect(problems).toEqual([]);
     // AND the root as the samples use it has what they name, and nothing else of the root's
-    const problemsOf = (file: string) => [...program.getSemanticDiagnostics(program.getSourceFile(file))].map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
-    expect(problemsOf(names)).toEqual([]);
-    expect(problemsOf(lacks)).toEqual([expect.stringMatching(/has no exported member named 'pipelines'|has no exported member 'pipelines'/)]);
+    expect(of(names)).toEqual([]);
+    expect(of(lacks)).toEqual([expect.stringMatching(/has no exported member named 'pipelines'|has no exported member 'pipelines'/)]);
   });
 
   test.each(SAMPLES.filter(isConstructSample).map((s) => [at(s), s] as const))('the construct sample at %s synthesizes with cdk-nag on', (_at, sample) => {
