@@ -16,10 +16,10 @@ const ROOT = path.join(__dirname, '..');
 
 /** Writes the API reference into `out`; throws when TypeDoc reports an error or a warning. */
 export async function renderApiDocs(out: string): Promise<void> {
-  // TypeDoc is an ES module, which Node 20.19+ loads with require(). Its types are declared through
-  // `exports` only, which the repository's `moduleResolution: node` does not read: hence the path.
+  // TypeDoc is an ES module, which Node 20.19+ loads with require(); its types come through its
+  // package `exports`, which the repository's nodenext resolution reads.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Application, TSConfigReader, TypeDocReader } = require('typedoc') as typeof import('../node_modules/typedoc/dist/types/index');
+  const { Application, TSConfigReader, TypeDocReader } = require('typedoc') as typeof import('typedoc');
   const app = await Application.bootstrapWithPlugins(
     { options: path.join(ROOT, 'typedoc.json'), out },
     [new TypeDocReader(), new TSConfigReader()],

@@ -4,8 +4,11 @@
  * exits when its IPC channel to the test closes, so none outlives the test process.
  */
 import { fork, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import { build } from 'esbuild';
+import * as esbuild from 'esbuild';
+import { cachedBuildSync } from '../../lib/core/bundle-cache';
 import { LOCAL_AWS_ENV } from '../../local/moto';
 
 const FIXTURE = path.join(__dirname, '..', 'runtime', 'worker-agent', 'fixtures', 'worker-agent-process.ts');
@@ -40,13 +43,12 @@ export interface WorkerProcess {
 const started = new Set<WorkerProcess>();
 
 /**
- * Starts a worker program with `env` on top of the local AWS settings: the fixture through
- * esbuild-register, or `script`, the fixture bundled beforehand (see bundleWorkerFixture), which
- * starts in a fraction of the time, for drills that restart many processes.
+ * Starts a worker program with `env` on top of the local AWS settings: `script`, the fixture
+ * bundled beforehand (see bundleWorkerFixture), as FleetWorker bundles an agent; it starts in a
+ * fraction of the time the fixture took through esbuild-register.
  */
-export function startWorkerProcess(env: Record<string, string>, script?: string): WorkerProcess {
-  const child = fork(script ?? FIXTURE, [], {
-    execArgv: script ? [] : ['-r', 'esbuild-register'],
+export function startWorkerProcess(env: Record<string, string>, script: string): WorkerProcess {
+  const child = fork(script, [], {
     env: { PATH: process.env.PATH ?? '', ...LOCAL_AWS_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
@@ -67,9 +69,21 @@ export function startWorkerProcess(env: Record<string, string>, script?: string)
   return worker;
 }
 
-/** Bundles the fixture program into `outfile` (one CommonJS file, as FleetWorker bundles an agent). */
+/**
+ * Bundles the fixture program into `outfile` (one CommonJS file, as FleetWorker bundles an agent),
+ * through the suite's bundle cache (lib/core/bundle-cache.ts, set by jest's global setup): four
+ * test files run this program, and it is bundled once a run.
+ */
 export async function bundleWorkerFixture(outfile: string): Promise<string> {
-  await build({ entryPoints: [FIXTURE], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error' });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-fixture-'));
+  try {
+    const bundled = path.join(dir, 'worker.js');
+    cachedBuildSync(esbuild, { entryPoints: [FIXTURE], outfile: bundled, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error' }, dir);
+    fs.mkdirSync(path.dirname(outfile), { recursive: true });
+    fs.copyFileSync(bundled, outfile);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   return outfile;
 }
 

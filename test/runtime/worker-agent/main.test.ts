@@ -3,15 +3,27 @@
  * the environment, against fauxqs started by this file. Failure drills: a worker killed with
  * SIGKILL mid-job, SIGTERM drains, and configuration errors. Every process dies with the test.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { setTimeout as sleep } from 'timers/promises';
 import { JobClient } from '../../../runtime/index';
 import { CONCURRENCY_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV } from '../../../runtime/jobs/environment';
 import { STOP_TIMEOUT_ENV } from '../../../runtime/worker-agent/environment';
 import { createQueueWithDlq, useFauxqs } from '../../support/fauxqs';
 import { queueDepth, waitFor } from '../../support/local-aws';
-import { killWorkerProcesses, startWorkerProcess, type JobReport, type WorkerProcess } from '../../support/worker-process';
+import { bundleWorkerFixture, killWorkerProcesses, startWorkerProcess as startWorker, type JobReport, type WorkerProcess } from '../../support/worker-process';
+import { REPO_ROOT } from '../../support/paths';
 
 const aws = useFauxqs();
+
+// The worker program bundled once, as FleetWorker bundles the agent: each process starts in a
+// fraction of a second (through esbuild-register, each one and its job thread compiled every file).
+let script: string;
+beforeAll(async () => {
+  script = await bundleWorkerFixture(path.join(REPO_ROOT, '.tmp', `main-worker-${process.pid}.js`));
+});
+afterAll(() => { if (script) fs.rmSync(script, { force: true }); });
+const startWorkerProcess = (env: Record<string, string>) => startWorker(env, script);
 
 interface Job { readonly n: number }
 
