@@ -21,9 +21,9 @@ export function binOf(pkg: string, command: string = pkg): string {
 /**
  * The type-checker's script: TypeScript 7's `tsc`, installed as the package alias `typescript-7`
  * beside TypeScript 5.9. TypeScript 7 is a native program: it checks the repository with about 5
- * CPU seconds where 5.9 took 15 to 24. It has no JavaScript compiler API, so jsii, TypeDoc, the
- * file-by-file emit (scripts/emit.ts) and the README samples' check keep 5.9's
- * (docs/decisions.md, "The type-check runs on TypeScript 7").
+ * CPU seconds where 5.9 took 15 to 24. It has no JavaScript compiler API, so jsii, TypeDoc and
+ * the file-by-file emit (scripts/emit.ts) keep 5.9's (docs/decisions.md, "TypeScript 5.9 for the
+ * compiler API, TypeScript 7 for the type-check").
  */
 export function typeChecker(): string {
   return binOf('typescript-7', 'tsc');
