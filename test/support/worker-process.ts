@@ -49,6 +49,7 @@ const started = new Set<WorkerProcess>();
  */
 export function startWorkerProcess(env: Record<string, string>, script: string): WorkerProcess {
   const child = fork(script, [], {
+    execArgv: [], // not the jest worker's flags
     env: { PATH: process.env.PATH ?? '', ...LOCAL_AWS_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
