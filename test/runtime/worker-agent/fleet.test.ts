@@ -442,9 +442,10 @@ describe('the worker agent on a fleet', () => {
     });
     workers.push(second);
 
-    // THEN the second runs the job within seconds, not after the 30 s job timeout
+    // THEN the second runs the job within seconds, not after the 30 s job timeout (10 s allowed:
+    // quiet, it takes about one; on a saturated machine, moto's answers once took over 5)
     expect(report).toMatchObject({ released: 1 });
-    await waitFor('the second worker to do the job', () => done.length === 1, 5000, 20);
+    await waitFor('the second worker to do the job', () => done.length === 1, 10_000, 20);
     expect(second.stats.jobsPostponed).toBe(0);
   });
 
