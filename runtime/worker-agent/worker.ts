@@ -317,8 +317,13 @@ class QueueWorker<T, R> implements Worker {
     const deadline = receivedAt + this.o.jobTimeoutSeconds * 1000;
     const event = () => ({ messageId: job.messageId, jobId: job.jobId, attempt: jobMessage.receiveCount, durationMs: Date.now() - startedAt });
     // JobRunner aborts the job's signal at the deadline; the agent also stops the heartbeats, so
-    // that the message of a job that ignores its signal comes back.
-    const deadlineTimer = setTimeout(() => {
+    // that the message of a job that ignores its signal comes back. The two timers share the
+    // deadline but not an order: when the abort comes first and the job settles on it before this
+    // timer runs, the job is still counted as timed out, once, when it settles (below).
+    let timedOut = false;
+    const onDeadline = () => {
+      if (timedOut) return;
+      timedOut = true;
       this.keeper.untrack(job.kept);
       this.counters.jobsTimedOut += 1;
       this.o.logger.error('job passed its timeout: its signal is aborted, and its message is no longer kept hidden and will come back', {
@@ -328,7 +333,8 @@ class QueueWorker<T, R> implements Worker {
         abandonedInSeconds: this.o.hungJobGraceSeconds,
       });
       this.fire('jobTimedOut', event());
-    }, Math.max(deadline - Date.now(), 0));
+    };
+    const deadlineTimer = setTimeout(onDeadline, Math.max(deadline - Date.now(), 0));
     // A handler that ignores its signal never settles: past a grace, stop counting it as held.
     const abandonTimer = setTimeout(() => this.abandon(job, event()), Math.max(deadline + this.o.hungJobGraceSeconds * 1000 - Date.now(), 0));
     // A job released at a stop may never settle: its timers must not keep a stopped worker's process alive.
@@ -342,6 +348,7 @@ class QueueWorker<T, R> implements Worker {
     });
     clearTimeout(deadlineTimer);
     clearTimeout(abandonTimer);
+    if (Date.now() >= deadline) onDeadline();
     if (job.abandoned) {
       this.hung.delete(job);
       this.o.logger.warn('an abandoned job settled at last; its outcome is ignored (its message came back for another delivery)', { ...event(), ok: outcome.ok });
