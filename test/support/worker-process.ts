@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as esbuild from 'esbuild';
 import { cachedBuildSync } from '../../lib/core/bundle-cache';
+import { AGENT_ESBUILD_OPTIONS } from '../../lib/core/bundling';
 import { LOCAL_AWS_ENV } from '../../local/moto';
 
 const FIXTURE = path.join(__dirname, '..', 'runtime', 'worker-agent', 'fixtures', 'worker-agent-process.ts');
@@ -71,15 +72,19 @@ export function startWorkerProcess(env: Record<string, string>, script: string):
 }
 
 /**
- * Bundles the fixture program into `outfile` (one CommonJS file, as FleetWorker bundles an agent),
+ * Bundles the fixture program into `outfile` (an `.mjs` file) with the options FleetWorker bundles
+ * an agent program with (AGENT_ESBUILD_OPTIONS: one minified ES module, the SDK's ES modules),
  * through the suite's bundle cache (lib/core/bundle-cache.ts, set by jest's global setup): four
- * test files run this program, and it is bundled once a run.
+ * test files run this program, and it is bundled once a run. Minified, it is a quarter of the
+ * size of a plain CommonJS bundle and a process starts with about a third less CPU (0.22 against
+ * 0.34 s here, job thread included); the drills start dozens.
  */
 export async function bundleWorkerFixture(outfile: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-fixture-'));
   try {
-    const bundled = path.join(dir, 'worker.js');
-    cachedBuildSync(esbuild, { entryPoints: [FIXTURE], outfile: bundled, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error' }, dir);
+    if (path.extname(outfile) !== '.mjs') throw new Error(`bundleWorkerFixture: outfile must end in .mjs (an ES module), received ${outfile}`);
+    const bundled = path.join(dir, 'worker.mjs');
+    cachedBuildSync(esbuild, { ...AGENT_ESBUILD_OPTIONS, entryPoints: [FIXTURE], outfile: bundled, logLevel: 'error' }, dir);
     fs.mkdirSync(path.dirname(outfile), { recursive: true });
     fs.copyFileSync(bundled, outfile);
   } finally {

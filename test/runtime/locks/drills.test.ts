@@ -9,14 +9,16 @@
  * - releases racing renewals leave the record free for the next holder every time; a client
  *   without owner conditions leaves it blocked.
  *
- * The program (fixtures/lock-process.ts) is bundled once with esbuild so each process starts in
- * a fraction of a second; leases are short (1 to 2 s) to keep the drills within seconds.
+ * The program (fixtures/lock-process.ts) is bundled once with esbuild, minified as the catalog
+ * bundles a Lambda handler (HANDLER_ESBUILD_OPTIONS), so each process starts in a fraction of a
+ * second; leases are short (1 to 2 s) to keep the drills within seconds.
  */
 import { fork, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { build } from 'esbuild';
+import { HANDLER_ESBUILD_OPTIONS } from '../../../lib/core/bundling';
 import { LOCAL_AWS_ENV } from '../../../local/moto';
 import { LockClient, putItemFenced } from '../../../runtime/locks';
 import { useLocalAws } from '../../support/local-aws';
@@ -31,7 +33,7 @@ let resourceTable: string;
 beforeAll(async () => {
   fs.mkdirSync(path.dirname(PROGRAM), { recursive: true });
   await build({
-    entryPoints: [path.join(__dirname, 'fixtures', 'lock-process.ts')], outfile: PROGRAM, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error',
+    ...HANDLER_ESBUILD_OPTIONS, entryPoints: [path.join(__dirname, 'fixtures', 'lock-process.ts')], outfile: PROGRAM, logLevel: 'error',
   });
   table = await createLockTable(aws.dynamodb);
   resourceTable = 'protected';

@@ -31,7 +31,7 @@ let script: string;
 beforeAll(async () => {
   [fauxqs, script] = await Promise.all([
     startFauxqs(),
-    bundleWorkerFixture(path.join(REPO_ROOT, '.tmp', `chaos-worker-${process.pid}.js`)),
+    bundleWorkerFixture(path.join(REPO_ROOT, '.tmp', `chaos-worker-${process.pid}.mjs`)),
   ]);
 });
 afterAll(async () => {

@@ -59,7 +59,7 @@ let program: string;
 
 /** An Auto Scaling group with one instance in moto, and the fake IMDS of that instance. */
 beforeAll(async () => {
-  const bundling = bundleWorkerFixture(path.join(REPO_ROOT, '.tmp', `fleet-worker-${process.pid}.js`));
+  const bundling = bundleWorkerFixture(path.join(REPO_ROOT, '.tmp', `fleet-worker-${process.pid}.mjs`));
   proxy = await startAutoScalingProxy(aws.moto.endpoint);
   const autoscaling = new AutoScalingClient({});
   group = `fleet-${randomUUID().slice(0, 8)}`;

@@ -25,7 +25,7 @@ const aws = useFauxqs();
 let script: string;
 
 beforeAll(async () => {
-  script = await bundleWorkerFixture(path.join(REPO_ROOT, '.tmp', `job-threads-worker-${process.pid}.js`));
+  script = await bundleWorkerFixture(path.join(REPO_ROOT, '.tmp', `job-threads-worker-${process.pid}.mjs`));
 });
 afterAll(async () => {
   await killWorkerProcesses();

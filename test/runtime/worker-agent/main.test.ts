@@ -20,7 +20,7 @@ const aws = useFauxqs();
 // fraction of a second (through esbuild-register, each one and its job thread compiled every file).
 let script: string;
 beforeAll(async () => {
-  script = await bundleWorkerFixture(path.join(REPO_ROOT, '.tmp', `main-worker-${process.pid}.js`));
+  script = await bundleWorkerFixture(path.join(REPO_ROOT, '.tmp', `main-worker-${process.pid}.mjs`));
 });
 afterAll(() => { if (script) fs.rmSync(script, { force: true }); });
 const startWorkerProcess = (env: Record<string, string>) => startWorker(env, script);
