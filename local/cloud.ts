@@ -1,6 +1,6 @@
 /**
  * The local cloud, start to stop: the embedded AWS (moto) and the app's synthesis side by
- * side, `cdk bootstrap` and `cdk deploy` of the real templates, the deployed state read back
+ * side, the CDK CLI's bootstrap template and `cdk deploy` of the real templates, the deployed state read back
  * from the embedded AWS, what AWS would run started from it (local/workloads), demo jobs with
  * live progress, and a stop that ends every process it started. local/start.ts is its CLI.
  */
@@ -154,7 +154,7 @@ export class LocalCloud {
       const account = await callerAccount(endpoint);
       this.aws = { endpoint, account, region: LOCAL_AWS_ENV.AWS_REGION };
       this.mark('moto');
-      print(`  embedded AWS ready: account ${account}, ${LOCAL_AWS_ENV.AWS_REGION} (${this.elapsed()}); bootstrapping it (cdk bootstrap)...`);
+      print(`  embedded AWS ready: account ${account}, ${LOCAL_AWS_ENV.AWS_REGION} (${this.elapsed()}); bootstrapping it (the CDK CLI's bootstrap template, as cdk bootstrap deploys it)...`);
       // moto loads each service on its first request (CloudFormation takes seconds): load the
       // ones the deployment and the workers use now, alongside the bootstrap.
       await Promise.all([

@@ -1,6 +1,6 @@
 /**
  * The real CDK CLI against the embedded AWS: synthesize the app once into a cloud assembly,
- * bootstrap, deploy the assembly, and, when a deployment fails, say which resources failed
+ * bootstrap (the CLI's own bootstrap template), deploy the assembly, and, when a deployment fails, say which resources failed
  * and why (from the stack's events and resources in the embedded AWS).
  */
 import * as fs from 'fs';
@@ -206,14 +206,99 @@ export function selectStacks(all: readonly AssemblyStack[], names: readonly stri
   return all.filter((s) => names.includes(s.id) || names.includes(s.stackName));
 }
 
+/** The stack `cdk bootstrap` deploys. */
+export const BOOTSTRAP_STACK = 'CDKToolkit';
+
 /**
- * `cdk bootstrap` of the embedded AWS's account and region, without waiting for the app.
+ * The parameters `cdk bootstrap` deploys its template with when given no options (the CLI's
+ * bootstrapper: an AWS-managed key for the asset bucket, no trusted accounts, so no execution
+ * policies and the template's AdministratorAccess default, public access blocked); the others
+ * keep the template's defaults (qualifier hnb659fds, no permissions boundary).
+ */
+export const BOOTSTRAP_PARAMETERS: Readonly<Record<string, string>> = {
+  FileAssetsBucketKmsKeyId: 'AWS_MANAGED_KEY',
+  TrustedAccounts: '',
+  TrustedAccountsForLookup: '',
+  CloudFormationExecutionPolicies: '',
+  PublicAccessBlockConfiguration: 'true',
+};
+
+/**
+ * The bootstrap template of the project's CDK CLI (the file `cdk bootstrap` deploys, in the CLI
+ * package); undefined when this CLI keeps none there.
+ */
+export function bootstrapTemplateFile(projectDir?: string): string | undefined {
+  const file = path.join(path.dirname(cliPath(projectDir)), '..', 'lib', 'api', 'bootstrap', 'bootstrap-template.yaml');
+  return fs.existsSync(file) ? file : undefined;
+}
+
+/** Options of {@link bootstrap}. */
+export interface BootstrapOptions {
+  readonly endpoint: string;
+  readonly projectDir?: string;
+  /** Where the CLI's placeholder assembly goes, when the CLI bootstraps. */
+  readonly workDir: string;
+  readonly account: string;
+  readonly region: string;
+  readonly onLine?: ProgressLine;
+  readonly signal?: AbortSignal;
+  /** How long the stack may take to create. @default 120 s */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Bootstraps the embedded AWS's account and region as `cdk bootstrap` does by default, without
+ * waiting for the app: the project's CLI's own bootstrap template, deployed as the CDKToolkit
+ * stack with the parameters the CLI passes ({@link BOOTSTRAP_PARAMETERS}). The CLI itself is
+ * not started for it: a CLI process costs about 2 s of CPU to do what one CreateStack does, and
+ * the app synthesizes meanwhile. A CLI without the template file bootstraps with the CLI
+ * ({@link bootstrapWithCli}). On failure throws DeployError with the failing resources.
+ */
+export async function bootstrap(options: BootstrapOptions): Promise<void> {
+  const templateFile = bootstrapTemplateFile(options.projectDir);
+  if (templateFile === undefined) {
+    await bootstrapWithCli(options);
+    return;
+  }
+  const { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } = cloudformationSdk();
+  const cfn = new CloudFormationClient({ ...localClientConfig(options.endpoint), region: options.region });
+  const stopped = () => new DeployError('cdk bootstrap was stopped');
+  try {
+    await cfn.send(new CreateStackCommand({
+      StackName: BOOTSTRAP_STACK,
+      TemplateBody: fs.readFileSync(templateFile, 'utf8'),
+      Parameters: Object.entries(BOOTSTRAP_PARAMETERS).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+      Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+    }), { abortSignal: options.signal });
+    // moto creates the stack within the call; a real CloudFormation would take a minute or two.
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    for (;;) {
+      const status = (await cfn.send(new DescribeStacksCommand({ StackName: BOOTSTRAP_STACK }), { abortSignal: options.signal })).Stacks?.[0]?.StackStatus ?? '';
+      if (status === 'CREATE_COMPLETE') return;
+      if (status.endsWith('_FAILED') || status.includes('ROLLBACK')) {
+        throw new DeployError(`cdk bootstrap failed: the ${BOOTSTRAP_STACK} stack is ${status}`, await failureReport(cfn, [BOOTSTRAP_STACK]));
+      }
+      if (Date.now() > deadline) throw new DeployError(`cdk bootstrap failed: the ${BOOTSTRAP_STACK} stack was still ${status || 'not created'} after ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (e) {
+    if (options.signal?.aborted) throw stopped();
+    if (e instanceof DeployError) throw e;
+    throw new DeployError(`cdk bootstrap failed: ${(e as Error).name}: ${(e as Error).message}`, await failureReport(cfn, [BOOTSTRAP_STACK]).catch(() => []));
+  } finally {
+    cfn.destroy();
+  }
+}
+
+/**
+ * `cdk bootstrap` of the embedded AWS's account and region with the CLI, without waiting for the
+ * app: for a CLI that keeps no bootstrap template where {@link bootstrapTemplateFile} looks.
  *
  * The CLI runs the app before it bootstraps, even when the environment is named, and refuses
  * an app without stacks. Given this placeholder assembly (one empty stack that is never
  * deployed) it bootstraps at once, so bootstrapping runs while the real app synthesizes.
  */
-export async function bootstrap(options: { endpoint: string; projectDir?: string; workDir: string; account: string; region: string; onLine?: ProgressLine; signal?: AbortSignal }): Promise<void> {
+export async function bootstrapWithCli(options: BootstrapOptions): Promise<void> {
   const placeholder = path.join(options.workDir, 'bootstrap.out');
   fs.mkdirSync(placeholder, { recursive: true });
   fs.writeFileSync(path.join(placeholder, 'Placeholder.template.json'), JSON.stringify({ Resources: { Nothing: { Type: 'AWS::CloudFormation::WaitConditionHandle' } } }));
@@ -298,7 +383,7 @@ export async function failureReport(cfn: CloudFormationClient, stackNames: reado
     try {
       status = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0]?.StackStatus;
     } catch {
-      lines.push(`${stackName}: the stack was not created (see the CLI's message below).`);
+      lines.push(`${stackName}: the stack was not created (the error above says why).`);
       continue;
     }
     const failed: string[] = [];

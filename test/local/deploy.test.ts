@@ -1,13 +1,18 @@
 /**
- * The CDK CLI steps of the local cloud against moto: a deployment that fails names the failing
- * resource and the reason, and resource types moto accepts without creating them are listed.
+ * The CDK CLI steps of the local cloud against moto: the bootstrap (the CLI's own template, or the
+ * CLI when it keeps none), a deployment that fails names the failing resource and the reason, and
+ * resource types moto accepts without creating them are listed.
  * A hand-written cloud assembly stands in for the app, so no synthesis is needed.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import { DeployError, assemblyStacks, cliEnvironment, deploy, notModelled, selectStacks } from '../../local/deploy';
+import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  BOOTSTRAP_PARAMETERS, BOOTSTRAP_STACK, DeployError, assemblyStacks, bootstrap, bootstrapTemplateFile, cliEnvironment, deploy, notModelled, selectStacks,
+} from '../../local/deploy';
 import { useLocalAws } from '../support/local-aws';
 
 const aws = useLocalAws();
@@ -72,6 +77,79 @@ describe('deploying to the embedded AWS', () => {
     // THEN the alarm is reported, the queue is not
     expect(Object.fromEntries(skipped)).toEqual({ 'AWS::CloudWatch::Alarm': 1 });
     cfn.destroy();
+  });
+});
+
+describe('bootstrapping the embedded AWS', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-bootstrap-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('deploys the CDK CLI\'s own bootstrap template as CDKToolkit with the parameters `cdk bootstrap` passes: the asset bucket, public access blocked, and the version parameter `cdk deploy` checks', async () => {
+    // GIVEN the catalog's CLI, which keeps its bootstrap template in its package
+    const templateFile = bootstrapTemplateFile();
+    expect(templateFile).toMatch(/node_modules\/aws-cdk\/lib\/api\/bootstrap\/bootstrap-template\.yaml$/);
+    const version = /CdkBootstrapVersion:\s+Type: AWS::SSM::Parameter\s+Properties:[\s\S]*?Value: '?(\d+)'?/.exec(fs.readFileSync(templateFile!, 'utf8'))?.[1];
+    expect(version).toMatch(/^\d+$/);
+
+    // WHEN the embedded AWS is bootstrapped
+    await bootstrap({ endpoint: aws.moto.endpoint, workDir: dir, account: '123456789012', region: 'us-east-1' });
+
+    // THEN CDKToolkit is created with the CLI's default parameters, at the template's version
+    const cfn = new CloudFormationClient({});
+    const s3 = new S3Client({ forcePathStyle: true });
+    const ssm = new SSMClient({});
+    try {
+      const stack = (await cfn.send(new DescribeStacksCommand({ StackName: BOOTSTRAP_STACK }))).Stacks![0]!;
+      expect(stack.StackStatus).toBe('CREATE_COMPLETE');
+      // (moto shows an empty CommaDelimitedList as "['']")
+      const parameters = Object.fromEntries((stack.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue === "['']" ? '' : p.ParameterValue]));
+      expect(parameters).toMatchObject({ ...BOOTSTRAP_PARAMETERS, Qualifier: 'hnb659fds' });
+      const outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+      expect(outputs).toMatchObject({ BucketName: 'cdk-hnb659fds-assets-123456789012-us-east-1', BootstrapVersion: version });
+      // AND the version parameter cdk deploy reads, and the asset bucket it publishes to
+      // (moto's CloudFormation does not apply a bucket's PublicAccessBlockConfiguration: the parameter above says it)
+      expect((await ssm.send(new GetParameterCommand({ Name: '/cdk-bootstrap/hnb659fds/version' }))).Parameter?.Value).toBe(version);
+      await s3.send(new HeadBucketCommand({ Bucket: outputs.BucketName }));
+    } finally {
+      for (const c of [cfn, s3, ssm]) c.destroy();
+    }
+  });
+
+  test('with a CLI that keeps no bootstrap template there, runs `cdk bootstrap` of the account and region on a placeholder assembly, pointed at the embedded AWS', async () => {
+    // GIVEN a project whose CLI (a stand-in that records how it is run) has no template file
+    const cli = path.join(dir, 'node_modules', 'aws-cdk');
+    fs.mkdirSync(path.join(cli, 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(cli, 'package.json'), JSON.stringify({ name: 'aws-cdk', version: '2.9999.0' }));
+    const record = path.join(dir, 'ran.json');
+    fs.writeFileSync(path.join(cli, 'bin', 'cdk'), `require('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args: process.argv.slice(2), endpoint: process.env.AWS_ENDPOINT_URL }));`);
+    expect(bootstrapTemplateFile(dir)).toBeUndefined();
+
+    // WHEN it bootstraps
+    await bootstrap({ endpoint: 'http://localhost:1234', projectDir: dir, workDir: dir, account: '123456789012', region: 'us-east-1' });
+
+    // THEN the CLI ran `cdk bootstrap` with the placeholder assembly, against the embedded AWS only
+    const ran = JSON.parse(fs.readFileSync(record, 'utf8')) as { args: string[]; endpoint: string };
+    expect(ran).toEqual({ args: ['bootstrap', '--app', path.join(dir, 'bootstrap.out'), 'aws://123456789012/us-east-1', '--no-notices', '--no-color'], endpoint: 'http://localhost:1234' });
+    expect(fs.existsSync(path.join(dir, 'bootstrap.out', 'manifest.json'))).toBe(true);
+  });
+
+  test('says why when the bootstrap stack cannot be created', async () => {
+    // GIVEN a region whose account already holds a bucket of the name the template gives the asset bucket
+    const s3 = new S3Client({ forcePathStyle: true, region: 'eu-west-1' });
+    await s3.send(new CreateBucketCommand({ Bucket: 'cdk-hnb659fds-assets-123456789012-eu-west-1', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    s3.destroy();
+
+    // WHEN that region is bootstrapped
+    const bootstrapping = bootstrap({ endpoint: aws.moto.endpoint, workDir: dir, account: '123456789012', region: 'eu-west-1' });
+
+    // THEN it fails with the embedded AWS's reason (moto refuses the stack outright: it has no events)
+    const error = (await bootstrapping.catch((e: unknown) => e)) as DeployError;
+    expect(error).toBeInstanceOf(DeployError);
+    expect(error.message).toMatch(/^cdk bootstrap failed: BucketAlreadyExists: The requested bucket name is not available/);
+    expect(error.details).toEqual(['CDKToolkit: the stack was not created (the error above says why).']);
   });
 });
 
