@@ -1,8 +1,9 @@
 /**
  * The local cloud, start to stop: the embedded AWS (moto) and the app's synthesis side by
- * side, the CDK CLI's bootstrap template and `cdk deploy` of the real templates, the deployed state read back
- * from the embedded AWS, what AWS would run started from it (local/workloads), demo jobs with
- * live progress, and a stop that ends every process it started. local/start.ts is its CLI.
+ * side, the CDK CLI's bootstrap template deployed and `cdk deploy` of the real templates, the
+ * deployed state read back from the embedded AWS, what AWS would run started from it
+ * (local/workloads), demo jobs with live progress, and a stop that ends every process it
+ * started. local/start.ts is its CLI.
  */
 import * as fs from 'fs';
 import * as path from 'path';
