@@ -203,7 +203,7 @@ export async function run(): Promise<BenchOutcome> {
       `The slowest files of the median run, longest first: ${slowest.map((f) => `${f.file} ${s1(f.seconds)} s`).join('; ') || 'none (no report)'}.`,
       `1-minute load average before each run (other work on the machine): ${done.map((r) => r.loadBefore.toFixed(1)).join(', ')}; at each run's end, which counts the suite's own processes (jest's workers, the emulators, the programs the drills start): ${done.map((r) => r.loadAfter.toFixed(1)).join(', ')}. A file's time includes waiting for a core.`,
       'BENCH_TEST_SUITE_RUNS sets the number of runs (default 3; each takes about 4 minutes with its npm ci).',
-      `One benchmark is its runs in one hour: this machine's speed moves by about a tenth from hour to hour, so a budget met here is not met in every hour; runs of the same tree in other hours, some over 180 s, are in docs/decisions.md ("Where the 180 s budget stands").`,
+      `One benchmark is its runs in one hour: this machine's speed moves by a tenth to a fifth from hour to hour (\`npm ci\`, timed apart, shows it: ${figures['npm ci in the clone, not part of npm test, median (s)']} s in these runs, 17.7 s in a quiet hour), so a budget met in one hour is not met in every hour; runs of the same tree in other hours are in docs/decisions.md ("Where the 180 s budget stands" and the paragraphs after it).`,
     ],
   };
 }
