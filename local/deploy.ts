@@ -264,12 +264,17 @@ export async function bootstrap(options: BootstrapOptions): Promise<void> {
   const cfn = new CloudFormationClient({ ...localClientConfig(options.endpoint), region: options.region });
   const stopped = () => new DeployError('cdk bootstrap was stopped');
   try {
-    await cfn.send(new CreateStackCommand({
-      StackName: BOOTSTRAP_STACK,
-      TemplateBody: fs.readFileSync(templateFile, 'utf8'),
-      Parameters: Object.entries(BOOTSTRAP_PARAMETERS).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
-      Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-    }), { abortSignal: options.signal });
+    try {
+      await cfn.send(new CreateStackCommand({
+        StackName: BOOTSTRAP_STACK,
+        TemplateBody: fs.readFileSync(templateFile, 'utf8'),
+        Parameters: Object.entries(BOOTSTRAP_PARAMETERS).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+      }), { abortSignal: options.signal });
+    } catch (e) {
+      // Bootstrapped already (as `cdk bootstrap` finds with no changes): its status is read below.
+      if ((e as Error).name !== 'AlreadyExistsException') throw e;
+    }
     // moto creates the stack within the call; a real CloudFormation would take a minute or two.
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     for (;;) {

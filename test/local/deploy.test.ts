@@ -118,6 +118,23 @@ describe('bootstrapping the embedded AWS', () => {
     }
   });
 
+  test('bootstraps an environment bootstrapped already without a change, as `cdk bootstrap` does', async () => {
+    // GIVEN a region bootstrapped once
+    const options = { endpoint: aws.moto.endpoint, workDir: dir, account: '123456789012', region: 'us-west-2' };
+    await bootstrap(options);
+
+    // WHEN it is bootstrapped again, THEN that passes, and the stack is the one created first
+    const cfn = new CloudFormationClient({ region: 'us-west-2' });
+    try {
+      const before = (await cfn.send(new DescribeStacksCommand({ StackName: BOOTSTRAP_STACK }))).Stacks![0]!;
+      await bootstrap(options);
+      const after = (await cfn.send(new DescribeStacksCommand({ StackName: BOOTSTRAP_STACK }))).Stacks![0]!;
+      expect(after).toMatchObject({ StackId: before.StackId, StackStatus: 'CREATE_COMPLETE' });
+    } finally {
+      cfn.destroy();
+    }
+  });
+
   test('with a CLI that keeps no bootstrap template there, runs `cdk bootstrap` of the account and region on a placeholder assembly, pointed at the embedded AWS', async () => {
     // GIVEN a project whose CLI (a stand-in that records how it is run) has no template file
     const cli = path.join(dir, 'node_modules', 'aws-cdk');
