@@ -4,6 +4,8 @@
  * test/lib/stacks/catalog-app.test.ts turns it on), and the small VPC the tests place instances
  * and balancers in.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, Stack, type Environment } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -45,4 +47,12 @@ export function newVpc(scope: Construct, options: TestVpcOptions = {}): ec2.Vpc 
 /** The template of a stack, for fine-grained assertions. */
 export function templateOf(stack: Stack): Template {
   return Template.fromStack(stack);
+}
+
+/**
+ * The context the CDK CLI passes the catalog app from the repository's cdk.json (its feature
+ * flags and the CLI's own settings): what `cdk synth` and `npm start` synthesize with.
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context as Record<string, unknown>;
 }

@@ -1,7 +1,7 @@
 /**
- * Every stack of the catalog app, checked the way `cdk synth` checks it: cdk-nag's AwsSolutions
- * and Serverless packs with CDK's built-in validation on, cfn-lint over every template, and one
- * hash-masked snapshot per stack. ImageBootstrapStack's bake mode (an app of its own: the catalog
+ * Every stack of the catalog app, synthesized under its cdk.json's context and checked the way
+ * `cdk synth` checks it: cdk-nag's AwsSolutions and Serverless packs with CDK's built-in validation
+ * on, cfn-lint over every template, and one hash-masked snapshot per stack. ImageBootstrapStack's bake mode (an app of its own: the catalog
  * deploys boot mode) is checked the same way here, in the same file: CDK's validation engine
  * costs about 5 s of CPU to load in each test file that uses it, and cfn-lint 1.5 s to start.
  */
@@ -15,11 +15,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { LOCAL_CLOUD_CONTEXT } from '../../../contracts/local-cloud';
 import { VISIBILITY_TIMEOUT_ENV } from '../../../contracts/work-queue';
 import { LOCAL_FLEET_VISIBILITY_SECONDS, addCatalogStacks } from '../../../lib/stacks/catalog-app';
-import { PLAIN_HTTP_DEMO_CONTEXT } from '../../../lib/stacks/demo-resources';
 import { ImageBootstrapStack } from '../../../lib/stacks/image-bootstrap-stack';
 import { RenderFarmStack } from '../../../lib/stacks/render-farm-stack';
 import { addCatalogChecks, snapshotTemplate } from '../../../lib/testing';
 import { REPO_ROOT } from '../../support/paths';
+import { cdkJsonContext } from '../../support/stacks';
 
 
 describe('the catalog app', () => {
@@ -29,16 +29,18 @@ describe('the catalog app', () => {
   let bakeApp: App;
 
   beforeAll(() => {
-    // GIVEN the app as bin/app.ts builds it, with CDK's own template validation on, and plain HTTP
-    // chosen for the demos with a page (`-c cdk-cloud-patterns:plain-http-demo=true`, as a trial deploys them)
+    // GIVEN the app as bin/app.ts builds it and `cdk synth` runs it (the context of cdk.json: its
+    // feature flags), with CDK's own template validation on; plain HTTP not chosen for the demos
+    // with a page, so their two stacks carry the parameter and rule that refuse to deploy them until
+    // it is (`-c cdk-cloud-patterns:plain-http-demo=true`, as a trial deploys them, drops only those)
     delete process.env.CDK_VALIDATION;
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-'));
-    app = new App({ outdir, context: { [PLAIN_HTTP_DEMO_CONTEXT]: 'true' } });
+    app = new App({ outdir, context: cdkJsonContext() });
     addCatalogStacks(app);
     addCatalogChecks(app);
     // AND ImageBootstrapStack in bake mode, with its generated secret, in an app of its own
     bakeOutdir = fs.mkdtempSync(path.join(os.tmpdir(), 'image-bake-'));
-    bakeApp = new App({ outdir: bakeOutdir });
+    bakeApp = new App({ outdir: bakeOutdir, context: cdkJsonContext() });
     new ImageBootstrapStack(bakeApp, 'ImageBakeStack', { bake: true, withGeneratedSecret: true });
     addCatalogChecks(bakeApp);
   });
