@@ -1,7 +1,8 @@
 /**
  * The real CDK CLI against the embedded AWS: synthesize the app once into a cloud assembly,
- * bootstrap (the CLI's own bootstrap template), deploy the assembly, and, when a deployment fails, say which resources failed
- * and why (from the stack's events and resources in the embedded AWS).
+ * bootstrap (the CLI's own bootstrap template), deploy the assembly, and, when a deployment
+ * fails, say which resources failed and why (from the stack's events and resources in the
+ * embedded AWS).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -242,9 +243,12 @@ export interface BootstrapOptions {
   readonly region: string;
   readonly onLine?: ProgressLine;
   readonly signal?: AbortSignal;
-  /** How long the stack may take to create. @default 120 s */
+  /** How long the stack may take to create. @default {@link BOOTSTRAP_TIMEOUT_MS} */
   readonly timeoutMs?: number;
 }
+
+/** How long {@link bootstrap} waits for the stack by default. */
+export const BOOTSTRAP_TIMEOUT_MS = 120_000;
 
 /**
  * Bootstraps the embedded AWS's account and region as `cdk bootstrap` does by default, without
@@ -276,14 +280,15 @@ export async function bootstrap(options: BootstrapOptions): Promise<void> {
       if ((e as Error).name !== 'AlreadyExistsException') throw e;
     }
     // moto creates the stack within the call; a real CloudFormation would take a minute or two.
-    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    const timeoutMs = options.timeoutMs ?? BOOTSTRAP_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const status = (await cfn.send(new DescribeStacksCommand({ StackName: BOOTSTRAP_STACK }), { abortSignal: options.signal })).Stacks?.[0]?.StackStatus ?? '';
-      if (status === 'CREATE_COMPLETE') return;
-      if (status.endsWith('_FAILED') || status.includes('ROLLBACK')) {
+      if (status.endsWith('_FAILED') || status.includes('ROLLBACK') || status.startsWith('DELETE')) {
         throw new DeployError(`cdk bootstrap failed: the ${BOOTSTRAP_STACK} stack is ${status}`, await failureReport(cfn, [BOOTSTRAP_STACK]));
       }
-      if (Date.now() > deadline) throw new DeployError(`cdk bootstrap failed: the ${BOOTSTRAP_STACK} stack was still ${status || 'not created'} after ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s`);
+      if (status.endsWith('_COMPLETE')) return; // created now, or created (and updated) before
+      if (Date.now() > deadline) throw new DeployError(`cdk bootstrap failed: the ${BOOTSTRAP_STACK} stack was still ${status || 'not created'} after ${Math.round(timeoutMs / 1000)} s`);
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (e) {
