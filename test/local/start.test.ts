@@ -19,11 +19,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
 import { LocalCloud, type Milestone } from '../../local/cloud';
-import { freePort, portInUse } from '../../local/moto';
+import { portInUse } from '../../local/moto';
 import { EXIT_WITH_PARENT_ARGS, eachLine, exited, stopChild } from '../../local/processes';
 import { smokeCheck, type SmokeReport } from '../../local/smoke';
 import { browserDrill, browserDrillLine } from '../apps/render-farm/browser-drill';
-import { waitFor } from '../support/local-aws';
+import { portForChild, waitFor } from '../support/local-aws';
 import { REPO_ROOT } from '../support/paths';
 
 interface Run {
@@ -90,7 +90,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(appDir, 'cdk.json'), JSON.stringify({ app: 'node app.js' }));
   fs.writeFileSync(path.join(appDir, 'app.js'), TINY_APP);
   const [a, b] = [newStateDir(), newStateDir()];
-  const [pa, pb] = [await freePort(), await freePort()];
+  const [pa, pb] = [await portForChild(), await portForChild()];
   ctrlC = { port: pa, stateDir: a, run: localCommand(appDir, ['--port', String(pa)], a) };
   // (Without cdk-nag: the Ctrl-C run synthesizes with the checks, as the command's default.)
   unknown = { port: pb, stateDir: b, run: localCommand(appDir, ['--port', String(pb), '--skip-checks', 'NoSuchStack'], b) };
@@ -112,7 +112,7 @@ describe('npm start, every stack in one local cloud', () => {
   beforeAll(async () => {
     // GIVEN the catalog's app, deployed and run as `npm start -- --jobs 5 --skip-checks` does
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-start-'));
-    port = await freePort();
+    port = await portForChild();
     cloud = new LocalCloud({
       port,
       checks: false,

@@ -4,6 +4,8 @@
  * when the run started none), with the SDK pointed at it through the standard environment
  * variables (as the runtime code reads them in the cloud).
  */
+import * as fs from 'fs';
+import * as net from 'net';
 import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_AWS_ENV, startMoto, type MotoServer } from '../../local/moto';
@@ -86,4 +88,39 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
 export async function scanAll(dynamodb: DynamoDBClient, table: string) {
   const out = await dynamodb.send(new ScanCommand({ TableName: table }));
   return out.Items ?? [];
+}
+
+/** The lowest port of the system's ephemeral range (Linux), where listen(0) and client sockets take theirs. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 21_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** True when this process can bind 127.0.0.1:port now (it closes it again at once). */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port on 127.0.0.1 for a process started later to bind (`--port`, a moto the local cloud
+ * starts seconds afterwards). Picked below the system's ephemeral range and checked by binding it:
+ * there, none of the suite's other servers (listen(0)) or client sockets is given it meanwhile.
+ * freePort() picks inside that range, so the port it freed could go to another server first (a
+ * command line run once found "port ... is already in use" that way).
+ */
+export async function portForChild(): Promise<number> {
+  const low = ephemeralLow();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * (low - 20_000));
+    if (await canBind(port)) return port;
+  }
+  throw new Error(`no free port found from 20000 to ${low - 1} on 127.0.0.1 in 100 tries`);
 }
