@@ -26,13 +26,14 @@ function assemblyOf(dir: string, stackName: string, template: object): void {
   }));
 }
 
-describe('deploying to the embedded AWS', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-deploy-'));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+/** A scratch folder per test (the assembly, the CLI's placeholder, a stand-in CLI), removed after it. */
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-deploy-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+describe('deploying to the embedded AWS', () => {
   test('a failed deployment names the failing resource and the reason, from the stack events', async () => {
     // GIVEN a stack whose FIFO queue has a name without ".fifo"
     assemblyOf(dir, 'Broken', {
@@ -81,12 +82,6 @@ describe('deploying to the embedded AWS', () => {
 });
 
 describe('bootstrapping the embedded AWS', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cloud-bootstrap-'));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
   test('deploys the CDK CLI\'s own bootstrap template as CDKToolkit with the parameters `cdk bootstrap` passes: the asset bucket, public access blocked, and the version parameter `cdk deploy` checks', async () => {
     // GIVEN the catalog's CLI, which keeps its bootstrap template in its package
     const templateFile = bootstrapTemplateFile();
