@@ -266,7 +266,6 @@ export async function bootstrap(options: BootstrapOptions): Promise<void> {
   }
   const { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } = cloudformationSdk();
   const cfn = new CloudFormationClient({ ...localClientConfig(options.endpoint), region: options.region });
-  const stopped = () => new DeployError('cdk bootstrap was stopped');
   try {
     try {
       await cfn.send(new CreateStackCommand({
@@ -292,7 +291,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (e) {
-    if (options.signal?.aborted) throw stopped();
+    if (options.signal?.aborted) throw new DeployError('cdk bootstrap was stopped');
     if (e instanceof DeployError) throw e;
     throw new DeployError(`cdk bootstrap failed: ${(e as Error).name}: ${(e as Error).message}`, await failureReport(cfn, [BOOTSTRAP_STACK]).catch(() => []));
   } finally {

@@ -80,9 +80,9 @@ export function startWorkerProcess(env: Record<string, string>, script: string):
  * 0.34 s here, job thread included); the drills start dozens.
  */
 export async function bundleWorkerFixture(outfile: string): Promise<string> {
+  if (path.extname(outfile) !== '.mjs') throw new Error(`bundleWorkerFixture: outfile must end in .mjs (an ES module), received ${outfile}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-fixture-'));
   try {
-    if (path.extname(outfile) !== '.mjs') throw new Error(`bundleWorkerFixture: outfile must end in .mjs (an ES module), received ${outfile}`);
     const bundled = path.join(dir, 'worker.mjs');
     cachedBuildSync(esbuild, { ...AGENT_ESBUILD_OPTIONS, entryPoints: [FIXTURE], outfile: bundled, logLevel: 'error' }, dir);
     fs.mkdirSync(path.dirname(outfile), { recursive: true });
