@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { formatRow } from '../../local/progress';
+import { QUIET_SAMPLES, formatRow, startProgress, type ProgressRow } from '../../local/progress';
 import { UsageError, parseArgs } from '../../local/start';
 import { extractZip, readZip, writeZip } from '../../local/zip';
 
@@ -75,5 +75,53 @@ describe('formatRow', () => {
     expect(formatRow(row, 3_000)).toBe('[  3.0s] SharedStorageStack  backlog 0 | in flight 1 | done 4 (demo uploads 4/5) | DLQ 0 | workers 1');
     const reports = { ...row, stackName: 'LockStack', demo: { done: 2, total: 5, kind: 'reports' as const } };
     expect(formatRow(reports, 3_000)).toBe('[  3.0s] LockStack  backlog 0 | in flight 1 | done 4 (demo reports 2/5) | DLQ 0 | workers 1');
+  });
+});
+
+describe('startProgress', () => {
+  afterEach(() => jest.useRealTimers());
+
+  /** Starts it on a sample that returns `rowAt(n)` for its n-th call; counts the calls and the lines. */
+  function run(rowAt: (n: number) => ProgressRow) {
+    jest.useFakeTimers();
+    const seen = { samples: 0, lines: [] as string[] };
+    const progress = startProgress({
+      sample: async () => [rowAt(++seen.samples)],
+      print: (line) => seen.lines.push(line),
+      since: Date.now(),
+      intervalMs: 1000,
+      idleIntervalMs: 5000,
+    });
+    return { seen, progress };
+  }
+  const row = (inFlight: number, done: number): ProgressRow => ({ stackName: 'FleetWorkerStack', backlog: 0, inFlight, done, deadLettered: 0, workers: 1 });
+
+  test('samples every second while the figures change, and every 5 s once the queues are empty and nothing changed', async () => {
+    // GIVEN jobs finishing for 3 samples, then an empty queue
+    const { seen, progress } = run((n) => (n <= 3 ? row(3 - n, n) : row(0, 3)));
+    // WHEN 10 s pass
+    await jest.advanceTimersByTimeAsync(10_000);
+    progress.stop();
+    // THEN 4 samples a second apart (the 4th unchanged and empty), then one at 9 s
+    expect(seen.samples).toBe(5);
+    expect(seen.lines).toHaveLength(3);
+  });
+
+  test('falls back to every 5 s after 5 unchanged samples even with a job in flight, and back to every second when it changes', async () => {
+    // GIVEN a job in flight that changes nothing (a message waiting out its visibility timeout) until the 9th sample
+    const { seen, progress } = run((n) => (n < 9 ? row(1, 0) : row(0, 1)));
+    // WHEN 6 s pass THEN the first sample and QUIET_SAMPLES unchanged ones, a second apart
+    await jest.advanceTimersByTimeAsync(6_000);
+    expect(seen.samples).toBe(1 + QUIET_SAMPLES);
+    // AND then one every 5 s: the 7th at 11 s, the 8th at 16 s
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(seen.samples).toBe(1 + QUIET_SAMPLES + 2);
+    // WHEN the 9th sample (at 21 s) sees the job done THEN it prints it, and the next sample comes a second later
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(seen.samples).toBe(9);
+    expect(seen.lines.at(-1)).toMatch(/in flight 0 \| done 1 /);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(seen.samples).toBe(10);
+    progress.stop();
   });
 });
