@@ -3,11 +3,12 @@
  * each missing one that Debian packages is installed with apt-get when we are root, and
  * otherwise the run stops at once with one line saying exactly what to install. Nothing skips.
  *
- * A test that needs a new program adds one row to TEST_TOOLS (e.g. Chromium for a browser
- * test: `{ command: 'chromium', debianPackage: 'chromium', neededBy: '...' }`) and calls
- * `requireTool('chromium')` where it starts it, for runs of jest without `npm test`.
+ * The install runs beside the tests (startTools): a test that runs one of these programs waits for
+ * it with `await toolReady('chromium')` where it starts it, which also says what to install in a
+ * run of jest without `npm test`. A test that needs a new program adds one row to TEST_TOOLS (e.g.
+ * `{ command: 'chromium', debianPackage: 'chromium', neededBy: '...' }`) and calls toolReady.
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -90,34 +91,51 @@ export function onPath(command: string, searchPath = process.env.PATH ?? ''): bo
 }
 
 /** For a test that runs a tool: throws the one line of `npm test` when it is missing. */
-export function requireTool(command: string): void {
+export function requireTool(command: string, searchPath = process.env.PATH ?? ''): void {
   const tool = TEST_TOOLS.find((t) => t.command === command);
   if (!tool) throw new Error(`${command} is not in TEST_TOOLS (scripts/test-tools.ts): add a row for it`);
-  if (!onPath(command)) throw new Error(missingToolsLine([tool], '`npm test` installs it when run as root'));
+  if (!onPath(command, searchPath)) throw new Error(missingToolsLine([tool], '`npm test` installs it when run as root'));
 }
 
-function aptGet(args: string[]): { ok: boolean; error: string } {
-  const result = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=120', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    timeout: 600_000,
+/** How an apt-get run ended: whether it succeeded, and its last line of errors when not. */
+export interface AptResult {
+  readonly ok: boolean;
+  readonly error: string;
+}
+
+/** Runs apt-get without a terminal, at the run's priority; resolves when it ends (stopped after 10 minutes). */
+function aptGet(args: readonly string[]): Promise<AptResult> {
+  return new Promise((resolve) => {
+    const child = spawn('apt-get', ['-o', 'DPkg::Lock::Timeout=120', ...args], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    const timer = setTimeout(() => child.kill('SIGTERM'), 600_000);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      resolve({ ok: false, error: e.message });
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ ok: code === 0, error: stderr.trim().split('\n').pop() || `apt-get ended with ${signal ?? `exit code ${code}`}` });
+    });
   });
-  const lastLine = `${result.stderr ?? ''}`.trim().split('\n').pop() ?? '';
-  return { ok: result.status === 0, error: result.error?.message ?? lastLine };
 }
 
-/** Installs the tools' Debian packages; returns the line to print, or throws the one line. */
-export function installWithAptGet(tools: readonly TestTool[]): string {
+/** Installs the tools' Debian packages; resolves with the line to print, or rejects with the one line. */
+export async function installWithAptGet(tools: readonly TestTool[], apt: (args: readonly string[]) => Promise<AptResult> = aptGet): Promise<string> {
   const started = Date.now();
   const packages = tools.map((t) => t.debianPackage!);
-  const install = () => aptGet(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
-  let result = install();
+  const install = () => apt(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
+  let result = await install();
   let updated = false;
   if (!result.ok) {
     // A fresh machine's package lists are often missing or stale: refresh them once.
     updated = true;
-    const update = aptGet(['update', '-qq']);
-    result = update.ok ? install() : update;
+    const update = await apt(['update', '-qq']);
+    result = update.ok ? await install() : update;
   }
   const stillMissing = tools.filter((t) => !onPath(t.command));
   if (!result.ok || stillMissing.length > 0) {
@@ -131,17 +149,76 @@ export function installWithAptGet(tools: readonly TestTool[]): string {
   return `test tools: installed ${versions.join(', ')} with apt-get${updated ? ' (after apt-get update)' : ''} in ${seconds} s`;
 }
 
-/** `npm test`'s first step: exit 0 when every tool is there (installing what it can), else 1. */
-export function main(): number {
-  const plan = planTools(TEST_TOOLS, { has: (c) => onPath(c), isRoot: process.getuid?.() === 0 });
-  try {
-    if (plan.kind === 'stop') throw new Error(plan.message);
-    if (plan.kind === 'install') console.log(installWithAptGet(plan.tools));
-    return 0;
-  } catch (error) {
-    console.error((error as Error).message);
-    return 1;
-  }
+/**
+ * Set by `npm test` for jest while it installs missing tools in the background: the file the
+ * install's outcome ({@link ToolInstallOutcome}, as JSON) is written to when it ends. A test that
+ * runs one of those tools waits for it ({@link toolReady}); the other tests do not.
+ */
+export const TOOL_INSTALL_ENV = 'CDK_CLOUD_PATTERNS_TOOL_INSTALL';
+
+/** How the background install ended: the line to print (the one line that says what to install, when it failed). */
+export interface ToolInstallOutcome {
+  readonly ok: boolean;
+  readonly line: string;
 }
 
-if (require.main === module) process.exit(main());
+/** An install running beside the tests. */
+export interface ToolInstall {
+  /** Where its outcome is written when it ends ({@link TOOL_INSTALL_ENV}). */
+  readonly statusFile: string;
+  /** Resolves with the outcome once it is written. */
+  readonly done: Promise<ToolInstallOutcome>;
+}
+
+/** Starts installing `tools`; the outcome is written to `statusFile` whole (a reader never sees half of it). */
+export function startInstall(tools: readonly TestTool[], statusFile: string, install: (tools: readonly TestTool[]) => Promise<string> = installWithAptGet): ToolInstall {
+  const done = install(tools).then((line): ToolInstallOutcome => ({ ok: true, line }), (e: Error): ToolInstallOutcome => ({ ok: false, line: e.message }))
+    .then((outcome) => {
+      fs.writeFileSync(`${statusFile}.part`, JSON.stringify(outcome));
+      fs.renameSync(`${statusFile}.part`, statusFile);
+      return outcome;
+    });
+  return { statusFile, done };
+}
+
+/** This machine, as {@link planTools} sees it. */
+const MACHINE: ToolHost = { has: (c) => onPath(c), isRoot: process.getuid?.() === 0 };
+
+/**
+ * `npm test`'s first step: 0 when every tool is there; 1, with the one line on stderr, when one is
+ * missing that cannot be installed here; else the install of the missing Debian packages, started
+ * in the background. The type-check, the lint and jest start beside it (on this project's 2-core
+ * machine, apt-get's 15 s of Chromium and shellcheck had the run wait on one half-used core), and
+ * the tests that run those tools wait for it ({@link toolReady}).
+ */
+export function startTools(statusFile: string, host: ToolHost = MACHINE, install?: (tools: readonly TestTool[]) => Promise<string>): number | ToolInstall {
+  const plan = planTools(TEST_TOOLS, host);
+  if (plan.kind === 'ready') return 0;
+  if (plan.kind === 'stop') {
+    console.error(plan.message);
+    return 1;
+  }
+  console.log(`test tools: installing ${plan.tools.map((t) => t.debianPackage).join(', ')} with apt-get, beside the tests (those that run them wait for it)`);
+  return startInstall(plan.tools, statusFile, install);
+}
+
+/**
+ * For a test that runs a tool: resolves once it is on the PATH. While `npm test` installs it
+ * ({@link TOOL_INSTALL_ENV} set), waits for the install to end first (at most `timeoutMs`); throws
+ * the one line of `npm test` when it is missing.
+ */
+export async function toolReady(command: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+  const env = options.env ?? process.env;
+  const statusFile = env[TOOL_INSTALL_ENV];
+  if (statusFile && !onPath(command, env.PATH)) {
+    const timeoutMs = options.timeoutMs ?? 600_000;
+    const until = Date.now() + timeoutMs;
+    while (!fs.existsSync(statusFile)) {
+      if (Date.now() > until) throw new Error(`${command}: npm test's install of the test tools (apt-get) did not end within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
+    }
+    const outcome = JSON.parse(fs.readFileSync(statusFile, 'utf8')) as ToolInstallOutcome;
+    if (!outcome.ok) throw new Error(outcome.line);
+  }
+  requireTool(command, env.PATH);
+}

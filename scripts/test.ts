@@ -1,10 +1,13 @@
 /**
- * `npm test`: the programs the tests need first (scripts/test-tools.ts: installed, or named in
- * one line, at once), then the type-check (TypeScript 7's `tsc --noEmit`: scripts/bins.ts), the
- * lint (ESLint) and jest side by side. Jest's files spend much of their time waiting on emulators
- * and child processes; the type-check and the lint (about 5 and 10 CPU seconds on a fresh clone)
- * fill that time at a lower CPU priority instead of adding to the run's length. Their output is held until they end, so it
- * does not cut into jest's; a failure of either fails the run, as a failed test does.
+ * `npm test`: the programs the tests need first (scripts/test-tools.ts: when one cannot be
+ * installed here, one line at once saying what to install and nothing else starts; a missing
+ * Debian package is installed with apt-get beside the rest, the tests that run it waiting for it),
+ * then the type-check (TypeScript 7's `tsc --noEmit`: scripts/bins.ts), the lint (ESLint) and jest
+ * side by side. Jest's files spend much of their time waiting on emulators and child processes;
+ * the type-check and the lint (about 5 and 10 CPU seconds on a fresh clone) fill that time at a
+ * lower CPU priority instead of adding to the run's length. Their output is held until they end,
+ * so it does not cut into jest's; a failure of either fails the run, as a failed test does, and so
+ * does a failed install.
  *
  * Jest and everything it starts write their scratch files (scratch CDK apps with their
  * node_modules, synthesized assemblies, the local clouds' state) under a folder of their own in
@@ -19,7 +22,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { binOf, typeChecker } from './bins';
-import { main as testTools } from './test-tools';
+import { startTools, TOOL_INSTALL_ENV, type ToolInstall } from './test-tools';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -100,11 +103,19 @@ export function pythonFirstPath(PATH: string, ask = (): string | undefined => {
   return [...entries.slice(0, at), dir, ...entries.slice(at)].join(path.delimiter);
 }
 
+/** The program that runs jest, and its arguments. */
+export interface JestCommand {
+  readonly script: string;
+  readonly args: readonly string[];
+}
+
 /** What `npm test` runs: the test tools' check, the checks beside jest, and jest. */
 export interface TestCommand {
-  readonly tools: () => number;
+  /** 0 when every tool is there, non-zero to stop at once, or an install the run goes on beside (scripts/test-tools.ts, startTools). */
+  readonly tools: () => number | ToolInstall;
   readonly sideChecks: () => readonly SideCheck[];
-  readonly jest: { readonly script: string; readonly args: readonly string[] };
+  /** Jest's program and arguments (a function: looked up only once the tools are there). */
+  readonly jest: JestCommand | (() => JestCommand);
   /** The folder jest's scratch files go in (TMPDIR), removed when jest ends. @default the system's */
   readonly scratchDir?: () => string | undefined;
   /** jest's PATH, from this process's. @default the same */
@@ -117,7 +128,14 @@ export interface TestCommand {
 export async function runTestCommand(command: TestCommand): Promise<number> {
   const log = command.log ?? ((l: string) => console.log(l));
   const error = command.error ?? ((l: string) => console.error(l));
-  if (command.tools() !== 0) return 1;
+  const tools = command.tools();
+  if (typeof tools === 'number' && tools !== 0) return 1;
+  const install = typeof tools === 'number' ? undefined : tools;
+  // Its line is printed when it ends: a failure at once (the tests that run those tools fail with the same line).
+  const installed = install?.done.then((outcome) => {
+    (outcome.ok ? log : error)(outcome.line);
+    return outcome.ok;
+  });
   const started = Date.now();
   const checks = command.sideChecks().map(async (check) => {
     const result = await run(check.script, check.args, true, 10);
@@ -126,21 +144,30 @@ export async function runTestCommand(command: TestCommand): Promise<number> {
   const scratch = command.scratchDir?.();
   let jest: { code: number };
   try {
-    const env = { ...process.env, ...(scratch ? { TMPDIR: scratch } : {}), ...(command.jestPath ? { PATH: command.jestPath(process.env.PATH ?? '') } : {}) };
-    jest = await run(command.jest.script, command.jest.args, false, undefined, env);
+    const env = {
+      ...process.env,
+      ...(scratch ? { TMPDIR: scratch } : {}),
+      ...(command.jestPath ? { PATH: command.jestPath(process.env.PATH ?? '') } : {}),
+      ...(install ? { [TOOL_INSTALL_ENV]: install.statusFile } : {}),
+    };
+    const jestCommand = typeof command.jest === 'function' ? command.jest() : command.jest;
+    jest = await run(jestCommand.script, jestCommand.args, false, undefined, env);
   } finally {
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   }
   const done = await Promise.all(checks);
+  const toolsInstalled = installed ? await installed : true;
+  if (install) fs.rmSync(install.statusFile, { force: true });
   for (const check of done) {
     if (check.code === 0) log(`${check.name}: passed (${check.seconds.toFixed(1)} s)`);
     else error(`${check.name}: FAILED (exit code ${check.code})\n${check.output.trimEnd()}`);
   }
-  return jest.code !== 0 || done.some((c) => c.code !== 0) ? 1 : 0;
+  return jest.code !== 0 || !toolsInstalled || done.some((c) => c.code !== 0) ? 1 : 0;
 }
 
 if (require.main === module) {
-  runTestCommand({ tools: testTools, sideChecks, jest: { script: binOf('jest'), args: process.argv.slice(2) }, scratchDir: memoryScratchDir, jestPath: (PATH) => pythonFirstPath(PATH) }).then((code) => process.exit(code), (e: Error) => {
+  const toolStatus = path.join(os.tmpdir(), `cdk-cloud-patterns-tool-install-${process.pid}.json`);
+  runTestCommand({ tools: () => startTools(toolStatus), sideChecks, jest: () => ({ script: binOf('jest'), args: process.argv.slice(2) }), scratchDir: memoryScratchDir, jestPath: (PATH) => pythonFirstPath(PATH) }).then((code) => process.exit(code), (e: Error) => {
     console.error(e.stack ?? e.message);
     process.exit(1);
   });

@@ -1,13 +1,14 @@
 /**
- * `npm test`'s first step (scripts/test-tools.ts): what it decides for each kind of machine,
- * and, run for real on a machine that lacks the tools, the one line it stops with.
+ * `npm test`'s first step (scripts/test-tools.ts): what it decides for each kind of machine, the
+ * install beside the tests (apt-get stood in for) that the tests needing a tool wait for, and,
+ * run for real on a machine that lacks the tools, the one line it stops with.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
-import { TEST_TOOLS, planTools, type TestTool, type ToolHost } from '../../scripts/test-tools';
+import { TEST_TOOLS, TOOL_INSTALL_ENV, installWithAptGet, planTools, startInstall, toolReady, type TestTool, type ToolHost } from '../../scripts/test-tools';
 import { REPO_ROOT } from '../support/paths';
 
 const SHELLCHECK: TestTool = { command: 'shellcheck', debianPackage: 'shellcheck', neededBy: 'boot script tests' };
@@ -81,5 +82,76 @@ describe('the first step of npm test', () => {
     } finally {
       fs.rmSync(bin, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the install beside the tests', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tool-install-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** A PATH folder without the tool, and the environment of a test run while `npm test` installs. */
+  function runEnv() {
+    const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
+    return { bin, statusFile: path.join(dir, 'status.json'), env: { PATH: bin, [TOOL_INSTALL_ENV]: path.join(dir, 'status.json') } };
+  }
+  const settled = (p: Promise<unknown>) => {
+    const state = { settled: false };
+    p.then(() => { state.settled = true; }, () => { state.settled = true; });
+    return state;
+  };
+
+  test('a test that runs the tool waits until the install ends, then runs it', async () => {
+    // GIVEN an install of shellcheck that has not ended
+    const { bin, statusFile, env } = runEnv();
+    let finish!: (line: string) => void;
+    const install = startInstall([SHELLCHECK], statusFile, () => new Promise<string>((resolve) => { finish = resolve; }));
+    // WHEN a test asks for shellcheck THEN it waits
+    const ready = toolReady('shellcheck', { env, pollMs: 10 });
+    const state = settled(ready);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(state.settled).toBe(false);
+    // WHEN the install puts it on the PATH and ends THEN the test goes on, and the outcome is the install's line
+    fs.writeFileSync(path.join(bin, 'shellcheck'), '#!/bin/sh\n', { mode: 0o755 });
+    finish('test tools: installed shellcheck 0.9.0-1 with apt-get in 9.2 s');
+    await expect(ready).resolves.toBeUndefined();
+    await expect(install.done).resolves.toEqual({ ok: true, line: 'test tools: installed shellcheck 0.9.0-1 with apt-get in 9.2 s' });
+    expect(JSON.parse(fs.readFileSync(statusFile, 'utf8'))).toEqual({ ok: true, line: 'test tools: installed shellcheck 0.9.0-1 with apt-get in 9.2 s' });
+  });
+
+  test('a failed install fails the tests that need the tool with its one line', async () => {
+    const { statusFile, env } = runEnv();
+    const line = 'npm test cannot run: missing shellcheck (needed by boot script tests): apt-get install -y shellcheck [apt-get failed: E: Unable to locate package shellcheck]';
+    const install = startInstall([SHELLCHECK], statusFile, () => Promise.reject(new Error(line)));
+    await expect(install.done).resolves.toEqual({ ok: false, line });
+    await expect(toolReady('shellcheck', { env })).rejects.toThrow(line);
+  });
+
+  test('without an install running, a missing tool is named at once with how to install it', async () => {
+    const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
+    await expect(toolReady('shellcheck', { env: { PATH: bin } })).rejects.toThrow(/^npm test cannot run: missing shellcheck .*apt-get install -y shellcheck/);
+  });
+
+  test('apt-get refreshes its package lists once when the install fails, then installs', async () => {
+    // GIVEN an apt-get whose first install fails (stale lists), for a tool that is then on the PATH
+    const calls: string[] = [];
+    let installs = 0;
+    const apt = async (args: readonly string[]) => {
+      calls.push(args[0]!);
+      if (args[0] === 'install' && ++installs === 1) return { ok: false, error: 'E: Unable to locate package' };
+      return { ok: true, error: '' };
+    };
+    const tool: TestTool = { command: 'node', debianPackage: 'no-such-package-for-this-test', neededBy: 'this test' };
+    // WHEN THEN
+    await expect(installWithAptGet([tool], apt)).resolves.toMatch(/^test tools: installed no-such-package-for-this-test \(version unknown\) with apt-get \(after apt-get update\) in \d+\.\d s$/);
+    expect(calls).toEqual(['install', 'update', 'install']);
+  });
+
+  test('a failed apt-get rejects with the one line, naming apt-get\'s error', async () => {
+    const apt = async () => ({ ok: false, error: 'E: Could not get lock /var/lib/dpkg/lock-frontend' });
+    const tool: TestTool = { command: 'no-such-command-for-this-test', debianPackage: 'no-such-package-for-this-test', neededBy: 'this test' };
+    await expect(installWithAptGet([tool], apt)).rejects.toThrow(/^npm test cannot run: missing no-such-command-for-this-test \(needed by this test\): apt-get install -y no-such-package-for-this-test \[apt-get failed: E: Could not get lock \/var\/lib\/dpkg\/lock-frontend\]$/);
   });
 });

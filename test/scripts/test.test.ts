@@ -1,7 +1,8 @@
 /**
  * `npm test`'s runner (scripts/test.ts), with small Node programs standing in for tsc, ESLint and
  * jest: the checks beside jest decide the exit code as jest does, their output is held and shown
- * only when they fail, and nothing starts when the test tools are missing. Jest gets a scratch
+ * only when they fail, nothing starts when the test tools are missing, and an install of them runs
+ * beside the rest, its failure failing the run. Jest gets a scratch
  * folder, and the folder of the tests' Python ahead of a version manager's shims.
  */
 import * as fs from 'fs';
@@ -11,6 +12,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import { binOf, typeChecker } from '../../scripts/bins';
 import { REPO_ROOT } from '../support/paths';
 import { memoryScratchDir, pythonFirstPath, runTestCommand, SCRATCH_PREFIX, type SideCheck } from '../../scripts/test';
+import { startInstall, TOOL_INSTALL_ENV } from '../../scripts/test-tools';
 
 let dir: string;
 let marker: string;
@@ -64,6 +66,35 @@ describe('npm test', () => {
     const r = await runWith({ tsc: 0, eslint: 0, jest: 0 }, 1);
     expect(r.code).toBe(1);
     expect(r.started).toEqual([]);
+  });
+
+  test.each([
+    [true, 0],
+    [false, 1],
+  ])('runs everything beside an install of the tools (install ok: %s), tells jest where its outcome goes, prints its line and fails when it failed', async (ok, exitCode) => {
+    // GIVEN an install that ends once jest has started, and a jest that records where the outcome goes
+    const statusFile = path.join(dir, 'tool-install.json');
+    const seen = path.join(dir, 'jest-env');
+    const jest = path.join(dir, 'jest-env.js');
+    fs.writeFileSync(jest, `require('fs').writeFileSync(${JSON.stringify(seen)}, String(process.env.${TOOL_INSTALL_ENV}));`);
+    const line = ok ? 'test tools: installed chromium 150 with apt-get in 9.0 s' : 'npm test cannot run: missing chromium (needed by the browser drill): apt-get install -y chromium [apt-get failed: E: boom]';
+    const install = startInstall([], statusFile, async () => {
+      while (!fs.existsSync(seen)) await new Promise((r) => setTimeout(r, 20));
+      if (!ok) throw new Error(line);
+      return line;
+    });
+    const lines: string[] = [];
+    const errors: string[] = [];
+
+    // WHEN npm test runs
+    const code = await runTestCommand({ tools: () => install, sideChecks: () => [], jest: { script: jest, args: [] }, log: (l) => lines.push(l), error: (l) => errors.push(l) });
+
+    // THEN jest ran while the install went on, knowing where its outcome goes; the line is printed; the file is removed
+    expect(fs.readFileSync(seen, 'utf8')).toBe(statusFile);
+    expect(ok ? lines : errors).toEqual([line]);
+    expect(code).toBe(exitCode);
+    expect(fs.existsSync(statusFile)).toBe(false);
+    fs.rmSync(seen);
   });
 });
 

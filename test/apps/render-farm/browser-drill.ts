@@ -24,7 +24,7 @@ import { DEFAULT_FRACTAL, decodePng } from '../../../apps/render-farm/fractal';
 import { RENDER_FARM_OUTPUTS } from '../../../contracts/render-farm';
 import { LOCAL_AWS_ENV } from '../../../local/moto';
 import { exited, spawnNode } from '../../../local/processes';
-import { requireTool } from '../../../scripts/test-tools';
+import { toolReady } from '../../../scripts/test-tools';
 import { waitFor } from '../../support/local-aws';
 import { REPO_ROOT } from '../../support/paths';
 
@@ -132,7 +132,7 @@ export interface BrowserDrillTimings {
 
 /** Runs the drill (jest's expect throws on the first failed check); resolves with its timings. */
 export async function browserDrill(cloud: RenderFarmCloud): Promise<BrowserDrillTimings> {
-  requireTool('chromium'); // `npm test` installs it; a bare `npx jest` says how
+  await toolReady('chromium'); // `npm test` installs it (this waits for that); a bare `npx jest` says how
   const { url, stateDir } = cloud;
   // The image the farm must produce, rendered in one process (about 2 s of CPU), meanwhile.
   const directFile = path.join(stateDir, 'direct.png');

@@ -11,7 +11,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { BootStep, SecretSource } from '../../../lib/image-bootstrap/boot-steps';
 import { ScriptPart, renderBootScript, type BootScriptOptions } from '../../../lib/image-bootstrap/boot-script';
-import { requireTool } from '../../../scripts/test-tools';
+import { toolReady } from '../../../scripts/test-tools';
 import { useLocalAws } from '../../support/local-aws';
 import { SANDBOX_INSTANCE_ID, createSandbox, type Sandbox, type SandboxRun } from './support/sandbox';
 import { DB_PASSWORD_PARAMETER, DEMO_BUCKET, agentZip, everyKindOfStep, importScope } from './support/steps';
@@ -39,8 +39,8 @@ describe('the boot script, run in a sandbox against moto', () => {
   });
 
   beforeAll(async () => {
-    requireTool('curl'); // `npm test` installs it; a bare `npx jest` says how
-    requireTool('aws');
+    await toolReady('curl'); // `npm test` installs it (this waits for that); a bare `npx jest` says how
+    await toolReady('aws');
     // GIVEN what the steps read, in the local AWS: a SecureString, a secret, an archive
     const endpoint = aws.moto.endpoint;
     const s3 = new S3Client({ endpoint, forcePathStyle: true });
@@ -49,7 +49,7 @@ describe('the boot script, run in a sandbox against moto', () => {
     await new SSMClient({ endpoint }).send(new PutParameterCommand({ Name: DB_PASSWORD_PARAMETER, Type: 'SecureString', Value: PASSWORD }));
     const secret = await new SecretsManagerClient({ endpoint }).send(new CreateSecretCommand({ Name: 'demo-api', SecretString: '{"key": "k-123456", "other": 1}' }));
     apiSecretArn = secret.ARN!;
-  });
+  }, 600_000); // curl may be installing: `npm test` installs it beside the tests
 
   describe('a full boot', () => {
     let sandbox: Sandbox;

@@ -5,10 +5,13 @@
 import { spawnSync } from 'child_process';
 import { BootStep } from '../../../lib';
 import { ScriptPart, renderBootScript, renderComponentDocument, shellQuote, type BootScriptOptions } from '../../../lib/image-bootstrap/boot-script';
-import { requireTool } from '../../../scripts/test-tools';
+import { requireTool, toolReady } from '../../../scripts/test-tools';
 import { API_SECRET_ARN, DB_PASSWORD_PARAMETER, everyKindOfStep } from './support/steps';
 
 const SIGNAL = { stackName: 'DemoStack', logicalId: 'GroupASG1234' };
+
+// `npm test` installs shellcheck beside the tests when it is missing: wait for that.
+beforeAll(() => toolReady('shellcheck'), 600_000);
 
 function script(options: Partial<BootScriptOptions> = {}): string {
   return renderBootScript({
@@ -23,7 +26,7 @@ function script(options: Partial<BootScriptOptions> = {}): string {
 }
 
 function shellcheck(text: string): { status: number | null; output: string } {
-  requireTool('shellcheck'); // `npm test` installs it; a bare `npx jest` says how
+  requireTool('shellcheck'); // a bare `npx jest` says how to install it
   const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', '-'], { input: text, encoding: 'utf8' });
   if (result.error) throw result.error;
   return { status: result.status, output: result.stdout + result.stderr };
