@@ -188,8 +188,9 @@ const MACHINE: ToolHost = { has: (c) => onPath(c), isRoot: process.getuid?.() ==
  * `npm test`'s first step: 0 when every tool is there; 1, with the one line on stderr, when one is
  * missing that cannot be installed here; else the install of the missing Debian packages, started
  * in the background. The type-check, the lint and jest start beside it (on this project's 2-core
- * machine, apt-get's 15 s of Chromium and shellcheck had the run wait on one half-used core), and
- * the tests that run those tools wait for it ({@link toolReady}).
+ * machine, apt-get installing Chromium and shellcheck had the run wait 10 to 16 s before anything
+ * else started), and the tests that run those tools wait for it ({@link toolReady}). `install`
+ * stands in for apt-get in tests.
  */
 export function startTools(statusFile: string, host: ToolHost = MACHINE, install?: (tools: readonly TestTool[]) => Promise<string>): number | ToolInstall {
   const plan = planTools(TEST_TOOLS, host);

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
-import { TEST_TOOLS, TOOL_INSTALL_ENV, installWithAptGet, planTools, startInstall, toolReady, type TestTool, type ToolHost } from '../../scripts/test-tools';
+import { TEST_TOOLS, TOOL_INSTALL_ENV, installWithAptGet, planTools, startInstall, startTools, toolReady, type TestTool, type ToolHost } from '../../scripts/test-tools';
 import { REPO_ROOT } from '../support/paths';
 
 const SHELLCHECK: TestTool = { command: 'shellcheck', debianPackage: 'shellcheck', neededBy: 'boot script tests' };
@@ -119,6 +119,31 @@ describe('the install beside the tests', () => {
     await expect(ready).resolves.toBeUndefined();
     await expect(install.done).resolves.toEqual({ ok: true, line: 'test tools: installed shellcheck 0.9.0-1 with apt-get in 9.2 s' });
     expect(JSON.parse(fs.readFileSync(statusFile, 'utf8'))).toEqual({ ok: true, line: 'test tools: installed shellcheck 0.9.0-1 with apt-get in 9.2 s' });
+  });
+
+  test('npm test\'s first step starts the install of the missing Debian packages and says so, or returns 0 when nothing is missing', async () => {
+    // GIVEN a root machine with every tool but Chromium and shellcheck
+    const statusFile = path.join(dir, 'status.json');
+    const machine = (missing: string[]): ToolHost => ({ has: (c) => !missing.includes(c), isRoot: true });
+    const installed: string[][] = [];
+    const install = async (tools: readonly TestTool[]) => {
+      installed.push(tools.map((t) => t.debianPackage!));
+      return 'test tools: installed them';
+    };
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      // WHEN THEN it starts installing both and says so, without waiting
+      const started = startTools(statusFile, machine(['shellcheck', 'chromium']), install);
+      expect(typeof started).toBe('object');
+      expect(log).toHaveBeenCalledWith('test tools: installing shellcheck, chromium with apt-get, beside the tests (those that run them wait for it)');
+      await expect((started as Exclude<typeof started, number>).done).resolves.toEqual({ ok: true, line: 'test tools: installed them' });
+      expect(installed).toEqual([['shellcheck', 'chromium']]);
+      // AND with nothing missing it starts nothing
+      expect(startTools(statusFile, machine([]), install)).toBe(0);
+      expect(installed).toHaveLength(1);
+    } finally {
+      log.mockRestore();
+    }
   });
 
   test('a failed install fails the tests that need the tool with its one line', async () => {
