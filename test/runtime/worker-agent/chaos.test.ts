@@ -5,7 +5,8 @@
  * SIGKILL and SIGTERM, and starts replacements. Each kill lands on up to 16 jobs in flight; the
  * jobs are what keeps the workers busy through the kills (the drill ran 1,000 jobs with a kill a
  * second until 2026-12-06: the same ten kills, twice the jobs to run and check). The blind check
- * keeps 400 jobs and a kill about every 600 ms. Malformed messages are mixed in. Then: no job lost, none applied twice, only the
+ * keeps 400 jobs and a kill about every 600 ms. Malformed messages are mixed in. Then: no job
+ * lost, none applied twice, only the
  * malformed messages in the dead-letter queue, and no worker died of its own accord. The same
  * drill with idempotency off must see double applications, so the drill is known not to be blind.
  *
@@ -130,7 +131,10 @@ async function drill(options: { jobs: number; workers: number; idempotent: boole
   const kills = { SIGKILL: 0, SIGTERM: 0 };
   let applied = new Map<string, number>();
   let refreshedAt = 0;
-  const refresh = async () => { applied = new Map((await Promise.all(counters.map((t) => appliedCounts(aws.dynamodb, t)))).flatMap((m) => [...m])); };
+  const refresh = async () => {
+    applied = new Map((await Promise.all(counters.map((t) => appliedCounts(aws.dynamodb, t)))).flatMap((m) => [...m]));
+    refreshedAt = Date.now();
+  };
   // Kill only workers that are working (they have started jobs), so that every kill lands mid-work.
   while (kills.SIGKILL + kills.SIGTERM < options.kills && applied.size < options.jobs * 0.9 && Date.now() - startedAt < 120_000) {
     await sleep(options.killEveryMs * (0.5 + Math.random()));
@@ -148,10 +152,7 @@ async function drill(options: { jobs: number; workers: number; idempotent: boole
       spawn();
     }
     // The 90% check reads the whole counter table (moto serializes every item): every 2 s is enough for it.
-    if (Date.now() - refreshedAt >= 2000) {
-      await refresh();
-      refreshedAt = Date.now();
-    }
+    if (Date.now() - refreshedAt >= 2000) await refresh();
     if (process.env.DRILL_DEBUG) process.stdout.write(`drill t=${Date.now() - startedAt} applied=${applied.size} live=${live.size} kills=${JSON.stringify(kills)}\n`);
   }
 
@@ -220,13 +221,19 @@ describe('the chaos drill', () => {
   }, DRILL_TIMEOUT_MS);
 
   test('the same drill with idempotency off sees jobs applied twice, so it is not blind', async () => {
-    // 400 jobs, a kill about every 600 ms: with 250 at 400 ms, one run under the whole suite's load
-    // saw 4 SIGKILLs and no job applied twice
-    const result = await drill({ jobs: 400, workers: 3, idempotent: false, killEveryMs: 600, kills: 6 });
+    // A job is applied twice only when a SIGKILL lands between its effect and its delete: a short
+    // run can miss that window (on a quiet machine 400 jobs are 90% applied after 2 SIGKILLs, and
+    // one such run saw none; so did one of 250 jobs under load). Up to three runs: the drill is
+    // blind only if none sees a double. Every run must still lose nothing and see no stray exit.
+    const runs: DrillResult[] = [];
+    do {
+      const result = await drill({ jobs: 400, workers: 3, idempotent: false, killEveryMs: 600, kills: 6 });
+      expect(result.kills.SIGKILL).toBeGreaterThanOrEqual(2);
+      expect(result.lost).toBe(0);
+      expect(result.unexpectedExits).toEqual([]);
+      runs.push(result);
+    } while (runs.at(-1)!.doubled === 0 && runs.length < 3);
 
-    expect(result.kills.SIGKILL).toBeGreaterThanOrEqual(2);
-    expect(result.lost).toBe(0);
-    expect(result.doubled).toBeGreaterThan(0);
-    expect(result.unexpectedExits).toEqual([]);
+    expect(Math.max(...runs.map((r) => r.doubled))).toBeGreaterThan(0);
   }, DRILL_TIMEOUT_MS);
 });
