@@ -52,6 +52,25 @@ export function machineBusySeconds(stat = (): string => fs.readFileSync('/proc/s
   }
 }
 
+/** The loop {@link calibrationSeconds} times: integer arithmetic only, no allocation, no I/O. */
+const CALIBRATION_LOOP = 'let s = 0; for (let i = 0; i < N; i++) s = (s + i * 7) % 1000003; process.stdout.write(String(s));';
+/** Its length: about 3.5 s of CPU on this machine in a slow hour. */
+export const CALIBRATION_ITERATIONS = 400_000_000;
+
+/**
+ * The machine's speed at the time: the CPU seconds a fixed single-thread loop takes in a fresh
+ * Node process (its user and system time, measured around the loop: Node's start is not in it).
+ * Lower is faster. The same tree's `npm test` costs more CPU when this is higher: the runs of
+ * one benchmark, or of two, compare only at a like speed.
+ */
+export function calibrationSeconds(iterations = CALIBRATION_ITERATIONS): number {
+  const script = `const t = process.cpuUsage(); const N = ${iterations}; ${CALIBRATION_LOOP} const d = process.cpuUsage(t); process.stdout.write(' ' + (d.user + d.system) / 1e6);`;
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  const seconds = Number(out.trim().split(' ').pop());
+  if (!Number.isFinite(seconds)) throw new Error(`the calibration loop printed no time: "${out.slice(0, 200)}"`);
+  return seconds;
+}
+
 /** One `npm test` on a fresh clone. */
 export interface SuiteRun {
   readonly installSeconds: number;
@@ -61,6 +80,8 @@ export interface SuiteRun {
   readonly busySeconds?: number;
   readonly loadBefore: number;
   readonly loadAfter: number;
+  /** {@link calibrationSeconds} just before the run (undefined in results made before it was measured). */
+  readonly calibrationBefore?: number;
   readonly status: number | null;
   readonly summary: string;
   /** Jest's own time: from its start to the end of its last file (undefined without a report). */
@@ -98,6 +119,8 @@ export function summarize(runs: readonly SuiteRun[], budgetSeconds = BUDGET_S): 
   };
   const busy = runs.map((r) => r.busySeconds).filter((b): b is number => b !== undefined);
   if (busy.length === runs.length) figures['machine CPU busy during npm test, median (s)'] = s1(median(busy));
+  const calibration = runs.map((r) => r.calibrationBefore).filter((c): c is number => c !== undefined);
+  if (calibration.length === runs.length) figures['a fixed CPU loop before each run, median (s; lower is a faster machine)'] = Math.round(median(calibration) * 100) / 100;
   figures['1-minute load average at start, median'] = Math.round(median(runs.map((r) => r.loadBefore)) * 100) / 100;
   figures['1-minute load average at end, median'] = Math.round(median(runs.map((r) => r.loadAfter)) * 100) / 100;
   const jest = runs.map((r) => r.jestSeconds).filter((j): j is number => j !== undefined);
@@ -125,6 +148,7 @@ function runOnce(commit: string, extra: string, logFile: string): SuiteRun {
   const install = runTimed('npm ci --no-audit --no-fund --prefer-offline', { cwd: clone, env: process.env });
   if (install.status !== 0) throw new Error(`npm ci failed in the fresh clone: ${install.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   console.log(`  fresh clone of ${commit}: npm ci ${install.seconds.toFixed(1)} s`);
+  const calibrationBefore = calibrationSeconds(); // after npm ci, on a machine otherwise as the run finds it
   const loadBefore = Math.round(os.loadavg()[0]! * 100) / 100;
   const busyBefore = machineBusySeconds();
   const r = runTimed(`npm test -- --json --outputFile='${reportFile}' ${extra}`, { cwd: clone, env: { ...process.env, CI: 'true' } });
@@ -158,6 +182,7 @@ function runOnce(commit: string, extra: string, logFile: string): SuiteRun {
     busySeconds: busyBefore !== undefined && busyAfter !== undefined ? busyAfter - busyBefore : undefined,
     loadBefore,
     loadAfter,
+    calibrationBefore,
     status: r.status,
     summary,
     jestSeconds: report && report.testResults.length > 0 ? s1((Math.max(...report.testResults.map((t) => t.endTime)) - report.startTime) / 1000) : undefined,
@@ -203,7 +228,8 @@ export async function run(): Promise<BenchOutcome> {
       `The slowest files of the median run, longest first: ${slowest.map((f) => `${f.file} ${s1(f.seconds)} s`).join('; ') || 'none (no report)'}.`,
       `1-minute load average before each run (other work on the machine): ${done.map((r) => r.loadBefore.toFixed(1)).join(', ')}; at each run's end, which counts the suite's own processes (jest's workers, the emulators, the programs the drills start): ${done.map((r) => r.loadAfter.toFixed(1)).join(', ')}. A file's time includes waiting for a core.`,
       'BENCH_TEST_SUITE_RUNS sets the number of runs (default 3; each takes about 4 minutes with its npm ci).',
-      `One benchmark is its runs in one hour: this machine's speed moves by a tenth to a fifth from hour to hour (\`npm ci\`, timed apart, shows it: ${figures['npm ci in the clone, not part of npm test, median (s)']} s in these runs, 17.7 s in a quiet hour), so a budget met in one hour is not met in every hour; runs of the same tree in other hours are in docs/decisions.md ("Where the 180 s budget stands" and the paragraphs after it).`,
+      `One benchmark is its runs in one hour: this machine's speed moves by a tenth to a half from hour to hour (\`npm ci\`, timed apart, shows it: ${figures['npm ci in the clone, not part of npm test, median (s)']} s in these runs, 17.7 s in a quiet hour), so a budget met in one hour is not met in every hour; runs of the same tree in other hours are in docs/decisions.md ("Where the 180 s budget stands" and the paragraphs after it).`,
+      `Before each run, a fixed single-thread loop (${CALIBRATION_ITERATIONS.toLocaleString('en-US')} iterations of integer arithmetic in a fresh Node process) took ${done.map((r) => (r.calibrationBefore === undefined ? '-' : `${r.calibrationBefore.toFixed(2)} s`)).join(', ')} of CPU: the machine's speed at the time, lower is faster. Compare runs, of this benchmark or another, only at a like figure.`,
     ],
   };
 }

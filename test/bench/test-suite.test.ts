@@ -2,9 +2,10 @@
  * The test-suite benchmark (bench/test-suite.bench.ts): its count of the machine's busy CPU (every
  * state of /proc/stat's first line but idle and I/O wait, in seconds (USER_HZ 100), so that the
  * processes `times` does not see, those that outlive their parent, are counted), and its summary
- * of several runs (medians with ranges; the budget met only when every run is within it).
+ * of several runs (medians with ranges; the budget met only when every run is within it), and
+ * the fixed loop that tells the machine's speed before each run.
  */
-import { machineBusySeconds, median, summarize, type SuiteRun } from '../../bench/test-suite.bench';
+import { calibrationSeconds, machineBusySeconds, median, summarize, type SuiteRun } from '../../bench/test-suite.bench';
 
 test('counts user, nice, system, irq, softirq and steal, not idle nor I/O wait', () => {
   // cpu  user nice system idle iowait irq softirq steal guest guest_nice
@@ -21,6 +22,15 @@ test('reads this machine\'s /proc/stat, which only grows', () => {
   const b = machineBusySeconds();
   expect(a).toEqual(expect.any(Number));
   expect(b!).toBeGreaterThanOrEqual(a!);
+});
+
+test('times a fixed loop in a fresh Node process: CPU seconds, the loop alone', () => {
+  // (a short loop: what is checked is the measurement, never a speed)
+  const seconds = calibrationSeconds(1_000_000);
+  expect(Number.isFinite(seconds)).toBe(true);
+  expect(seconds).toBeGreaterThanOrEqual(0);
+  // Node's own start (tens of ms of CPU) is not in it: an empty loop measures next to nothing
+  expect(calibrationSeconds(0)).toBeLessThan(0.05);
 });
 
 describe('the summary of several runs', () => {
@@ -60,6 +70,12 @@ describe('the summary of several runs', () => {
     expect(figures['tests failed, all runs']).toBe(2);
     expect(figures['tests passed, fewest in a run']).toBe(1006);
     expect(goal.measured).toMatch(/failing: test\/a\.test\.ts/);
+  });
+
+  test('gives the median of the fixed loop before each run, and leaves it out when a run has none', () => {
+    const timed = [run(170, { calibrationBefore: 3.61 }), run(175, { calibrationBefore: 3.4 }), run(179, { calibrationBefore: 3.9 })];
+    expect(summarize(timed, 180).figures['a fixed CPU loop before each run, median (s; lower is a faster machine)']).toBe(3.61);
+    expect(Object.keys(summarize([run(170), ...timed], 180).figures).filter((k) => k.startsWith('a fixed CPU loop'))).toEqual([]);
   });
 
   test('leaves out the machine\'s busy CPU when a run could not read it', () => {
