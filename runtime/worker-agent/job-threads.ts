@@ -105,6 +105,8 @@ interface PendingJob {
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly onAbort: () => void;
+  /** Posted to its thread: an abort goes there only after the job (a thread drops an abort for a job it does not know). */
+  handed: boolean;
 }
 
 interface Slot {
@@ -147,8 +149,11 @@ export class JobThreadPool {
     const slot = this.slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
-      const onAbort = () => this.post(slot, { type: 'abort', id, reason: serializeError(context.signal.reason) });
-      const pending: PendingJob = { id, messageId: context.messageId, context, resolve: resolve as (r: unknown) => void, reject, onAbort };
+      // While the job waits for its thread to start, an abort waits with it: hand() passes it on.
+      const onAbort = () => {
+        if (pending.handed) this.post(slot, { type: 'abort', id, reason: serializeError(context.signal.reason) });
+      };
+      const pending: PendingJob = { id, messageId: context.messageId, context, resolve: resolve as (r: unknown) => void, reject, onAbort, handed: false };
       slot.jobs.set(id, pending);
       context.signal.addEventListener('abort', onAbort, { once: true });
       if (slot.ready) this.hand(slot, job, pending);
@@ -240,7 +245,12 @@ export class JobThreadPool {
     } catch (error) {
       this.settle(slot, pending);
       pending.reject(new Error(`the job cannot be handed to a job thread (${(error as Error).message}): a job thread gets a copy of the job, so the schema's output must be plain data`));
+      return;
     }
+    pending.handed = true;
+    // Aborted before it got here (its deadline passed while the thread started, or before run()
+    // was called): the abort follows the job, on the same port, so the thread sees it after it.
+    if (pending.context.signal.aborted) this.post(slot, { type: 'abort', id: pending.id, reason: serializeError(pending.context.signal.reason) });
   }
 
   private settle(slot: Slot, pending: PendingJob): void {

@@ -14,6 +14,8 @@ import { BroadcastChannel, threadId } from 'worker_threads';
 import { build } from 'esbuild';
 import { JobClient, defineJobHandler } from '../../../runtime/index';
 import { startWorker, type EventLoopBlockedEvent, type JobFailedEvent, type Worker, type WorkerOptions } from '../../../runtime/worker-agent';
+import { JobThreadPool } from '../../../runtime/worker-agent/job-threads';
+import type { JobContext } from '../../../runtime/jobs/types';
 import { CONCURRENCY_ENV, JOB_THREADS_ENV, QUEUE_URL_ENV, VISIBILITY_TIMEOUT_ENV } from '../../../runtime/jobs/environment';
 import { createQueueWithDlq, useFauxqs } from '../../support/fauxqs';
 import { queueDepth, waitFor } from '../../support/local-aws';
@@ -161,6 +163,30 @@ describe('job threads in a worker', () => {
     // abort can arrive first (a bench run of npm test saw the count at 0 when the abort came).
     await waitFor('the worker to count the job timed out', () => worker.stats.jobsTimedOut === 1, 10_000, 20);
     expect(worker.stats.jobsTimedOut).toBe(1);
+  });
+
+  test('an abort that comes while the job waits for its thread to start reaches the job once the thread runs it', async () => {
+    // GIVEN a job whose signal is aborted before its thread is ready (its deadline passed while a
+    // loaded machine started the thread: a CI run lost such an abort, and the job hung until its grace)
+    const pool = new JobThreadPool({ entry: threadScript, count: 1, logger: quiet, onBroken: () => undefined });
+    try {
+      const controller = new AbortController();
+      controller.abort(new Error('the job passed its deadline'));
+      const context: JobContext = {
+        jobId: 'job-1', messageId: 'message-1', attempt: 1, deadline: Date.now(), signal: controller.signal, log: quiet,
+        commit: () => Promise.reject(new Error('no commit in this test')),
+      };
+
+      // WHEN the pool runs it
+      const done = pool.run({ kind: 'signal' }, context);
+
+      // THEN the handler in the thread sees the abort, with its reason, and the job settles
+      await waitFor('the handler to see its signal abort', () => told.length === 1, 10_000, 20);
+      expect(told[0]).toMatchObject({ jobId: 'job-1', aborted: 'the job passed its deadline' });
+      await expect(done).resolves.toBeUndefined();
+    } finally {
+      await pool.close();
+    }
   });
 
   test('a thread that exits fails its job, and is replaced for the next one', async () => {
