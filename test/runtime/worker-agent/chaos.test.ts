@@ -6,9 +6,9 @@
  * jobs are what keeps the workers busy through the kills (the drill ran 1,000 jobs with a kill a
  * second until 2026-12-06: the same ten kills, twice the jobs to run and check). The blind check
  * keeps 400 jobs and a kill about every 600 ms. Malformed messages are mixed in. Then: no job
- * lost, none applied twice, only the
- * malformed messages in the dead-letter queue, and no worker died of its own accord. The same
- * drill with idempotency off must see double applications, so the drill is known not to be blind.
+ * lost, none applied twice, only the malformed messages in the dead-letter queue, and no worker
+ * died of its own accord. The same drill with idempotency off must see double applications, so
+ * the drill is known not to be blind.
  *
  * SQS is fauxqs (fast with a thousand messages queued); DynamoDB is moto (it has transactions).
  * The worker fixture is bundled once with esbuild so a restarted worker is up in well under a second.
