@@ -1,17 +1,24 @@
 /**
- * `npm test` on fresh clones, as the budget is stated (three runs by default, one after another):
- * each time the committed tree cloned into a temporary folder, `npm ci` there (timed apart, from
- * npm's cache), then `npm test` (the test tools, then the type-check and the lint beside jest):
- * wall and CPU time, the jest summary, and
- * the slowest test files (from jest's JSON report), so that the suite's budget of 3 minutes can be
- * watched as patterns are added. No caches of an earlier run (tsc's incremental build info, the
- * packed packages) are in a fresh clone. No peer: there is no other test setup of this project to
- * compare with. Uncommitted changes are not in the clone: commit first.
+ * `npm test` on fresh clones, as the budget is stated (three runs by default): each time the tree
+ * cloned into a temporary folder, `npm ci` there (timed apart, from npm's cache), then `npm test`
+ * (the test tools, then the type-check and the lint beside jest): wall and CPU time, the jest
+ * summary, and the slowest test files (from jest's JSON report), so that the suite's budget of 3
+ * minutes can be watched as patterns are added. No caches of an earlier run (tsc's incremental
+ * build info, the packed packages) are in a fresh clone. Uncommitted changes are not in the clone:
+ * commit first.
+ *
+ * The control: this machine's speed for this work moves by up to half from one hour to the next
+ * (the same tree took 360 CPU seconds at 16:00 and 519 at 22:20 on 2026-12-06), so each run of the
+ * committed tree is paired with a run of a reference tree, an older commit whose runs in a quiet
+ * hour are on record (REFERENCE_ON_RECORD), alternately, the order flipped every pair. The peer
+ * column is that tree in the same hour: it tells a slow hour from a slower suite.
  *
  * Knobs: BENCH_TEST_SUITE_ARGS (extra arguments for jest, e.g. a path, to run the benchmark on a
  * part of the suite; the result then says so, and judges no goal of the whole suite) and
  * BENCH_TEST_SUITE_BUDGET_S (the budget of that part in seconds of jest time, e.g. 60 for
- * test/local, when it has one); BENCH_TEST_SUITE_RUNS (how many runs, 1 to 10, default 3).
+ * test/local, when it has one); BENCH_TEST_SUITE_RUNS (runs of each tree, 1 to 10, default 3);
+ * BENCH_TEST_SUITE_REFERENCE (the reference commit, default REFERENCE_ON_RECORD's; `none` for
+ * no control, which halves the benchmark's time).
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -52,23 +59,34 @@ export function machineBusySeconds(stat = (): string => fs.readFileSync('/proc/s
   }
 }
 
-/** The loop {@link calibrationSeconds} times: integer arithmetic only, no allocation, no I/O. */
-const CALIBRATION_LOOP = 'let s = 0; for (let i = 0; i < N; i++) s = (s + i * 7) % 1000003; process.stdout.write(String(s));';
-/** Its length: about 3.5 s of CPU on this machine in a slow hour. */
-export const CALIBRATION_ITERATIONS = 400_000_000;
+/** The reference tree's runs on record, in a quiet hour (bench/results/test-suite.json of 08d5612). */
+export const REFERENCE_ON_RECORD = {
+  commit: '8eee7c2',
+  when: '2026-12-06 at 16:00 UTC',
+  wallSeconds: [198.5, 193.5, 172.7],
+  cpuMedianSeconds: 360,
+} as const;
 
 /**
- * The machine's speed at the time: the CPU seconds a fixed single-thread loop takes in a fresh
- * Node process (its user and system time, measured around the loop: Node's start is not in it).
- * Lower is faster. The same tree's `npm test` costs more CPU when this is higher: the runs of
- * one benchmark, or of two, compare only at a like speed.
+ * The reference commit from BENCH_TEST_SUITE_REFERENCE: undefined for `none`, REFERENCE_ON_RECORD's
+ * when unset, else the value, which must name a commit of this repository (`resolve` asks git for
+ * its full hash and throws when there is none).
  */
-export function calibrationSeconds(iterations = CALIBRATION_ITERATIONS): number {
-  const script = `const t = process.cpuUsage(); const N = ${iterations}; ${CALIBRATION_LOOP} const d = process.cpuUsage(t); process.stdout.write(' ' + (d.user + d.system) / 1e6);`;
-  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
-  const seconds = Number(out.trim().split(' ').pop());
-  if (!Number.isFinite(seconds)) throw new Error(`the calibration loop printed no time: "${out.slice(0, 200)}"`);
-  return seconds;
+export function referenceCommit(value: string | undefined, resolve: (ref: string) => string): string | undefined {
+  const ref = value === undefined || value.trim() === '' ? REFERENCE_ON_RECORD.commit : value.trim();
+  if (ref === 'none') return undefined;
+  try {
+    return resolve(ref);
+  } catch (e) {
+    throw new Error(`BENCH_TEST_SUITE_REFERENCE must name a commit of this repository, or be none (no reference runs); received "${ref}": ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+}
+
+/** Which tree each run is, in the order run: pairs alternate which goes first (ours first in the first pair). */
+export function interleavedOrder(pairs: number): ('ours' | 'reference')[] {
+  const order: ('ours' | 'reference')[] = [];
+  for (let i = 0; i < pairs; i++) order.push(...(i % 2 === 0 ? ['ours', 'reference'] as const : ['reference', 'ours'] as const));
+  return order;
 }
 
 /** One `npm test` on a fresh clone. */
@@ -80,8 +98,6 @@ export interface SuiteRun {
   readonly busySeconds?: number;
   readonly loadBefore: number;
   readonly loadAfter: number;
-  /** {@link calibrationSeconds} just before the run (undefined in results made before it was measured). */
-  readonly calibrationBefore?: number;
   readonly status: number | null;
   readonly summary: string;
   /** Jest's own time: from its start to the end of its last file (undefined without a report). */
@@ -119,8 +135,6 @@ export function summarize(runs: readonly SuiteRun[], budgetSeconds = BUDGET_S): 
   };
   const busy = runs.map((r) => r.busySeconds).filter((b): b is number => b !== undefined);
   if (busy.length === runs.length) figures['machine CPU busy during npm test, median (s)'] = s1(median(busy));
-  const calibration = runs.map((r) => r.calibrationBefore).filter((c): c is number => c !== undefined);
-  if (calibration.length === runs.length) figures['a fixed CPU loop before each run, median (s; lower is a faster machine)'] = Math.round(median(calibration) * 100) / 100;
   figures['1-minute load average at start, median'] = Math.round(median(runs.map((r) => r.loadBefore)) * 100) / 100;
   figures['1-minute load average at end, median'] = Math.round(median(runs.map((r) => r.loadAfter)) * 100) / 100;
   const jest = runs.map((r) => r.jestSeconds).filter((j): j is number => j !== undefined);
@@ -140,15 +154,15 @@ export function summarize(runs: readonly SuiteRun[], budgetSeconds = BUDGET_S): 
   };
 }
 
-/** `npm ci`, then `npm test`, on a fresh clone of the committed tree. */
+/** `npm ci`, then `npm test`, on a fresh clone of `commit` (a full hash or HEAD's short one). */
 function runOnce(commit: string, extra: string, logFile: string): SuiteRun {
   const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tests-')), 'jest.json');
   const clone = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tests-clone-'));
   execFileSync('git', ['clone', '-q', ROOT, clone]);
+  execFileSync('git', ['checkout', '-q', commit], { cwd: clone });
   const install = runTimed('npm ci --no-audit --no-fund --prefer-offline', { cwd: clone, env: process.env });
   if (install.status !== 0) throw new Error(`npm ci failed in the fresh clone: ${install.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   console.log(`  fresh clone of ${commit}: npm ci ${install.seconds.toFixed(1)} s`);
-  const calibrationBefore = calibrationSeconds(); // after npm ci, on a machine otherwise as the run finds it
   const loadBefore = Math.round(os.loadavg()[0]! * 100) / 100;
   const busyBefore = machineBusySeconds();
   const r = runTimed(`npm test -- --json --outputFile='${reportFile}' ${extra}`, { cwd: clone, env: { ...process.env, CI: 'true' } });
@@ -156,7 +170,7 @@ function runOnce(commit: string, extra: string, logFile: string): SuiteRun {
   fs.rmSync(clone, { recursive: true, force: true });
   const loadAfter = Math.round(os.loadavg()[0]! * 100) / 100;
   const text = `${r.stdout}\n${r.stderr}`;
-  fs.appendFileSync(logFile, `=== run of ${new Date().toISOString()}\n${text}\n`);
+  fs.appendFileSync(logFile, `=== run of ${commit} at ${new Date().toISOString()}\n${text}\n`);
   let report: JestReport | undefined;
   if (fs.existsSync(reportFile)) report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as JestReport;
   fs.rmSync(path.dirname(reportFile), { recursive: true, force: true });
@@ -174,7 +188,7 @@ function runOnce(commit: string, extra: string, logFile: string): SuiteRun {
   const slowest = (report?.testResults ?? [])
     .map((t) => ({ file: path.relative(clone, t.name), seconds: (t.endTime - t.startTime) / 1000 }))
     .sort((a, b) => b.seconds - a.seconds);
-  console.log(`  npm test: ${r.seconds.toFixed(1)} s, ${summary}`);
+  console.log(`  npm test of ${commit}: ${r.seconds.toFixed(1)} s, ${summary}`);
   return {
     installSeconds: install.seconds,
     wallSeconds: r.seconds,
@@ -182,7 +196,6 @@ function runOnce(commit: string, extra: string, logFile: string): SuiteRun {
     busySeconds: busyBefore !== undefined && busyAfter !== undefined ? busyAfter - busyBefore : undefined,
     loadBefore,
     loadAfter,
-    calibrationBefore,
     status: r.status,
     summary,
     jestSeconds: report && report.testResults.length > 0 ? s1((Math.max(...report.testResults.map((t) => t.endTime)) - report.startTime) / 1000) : undefined,
@@ -198,38 +211,64 @@ export async function run(): Promise<BenchOutcome> {
   const partBudget = process.env.BENCH_TEST_SUITE_BUDGET_S ? Number(process.env.BENCH_TEST_SUITE_BUDGET_S) : undefined;
   const runs = Number(process.env.BENCH_TEST_SUITE_RUNS ?? DEFAULT_RUNS);
   if (!(Number.isInteger(runs) && runs >= 1 && runs <= 10)) throw new Error(`BENCH_TEST_SUITE_RUNS must be a whole number from 1 to 10, received "${process.env.BENCH_TEST_SUITE_RUNS}"`);
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  const commit = git('rev-parse', '--short', 'HEAD');
+  const reference = referenceCommit(process.env.BENCH_TEST_SUITE_REFERENCE, (ref) => git('rev-parse', '--verify', '--quiet', `${ref}^{commit}`));
+  const referenceShort = reference === undefined ? undefined : git('rev-parse', '--short', reference);
   // The runs' whole output, for a failure's details (the result keeps only the summary).
   const logFile = path.join(ROOT, '.tmp', 'bench-test-suite.log');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   fs.writeFileSync(logFile, '');
-  const done: SuiteRun[] = [];
-  for (let i = 0; i < runs; i++) done.push(runOnce(commit, extra, logFile));
-  const { figures, goal, middle } = summarize(done);
+  const ours: SuiteRun[] = [];
+  const theirs: SuiteRun[] = [];
+  const order = reference === undefined ? Array.from({ length: runs }, () => 'ours' as const) : interleavedOrder(runs);
+  for (const which of order) {
+    if (which === 'ours') ours.push(runOnce(commit, extra, logFile));
+    else theirs.push(runOnce(reference!, extra, logFile));
+  }
+  const { figures, goal, middle } = summarize(ours);
+  const control = theirs.length > 0 ? summarize(theirs) : undefined;
   const slowest = middle.slowest.slice(0, SLOWEST);
   const jestSeconds = figures['jest time, median (s)'];
+  const ratioOf = (key: string) => (control?.figures[key] ? Math.round((figures[key]! / control.figures[key]!) * 100) / 100 : undefined);
+  const ratios: Record<string, number> = {};
+  for (const key of ['npm test wall, median (s)', 'npm test CPU, median (s)', 'machine CPU busy during npm test, median (s)']) {
+    const r = ratioOf(key);
+    if (r !== undefined) ratios[key] = r;
+  }
+  const record = REFERENCE_ON_RECORD;
+  const onRecord = control && referenceShort !== undefined && reference!.startsWith(record.commit) && !extra
+    ? `The reference tree in a quiet hour (${record.when}): ${record.wallSeconds.map((w) => `${w} s`).join(', ')}, ${record.cpuMedianSeconds} CPU s (median); in these runs: ${theirs.map((r) => `${r.wallSeconds.toFixed(1)} s`).join(', ')}, ${control.figures['npm test CPU, median (s)']} CPU s (median), ${Math.round((control.figures['npm test CPU, median (s)']! / record.cpuMedianSeconds) * 100) / 100}x the CPU of that hour for the same work. The goal is judged on this hour's runs all the same.`
+    : undefined;
   return {
     title: extra ? `\`npm test -- ${extra}\`: a part of the suite on this 2-core machine` : '`npm test`: the whole suite on this 2-core machine',
     method:
-      `\`npm test\` ${runs} times, one after another, each on a fresh clone of commit ${commit} (\`git clone\`, then \`npm ci\` from npm's cache, timed apart): the test tools, then the type-check (TypeScript 7's tsc --noEmit) and ESLint beside jest (at a lower CPU priority) with jest's configured workers, emulators included; CI=true, timed from the shell: wall seconds, and CPU seconds of the processes npm test waited for (bash's \`times\`: a process that outlives its parent, such as a jest worker's moto server, which ends with the worker, is not counted); the machine's busy CPU seconds over the run (/proc/stat) count those too, and anything else the machine ran meanwhile. ` +
-      `Figures are medians of the runs, with the fastest and the slowest wall time; the budget counts as met only when every run passed within it. Per-file times are jest's own (start to end of each file, with files running in parallel on the workers), from its JSON report of the median run; "jest time" is from jest's start to its last file's end.${extra ? ` Run on a part of the suite only: jest ${extra}.` : ''}`,
-    ours: { label: 'npm test', figures },
-    ratios: {},
+      `\`npm test\` ${runs} times on fresh clones of commit ${commit}${referenceShort ? `, alternating with ${runs} on fresh clones of the reference commit ${referenceShort} (the control: the same benchmark on an older tree in the same hour)` : ''} (\`git clone\`, then \`npm ci\` from npm's cache, timed apart): the test tools, then the type-check (TypeScript 7's tsc --noEmit) and ESLint beside jest (at a lower CPU priority) with jest's configured workers, emulators included; CI=true, timed from the shell: wall seconds, and CPU seconds of the processes npm test waited for (bash's \`times\`: a process that outlives its parent, such as a jest worker's moto server, which ends with the worker, is not counted); the machine's busy CPU seconds over the run (/proc/stat) count those too, and anything else the machine ran meanwhile. ` +
+      `Figures are medians of each tree's runs, with the fastest and the slowest wall time; the budget counts as met only when every run of ours passed within it. Per-file times are jest's own (start to end of each file, with files running in parallel on the workers), from its JSON report of the median run; "jest time" is from jest's start to its last file's end.${extra ? ` Run on a part of the suite only: jest ${extra}.` : ''}`,
+    ours: { label: `npm test at ${commit}`, figures },
+    ...(control && referenceShort ? { peer: { label: `reference: npm test at ${referenceShort}`, figures: control.figures } } : {}),
+    ratios,
+    ...(control ? { ratioNote: 'ours / the reference tree in the same hour: below 1 means this tree costs less than the reference did in the same hour.' } : {}),
     repetitions: runs,
-    order: `${runs} runs of \`npm test${extra ? ` -- ${extra}` : ''}\` one after another, each on its own fresh clone (the type-check and the lint beside jest, whose workers run files side by side); no peer, nothing interleaved`,
+    order: referenceShort
+      ? `${runs} pairs of runs, each on its own fresh clone, in the order ${order.map((w) => (w === 'ours' ? commit : referenceShort)).join(', ')}: the reference tree and ours alternately, which goes first flipped every pair (the type-check and the lint beside jest, whose workers run files side by side)`
+      : `${runs} runs of \`npm test${extra ? ` -- ${extra}` : ''}\` one after another, each on its own fresh clone (the type-check and the lint beside jest, whose workers run files side by side); no reference tree (BENCH_TEST_SUITE_REFERENCE=none), nothing interleaved`,
     goals: extra
       ? (partBudget !== undefined && jestSeconds !== undefined
-        ? [{ goal: `\`jest ${extra}\` within ${partBudget} s of jest time on this 2-core machine (median of ${runs})`, measured: `${jestSeconds} s (${middle.summary}; load average ${middle.loadBefore} at start)`, met: jestSeconds <= partBudget && done.every((r) => r.status === 0) }]
+        ? [{ goal: `\`jest ${extra}\` within ${partBudget} s of jest time on this 2-core machine (median of ${runs})`, measured: `${jestSeconds} s (${middle.summary}; load average ${middle.loadBefore} at start)`, met: jestSeconds <= partBudget && ours.every((r) => r.status === 0) }]
         : [])
       : [goal],
     notes: [
-      'No peer: there is no other test setup of this project to compare with.',
+      referenceShort
+        ? `The peer is no other tool (there is no other test setup of this project): it is this suite at commit ${referenceShort}, run alternately with ours in the same hour, so that a slow hour shows in both columns and a slower suite only in ours.`
+        : 'No peer and no reference tree: BENCH_TEST_SUITE_REFERENCE=none.',
+      ...(onRecord ? [onRecord] : []),
+      ...(control ? [`Reference runs: ${control.goal.measured.replace(/^\d+ of \d+ runs passed within \d+ s: /, '')}.`] : []),
       'The whole output of the runs is written to .tmp/bench-test-suite.log (not committed).',
-      `The slowest files of the median run, longest first: ${slowest.map((f) => `${f.file} ${s1(f.seconds)} s`).join('; ') || 'none (no report)'}.`,
-      `1-minute load average before each run (other work on the machine): ${done.map((r) => r.loadBefore.toFixed(1)).join(', ')}; at each run's end, which counts the suite's own processes (jest's workers, the emulators, the programs the drills start): ${done.map((r) => r.loadAfter.toFixed(1)).join(', ')}. A file's time includes waiting for a core.`,
-      'BENCH_TEST_SUITE_RUNS sets the number of runs (default 3; each takes about 4 minutes with its npm ci).',
-      `One benchmark is its runs in one hour: this machine's speed moves by a tenth to a half from hour to hour (\`npm ci\`, timed apart, shows it: ${figures['npm ci in the clone, not part of npm test, median (s)']} s in these runs, 17.7 s in a quiet hour), so a budget met in one hour is not met in every hour; runs of the same tree in other hours are in docs/decisions.md ("Where the 180 s budget stands" and the paragraphs after it).`,
-      `Before each run, a fixed single-thread loop (${CALIBRATION_ITERATIONS.toLocaleString('en-US')} iterations of integer arithmetic in a fresh Node process) took ${done.map((r) => (r.calibrationBefore === undefined ? '-' : `${r.calibrationBefore.toFixed(2)} s`)).join(', ')} of CPU: the machine's speed at the time, lower is faster. Compare runs, of this benchmark or another, only at a like figure.`,
+      `The slowest files of our median run, longest first: ${slowest.map((f) => `${f.file} ${s1(f.seconds)} s`).join('; ') || 'none (no report)'}.`,
+      `1-minute load average before each of our runs (other work on the machine): ${ours.map((r) => r.loadBefore.toFixed(1)).join(', ')}; at each run's end, which counts the suite's own processes (jest's workers, the emulators, the programs the drills start): ${ours.map((r) => r.loadAfter.toFixed(1)).join(', ')}. A file's time includes waiting for a core.`,
+      `BENCH_TEST_SUITE_RUNS sets the runs of each tree (default 3; each takes about 4 to 5 minutes with its npm ci); BENCH_TEST_SUITE_REFERENCE the reference commit (default ${record.commit}; none for no control).`,
+      `One benchmark is its runs in one hour: this machine's speed for this work moves by a tenth to a half from hour to hour (\`npm ci\`, timed apart, shows it too: ${figures['npm ci in the clone, not part of npm test, median (s)']} s in these runs, 17.7 s in a quiet hour), so a budget met in one hour is not met in every hour. A fixed integer loop timed before each run did not follow it (3.53 s before each tree's run on 2026-12-06 at 22:20 UTC, when the reference took 1.44x the CPU of 16:00): the reference tree is the control. Runs in other hours are in docs/decisions.md ("Where the 180 s budget stands" and the paragraphs after it).`,
     ],
   };
 }

@@ -3,9 +3,10 @@
  * state of /proc/stat's first line but idle and I/O wait, in seconds (USER_HZ 100), so that the
  * processes `times` does not see, those that outlive their parent, are counted), and its summary
  * of several runs (medians with ranges; the budget met only when every run is within it), and
- * the fixed loop that tells the machine's speed before each run.
+ * its control: the reference tree, run alternately with ours.
  */
-import { calibrationSeconds, machineBusySeconds, median, summarize, type SuiteRun } from '../../bench/test-suite.bench';
+import { execFileSync } from 'child_process';
+import { interleavedOrder, machineBusySeconds, median, REFERENCE_ON_RECORD, referenceCommit, summarize, type SuiteRun } from '../../bench/test-suite.bench';
 
 test('counts user, nice, system, irq, softirq and steal, not idle nor I/O wait', () => {
   // cpu  user nice system idle iowait irq softirq steal guest guest_nice
@@ -24,13 +25,34 @@ test('reads this machine\'s /proc/stat, which only grows', () => {
   expect(b!).toBeGreaterThanOrEqual(a!);
 });
 
-test('times a fixed loop in a fresh Node process: CPU seconds, the loop alone', () => {
-  // (a short loop: what is checked is the measurement, never a speed)
-  const seconds = calibrationSeconds(1_000_000);
-  expect(Number.isFinite(seconds)).toBe(true);
-  expect(seconds).toBeGreaterThanOrEqual(0);
-  // Node's own start (tens of ms of CPU) is not in it: an empty loop measures next to nothing
-  expect(calibrationSeconds(0)).toBeLessThan(0.05);
+describe('the reference tree, the control', () => {
+  const known = (ref: string) => {
+    if (ref === 'deadbee^{commit}' || ref === `${REFERENCE_ON_RECORD.commit}^{commit}`) return `${ref.slice(0, 7)}0123456789abcdef0123456789abcdef0`;
+    throw new Error(`fatal: Needed a single revision\nmore`);
+  };
+  const resolve = (ref: string) => known(`${ref}^{commit}`);
+
+  test('is the commit on record when unset or empty, and none when asked', () => {
+    expect(referenceCommit(undefined, resolve)).toBe(`${REFERENCE_ON_RECORD.commit}0123456789abcdef0123456789abcdef0`);
+    expect(referenceCommit('  ', resolve)).toBe(`${REFERENCE_ON_RECORD.commit}0123456789abcdef0123456789abcdef0`);
+    expect(referenceCommit('none', resolve)).toBeUndefined();
+    expect(referenceCommit(' deadbee ', resolve)).toBe('deadbee0123456789abcdef0123456789abcdef0');
+  });
+
+  test('refuses what is not a commit, naming the variable, the value and the way out', () => {
+    expect(() => referenceCommit('nosuch', resolve)).toThrow('BENCH_TEST_SUITE_REFERENCE must name a commit of this repository, or be none (no reference runs); received "nosuch": fatal: Needed a single revision');
+  });
+
+  test('asks git for the full hash, as the benchmark does (HEAD here: a clone of any depth has it)', () => {
+    const git = (ref: string) => execFileSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    expect(referenceCommit('HEAD', git)).toBe(execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim());
+    expect(() => referenceCommit('no-such-commit-here', git)).toThrow(/received "no-such-commit-here": Command failed/);
+  });
+
+  test('alternates with ours, which goes first flipped every pair', () => {
+    expect(interleavedOrder(3)).toEqual(['ours', 'reference', 'reference', 'ours', 'ours', 'reference']);
+    expect(interleavedOrder(1)).toEqual(['ours', 'reference']);
+  });
 });
 
 describe('the summary of several runs', () => {
@@ -70,12 +92,6 @@ describe('the summary of several runs', () => {
     expect(figures['tests failed, all runs']).toBe(2);
     expect(figures['tests passed, fewest in a run']).toBe(1006);
     expect(goal.measured).toMatch(/failing: test\/a\.test\.ts/);
-  });
-
-  test('gives the median of the fixed loop before each run, and leaves it out when a run has none', () => {
-    const timed = [run(170, { calibrationBefore: 3.61 }), run(175, { calibrationBefore: 3.4 }), run(179, { calibrationBefore: 3.9 })];
-    expect(summarize(timed, 180).figures['a fixed CPU loop before each run, median (s; lower is a faster machine)']).toBe(3.61);
-    expect(Object.keys(summarize([run(170), ...timed], 180).figures).filter((k) => k.startsWith('a fixed CPU loop'))).toEqual([]);
   });
 
   test('leaves out the machine\'s busy CPU when a run could not read it', () => {
