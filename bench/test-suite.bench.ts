@@ -155,14 +155,14 @@ export function summarize(runs: readonly SuiteRun[], budgetSeconds = BUDGET_S): 
 }
 
 /** `npm ci`, then `npm test`, on a fresh clone of `commit` (a full hash or HEAD's short one). */
-function runOnce(commit: string, extra: string, logFile: string): SuiteRun {
+function runOnce(commit: string, extra: string, logFile: string, label = commit): SuiteRun {
   const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tests-')), 'jest.json');
   const clone = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tests-clone-'));
   execFileSync('git', ['clone', '-q', ROOT, clone]);
   execFileSync('git', ['checkout', '-q', commit], { cwd: clone });
   const install = runTimed('npm ci --no-audit --no-fund --prefer-offline', { cwd: clone, env: process.env });
   if (install.status !== 0) throw new Error(`npm ci failed in the fresh clone: ${install.stderr.trim().split('\n').slice(-3).join(' / ')}`);
-  console.log(`  fresh clone of ${commit}: npm ci ${install.seconds.toFixed(1)} s`);
+  console.log(`  fresh clone of ${label}: npm ci ${install.seconds.toFixed(1)} s`);
   const loadBefore = Math.round(os.loadavg()[0]! * 100) / 100;
   const busyBefore = machineBusySeconds();
   const r = runTimed(`npm test -- --json --outputFile='${reportFile}' ${extra}`, { cwd: clone, env: { ...process.env, CI: 'true' } });
@@ -170,7 +170,7 @@ function runOnce(commit: string, extra: string, logFile: string): SuiteRun {
   fs.rmSync(clone, { recursive: true, force: true });
   const loadAfter = Math.round(os.loadavg()[0]! * 100) / 100;
   const text = `${r.stdout}\n${r.stderr}`;
-  fs.appendFileSync(logFile, `=== run of ${commit} at ${new Date().toISOString()}\n${text}\n`);
+  fs.appendFileSync(logFile, `=== run of ${label} at ${new Date().toISOString()}\n${text}\n`);
   let report: JestReport | undefined;
   if (fs.existsSync(reportFile)) report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as JestReport;
   fs.rmSync(path.dirname(reportFile), { recursive: true, force: true });
@@ -188,7 +188,7 @@ function runOnce(commit: string, extra: string, logFile: string): SuiteRun {
   const slowest = (report?.testResults ?? [])
     .map((t) => ({ file: path.relative(clone, t.name), seconds: (t.endTime - t.startTime) / 1000 }))
     .sort((a, b) => b.seconds - a.seconds);
-  console.log(`  npm test of ${commit}: ${r.seconds.toFixed(1)} s, ${summary}`);
+  console.log(`  npm test of ${label}: ${r.seconds.toFixed(1)} s, ${summary}`);
   return {
     installSeconds: install.seconds,
     wallSeconds: r.seconds,
@@ -224,7 +224,7 @@ export async function run(): Promise<BenchOutcome> {
   const order = reference === undefined ? Array.from({ length: runs }, () => 'ours' as const) : interleavedOrder(runs);
   for (const which of order) {
     if (which === 'ours') ours.push(runOnce(commit, extra, logFile));
-    else theirs.push(runOnce(reference!, extra, logFile));
+    else theirs.push(runOnce(reference!, extra, logFile, referenceShort));
   }
   const { figures, goal, middle } = summarize(ours);
   const control = theirs.length > 0 ? summarize(theirs) : undefined;
@@ -248,10 +248,10 @@ export async function run(): Promise<BenchOutcome> {
     ours: { label: `npm test at ${commit}`, figures },
     ...(control && referenceShort ? { peer: { label: `reference: npm test at ${referenceShort}`, figures: control.figures } } : {}),
     ratios,
-    ...(control ? { ratioNote: 'ours / the reference tree in the same hour: below 1 means this tree costs less than the reference did in the same hour.' } : {}),
+    ...(control ? { ratioNote: 'ours / reference, same hour (below 1: ours costs less)' } : {}),
     repetitions: runs,
     order: referenceShort
-      ? `${runs} pairs of runs, each on its own fresh clone, in the order ${order.map((w) => (w === 'ours' ? commit : referenceShort)).join(', ')}: the reference tree and ours alternately, which goes first flipped every pair (the type-check and the lint beside jest, whose workers run files side by side)`
+      ? `${runs} pair${runs === 1 ? '' : 's'} of runs, each on its own fresh clone, in the order ${order.map((w) => (w === 'ours' ? commit : referenceShort)).join(', ')}: the reference tree and ours alternately, which goes first flipped every pair (the type-check and the lint beside jest, whose workers run files side by side)`
       : `${runs} runs of \`npm test${extra ? ` -- ${extra}` : ''}\` one after another, each on its own fresh clone (the type-check and the lint beside jest, whose workers run files side by side); no reference tree (BENCH_TEST_SUITE_REFERENCE=none), nothing interleaved`,
     goals: extra
       ? (partBudget !== undefined && jestSeconds !== undefined
