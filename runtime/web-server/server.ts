@@ -12,7 +12,8 @@
  * - a JSON access log line per request, with the balancer's trace id;
  * - a request body limit counted on the bytes as they arrive, whatever the framing (a chunked body
  *   has no Content-Length to check): 413 and the connection closed, and the handler never reads
- *   past the limit (body.ts).
+ *   past the limit (body.ts). The close lingers ({@link closeAfterRefusal}), so that a client
+ *   still sending its body reads the 413 instead of a reset.
  *
  * All timings come from contracts/web-tier.ts (`deriveWebTierTimings`), as the balancer's do.
  */
@@ -141,7 +142,7 @@ export async function serveWebApp(handler: RequestHandler, options: WebServerOpt
   // `Expect: 100-continue` with a declared body over the limit: 413 instead of inviting the body.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (Number(req.headers['content-length'] ?? 0) > bodyLimit) {
-      res.setHeader('Connection', 'close');
+      closeAfterRefusal(res);
       return plain(res, 413, `request body over ${bodyLimit} bytes`);
     }
     res.writeContinue();
@@ -194,7 +195,7 @@ export async function serveWebApp(handler: RequestHandler, options: WebServerOpt
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > bodyLimit) {
-      res.setHeader('Connection', 'close');
+      closeAfterRefusal(res);
       return plain(res, 413, `request body over ${bodyLimit} bytes`);
     }
     // Whatever the framing, the body is counted as it arrives; past the limit nothing more
@@ -206,7 +207,7 @@ export async function serveWebApp(handler: RequestHandler, options: WebServerOpt
         req.socket.destroy();
         return;
       }
-      res.setHeader('Connection', 'close');
+      closeAfterRefusal(res);
       plain(res, 413, `request body over ${bodyLimit} bytes`);
     });
     try {
@@ -225,7 +226,7 @@ export async function serveWebApp(handler: RequestHandler, options: WebServerOpt
     if (overLimit.has(req)) return;
     if (e instanceof RequestBodyError && !res.headersSent) {
       // The app refused the body (readJsonBody): its status, and a message meant for the client.
-      if (e.status === 413) res.setHeader('Connection', 'close');
+      if (e.status === 413) closeAfterRefusal(res);
       return plain(res, e.status, e.message);
     }
     log.error('the request handler failed', errorFields(e));
@@ -296,6 +297,35 @@ export async function serveWebApp(handler: RequestHandler, options: WebServerOpt
     httpServer: server,
     inFlight: () => inFlight,
     shutdown,
+  };
+}
+
+/** How long a connection whose body was refused stays open after the 413, at most: {@link closeAfterRefusal}. */
+export const REFUSED_BODY_LINGER_MS = 2000;
+
+/**
+ * Answers a refused body (413, `Connection: close`) with a lingering close, as nginx does: once the
+ * response is written, the server's side is shut (FIN), and the socket is destroyed when the
+ * client closes or `lingerMs` later. Destroyed at once, with the client's unread bytes in its
+ * buffer, the socket answers the client's next bytes with a reset, and a client still sending its
+ * body fails its write (EPIPE, "connection reset") before it reads the 413 it was sent. The
+ * server reads nothing more of the body meanwhile than before (the handler's copy stops at the
+ * limit), and the time is bounded.
+ */
+function closeAfterRefusal(res: http.ServerResponse, lingerMs = REFUSED_BODY_LINGER_MS): void {
+  res.setHeader('Connection', 'close');
+  const socket = res.socket;
+  if (!socket || socket.destroyed) return;
+  let lingering = false;
+  // Node's server calls destroySoon() on the socket once a `Connection: close` response is written.
+  socket.destroySoon = function lingeringClose(this: Socket): void {
+    if (lingering) return;
+    lingering = true;
+    const timer = setTimeout(() => this.destroy(), lingerMs);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+    this.once('end', () => this.destroy());
+    this.end();
   };
 }
 

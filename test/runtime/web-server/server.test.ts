@@ -4,11 +4,13 @@
  * the body limit, access logs, and the rules its timings must keep.
  */
 import * as http from 'http';
+import * as net from 'net';
 import type { AddressInfo } from 'net';
 import { setTimeout as sleep } from 'timers/promises';
 import express from 'express';
 import { LIVENESS_PATH, READINESS_PATH, deriveWebTierTimings } from '../../../contracts/web-tier';
 import { serveWebApp, webServerOptionsFromEnv, type RequestHandler, type WebServer, type WebServerOptions } from '../../../runtime/web-server';
+import { REFUSED_BODY_LINGER_MS } from '../../../runtime/web-server/server';
 import type { JobLogger } from '../../../runtime/index';
 import { writeChunkedBody } from '../../support/chunked-body';
 
@@ -194,6 +196,43 @@ describe('the web server', () => {
     expect(reply.closed).toBe(true);
     expect(reply.sent).toBeLessThan(16 * 1024 * 1024);
     expect(read).toBeLessThanOrEqual(1024 * 1024);
+  });
+
+  test('a client still sending its body when the server refuses it reads the 413, not a reset: the close lingers, at most REFUSED_BODY_LINGER_MS', async () => {
+    // GIVEN a server with a 1 MiB limit, and a client on a raw socket that sends 4 MiB chunked
+    // and reads nothing for 300 ms (a busy client: a browser uploading, a loaded test machine)
+    const server = await serve(async (req, res) => {
+      for await (const _chunk of req) { /* reads the body */ }
+      res.end('ok');
+    }, { bodyLimitBytes: 1024 * 1024 });
+    await server.started;
+    const { port } = new URL(server.url);
+    const startedAt = Date.now();
+    const reply = await new Promise<{ head: string; error?: string; closedAfterMs: number }>((resolve) => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      let head = '';
+      let error: string | undefined;
+      socket.on('error', (e: NodeJS.ErrnoException) => { error ??= e.code; });
+      socket.on('close', () => resolve({ head, error, closedAfterMs: Date.now() - startedAt }));
+      socket.write('POST /upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n');
+      const chunk = `10000\r\n${'x'.repeat(64 * 1024)}\r\n`;
+      let sent = 0;
+      const pump = () => {
+        while (sent < 64 && !socket.destroyed) {
+          sent++;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+      };
+      pump();
+      socket.pause();
+      setTimeout(() => { socket.on('data', (d: Buffer) => { head += d.toString('latin1'); }); socket.resume(); }, 300);
+    });
+
+    // THEN it read the 413 the server sent (without the lingering close: EPIPE and nothing read,
+    // 10 times in 10), and the connection was closed, within the linger time
+    expect(reply.head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(reply.head).toMatch(/\r\nconnection: close\r\n/i);
+    expect(reply.closedAfterMs).toBeLessThan(REFUSED_BODY_LINGER_MS + 3000);
   });
 
   test('logs each request as JSON fields with the balancer\'s trace id, and not the health checks', async () => {
