@@ -8,7 +8,7 @@
  * commit first.
  *
  * The control: this machine's speed for this work moves by up to half from one hour to the next
- * (the same tree took 360 CPU seconds at 16:00 and 519 at 22:20 on 2026-12-06), so each run of the
+ * (the same tree took 360 CPU seconds at 16:00 and 519 at 22:10 on 2026-12-06), so each run of the
  * committed tree is paired with a run of a reference tree, an older commit whose runs in a quiet
  * hour are on record (REFERENCE_ON_RECORD), alternately, the order flipped every pair. The peer
  * column is that tree in the same hour: it tells a slow hour from a slower suite.
