@@ -26,11 +26,11 @@ test('reads this machine\'s /proc/stat, which only grows', () => {
 });
 
 describe('the reference tree, the control', () => {
-  const known = (ref: string) => {
-    if (ref === 'deadbee^{commit}' || ref === `${REFERENCE_ON_RECORD.commit}^{commit}`) return `${ref.slice(0, 7)}0123456789abcdef0123456789abcdef0`;
-    throw new Error(`fatal: Needed a single revision\nmore`);
+  /** A repository that has two commits, deadbee and the one on record. */
+  const resolve = (ref: string) => {
+    if (ref === 'deadbee' || ref === REFERENCE_ON_RECORD.commit) return `${ref}0123456789abcdef0123456789abcdef0`;
+    throw new Error('fatal: Needed a single revision\nmore');
   };
-  const resolve = (ref: string) => known(`${ref}^{commit}`);
 
   test('is the commit on record when unset or empty, and none when asked', () => {
     expect(referenceCommit(undefined, resolve)).toBe(`${REFERENCE_ON_RECORD.commit}0123456789abcdef0123456789abcdef0`);
