@@ -24,6 +24,13 @@ import { bundleWorkerFixture, killWorkerProcesses, startWorkerProcess, type JobR
 import { handler, type ThreadJob } from './fixtures/thread-handlers';
 
 const aws = useFauxqs();
+/**
+ * How long the job of the visibility tests computes: twice the 1 s visibility timeout, so that
+ * without heartbeats its message comes back while it computes. (It was 3.5 s until 2026-12-07:
+ * with job threads off every start computes the whole time on a core, and the job was started 4
+ * times, 14 s of CPU, where 2 s costs 8.)
+ */
+const COMPUTE_MS = 2000;
 let script: string;
 
 beforeAll(async () => {
@@ -39,27 +46,27 @@ const reportsOf = (type: JobReport['type'], ...workers: WorkerProcess[]) => work
 
 /**
  * Two worker programs on one queue with a 1 s visibility timeout, and one job that computes
- * synchronously for 3.5 s: how many times is it started by the time it is done and a further
+ * synchronously for {@link COMPUTE_MS} (twice the visibility timeout): how many times is it started by the time it is done and a further
  * 2.5 s have passed (time for a message that came back to be taken again)?
  */
 async function computeLongerThanVisibility(jobThreads: string | undefined): Promise<{ started: number; workers: WorkerProcess[] }> {
   const { queueUrl } = await createQueueWithDlq(aws.sqs, { visibilityTimeout: 1, maxReceiveCount: 10 });
   const env = {
     AWS_ENDPOINT_URL: aws.fauxqs.endpoint, [QUEUE_URL_ENV]: queueUrl, [VISIBILITY_TIMEOUT_ENV]: '1',
-    TEST_CPU_MS: '3500', TEST_JOB_MS: '0', ...(jobThreads === undefined ? {} : { [JOB_THREADS_ENV]: jobThreads }),
+    TEST_CPU_MS: String(COMPUTE_MS), TEST_JOB_MS: '0', ...(jobThreads === undefined ? {} : { [JOB_THREADS_ENV]: jobThreads }),
   };
   const workers = [startWorkerProcess(env, script), startWorkerProcess(env, script)];
   await new JobClient<{ n: number }>({ queueUrl, sqs: aws.sqs }).send([{ n: 1 }]);
   await waitFor('the job to be done', () => reportsOf('done', ...workers).length > 0, 30_000, 50);
   await sleep(2500);
   const started = reportsOf('started', ...workers).length;
-  process.stdout.write(`DRILL compute 3.5 s, visibility 1 s, two agents, job threads ${jobThreads ?? 'default (one per CPU)'}: ${JSON.stringify({ started })}\n`);
+  process.stdout.write(`DRILL compute ${COMPUTE_MS / 1000} s, visibility 1 s, two agents, job threads ${jobThreads ?? 'default (one per CPU)'}: ${JSON.stringify({ started })}\n`);
   return { started, workers };
 }
 
 describe('job threads', () => {
   test('a job that computes for longer than the visibility timeout is started once, with two agents on the queue', async () => {
-    // GIVEN two worker programs with their default job threads, and a job computing 3.5 s against a 1 s visibility timeout
+    // GIVEN two worker programs with their default job threads, and a job computing 2 s against a 1 s visibility timeout
     // WHEN it runs
     const { started, workers } = await computeLongerThanVisibility(undefined);
 
