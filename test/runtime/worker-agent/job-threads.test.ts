@@ -27,8 +27,8 @@ const aws = useFauxqs();
 /**
  * How long the job of the visibility tests computes: twice the 1 s visibility timeout, so that
  * without heartbeats its message comes back while it computes. (It was 3.5 s until 2026-12-07:
- * with job threads off every start computes the whole time on a core, and the job was started 4
- * times, 14 s of CPU, where 2 s costs 8.)
+ * with job threads off every start computes the whole time on a core; the job was started 4
+ * times, 14 s of CPU, where at 2 s it is started 5 times, 10 s.)
  */
 const COMPUTE_MS = 2000;
 let script: string;
@@ -46,8 +46,9 @@ const reportsOf = (type: JobReport['type'], ...workers: WorkerProcess[]) => work
 
 /**
  * Two worker programs on one queue with a 1 s visibility timeout, and one job that computes
- * synchronously for {@link COMPUTE_MS} (twice the visibility timeout): how many times is it started by the time it is done and a further
- * 2.5 s have passed (time for a message that came back to be taken again)?
+ * synchronously for {@link COMPUTE_MS} (twice the visibility timeout): how many times is it
+ * started by the time it is done and a further 2.5 s have passed (time for a message that came
+ * back to be taken again)?
  */
 async function computeLongerThanVisibility(jobThreads: string | undefined): Promise<{ started: number; workers: WorkerProcess[] }> {
   const { queueUrl } = await createQueueWithDlq(aws.sqs, { visibilityTimeout: 1, maxReceiveCount: 10 });
