@@ -21,7 +21,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { binOf, typeChecker } from './bins';
+import { binOf, SUITE_TYPE_CHECK_FLAGS, typeChecker } from './bins';
 import { startTools, TOOL_INSTALL_ENV, type ToolInstall } from './test-tools';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -35,7 +35,7 @@ export interface SideCheck {
 
 /** Resolved once the test tools are there (nothing is looked up before). */
 const sideChecks = (): SideCheck[] => [
-  { name: 'type-check (tsc --noEmit, TypeScript 7)', script: typeChecker(), args: ['--noEmit', '-p', 'tsconfig.json'] },
+  { name: 'type-check (tsc --noEmit, TypeScript 7)', script: typeChecker(), args: ['--noEmit', '-p', 'tsconfig.json', ...SUITE_TYPE_CHECK_FLAGS] },
   { name: 'lint (eslint .)', script: binOf('eslint'), args: ['.'] },
 ];
 

@@ -17,7 +17,7 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib/core';
 import * as ts from 'typescript';
 import { addCatalogChecks } from '../../lib/testing';
-import { typeChecker } from '../../scripts/bins';
+import { SUITE_TYPE_CHECK_FLAGS, typeChecker } from '../../scripts/bins';
 import { documentationPages, patternPages } from './pages';
 import { PREAMBLE, PROJECT_FILES } from './preamble';
 import { REPO_ROOT } from '../support/paths';
@@ -164,7 +164,7 @@ describe('the documentation samples', () => {
     fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [...sampleFiles, wrong, names, lacks, path.join(__dirname, 'sample-globals.d.ts')] }, null, 2));
 
     // WHEN it is checked
-    const run = spawnSync(process.execPath, [typeChecker(), '-p', project, '--pretty', 'false'], { cwd: project, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [typeChecker(), '-p', project, '--pretty', 'false', ...SUITE_TYPE_CHECK_FLAGS], { cwd: project, encoding: 'utf8' });
     const diagnostics = tscDiagnostics(run.stdout, project);
     // (it exits non-zero: the wrong sample and the probe that lacks a namespace have errors; it prints nothing else)
     expect({ failed: run.status !== 0, stderr: run.stderr, unread: diagnostics.unread }).toEqual({ failed: true, stderr: '', unread: [] });

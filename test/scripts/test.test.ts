@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { execFileSync, spawnSync } from 'child_process';
-import { binOf, typeChecker } from '../../scripts/bins';
+import { binOf, SUITE_TYPE_CHECK_FLAGS, typeChecker } from '../../scripts/bins';
 import { REPO_ROOT } from '../support/paths';
 import { memoryScratchDir, pythonFirstPath, runTestCommand, SCRATCH_PREFIX, type SideCheck } from '../../scripts/test';
 import { startInstall, TOOL_INSTALL_ENV } from '../../scripts/test-tools';
@@ -113,7 +113,7 @@ describe('the programs npm test runs', () => {
   });
 
   test('the type-check is TypeScript 7\'s tsc, with the repository\'s options: it fails on a type error, naming the file and line', () => {
-    // GIVEN the type-checker npm test and the packages' builds run, and a project with one type error
+    // GIVEN the type-checker npm test (with its flags) and the packages' builds run, and a project with one type error
     const manifest = JSON.parse(fs.readFileSync(path.join(path.dirname(typeChecker()), '..', 'package.json'), 'utf8')) as { name: string; version: string };
     expect(manifest).toEqual(expect.objectContaining({ name: 'typescript', version: expect.stringMatching(/^7\./) }));
     const project = fs.mkdtempSync(path.join(dir, 'typed-'));
@@ -122,7 +122,7 @@ describe('the programs npm test runs', () => {
     fs.writeFileSync(path.join(project, 'bad.ts'), 'import { n } from \'./ok\';\nexport const s: string = n;\n');
 
     // WHEN it checks the project THEN it exits non-zero with TypeScript's message at bad.ts line 2
-    const run = () => spawnSync(process.execPath, [typeChecker(), '--noEmit', '-p', project], { encoding: 'utf8' });
+    const run = () => spawnSync(process.execPath, [typeChecker(), '--noEmit', '-p', project, ...SUITE_TYPE_CHECK_FLAGS], { encoding: 'utf8' });
     const failed = run();
     expect(failed.status).not.toBe(0);
     expect(failed.stdout).toMatch(/bad\.ts\(2,14\): error TS2322: Type 'number' is not assignable to type 'string'/);
