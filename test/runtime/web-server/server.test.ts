@@ -5,7 +5,6 @@
  */
 import * as http from 'http';
 import * as net from 'net';
-import type { AddressInfo } from 'net';
 import { setTimeout as sleep } from 'timers/promises';
 import express from 'express';
 import { LIVENESS_PATH, READINESS_PATH, deriveWebTierTimings } from '../../../contracts/web-tier';
@@ -306,6 +305,6 @@ describe('the derived timings', () => {
     const server = await serve(hello, { idleTimeoutSeconds: 60 });
     expect(server.httpServer.keepAliveTimeout).toBe(65_000);
     expect(server.httpServer.headersTimeout).toBe(66_000);
-    expect((server.httpServer.address() as AddressInfo).port).toBe(server.port);
+    expect((server.httpServer.address() as net.AddressInfo).port).toBe(server.port);
   });
 });
