@@ -2,8 +2,9 @@
  * `npm test`'s runner (scripts/test.ts), with small Node programs standing in for tsc, ESLint and
  * jest: the checks beside jest decide the exit code as jest does, their output is held and shown
  * only when they fail, nothing starts when the test tools are missing, and an install of them runs
- * beside the rest, its failure failing the run. Jest gets a scratch
- * folder, and the folder of the tests' Python ahead of a version manager's shims.
+ * beside the rest, its failure failing the run. Jest gets a scratch folder (a run started without
+ * npm test, one from its globalSetup), and the folder of the tests' Python ahead of a version
+ * manager's shims.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -13,6 +14,7 @@ import { binOf, SUITE_TYPE_CHECK_FLAGS, typeChecker } from '../../scripts/bins';
 import { REPO_ROOT } from '../support/paths';
 import { memoryScratchDir, pythonFirstPath, runTestCommand, SCRATCH_PREFIX, type SideCheck } from '../../scripts/test';
 import { startInstall, TOOL_INSTALL_ENV } from '../../scripts/test-tools';
+import { removeRunScratch, useRunScratch } from '../support/run-scratch';
 
 let dir: string;
 let marker: string;
@@ -200,5 +202,46 @@ describe('jest\'s PATH', () => {
     const code = await runTestCommand({ tools: () => 0, sideChecks: () => [], jest: { script: jest, args: [] }, log: () => undefined, jestPath: (PATH) => `/python/bin${path.delimiter}${PATH}` });
     expect(code).toBe(0);
     expect(fs.readFileSync(seen, 'utf8')).toBe(`/python/bin${path.delimiter}${process.env.PATH}`);
+  });
+});
+
+describe('a jest run started without npm test (npx jest <path>)', () => {
+  test('gets a temporary folder of its own from globalSetup, which every worker and child uses and the teardown removes', () => {
+    // GIVEN a system temporary folder (a stand-in for /tmp)
+    const system = fs.mkdtempSync(path.join(dir, 'system-tmp-'));
+    const env: NodeJS.ProcessEnv = { TMPDIR: system };
+
+    // WHEN the run's globalSetup names a folder for it
+    const made = useRunScratch(env);
+
+    // THEN TMPDIR names that new folder, open to every user as /tmp is
+    expect(made).toMatch(new RegExp(`^${system}/${SCRATCH_PREFIX}`));
+    expect(env.TMPDIR).toBe(made);
+    expect((fs.statSync(made!).mode & 0o7777).toString(8)).toBe('1777');
+    // AND a run that already has one (npm test's) gets no second one
+    expect(useRunScratch(env)).toBeUndefined();
+    expect(env.TMPDIR).toBe(made);
+
+    // WHEN the teardown runs, after a test left an assembly folder in it (as `new App()` does)
+    fs.mkdirSync(path.join(made!, 'cdk.outAbc123'));
+    removeRunScratch(env);
+
+    // THEN the system folder holds nothing of the run, and TMPDIR is back
+    expect(fs.readdirSync(system)).toEqual([]);
+    expect(env.TMPDIR).toBe(system);
+  });
+
+  test('leaves npm test\'s folder to npm test', () => {
+    // GIVEN TMPDIR naming npm test's scratch folder
+    const npmTests = fs.mkdtempSync(path.join(dir, SCRATCH_PREFIX));
+    const env: NodeJS.ProcessEnv = { TMPDIR: npmTests };
+
+    // WHEN the run's setup and teardown run
+    expect(useRunScratch(env)).toBeUndefined();
+    removeRunScratch(env);
+
+    // THEN the folder is still there (npm test removes it when jest ends)
+    expect(fs.existsSync(npmTests)).toBe(true);
+    expect(env.TMPDIR).toBe(npmTests);
   });
 });
