@@ -402,8 +402,9 @@ describe('the lock table unreachable, apart from the lock lost', () => {
   test('a renewal that reaches the table and finds another holder is LockLostError ("taken"), not unreachable', async () => {
     const name = faultName();
     const a = await proxied('a', { leaseSeconds: 5 }).acquire(name, { autoRenew: false });
-    await proxied('b', { clock: { now: () => Date.now() + 60_000, monotonic: () => performance.now() } }).acquire(name, { waitSeconds: 0 });
+    const b = await proxied('b', { clock: { now: () => Date.now() + 60_000, monotonic: () => performance.now() } }).acquire(name, { waitSeconds: 0, autoRenew: false });
     await expect(a.renew()).rejects.toMatchObject({ name: 'LockLostError', reason: 'taken' });
+    await b.release(); // else it would go on renewing through the proxy after the file ends
   });
 });
 
