@@ -254,6 +254,8 @@ export interface FunctionHostStats {
  */
 export class FunctionHost {
   private readonly idle: Sandbox[] = [];
+  /** A sandbox {@link warm} is starting that no invocation took yet: the first invocation waits for it instead of starting another. */
+  private warming?: Promise<Sandbox>;
   private readonly all = new Set<Sandbox>();
   private stopped = false;
   private counters = { coldStarts: 0, invocations: 0, errors: 0, crashes: 0 };
@@ -285,6 +287,12 @@ export class FunctionHost {
     let sandbox = this.idle.pop();
     while (sandbox?.exited) sandbox = this.idle.pop();
     try {
+      if (!sandbox && this.warming) {
+        const starting = this.warming;
+        this.warming = undefined;
+        sandbox = await starting.catch(() => undefined);
+        if (sandbox?.exited) sandbox = undefined;
+      }
       sandbox ??= await this.start();
       const value = await sandbox.invoke(event, context, this.options.fn.timeoutSeconds * 1000);
       return value;
@@ -301,8 +309,19 @@ export class FunctionHost {
   async warm(): Promise<void> {
     if (this.stopped) throw new InvocationError('the local cloud is stopping', 'Local.Stopping');
     if (this.idle.some((s) => !s.exited)) return;
-    const sandbox = await this.start();
-    if (!sandbox.exited && !this.stopped) this.idle.push(sandbox);
+    if (this.warming) {
+      await this.warming;
+      return;
+    }
+    const starting = this.start();
+    this.warming = starting;
+    try {
+      const sandbox = await starting;
+      // Not taken by an invocation meanwhile: it waits for the next one.
+      if (this.warming === starting && !sandbox.exited && !this.stopped) this.idle.push(sandbox);
+    } finally {
+      if (this.warming === starting) this.warming = undefined;
+    }
   }
 
   private async start(): Promise<Sandbox> {

@@ -52,6 +52,11 @@ export const lambdaSqsWorkloads: WorkloadKind = {
         onEvent: (event) => noteSandboxEvent(event, fn, inventory, context, () => stopping, initErrors),
       });
       hosts.set(fn.name, host);
+      // One sandbox starts now, while the pollers make their first receive: the first batch finds
+      // it loading or ready instead of starting one (a cold start of about a second on a busy
+      // machine). A handler that does not load is reported by its 'init-failed' event, as on an
+      // invocation; the smoke check warms it again and says so.
+      host.warm().catch(() => undefined);
       closers.set(fn.name, async () => {
         await host.stop();
         log.end();

@@ -111,6 +111,14 @@ describe('the local cloud running a deployed Lambda worker', () => {
     expect(workloads[0]!.title).toMatch(/batch 5, window 0 s, max concurrency 2, ReportBatchItemFailures, timeout 2 s, visibility 4 s/);
   });
 
+  test('starts one sandbox of the function as it starts, before any job is sent, for the first batch to take', async () => {
+    // (No job was sent yet: this test runs before the drill below.)
+    expect(await queueDepth(aws.sqs, target.queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    await waitFor('a warm sandbox', () => workloads[0]!.pids().length > 0, 10_000);
+    expect(workloads[0]!.pids()).toHaveLength(1);
+    expect(workloads[0]!.busyPids()).toEqual([]);
+  });
+
   test('loses no job when a worker process is killed mid-batch: the batch comes back after the visibility timeout and is done', async () => {
     // GIVEN 20 jobs of some CPU work each, and a job that always fails (no job can be received
     // before sentAt)
