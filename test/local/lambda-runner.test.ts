@@ -24,7 +24,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** A host of a function whose handler is `source` (index.js), loaded `initDelayMs` after its process starts. */
+/** A host of a function whose handler module (index.js) is `source`. */
 function hostOf(name: string, source: string): FunctionHost {
   const codeDir = path.join(dir, name);
   fs.mkdirSync(codeDir);

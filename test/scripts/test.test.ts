@@ -14,7 +14,7 @@ import { binOf, SUITE_TYPE_CHECK_FLAGS, typeChecker } from '../../scripts/bins';
 import { REPO_ROOT } from '../support/paths';
 import { memoryScratchDir, pythonFirstPath, runTestCommand, SCRATCH_PREFIX, type SideCheck } from '../../scripts/test';
 import { startInstall, TOOL_INSTALL_ENV } from '../../scripts/test-tools';
-import { removeRunScratch, useRunScratch } from '../support/run-scratch';
+import { PACK_DIR_MADE_ENV, removeRunScratch, useRunScratch } from '../support/run-scratch';
 
 let dir: string;
 let marker: string;
@@ -222,8 +222,10 @@ describe('a jest run started without npm test (npx jest <path>)', () => {
     expect(useRunScratch(env)).toBeUndefined();
     expect(env.TMPDIR).toBe(made);
 
-    // WHEN the teardown runs, after a test left an assembly folder in it (as `new App()` does)
+    // WHEN the teardown runs, after a test left an assembly folder in it (as `new App()` does),
+    // and jest's sequencer (which runs before globalSetup) made its pack folder in the system's
     fs.mkdirSync(path.join(made!, 'cdk.outAbc123'));
+    env[PACK_DIR_MADE_ENV] = fs.mkdtempSync(path.join(system, 'cdk-cloud-patterns-pack-'));
     removeRunScratch(env);
 
     // THEN the system folder holds nothing of the run, and TMPDIR is back

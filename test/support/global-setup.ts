@@ -14,6 +14,7 @@ import { startSharedMotos } from './shared-moto';
 
 export default async function globalSetup(globalConfig: { readonly maxWorkers: number }): Promise<void> {
   useRunScratch();
+  // In the run's folder (os.tmpdir() names it now), removed with it.
   if (!process.env[BUNDLE_CACHE_ENV]) process.env[BUNDLE_CACHE_ENV] = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cloud-patterns-bundles-'));
   await startSharedMotos(globalConfig.maxWorkers);
 }

@@ -5,6 +5,8 @@
  * already points TMPDIR at a folder of its own (scripts/test.ts, {@link SCRATCH_PREFIX}) and removes
  * it; a run started another way (`npx jest <path>`, or `npm test` on a machine without /dev/shm)
  * gets one here, from jest's globalSetup, which jest's workers and the programs they start inherit.
+ * Jest's sequencer runs before globalSetup: the pack folder it makes in the system's temporary
+ * folder ({@link PACK_DIR_MADE_ENV}) is removed at the end too.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -13,6 +15,8 @@ import { SCRATCH_PREFIX } from '../../scripts/test';
 
 /** Set when the run's folder was made here (and is this run's to remove): its path. */
 export const RUN_SCRATCH_ENV = 'CDK_CLOUD_PATTERNS_RUN_SCRATCH';
+/** Set by test/support/slow-first-sequencer.js to the pack folder it made for the run: its path. */
+export const PACK_DIR_MADE_ENV = 'CDK_CLOUD_PATTERNS_PACK_DIR_MADE';
 
 /** Points `env.TMPDIR` at a new folder of the run unless it already names one; returns the folder made, if any. */
 export function useRunScratch(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -25,8 +29,16 @@ export function useRunScratch(env: NodeJS.ProcessEnv = process.env): string | un
   return dir;
 }
 
-/** Removes the folder {@link useRunScratch} made (and nothing when it made none), and points TMPDIR back at its parent. */
+/**
+ * Removes the folder {@link useRunScratch} made (and nothing when it made none), and points TMPDIR
+ * back at its parent; and the pack folder the sequencer made, if it did.
+ */
 export function removeRunScratch(env: NodeJS.ProcessEnv = process.env): void {
+  const pack = env[PACK_DIR_MADE_ENV];
+  if (pack) {
+    fs.rmSync(pack, { recursive: true, force: true });
+    delete env[PACK_DIR_MADE_ENV];
+  }
   const dir = env[RUN_SCRATCH_ENV];
   if (!dir || env.TMPDIR !== dir) return;
   fs.rmSync(dir, { recursive: true, force: true });

@@ -27,6 +27,8 @@ const PACK_SECONDS = 50;
 const OTHER_FILE_SECONDS = 3;
 /** The environment variable naming the run's pack folder (test/support/packed-package.ts reads it). */
 const PACK_DIR_ENV = 'CDK_CLOUD_PATTERNS_PACK_DIR';
+/** Names the pack folder this sequencer made (jest's globalTeardown removes it: test/support/run-scratch.ts). */
+const PACK_DIR_MADE_ENV = 'CDK_CLOUD_PATTERNS_PACK_DIR_MADE';
 
 const relative = (test) => path.relative(ROOT, test.path).split(path.sep).join('/');
 const seconds = (test) => slow.seconds[relative(test)];
@@ -47,6 +49,7 @@ function startTimes(order, workers) {
 function startPackInBackground() {
   // Made here, so that the test files wait for this pack instead of packing (packed-package.ts).
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cloud-patterns-pack-'));
+  process.env[PACK_DIR_MADE_ENV] = dir;
   const child = spawn(process.execPath, ['-r', 'esbuild-register', path.join(ROOT, 'scripts', 'pack.ts'), dir], {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
   });
