@@ -107,6 +107,46 @@ describe('the local load balancer', () => {
     expect(lb.failureLog()).toEqual([expect.objectContaining({ target: 'a', error: 'ECONNRESET' })]);
   });
 
+  test('sends a request whose connection a target refused to another target, when it has no body; one with a body gets 502', async () => {
+    // GIVEN two healthy targets, one of which then stops listening (connections refused)
+    const a = await target((_req, res) => res.end('a'));
+    const b = await target((_req, res) => res.end('b'));
+    // (healthy after one check; no check marks the closed one unhealthy within this test)
+    const lb = await balancer({ healthCheck: { ...HEALTH, healthyThreshold: 1, unhealthyThreshold: 1_000 } });
+    lb.register('a', a.url);
+    lb.register('b', b.url);
+    await lb.waitHealthy('a', 5_000);
+    await lb.waitHealthy('b', 5_000);
+    await cleanups.shift()!(); // a's server closes (its cleanup is the first registered)
+
+    // WHEN requests without a body come in, one of them first picked for the closed target
+    const bodies = await Promise.all([1, 2].map(async () => (await fetch(lb.url)).text()));
+
+    // THEN each is served by the other, the refused one counted as rerouted
+    expect(bodies).toEqual(['b', 'b']);
+    expect(lb.stats).toEqual(expect.objectContaining({ rerouted: 1, targetFailures: 0 }));
+    // AND a request with a body, picked for the closed target, is not replayed
+    const statuses = await Promise.all([1, 2].map(async () => (await fetch(lb.url, { method: 'POST', body: 'x' })).status));
+    expect(statuses.sort()).toEqual([200, 502]);
+    expect(lb.failureLog()).toEqual([expect.objectContaining({ target: 'a', error: 'ECONNREFUSED' })]);
+  });
+
+  test('gives each request a fresh trace id in the ALB\'s format, and keeps one the client sent', async () => {
+    const seen: string[] = [];
+    const a = await target((req, res) => { seen.push(String(req.headers['x-amzn-trace-id'])); res.end('a'); });
+    const lb = await balancer();
+    lb.register('a', a.url);
+    await lb.waitHealthy('a', 5_000);
+    for (let i = 0; i < 50; i++) await (await fetch(lb.url)).text();
+    await (await fetch(lb.url, { headers: { 'X-Amzn-Trace-Id': 'Root=1-5759e988-bd862e3fe1be46a994272793' } })).text();
+    const fresh = seen.slice(0, 50);
+    for (const id of fresh) expect(id).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+    expect(new Set(fresh).size).toBe(50);
+    // none of the 24 digits is fixed (a UUID's version and variant digits are left out)
+    for (let pos = 0; pos < 24; pos++) expect(new Set(fresh.map((id) => id.slice(-24)[pos])).size).toBeGreaterThan(1);
+    expect(seen[50]).toBe('Root=1-5759e988-bd862e3fe1be46a994272793');
+  });
+
   test('lets a deregistered target finish its requests in flight, sending it no new one', async () => {
     const a = await target(async (_req, res) => { await sleep(300); res.end('slow'); });
     const lb = await balancer();
