@@ -271,26 +271,49 @@ export class SharedStorageClient {
   }
 
   /**
-   * Stores a file under its SHA-256, once, whatever its size: the file is hashed as a stream;
-   * one of `headCheckFromBytes` or more is checked with a HEAD first and not sent when it exists,
-   * a smaller one goes out as one conditional PUT (as putContent sends it); a file of more than
-   * one part is streamed in parts (bounded memory), each verified by S3, with the full SHA-256 in
-   * its `sha256` metadata. The file is hashed again as it is sent, and the multipart upload
+   * Stores a file under its SHA-256, once, whatever its size. A file smaller than one part is
+   * read once into memory (as its PUT needs it) and hashed there, so the bytes sent are the bytes
+   * hashed; one of `headCheckFromBytes` or more is checked with a HEAD first and not sent when it
+   * exists, and it goes out as one conditional PUT (as putContent sends it). A larger file is
+   * hashed as a stream, then streamed in parts (bounded memory), each verified by S3, with the full
+   * SHA-256 in its `sha256` metadata; it is hashed again as it is sent, and the multipart upload
    * completed only when that matches: a file that changed meanwhile leaves nothing under its
    * content key (ChecksumMismatchError). Racing callers send it once, as with putContent.
    */
   async putFile(path: string, options: Omit<UploadOptions, 'expectedSha256' | 'metadata'> = {}): Promise<PutContentResult> {
+    const file = await open(path, 'r');
+    let body: Buffer | undefined;
+    try {
+      // One read and one hash for a file smaller than a part: reading it, hashing it and reading
+      // it again to send it cost a quarter of a folder upload's time (docs/decisions.md).
+      if ((await file.stat()).size < this.partSize) body = await file.readFile();
+    } finally {
+      await file.close();
+    }
+    if (body !== undefined && body.length < this.partSize) {
+      const held = body;
+      const sha256 = sha256Of(held);
+      const key = contentKey(sha256, this.contentPrefix);
+      const bytes = held.length;
+      return this.once(key, sha256, async () => {
+        if (bytes >= this.headFrom && (await this.exists(key))) return { key, sha256, bytes, created: false, bodySent: false };
+        const created = await this.putIfAbsent({ Key: key, Body: held, ContentType: options.contentType }, sha256);
+        options.onProgress?.({ key, loaded: bytes, total: bytes });
+        return { key, sha256, bytes, created, bodySent: true };
+      });
+    }
+    // A part or more (or a file that grew past a part while it was read): streamed.
     const sha256 = await sha256OfFile(path);
     const key = contentKey(sha256, this.contentPrefix);
     const bytes = sha256.bytes;
     return this.once(key, sha256, async () => {
       if (bytes >= this.headFrom && (await this.exists(key))) return { key, sha256, bytes, created: false, bodySent: false };
       if (bytes < this.partSize) {
-        // One part: a conditional PUT, as putContent sends (the file is small enough to hold).
-        const body = await readFile(path);
-        const sent = sha256Of(body);
+        // It shrank below a part since it was first looked at: a conditional PUT of what it holds now.
+        const now = await readFile(path);
+        const sent = sha256Of(now);
         if (sent.hex !== sha256.hex) throw this.mismatch(key, sha256, sent);
-        const created = await this.putIfAbsent({ Key: key, Body: body, ContentType: options.contentType }, sha256);
+        const created = await this.putIfAbsent({ Key: key, Body: now, ContentType: options.contentType }, sha256);
         options.onProgress?.({ key, loaded: bytes, total: bytes });
         return { key, sha256, bytes, created, bodySent: true };
       }
