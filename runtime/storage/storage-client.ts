@@ -281,17 +281,11 @@ export class SharedStorageClient {
    * content key (ChecksumMismatchError). Racing callers send it once, as with putContent.
    */
   async putFile(path: string, options: Omit<UploadOptions, 'expectedSha256' | 'metadata'> = {}): Promise<PutContentResult> {
-    const file = await open(path, 'r');
-    let body: Buffer | undefined;
-    try {
-      // One read and one hash for a file smaller than a part: reading it, hashing it and reading
-      // it again to send it cost a quarter of a folder upload's time (docs/decisions.md).
-      if ((await file.stat()).size < this.partSize) body = await file.readFile();
-    } finally {
-      await file.close();
-    }
-    if (body !== undefined && body.length < this.partSize) {
-      const held = body;
+    // One read and one hash for a file smaller than a part: reading it, hashing it and reading
+    // it again to send it made a folder's upload slower than a plain PutObject loop of every
+    // byte (docs/decisions.md, "putFile reads a file smaller than one part once").
+    const held = await readSmallFile(path, this.partSize);
+    if (held !== undefined) {
       const sha256 = sha256Of(held);
       const key = contentKey(sha256, this.contentPrefix);
       const bytes = held.length;
@@ -302,14 +296,15 @@ export class SharedStorageClient {
         return { key, sha256, bytes, created, bodySent: true };
       });
     }
-    // A part or more (or a file that grew past a part while it was read): streamed.
+    // A part or more (or a file that grew as it was read, or no regular file): hashed as a stream.
     const sha256 = await sha256OfFile(path);
     const key = contentKey(sha256, this.contentPrefix);
     const bytes = sha256.bytes;
     return this.once(key, sha256, async () => {
       if (bytes >= this.headFrom && (await this.exists(key))) return { key, sha256, bytes, created: false, bodySent: false };
       if (bytes < this.partSize) {
-        // It shrank below a part since it was first looked at: a conditional PUT of what it holds now.
+        // Under a part after all (it shrank since it was first looked at): a conditional PUT of
+        // what it holds now, which must still be the content hashed.
         const now = await readFile(path);
         const sent = sha256Of(now);
         if (sent.hex !== sha256.hex) throw this.mismatch(key, sha256, sent);
@@ -675,6 +670,29 @@ export class SharedStorageClient {
     if (e.name === 'EntityTooLarge') return new TooLargeError(`S3 refused ${where} as too large (${e.message}).`, NaN, SINGLE_PUT_MAX_BYTES);
     if (isStatus(e, 412) || isStatus(e, 409)) return new PreconditionFailedError(`a conditional write to ${where} failed (${e.name}): another write changed it first.`, key);
     return e;
+  }
+}
+
+/**
+ * A regular file's bytes when it holds fewer than `limit`, read once; undefined for a larger file,
+ * one that grows past its size as it is read, or anything but a regular file (a pipe, a device),
+ * which are streamed instead. Never holds more than its size and one byte.
+ */
+async function readSmallFile(path: string, limit: number): Promise<Buffer | undefined> {
+  const file = await open(path, 'r');
+  try {
+    const stat = await file.stat();
+    if (!stat.isFile() || stat.size >= limit) return undefined;
+    const buffer = Buffer.allocUnsafe(stat.size + 1); // a byte more than its size: a file that grew is noticed
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled > stat.size ? undefined : buffer.subarray(0, filled);
+  } finally {
+    await file.close();
   }
 }
 

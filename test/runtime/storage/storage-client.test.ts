@@ -172,6 +172,42 @@ describe('content-addressed writes', () => {
     expect(b.byMethod.PUT?.requests).toBe(1);
   });
 
+  test('putFile reads a file under a part once, and sends the bytes it hashed; a file of a part or more is streamed and hashed as it goes', async () => {
+    // GIVEN a file under a part (5 MiB here) and one of more than a part, and every file opened counted
+    const small = path.join(tmp, 'once.bin');
+    fs.writeFileSync(small, Buffer.alloc(200 * 1024, `once ${Date.now()}`));
+    const big = path.join(tmp, 'parts.bin');
+    fs.writeFileSync(big, Buffer.alloc(6 * 1024 * 1024, `parts ${Date.now()}`));
+    const parted = new SharedStorageClient({ bucket: BUCKET, s3, partSizeBytes: 5 * 1024 ** 2 });
+    const opened: string[] = [];
+    const realOpen = fs.promises.open;
+    const open = jest.spyOn(fs.promises, 'open').mockImplementation((...args) => {
+      opened.push(String(args[0]));
+      return realOpen(...args);
+    });
+    const stream = jest.spyOn(fs, 'createReadStream');
+    const readFile = jest.spyOn(fs.promises, 'readFile');
+    try {
+      // WHEN each is stored
+      const a = await parted.putFile(small);
+      const smallOpens = opened.length;
+      const smallStreams = stream.mock.calls.length + readFile.mock.calls.length;
+      const b = await parted.putFile(big);
+
+      // THEN the small one was opened once and read once (no stream, no second read), under the SHA-256 of its bytes
+      expect(smallOpens).toBe(1);
+      expect(smallStreams).toBe(0);
+      expect(a).toEqual(expect.objectContaining({ created: true, bytes: 200 * 1024, sha256: sha256Of(fs.readFileSync(small)) }));
+      // AND the big one was hashed as a stream, then sent in parts (more reads of the file)
+      expect(b).toEqual(expect.objectContaining({ created: true, bytes: 6 * 1024 * 1024 }));
+      expect(opened.length + stream.mock.calls.length).toBeGreaterThan(smallOpens + 1);
+    } finally {
+      open.mockRestore();
+      stream.mockRestore();
+      readFile.mockRestore();
+    }
+  });
+
   test('fail on content over 5 GiB for a single PUT, naming the methods that send parts', async () => {
     const huge = { byteLength: 6 * 1024 ** 3 } as unknown as Uint8Array;
     await expect(storage.putContent(huge)).rejects.toThrow(TooLargeError);
