@@ -262,7 +262,7 @@ export async function run(): Promise<BenchOutcome> {
       `What the spread allows: over ${PAIRS} repetitions the balancer's cost ranged ${pct(lbCost.min)}-${pct(lbCost.max)}%, its middle half ${pct(lbCost.q1)}-${pct(lbCost.q3)}%. ` +
         'On 2 shared cores the load generator, the proxy and the server (three busy processes) compete for two cores with the other engineers\' work, so each repetition\'s throughput depends on what else ran; pairing each proxied run with the direct run next to it, and the median of many, keeps the drift out of the cost. CPU per request does not depend on who else runs nearly as much, and says where the cost is.',
       `The balancer spends ${lbCpu} us of CPU per request, ${serverCpu > 0 ? `${(lbCpu / serverCpu).toFixed(1)}x` : '-'} what the server spends on the same request; the minimal proxy spends ${floorCpu} us and costs ${pct(floorCost.median)}% of direct throughput (middle half ${pct(floorCost.q1)}-${pct(floorCost.q3)}%: ${verdict(floorCost, GOAL_COST, 'below') === 'met' ? 'under 20%' : verdict(floorCost, GOAL_COST, 'below') === 'missed' ? 'over 20%' : 'straddling 20%'}). ` +
-        'The difference between the two is the balancer\'s own per-request work beyond forwarding (local/web-tier/load-balancer.ts: http-proxy, target selection, the trace id, the accounting).',
+        'The difference between the two is the balancer\'s own per-request work beyond forwarding (local/web-tier/load-balancer.ts: target selection, the trace id, the headers, the accounting).',
     ],
   };
 }

@@ -1,7 +1,7 @@
 /**
- * The local cloud's Application Load Balancer: a real HTTP proxy on a loopback port (http-proxy,
- * a well-kept proxy library, not a hand-written HTTP parser) that behaves as the deployed ALB
- * does for what the web tier relies on:
+ * The local cloud's Application Load Balancer: a real HTTP proxy on a loopback port (Node's own
+ * HTTP server and client on both sides, no hand-written HTTP parsing) that behaves as the
+ * deployed ALB does for what the web tier relies on:
  *
  * - targets start `initial`, become `healthy` after `healthyThreshold` passing checks of the
  *   health-check path (status 200 within the timeout), `unhealthy` after `unhealthyThreshold`
@@ -14,14 +14,17 @@
  * - a request a target dropped is NOT retried (the ALB does not retry): the client gets 502
  *   (504 past the idle timeout). Only a request that never reached a target, because the
  *   connection to it was refused and the request has no body, is sent to another target.
- * - each request gets an `X-Amzn-Trace-Id` (kept when the client sent one) and X-Forwarded-*.
+ * - each request gets an `X-Amzn-Trace-Id` (kept when the client sent one), the client's address
+ *   appended to `X-Forwarded-For`, and `X-Forwarded-Proto` and `X-Forwarded-Port` of the
+ *   listener; hop-by-hop headers (Connection, Keep-Alive) are not forwarded either way: each side's
+ *   connection is the balancer's own (a target's `Connection: close` ends the pooled connection to
+ *   it, not the client's).
  *
  * Not emulated: TLS (the forwarding listener speaks plain HTTP), slow start, stickiness.
  */
 import { randomUUID } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import httpProxy from 'http-proxy';
 import { TRACE_ID_HEADER } from '../../contracts/web-tier';
 
 /** The target group's health check, as deployed. */
@@ -84,7 +87,8 @@ export interface TargetFailure {
 interface Target {
   readonly id: string;
   readonly url: string;
-  readonly proxyTarget: ProxyTarget;
+  readonly hostname: string;
+  readonly port: number;
   readonly agent: http.Agent;
   state: TargetState;
   passes: number;
@@ -107,27 +111,9 @@ export function newTraceId(): string {
   return `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${u.slice(0, 8)}${u.slice(9, 13)}${u.slice(24)}`;
 }
 
-/**
- * A target URL as http-proxy reads it (protocol, host, hostname, port, path), made once per
- * target: given the URL string, http-proxy parses it again for every request.
- */
-interface ProxyTarget {
-  readonly protocol: string;
-  readonly host: string;
-  readonly hostname: string;
-  readonly port: string;
-  readonly path: string;
-}
-
-function proxyTarget(url: string): ProxyTarget {
-  const u = new URL(url);
-  return { protocol: u.protocol, host: u.host, hostname: u.hostname, port: u.port, path: `${u.pathname}${u.search}` };
-}
-
 /** The local ALB: `start()`, `register()` targets, `deregister()` them, `stop()`. */
 export class LocalLoadBalancer {
   private readonly targets = new Map<string, Target>();
-  private readonly proxy = httpProxy.createProxyServer({ xfwd: true, ws: false, proxyTimeout: 0 });
   private server?: http.Server;
   private redirectServer?: http.Server;
   private next = 0;
@@ -135,10 +121,7 @@ export class LocalLoadBalancer {
   private stopped = false;
   private readonly failures: TargetFailure[] = [];
 
-  constructor(private readonly options: LocalLoadBalancerOptions) {
-    // An error without a callback would crash the process; every call passes one, this is the net.
-    this.proxy.on('error', () => undefined);
-  }
+  constructor(private readonly options: LocalLoadBalancerOptions) {}
 
   /** `http://127.0.0.1:<port>` of the forwarding listener, once started. */
   get url(): string {
@@ -189,8 +172,9 @@ export class LocalLoadBalancer {
     // A server that came up while the tier stopped: no health checks for a balancer that is gone.
     if (this.stopped) return;
     if (this.targets.has(id)) throw new Error(`target ${id} is already registered`);
+    const { hostname, port } = new URL(url);
     const target: Target = {
-      id, url, proxyTarget: proxyTarget(url), state: 'initial', passes: 0, fails: 0, inFlight: 0, requests: 0, checking: false,
+      id, url, hostname, port: Number(port), state: 'initial', passes: 0, fails: 0, inFlight: 0, requests: 0, checking: false,
       // The ALB closes a kept-alive connection to a target idle this long (the server keeps it longer).
       agent: new http.Agent({ keepAlive: true, timeout: this.options.idleTimeoutMs, scheduling: 'lifo' }),
     };
@@ -242,7 +226,6 @@ export class LocalLoadBalancer {
       t.agent.destroy();
     }
     this.targets.clear();
-    this.proxy.close();
     await Promise.all([this.server, this.redirectServer].map((s) => s && new Promise<void>((resolve) => {
       s.close(() => resolve());
       s.closeAllConnections();
@@ -290,7 +273,7 @@ export class LocalLoadBalancer {
         if (target.inFlight === 0) target.drained?.();
       };
       res.once('close', finished);
-      this.proxy.web(req, res, { target: target.proxyTarget, agent: target.agent, proxyTimeout: this.options.idleTimeoutMs }, (err: NodeJS.ErrnoException) => {
+      forwardTo(target, req, res, this.options.idleTimeoutMs, (err: NodeJS.ErrnoException) => {
         finished();
         res.off('close', finished);
         // The target's other idle connections are likely gone too (a crashed process): drop them,
@@ -337,6 +320,54 @@ export class LocalLoadBalancer {
     target.state = state;
     this.options.onTargetState?.(view(target), previous);
   }
+}
+
+/** Headers that belong to one connection, not to the request or the answer (RFC 9110, 7.6.1). */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection'];
+
+/**
+ * Sends `req` to `target` over its kept-alive connections and pipes the answer back, as the ALB
+ * forwards a request: its headers with X-Forwarded-* (see the file's comment), the answer's status
+ * and headers as the target sent them, each without hop-by-hop headers. `onError` is called once
+ * when the target cannot be reached, drops the request or the answer, or leaves the connection
+ * idle for `timeoutMs`; a client that goes away ends the request to the target, which is not the
+ * target's failure. (Node's HTTP client and server do the parsing, as they did under http-proxy,
+ * whose own per-request work made the balancer cost 1.4 times a minimal proxy's CPU; docs/decisions.md.)
+ */
+function forwardTo(target: Target, req: http.IncomingMessage, res: http.ServerResponse, timeoutMs: number, onError: (err: NodeJS.ErrnoException) => void): void {
+  const headers: http.OutgoingHttpHeaders = { ...req.headers };
+  for (const h of HOP_BY_HOP) delete headers[h];
+  const client = req.socket.remoteAddress ?? '';
+  const forwardedFor = req.headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${client}` : client;
+  headers['x-forwarded-proto'] = 'http';
+  headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
+  let settled = false; // the answer was sent, the client went away, or onError was called
+  const fail = (err: NodeJS.ErrnoException) => {
+    if (settled) return;
+    settled = true;
+    onError(err);
+  };
+  const upstream = http.request({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent: target.agent });
+  upstream.setTimeout(timeoutMs, () => upstream.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+  upstream.on('error', fail);
+  upstream.on('response', (answer) => {
+    const answerHeaders: http.OutgoingHttpHeaders = { ...answer.headers };
+    for (const h of HOP_BY_HOP) delete answerHeaders[h];
+    // An HTTP/1.0 client cannot read chunks: the answer ends with the connection instead.
+    if (req.httpVersion === '1.0') delete answerHeaders['transfer-encoding'];
+    answer.on('error', fail); // dropped mid-answer
+    answer.on('end', () => { settled = true; });
+    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders);
+    answer.pipe(res);
+  });
+  // The client went away before its answer was sent: stop the request to the target.
+  res.once('close', () => {
+    if (res.writableFinished || settled) return;
+    settled = true;
+    upstream.destroy();
+  });
+  req.pipe(upstream);
 }
 
 function dropIdleSockets(agent: http.Agent): void {

@@ -147,6 +147,72 @@ describe('the local load balancer', () => {
     expect(seen[50]).toBe('Root=1-5759e988-bd862e3fe1be46a994272793');
   });
 
+  test('answers 504 when a target sends nothing within the idle timeout', async () => {
+    const a = await target(() => undefined); // never answers
+    const lb = await balancer({ idleTimeoutMs: 400 });
+    lb.register('a', a.url);
+    await lb.waitHealthy('a', 5_000);
+    const started = Date.now();
+    const res = await fetch(lb.url);
+    expect(res.status).toBe(504);
+    expect(await res.text()).toBe('target timed out\n');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    expect(lb.failureLog()).toEqual([expect.objectContaining({ target: 'a', error: 'ETIMEDOUT' })]);
+    expect(lb.target('a')!.inFlight).toBe(0);
+  });
+
+  test('ends the request to the target when the client goes away, without counting it as the target\'s failure', async () => {
+    let closed!: () => void;
+    const targetSawClose = new Promise<void>((r) => { closed = r; });
+    const a = await target((req) => req.socket.once('close', () => closed())); // answers nothing, waits
+    const lb = await balancer();
+    lb.register('a', a.url);
+    await lb.waitHealthy('a', 5_000);
+    const gone = new AbortController();
+    const asked = fetch(lb.url, { signal: gone.signal }).catch((e: Error) => e.name);
+    while (a.hits.length === 0) await sleep(10);
+    gone.abort();
+    expect(await asked).toBe('AbortError');
+    await targetSawClose; // the balancer ended its request to the target
+    const deadline = Date.now() + 2_000;
+    while (lb.target('a')!.inFlight > 0 && Date.now() < deadline) await sleep(10);
+    expect(lb.target('a')!.inFlight).toBe(0);
+    expect(lb.stats.targetFailures).toBe(0);
+    expect(lb.failureLog()).toEqual([]);
+  });
+
+  test('forwards the request with X-Forwarded-For appended and the listener\'s X-Forwarded-Proto and Port, and the answer as sent, without hop-by-hop headers', async () => {
+    let seen!: http.IncomingHttpHeaders;
+    const a = await target((req, res) => {
+      seen = req.headers;
+      res.writeHead(201, 'Made', { 'set-cookie': ['a=1', 'b=2'], 'x-custom': 'yes', connection: 'close' });
+      res.end('made');
+    });
+    const lb = await balancer();
+    lb.register('a', a.url);
+    await lb.waitHealthy('a', 5_000);
+    const answer = await new Promise<{ status?: number; message?: string; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = http.request(`${lb.url}/path?q=1`, { method: 'POST', headers: { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https', 'content-type': 'text/plain', 'keep-alive': 'timeout=5' } }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => { body += d.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode, message: res.statusMessage, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end('payload');
+    });
+    expect(seen['x-forwarded-for']).toBe('198.51.100.7, 127.0.0.1');
+    expect(seen['x-forwarded-proto']).toBe('http');
+    expect(seen['x-forwarded-port']).toBe(new URL(lb.url).port);
+    expect(seen['keep-alive']).toBeUndefined();
+    expect(seen['content-type']).toBe('text/plain');
+    expect(a.hits).toEqual(['/path?q=1']);
+    expect(answer).toEqual(expect.objectContaining({ status: 201, message: 'Made', body: 'made' }));
+    expect(answer.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    expect(answer.headers['x-custom']).toBe('yes');
+    // the target's Connection: close ended its own connection, not the client's
+    expect(answer.headers.connection).toBe('keep-alive');
+  });
+
   test('lets a deregistered target finish its requests in flight, sending it no new one', async () => {
     const a = await target(async (_req, res) => { await sleep(300); res.end('slow'); });
     const lb = await balancer();
