@@ -255,7 +255,6 @@ export class LocalLoadBalancer {
     req.headers[TRACE_ID_HEADER] = traceId;
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     let tried: Set<string> | undefined; // the targets that refused this request's connection
-    const started = Date.now();
 
     const send = () => {
       const target = this.pick(tried);
@@ -287,7 +286,7 @@ export class LocalLoadBalancer {
         }
         this.counters.targetFailures++;
         if (this.failures.length < 1000) this.failures.push({ target: target.id, at: Date.now(), error: err.code ?? err.message });
-        const timedOut = Date.now() - started >= this.options.idleTimeoutMs;
+        const timedOut = err.code === 'ETIMEDOUT'; // forwardTo's idle timeout
         if (!res.headersSent) reply(res, timedOut ? 504 : 502, timedOut ? 'target timed out' : `target failed: ${err.code ?? err.message}`);
         else res.destroy();
       });

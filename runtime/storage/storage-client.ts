@@ -286,15 +286,9 @@ export class SharedStorageClient {
     // byte (docs/decisions.md, "putFile reads a file smaller than one part once").
     const held = await readSmallFile(path, this.partSize);
     if (held !== undefined) {
-      const sha256 = sha256Of(held);
-      const key = contentKey(sha256, this.contentPrefix);
-      const bytes = held.length;
-      return this.once(key, sha256, async () => {
-        if (bytes >= this.headFrom && (await this.exists(key))) return { key, sha256, bytes, created: false, bodySent: false };
-        const created = await this.putIfAbsent({ Key: key, Body: held, ContentType: options.contentType }, sha256);
-        options.onProgress?.({ key, loaded: bytes, total: bytes });
-        return { key, sha256, bytes, created, bodySent: true };
-      });
+      const result = await this.putContent(held, { contentType: options.contentType });
+      if (result.bodySent) options.onProgress?.({ key: result.key, loaded: result.bytes, total: result.bytes });
+      return result;
     }
     // A part or more (or a file that grew as it was read, or no regular file): hashed as a stream.
     const sha256 = await sha256OfFile(path);
