@@ -21,7 +21,7 @@
  * jobs/s of that round. Also the requests a minute of an idle agent and an idle sqs-consumer.
  *
  * Knobs: BENCH_WORKER_AGENT_REPS (default 4; at least 2 run), BENCH_WORKER_AGENT_BUDGET_S
- * (default 900: no repetition starts that would end past it), BENCH_WORKER_AGENT_SCALE
+ * (default 1200: no repetition starts that would end past it), BENCH_WORKER_AGENT_SCALE
  * (multiplies the seconds of work per run, default 1), BENCH_WORKER_AGENT_IDLE=0 (skip the idle minute).
  */
 import * as os from 'os';
@@ -35,7 +35,7 @@ import { createQueue, fillQueue, longTailedDurations, percentile, streamJobs } f
 
 const MAX_REPS = Math.max(2, Number(process.env.BENCH_WORKER_AGENT_REPS ?? 4));
 const MIN_REPS = 2;
-const BUDGET_MS = Number(process.env.BENCH_WORKER_AGENT_BUDGET_S ?? 900) * 1000;
+const BUDGET_MS = Number(process.env.BENCH_WORKER_AGENT_BUDGET_S ?? 1200) * 1000;
 const SCALE = Number(process.env.BENCH_WORKER_AGENT_SCALE ?? 1);
 const IDLE_WINDOW_MS = 60_000;
 const RUN_LIMIT_MS = 180_000;
@@ -53,6 +53,9 @@ const STREAM_SECONDS = 3 * SCALE;
 /** The stream's rate as a share of the slowest side's jobs/s in that round: below every side's capacity. */
 const STREAM_SHARE = 0.5;
 const MAX_JOBS = 8000;
+/** The warm-up of each setting's process before the repetitions: this many seconds of its own work, up to WARMUP_JOBS jobs. */
+const WARMUP_SECONDS = 8 * SCALE;
+const WARMUP_JOBS = 24_000;
 /** The worker program's job threads: one per CPU (runWorkerFromEnv's default). */
 const PROGRAM_THREADS = os.availableParallelism();
 
@@ -201,6 +204,7 @@ export async function run(): Promise<BenchOutcome> {
   const tp: Record<string, Throughput[]> = {};
   const lat: Record<string, Latency[]> = {};
   const estimate: Record<string, number> = {};
+  const warmup: Record<string, { jobs: number; cpuMsPer1000: number }> = {};
   const orders: string[] = [];
   const loadByRep: number[] = [];
   let reps = 0;
@@ -209,8 +213,26 @@ export async function run(): Promise<BenchOutcome> {
       ? Promise.resolve([NaN, NaN])
       : Promise.all([idleRequestsPerMinute(fauxqs, 'agent'), idleRequestsPerMinute(fauxqs, 'sqs-consumer')]);
 
-    // Untimed warm-up: each child loads its code, starts its threads and opens its connections.
-    for (const p of POINTS) await throughputRun(fauxqs, procs.get(p.key)!, p.spec, durations.fixed, Math.max(50, jobsInFlight(p.spec) * 3), `${describe(p.spec)}, warm-up`);
+    // Untimed warm-up, the same for every setting: each child loads its code, starts its threads and
+    // opens its connections (a first small drain), then runs WARMUP_SECONDS of its own work (up to
+    // WARMUP_JOBS jobs), so that the repetitions measure a warm process, as a fleet's long-lived
+    // workers run. Measured here: a fresh process's CPU per job fell for some 20,000 jobs (V8
+    // compiling the hot code on its own threads, which count in the process's CPU) before it held.
+    for (const p of POINTS) {
+      const proc = procs.get(p.key)!;
+      const first = await throughputRun(fauxqs, proc, p.spec, durations.fixed, Math.max(50, jobsInFlight(p.spec) * 3), `${describe(p.spec)}, warm-up`);
+      let left = clamp(first.jobsPerSecond * WARMUP_SECONDS, 0, WARMUP_JOBS);
+      const warm: Throughput[] = [first];
+      while (left > 0) {
+        const jobs = Math.min(MAX_JOBS, Math.max(left, minBacklog('fixed', p.spec)));
+        warm.push(await throughputRun(fauxqs, proc, p.spec, durations.fixed, jobs, `${describe(p.spec)}, warm-up`));
+        left -= jobs;
+      }
+      const jobs = warm.reduce((a, t) => a + t.jobs, 0);
+      warmup[p.key] = { jobs, cpuMsPer1000: warm.reduce((a, t) => a + t.cpuMsPer1000 * t.jobs, 0) / jobs };
+      estimate[`fixed ${p.key}`] = warm[warm.length - 1]!.jobsPerSecond;
+      console.log(`  warm-up, ${describe(p.spec)}: ${jobs} jobs, ${r0(warmup[p.key]!.cpuMsPer1000)} CPU ms/1000 jobs, last ${r0(estimate[`fixed ${p.key}`]!)} jobs/s`);
+    }
 
     const repsFrom = Date.now();
     let turn = 0;
@@ -301,14 +323,14 @@ export async function run(): Promise<BenchOutcome> {
         const s = spread(tp[`${kind} ${p.key}`]!.map((t) => t.jobsPerSecond));
         return [
           `${p.key}: ${label(p.key)}`, jobsInFlight(p.spec), r0(s.median), `${r0(s.min)}-${r0(s.max)}`, r0(med(kind, p.key, (t) => t.drainJobsPerSecond)),
-          r3(rpj(kind, p.key)), r0(cpu(kind, p.key)),
+          r3(rpj(kind, p.key)), r0(cpu(kind, p.key)), kind === 'fixed' ? `${r0(warmup[p.key]!.cpuMsPer1000)} (${warmup[p.key]!.jobs})` : '-',
           isAgent(p) ? (winners.includes(p) ? `yes: reaches ${best.key}` : agents.includes(p) && peers.some((q) => reaches(p, q)) ? `reaches ${peers.filter((q) => reaches(p, q)).map((q) => q.key).join(', ')}` : '-') : isPeerFrontier(p) ? (p === best ? 'best setting' : 'frontier') : 'off the frontier',
         ];
       };
       const sorted = (ps: readonly Point[]) => [...ps].sort((a, b) => jps(kind, a.key) - jps(kind, b.key));
       tables.push({
         caption: `**Curves, ${KIND_LABEL[kind]} jobs**: SQS requests and CPU per job against jobs/s, every setting (medians of ${reps} backlog drains each; jobs/s over the steady part, its lowest-highest, and the drain rate from start to last delete). sqs-consumer first, then the agent, each by jobs/s.`,
-        header: ['setting', 'jobs in flight', 'jobs/s', 'jobs/s lowest-highest', 'drain jobs/s', 'SQS requests per job', 'CPU ms per 1,000 jobs', 'against sqs-consumer\'s frontier (within 10%)'],
+        header: ['setting', 'jobs in flight', 'jobs/s', 'jobs/s lowest-highest', 'drain jobs/s', 'SQS requests per job', 'CPU ms per 1,000 jobs', 'warm-up: CPU ms per 1,000 jobs from a fresh process (its jobs)', 'against sqs-consumer\'s frontier (within 10%)'],
         rows: [...sorted(pointsOf(kind).filter((p) => !isAgent(p))), ...sorted(pointsOf(kind).filter(isAgent))].map(row),
       });
     }
@@ -387,6 +409,7 @@ export async function run(): Promise<BenchOutcome> {
         `fauxqs 1.9.2 (an SQS emulator in its own process on this machine), one fresh queue per run. Every setting runs in its own long-lived child process, bundled with the catalog's agent esbuild options (one ES module) as FleetWorker bundles an agent program, so its CPU time (every thread) is its own. ` +
         `Jobs: a fixed ${FIXED_MS} ms, or long-tailed (log-uniform from ${TAIL.minMs} ms to ${TAIL.maxMs} ms, seed ${TAIL.seed}: median ${percentile(durations.tail, 50)} ms, mean ${tailMean} ms, p99 ${percentile(durations.tail, 99)} ms); each job's body carries its duration, and job n takes the same time on every side. ` +
         `Throughput: a backlog sent first (JobClient batches of 10; ${BACKLOG_SECONDS} s of that setting's work as measured in the previous repetition, at least 600 fixed or 200 long-tailed jobs, 60 for one job in flight), then drained; jobs/s over the steady part (10th to 90th percentile of delete times); the drain rate over the whole run from the consumer's start; SQS requests per job counted at the emulator without the sends (the same for every side); CPU of the consumer's process per 1,000 jobs; medians of the repetitions. ` +
+        `Warm-up, untimed and the same for every setting, before the repetitions: a small drain (its code loaded, its connections open), then ${WARMUP_SECONDS} s of its own work in fixed jobs (up to ${WARMUP_JOBS.toLocaleString('en-US')} jobs), so that the repetitions measure warm processes, as a fleet's long-lived workers are; the curves of fixed jobs show each setting's CPU per job over its warm-up too (from a fresh process: what a worker that just started pays). ` +
         `Latency: a stream of jobs at half the slowest equal-jobs-in-flight side's jobs/s in that round (the same rate for each side of a round), ${STREAM_SECONDS} s long (at least 50 jobs): send to done (the handler returned: what a user waits for) p50 and p99, and send to delete p99, each the median of the repetitions' own. ` +
         'The agent is startWorker as a user calls it (its defaults, handlers on its event loop), except the rows "as the worker program runs it": job threads, one per CPU, as runWorkerFromEnv (what a FleetWorker instance runs) turns them on by default. ' +
         'sqs-consumer 14.2.8 as a careful user sets it: waitTimeSeconds 20, pollingWaitTimeMs 0, batchSize 10, with as many instances in one process (sharing one SQS client) as give the jobs in flight; its defaults (batchSize 1) are a column of their own. ' +

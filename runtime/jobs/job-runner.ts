@@ -10,7 +10,7 @@ import { MalformedJobError } from './errors';
 import { JobRecordStore, newLease, type CommitOutcome, type JobLease } from './job-record-store';
 import { createLogger, errorFields } from './logger';
 import { parseJob } from './parse-job';
-import type { JobContext, JobDefinition, JobMessage } from './types';
+import type { JobContext, JobDefinition, JobLogger, JobMessage } from './types';
 
 /** Idempotency settings of a runner. */
 export interface IdempotencySettings {
@@ -116,38 +116,63 @@ export class JobRunner<T, R> {
   public async run(message: JobMessage, deadline: number, options: RunOptions | AbortSignal = {}): Promise<JobOutcome<R>> {
     const { stop, leaseMs, onJobId } = options instanceof AbortSignal ? { stop: options, leaseMs: undefined, onJobId: undefined } : options;
     const baseFields = { messageId: message.messageId, attempt: message.receiveCount };
-    let log = createLogger(baseFields);
-    const controller = new AbortController();
+    let log: JobLogger | undefined;
+    const logger = () => (log ??= createLogger(baseFields));
+    const store = this.store;
     const lease = newLease(leaseMs ?? Math.max(deadline - Date.now(), 1));
     let renewer: NodeJS.Timeout | undefined;
     const stopRenewing = () => {
       if (renewer) clearInterval(renewer);
       renewer = undefined;
     };
-    const timer = setTimeout(() => {
+    // The job's signal is made when it is first read: a handler that never reads it (and a job
+    // without idempotency) pays for no AbortController and no deadline timer. Read at any time,
+    // it is already aborted when the job passed its deadline or the worker is stopping.
+    let controller: AbortController | undefined;
+    let abortReason: Error | undefined;
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const abort = (reason: Error) => {
+      if (abortReason) return;
+      abortReason = reason;
+      controller?.abort(reason);
+    };
+    const atDeadline = () => {
       // A job past its deadline is abandoned: its lease lapses, so another delivery can take over.
       stopRenewing();
-      controller.abort(new Error('the job passed its deadline'));
-    }, Math.max(deadline - Date.now(), 0));
-    timer.unref?.();
-    const onStop = () => {
-      stopRenewing();
-      controller.abort(new Error('the worker is stopping'));
-      // The job is handed back: free its record now rather than when the lease lapses.
-      if (this.store) void this.store.release(lease).catch((error) => log.warn('could not release the job\'s in-progress record; it lapses with its lease', errorFields(error)));
+      abort(new Error('the job passed its deadline'));
     };
-    stop?.addEventListener('abort', onStop, { once: true });
-    if (this.store && leaseMs !== undefined) {
-      const store = this.store;
+    const armDeadline = () => {
+      deadlineTimer = setTimeout(atDeadline, Math.max(deadline - Date.now(), 0));
+      deadlineTimer.unref?.();
+    };
+    const signal = (): AbortSignal => {
+      if (!controller) {
+        controller = new AbortController();
+        if (!abortReason && !settled && Date.now() >= deadline) atDeadline();
+        if (abortReason) controller.abort(abortReason);
+        else if (!settled && deadlineTimer === undefined) armDeadline();
+      }
+      return controller.signal;
+    };
+    // With idempotency the renewals stop at the deadline, whether or not the signal is read.
+    if (store) armDeadline();
+    const unwatchStop = stop ? this.watchStop(stop, () => {
+      stopRenewing();
+      abort(new Error('the worker is stopping'));
+      // The job is handed back: free its record now rather than when the lease lapses.
+      if (store) void store.release(lease).catch((error) => logger().warn('could not release the job\'s in-progress record; it lapses with its lease', errorFields(error)));
+    }) : undefined;
+    if (store && leaseMs !== undefined) {
       renewer = setInterval(() => {
         if (lease.until === undefined || lease.ended || lease.until - Date.now() > lease.leaseMs / 2) return;
         void store.renew(lease).then(
           (renewal) => {
             if (renewal === 'renewed') return;
             stopRenewing();
-            if (renewal === 'lost') log.warn('the job\'s in-progress record was taken over by another delivery (this one outlived its lease); its commit will fail', {});
+            if (renewal === 'lost') logger().warn('the job\'s in-progress record was taken over by another delivery (this one outlived its lease); its commit will fail', {});
           },
-          (error) => log.warn('could not renew the job\'s in-progress record; retrying at the next beat', errorFields(error)),
+          (error) => logger().warn('could not renew the job\'s in-progress record; retrying at the next beat', errorFields(error)),
         );
       }, Math.max(lease.leaseMs / 4, 50));
       renewer.unref?.();
@@ -157,30 +182,56 @@ export class JobRunner<T, R> {
       log = createLogger({ jobId, ...baseFields });
       onJobId?.(jobId);
       const context: JobContext = {
-        jobId, messageId: message.messageId, attempt: message.receiveCount, deadline, signal: controller.signal, log,
+        jobId, messageId: message.messageId, attempt: message.receiveCount, deadline, get signal() { return signal(); }, log,
         commit: (writes) => this.commit(lease, writes),
       };
-      const result = this.store
-        ? await this.store.within(lease, () => this.idempotentRun(jobId, job, lease, context))
+      const result = store
+        ? await store.within(lease, () => this.idempotentRun(jobId, job, lease, context))
         : await this.execute(job, context);
       return { ok: true, result };
     } catch (error) {
       const malformed = error instanceof MalformedJobError;
       if (error instanceof Error && error.name === 'IdempotencyAlreadyInProgressError') {
         const heldElsewhereForMs = lease.heldElsewhereUntil === undefined ? undefined : Math.max(lease.heldElsewhereUntil - Date.now(), 0);
-        log.warn('another delivery of this job holds its in-progress record; this one is retried once that lease ends', { ...errorFields(error), heldElsewhereForMs });
+        logger().warn('another delivery of this job holds its in-progress record; this one is retried once that lease ends', { ...errorFields(error), heldElsewhereForMs });
         return { ok: false, error, malformed, heldElsewhereForMs };
       }
-      log.error(
+      logger().error(
         malformed ? 'malformed job: it fails on every delivery and moves to the dead-letter queue after maxReceiveCount' : 'job failed; it will be retried',
         errorFields(error),
       );
       return { ok: false, error, malformed };
     } finally {
+      settled = true;
       stopRenewing();
-      clearTimeout(timer);
-      stop?.removeEventListener('abort', onStop);
+      clearTimeout(deadlineTimer);
+      unwatchStop?.();
     }
+  }
+
+  /** Stop listeners by stop signal: one listener on each signal, however many jobs run. */
+  private readonly stopWatchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+  /**
+   * Calls `onStop` once when `stop` aborts (not when it already has: as addEventListener, which
+   * does not call a listener added after the abort); returns the function that cancels that.
+   */
+  private watchStop(stop: AbortSignal, onStop: () => void): () => void {
+    let watchers = this.stopWatchers.get(stop);
+    if (!watchers) {
+      const fresh = new Set<() => void>();
+      watchers = fresh;
+      this.stopWatchers.set(stop, fresh);
+      stop.addEventListener('abort', () => {
+        const now = [...fresh];
+        fresh.clear();
+        for (const watcher of now) watcher();
+      }, { once: true });
+    }
+    if (stop.aborted) return () => undefined;
+    const set = watchers;
+    set.add(onStop);
+    return () => { set.delete(onStop); };
   }
 
   /**

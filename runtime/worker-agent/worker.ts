@@ -334,20 +334,22 @@ class QueueWorker<T, R> implements Worker {
       });
       this.fire('jobTimedOut', event());
     };
-    const deadlineTimer = setTimeout(onDeadline, Math.max(deadline - Date.now(), 0));
-    // A handler that ignores its signal never settles: past a grace, stop counting it as held.
-    const abandonTimer = setTimeout(() => this.abandon(job, event()), Math.max(deadline + this.o.hungJobGraceSeconds * 1000 - Date.now(), 0));
+    // One timer at a time: the deadline's, then (a handler that ignores its signal never settles)
+    // the grace's, past which the job stops counting as held.
+    let timer = setTimeout(() => {
+      onDeadline();
+      timer = setTimeout(() => this.abandon(job, event()), Math.max(deadline + this.o.hungJobGraceSeconds * 1000 - Date.now(), 0));
+      timer.unref();
+    }, Math.max(deadline - Date.now(), 0));
     // A job released at a stop may never settle: its timers must not keep a stopped worker's process alive.
-    deadlineTimer.unref();
-    abandonTimer.unref();
+    timer.unref();
 
     const outcome = await this.runner.run(jobMessage, deadline, {
       stop: this.jobsAbort.signal,
       leaseMs: this.o.visibilityTimeoutSeconds * 1000,
       onJobId: (jobId) => { job.jobId = jobId; },
     });
-    clearTimeout(deadlineTimer);
-    clearTimeout(abandonTimer);
+    clearTimeout(timer);
     if (Date.now() >= deadline) onDeadline();
     if (job.abandoned) {
       this.hung.delete(job);
