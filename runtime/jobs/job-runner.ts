@@ -82,6 +82,126 @@ export interface RunOptions {
  */
 export type JobExecutor<T, R> = (job: T, context: JobContext) => Promise<R>;
 
+/**
+ * One delivery's state: its signal, made when first read (a handler that never reads it, in a job
+ * without idempotency, pays for no AbortController and no deadline timer; read at any time, it is
+ * already aborted when the job passed its deadline or the worker is stopping, and it never aborts
+ * once the job settled), its renewals, and its logger, made when something logs. A class, not
+ * closures: one object a job.
+ */
+class Delivery {
+  private controller?: AbortController;
+  private abortReason?: Error;
+  private deadlineTimer?: NodeJS.Timeout;
+  private renewer?: NodeJS.Timeout;
+  private settled = false;
+  private log?: JobLogger;
+  private fields: Record<string, unknown>;
+
+  constructor(message: JobMessage, private readonly deadline: number, private readonly lease: JobLease, private readonly store: JobRecordStore | undefined) {
+    this.fields = { messageId: message.messageId, attempt: message.receiveCount };
+    // With idempotency the renewals stop at the deadline, whether or not the signal is read.
+    if (store) this.armDeadline();
+  }
+
+  public logger(): JobLogger {
+    return (this.log ??= createLogger(this.fields));
+  }
+
+  /** The job's id is known: log lines carry it from now on. */
+  public named(jobId: string): void {
+    this.fields = { jobId, ...this.fields };
+    this.log = undefined;
+  }
+
+  public get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (!this.abortReason && !this.settled && Date.now() >= this.deadline) this.atDeadline();
+      if (this.abortReason) this.controller.abort(this.abortReason);
+      else if (!this.settled && this.deadlineTimer === undefined) this.armDeadline();
+    }
+    return this.controller.signal;
+  }
+
+  /** Renews the in-progress record while the job runs (until its deadline). */
+  public renew(store: JobRecordStore): void {
+    const lease = this.lease;
+    this.renewer = setInterval(() => {
+      if (lease.until === undefined || lease.ended || lease.until - Date.now() > lease.leaseMs / 2) return;
+      void store.renew(lease).then(
+        (renewal) => {
+          if (renewal === 'renewed') return;
+          this.stopRenewing();
+          if (renewal === 'lost') this.logger().warn('the job\'s in-progress record was taken over by another delivery (this one outlived its lease); its commit will fail', {});
+        },
+        (error) => this.logger().warn('could not renew the job\'s in-progress record; retrying at the next beat', errorFields(error)),
+      );
+    }, Math.max(lease.leaseMs / 4, 50));
+    this.renewer.unref?.();
+  }
+
+  /** The worker is stopping: the job is handed back. */
+  public stopped(): void {
+    this.stopRenewing();
+    this.abort(new Error('the worker is stopping'));
+    // Free its record now rather than when the lease lapses.
+    if (this.store) void this.store.release(this.lease).catch((error) => this.logger().warn('could not release the job\'s in-progress record; it lapses with its lease', errorFields(error)));
+  }
+
+  public settle(): void {
+    this.settled = true;
+    this.stopRenewing();
+    clearTimeout(this.deadlineTimer);
+  }
+
+  private stopRenewing(): void {
+    if (this.renewer) clearInterval(this.renewer);
+    this.renewer = undefined;
+  }
+
+  private abort(reason: Error): void {
+    if (this.abortReason) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+
+  private armDeadline(): void {
+    this.deadlineTimer = setTimeout(() => this.atDeadline(), Math.max(this.deadline - Date.now(), 0));
+    this.deadlineTimer.unref?.();
+  }
+
+  private atDeadline(): void {
+    // A job past its deadline is abandoned: its lease lapses, so another delivery can take over.
+    this.stopRenewing();
+    this.abort(new Error('the job passed its deadline'));
+  }
+}
+
+/** The context a handler gets: its signal and logger are made when first read (Delivery). */
+class DeliveryContext implements JobContext {
+  readonly #delivery: Delivery;
+
+  constructor(
+    public readonly jobId: string,
+    public readonly messageId: string,
+    public readonly attempt: number,
+    public readonly deadline: number,
+    delivery: Delivery,
+    public readonly commit: JobContext['commit'],
+  ) {
+    this.#delivery = delivery;
+  }
+
+  public get signal(): AbortSignal {
+    return this.#delivery.signal;
+  }
+
+  public get log(): JobLogger {
+    return this.#delivery.logger();
+  }
+}
+
 /** Runs deliveries of one job definition. Create one per process and reuse it. */
 export class JobRunner<T, R> {
   private readonly store?: JobRecordStore;
@@ -115,76 +235,16 @@ export class JobRunner<T, R> {
    */
   public async run(message: JobMessage, deadline: number, options: RunOptions | AbortSignal = {}): Promise<JobOutcome<R>> {
     const { stop, leaseMs, onJobId } = options instanceof AbortSignal ? { stop: options, leaseMs: undefined, onJobId: undefined } : options;
-    const baseFields = { messageId: message.messageId, attempt: message.receiveCount };
-    let log: JobLogger | undefined;
-    const logger = () => (log ??= createLogger(baseFields));
     const store = this.store;
     const lease = newLease(leaseMs ?? Math.max(deadline - Date.now(), 1));
-    let renewer: NodeJS.Timeout | undefined;
-    const stopRenewing = () => {
-      if (renewer) clearInterval(renewer);
-      renewer = undefined;
-    };
-    // The job's signal is made when it is first read: a handler that never reads it (and a job
-    // without idempotency) pays for no AbortController and no deadline timer. Read at any time,
-    // it is already aborted when the job passed its deadline or the worker is stopping.
-    let controller: AbortController | undefined;
-    let abortReason: Error | undefined;
-    let deadlineTimer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const abort = (reason: Error) => {
-      if (abortReason) return;
-      abortReason = reason;
-      controller?.abort(reason);
-    };
-    const atDeadline = () => {
-      // A job past its deadline is abandoned: its lease lapses, so another delivery can take over.
-      stopRenewing();
-      abort(new Error('the job passed its deadline'));
-    };
-    const armDeadline = () => {
-      deadlineTimer = setTimeout(atDeadline, Math.max(deadline - Date.now(), 0));
-      deadlineTimer.unref?.();
-    };
-    const signal = (): AbortSignal => {
-      if (!controller) {
-        controller = new AbortController();
-        if (!abortReason && !settled && Date.now() >= deadline) atDeadline();
-        if (abortReason) controller.abort(abortReason);
-        else if (!settled && deadlineTimer === undefined) armDeadline();
-      }
-      return controller.signal;
-    };
-    // With idempotency the renewals stop at the deadline, whether or not the signal is read.
-    if (store) armDeadline();
-    const unwatchStop = stop ? this.watchStop(stop, () => {
-      stopRenewing();
-      abort(new Error('the worker is stopping'));
-      // The job is handed back: free its record now rather than when the lease lapses.
-      if (store) void store.release(lease).catch((error) => logger().warn('could not release the job\'s in-progress record; it lapses with its lease', errorFields(error)));
-    }) : undefined;
-    if (store && leaseMs !== undefined) {
-      renewer = setInterval(() => {
-        if (lease.until === undefined || lease.ended || lease.until - Date.now() > lease.leaseMs / 2) return;
-        void store.renew(lease).then(
-          (renewal) => {
-            if (renewal === 'renewed') return;
-            stopRenewing();
-            if (renewal === 'lost') logger().warn('the job\'s in-progress record was taken over by another delivery (this one outlived its lease); its commit will fail', {});
-          },
-          (error) => logger().warn('could not renew the job\'s in-progress record; retrying at the next beat', errorFields(error)),
-        );
-      }, Math.max(lease.leaseMs / 4, 50));
-      renewer.unref?.();
-    }
+    const delivery = new Delivery(message, deadline, lease, store);
+    const watchers = stop ? this.watchStop(stop, delivery) : undefined;
+    if (store && leaseMs !== undefined) delivery.renew(store);
     try {
       const { jobId, job } = await parseJob(message, this.definition.options);
-      log = createLogger({ jobId, ...baseFields });
+      delivery.named(jobId);
       onJobId?.(jobId);
-      const context: JobContext = {
-        jobId, messageId: message.messageId, attempt: message.receiveCount, deadline, get signal() { return signal(); }, log,
-        commit: (writes) => this.commit(lease, writes),
-      };
+      const context = new DeliveryContext(jobId, message.messageId, message.receiveCount, deadline, delivery, (writes) => this.commit(lease, writes));
       const result = store
         ? await store.within(lease, () => this.idempotentRun(jobId, job, lease, context))
         : await this.execute(job, context);
@@ -193,45 +253,42 @@ export class JobRunner<T, R> {
       const malformed = error instanceof MalformedJobError;
       if (error instanceof Error && error.name === 'IdempotencyAlreadyInProgressError') {
         const heldElsewhereForMs = lease.heldElsewhereUntil === undefined ? undefined : Math.max(lease.heldElsewhereUntil - Date.now(), 0);
-        logger().warn('another delivery of this job holds its in-progress record; this one is retried once that lease ends', { ...errorFields(error), heldElsewhereForMs });
+        delivery.logger().warn('another delivery of this job holds its in-progress record; this one is retried once that lease ends', { ...errorFields(error), heldElsewhereForMs });
         return { ok: false, error, malformed, heldElsewhereForMs };
       }
-      logger().error(
+      delivery.logger().error(
         malformed ? 'malformed job: it fails on every delivery and moves to the dead-letter queue after maxReceiveCount' : 'job failed; it will be retried',
         errorFields(error),
       );
       return { ok: false, error, malformed };
     } finally {
-      settled = true;
-      stopRenewing();
-      clearTimeout(deadlineTimer);
-      unwatchStop?.();
+      delivery.settle();
+      watchers?.delete(delivery);
     }
   }
 
-  /** Stop listeners by stop signal: one listener on each signal, however many jobs run. */
-  private readonly stopWatchers = new WeakMap<AbortSignal, Set<() => void>>();
+  /** Running deliveries by stop signal: one listener on each signal, however many jobs run. */
+  private readonly stopWatchers = new WeakMap<AbortSignal, Set<Delivery>>();
 
   /**
-   * Calls `onStop` once when `stop` aborts (not when it already has: as addEventListener, which
-   * does not call a listener added after the abort); returns the function that cancels that.
+   * Stops `delivery` once when `stop` aborts (not when it already has: as addEventListener, which
+   * does not call a listener added after the abort); returns the set to take it out of when it settles.
    */
-  private watchStop(stop: AbortSignal, onStop: () => void): () => void {
+  private watchStop(stop: AbortSignal, delivery: Delivery): Set<Delivery> | undefined {
     let watchers = this.stopWatchers.get(stop);
     if (!watchers) {
-      const fresh = new Set<() => void>();
+      const fresh = new Set<Delivery>();
       watchers = fresh;
       this.stopWatchers.set(stop, fresh);
       stop.addEventListener('abort', () => {
         const now = [...fresh];
         fresh.clear();
-        for (const watcher of now) watcher();
+        for (const d of now) d.stopped();
       }, { once: true });
     }
-    if (stop.aborted) return () => undefined;
-    const set = watchers;
-    set.add(onStop);
-    return () => { set.delete(onStop); };
+    if (stop.aborted) return undefined;
+    watchers.add(delivery);
+    return watchers;
   }
 
   /**

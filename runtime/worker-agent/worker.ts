@@ -332,7 +332,7 @@ class QueueWorker<T, R> implements Worker {
         jobTimeoutSeconds: this.o.jobTimeoutSeconds,
         abandonedInSeconds: this.o.hungJobGraceSeconds,
       });
-      this.fire('jobTimedOut', event());
+      this.fireJob('jobTimedOut', event);
     };
     // One timer at a time: the deadline's, then (a handler that ignores its signal never settles)
     // the grace's, past which the job stops counting as held.
@@ -367,14 +367,14 @@ class QueueWorker<T, R> implements Worker {
       void this.deleter.delete(job.receiptHandle, job.messageId, () => !job.kept.lost).finally(() => this.keeper.untrack(job.kept));
       this.counters.jobsSucceeded += 1;
       this.finish(job);
-      this.fire('jobSucceeded', event());
+      this.fireJob('jobSucceeded', event);
     } else {
       this.keeper.untrack(job.kept);
       this.counters.jobsFailed += 1;
       if (outcome.malformed) this.counters.jobsMalformed += 1;
       if (isInProgressElsewhere(outcome.error)) await this.postponeDuplicate(job, outcome.heldElsewhereForMs);
       this.finish(job);
-      this.fire('jobFailed', { ...event(), error: outcome.error, malformed: outcome.malformed });
+      this.fireJob('jobFailed', () => ({ ...event(), error: outcome.error, malformed: outcome.malformed }));
     }
   }
 
@@ -549,6 +549,11 @@ class QueueWorker<T, R> implements Worker {
   }
 
   /** Emits an event; a listener that throws is logged and does not break the worker. */
+  /** A job's event, its fields made only when someone listens (most workers have no listener). */
+  private fireJob<E extends 'jobTimedOut' | 'jobSucceeded' | 'jobFailed'>(event: E, make: () => WorkerEvents[E][0]): void {
+    if (this.events.listenerCount(event) > 0) this.fire(event, ...([make()] as WorkerEvents[E]));
+  }
+
   private fire<E extends keyof WorkerEvents>(event: E, ...args: WorkerEvents[E]): void {
     try {
       this.events.emit(event, ...args);
