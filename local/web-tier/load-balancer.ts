@@ -1,6 +1,7 @@
 /**
  * The local cloud's Application Load Balancer: a real HTTP proxy on a loopback port (Node's own
- * HTTP server and client on both sides, no hand-written HTTP parsing) that behaves as the
+ * HTTP server towards clients, undici, the HTTP client behind Node's fetch, towards targets; no
+ * hand-written HTTP parsing) that behaves as the
  * deployed ALB does for what the web tier relies on:
  *
  * - targets start `initial`, become `healthy` after `healthyThreshold` passing checks of the
@@ -25,6 +26,7 @@
 import { randomUUID } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
+import { Pool, type Dispatcher } from 'undici';
 import { TRACE_ID_HEADER } from '../../contracts/web-tier';
 
 /** The target group's health check, as deployed. */
@@ -89,7 +91,8 @@ interface Target {
   readonly url: string;
   readonly hostname: string;
   readonly port: number;
-  readonly agent: http.Agent;
+  /** Kept-alive connections to the target (undici, Node.js's own HTTP client: docs/decisions.md). */
+  readonly pool: Pool;
   state: TargetState;
   passes: number;
   fails: number;
@@ -176,7 +179,7 @@ export class LocalLoadBalancer {
     const target: Target = {
       id, url, hostname, port: Number(port), state: 'initial', passes: 0, fails: 0, inFlight: 0, requests: 0, checking: false,
       // The ALB closes a kept-alive connection to a target idle this long (the server keeps it longer).
-      agent: new http.Agent({ keepAlive: true, timeout: this.options.idleTimeoutMs, scheduling: 'lifo' }),
+      pool: new Pool(url, { keepAliveTimeout: this.options.idleTimeoutMs, keepAliveMaxTimeout: this.options.idleTimeoutMs, pipelining: 1 }),
     };
     this.targets.set(id, target);
     target.timer = setInterval(() => void this.check(target), this.options.healthCheck.intervalMs);
@@ -201,7 +204,7 @@ export class LocalLoadBalancer {
         };
       });
     }
-    target.agent.destroy();
+    void target.pool.destroy();
     this.targets.delete(id);
   }
 
@@ -223,7 +226,7 @@ export class LocalLoadBalancer {
     this.stopped = true;
     for (const t of this.targets.values()) {
       clearInterval(t.timer);
-      t.agent.destroy();
+      void t.pool.destroy();
     }
     this.targets.clear();
     await Promise.all([this.server, this.redirectServer].map((s) => s && new Promise<void>((resolve) => {
@@ -275,9 +278,6 @@ export class LocalLoadBalancer {
       forwardTo(target, req, res, this.options.idleTimeoutMs, (err: NodeJS.ErrnoException) => {
         finished();
         res.off('close', finished);
-        // The target's other idle connections are likely gone too (a crashed process): drop them,
-        // so the next request opens a new connection, which a dead target refuses outright.
-        if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.code === 'ECONNREFUSED') dropIdleSockets(target.agent);
         // Never sent (the connection was refused) and nothing to replay: another target may take it.
         if (err.code === 'ECONNREFUSED' && !hasBody && !res.headersSent && !this.stopped) {
           (tried ??= new Set()).add(target.id);
@@ -322,55 +322,89 @@ export class LocalLoadBalancer {
 }
 
 /** Headers that belong to one connection, not to the request or the answer (RFC 9110, 7.6.1). */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection'];
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'trailer']);
+
+/** undici's errors, as the balancer reports them: the idle timeout is ETIMEDOUT, a dropped request ECONNRESET. */
+function targetError(err: Error & { code?: string }): NodeJS.ErrnoException {
+  if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT') return Object.assign(new Error(err.message), { code: 'ETIMEDOUT' });
+  if (err.code === 'UND_ERR_SOCKET' || err.code === 'UND_ERR_CLOSED') return Object.assign(new Error(err.message), { code: 'ECONNRESET' });
+  return err;
+}
 
 /**
- * Sends `req` to `target` over its kept-alive connections and pipes the answer back, as the ALB
+ * Sends `req` to `target` over its kept-alive connections and streams the answer back, as the ALB
  * forwards a request: its headers with X-Forwarded-* (see the file's comment), the answer's status
  * and headers as the target sent them, each without hop-by-hop headers. `onError` is called once
- * when the target cannot be reached, drops the request or the answer, or leaves the connection
- * idle for `timeoutMs`; a client that goes away ends the request to the target, which is not the
- * target's failure. (Node's HTTP client and server do the parsing, as they did under http-proxy,
- * whose own per-request work made the balancer cost 1.4 times a minimal proxy's CPU; docs/decisions.md.)
+ * when the target cannot be reached, drops the request or the answer, or sends nothing for
+ * `timeoutMs` (before its headers, or within its body); a client that goes away ends the request
+ * to the target, which is not the target's failure. Node's HTTP server reads the client, undici
+ * (Node.js's own HTTP client, behind its fetch) talks to the target: no HTTP is parsed here. With
+ * Node's http.request as the client the balancer spent about 1.5 times the CPU a request
+ * (docs/decisions.md).
  */
 function forwardTo(target: Target, req: http.IncomingMessage, res: http.ServerResponse, timeoutMs: number, onError: (err: NodeJS.ErrnoException) => void): void {
-  const headers: http.OutgoingHttpHeaders = { ...req.headers };
-  for (const h of HOP_BY_HOP) delete headers[h];
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    // undici frames the body itself, and Node's server has already answered any 100-continue.
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'expect') continue;
+    headers[name] = value;
+  }
   const client = req.socket.remoteAddress ?? '';
   const forwardedFor = req.headers['x-forwarded-for'];
   headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${client}` : client;
   headers['x-forwarded-proto'] = 'http';
   headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   let settled = false; // the answer was sent, the client went away, or onError was called
+  let abort: ((reason?: Error) => void) | undefined;
+  let resume: (() => void) | undefined;
   const fail = (err: NodeJS.ErrnoException) => {
     if (settled) return;
     settled = true;
     onError(err);
   };
-  const upstream = http.request({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent: target.agent });
-  upstream.setTimeout(timeoutMs, () => upstream.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-  upstream.on('error', fail);
-  upstream.on('response', (answer) => {
-    const answerHeaders: http.OutgoingHttpHeaders = { ...answer.headers };
-    for (const h of HOP_BY_HOP) delete answerHeaders[h];
-    // An HTTP/1.0 client cannot read chunks: the answer ends with the connection instead.
-    if (req.httpVersion === '1.0') delete answerHeaders['transfer-encoding'];
-    answer.on('error', fail); // dropped mid-answer
-    answer.on('end', () => { settled = true; });
-    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders);
-    answer.pipe(res);
-  });
+  const handler: Dispatcher.DispatchHandlers = {
+    onConnect(abortRequest) {
+      abort = abortRequest;
+    },
+    onError(err) {
+      fail(targetError(err));
+    },
+    onHeaders(statusCode, rawHeaders, resumeReading, statusText) {
+      if (statusCode < 200) return true; // 1xx: the final answer follows
+      const answerHeaders: string[] = [];
+      for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+        const name = rawHeaders[i]!.toString('latin1');
+        if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+        answerHeaders.push(name, rawHeaders[i + 1]!.toString('latin1'));
+      }
+      resume = resumeReading;
+      res.writeHead(statusCode, statusText, answerHeaders);
+      return true;
+    },
+    onData(chunk) {
+      return res.write(chunk);
+    },
+    onComplete() {
+      settled = true;
+      res.end();
+    },
+  };
+  res.on('drain', () => resume?.());
   // The client went away before its answer was sent: stop the request to the target.
   res.once('close', () => {
     if (res.writableFinished || settled) return;
     settled = true;
-    upstream.destroy();
+    abort?.();
   });
-  req.pipe(upstream);
-}
-
-function dropIdleSockets(agent: http.Agent): void {
-  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+  target.pool.dispatch({
+    path: req.url ?? '/',
+    method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+    headers,
+    body: hasBody ? req : null,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  }, handler);
 }
 
 function view(t: Target): TargetView {

@@ -4,6 +4,7 @@
  * flight, no retry of a request a target dropped, and the local group's scaling arithmetic.
  */
 import * as http from 'http';
+import * as net from 'net';
 import type { AddressInfo } from 'net';
 import { setTimeout as sleep } from 'timers/promises';
 import { LocalLoadBalancer } from '../../../local/web-tier/load-balancer';
@@ -211,6 +212,66 @@ describe('the local load balancer', () => {
     expect(answer.headers['x-custom']).toBe('yes');
     // the target's Connection: close ended its own connection, not the client's
     expect(answer.headers.connection).toBe('keep-alive');
+  });
+
+  test('streams a chunked upload to the target and a chunked answer back, whole, to an HTTP/1.1 and an HTTP/1.0 client, and takes an upload that expects 100-continue', async () => {
+    const PART = Buffer.alloc(64 * 1024, 7);
+    const PARTS = 32; // 2 MiB each way
+    const seen: { bytes: number; framing: string | undefined }[] = [];
+    const a = await target((req, res) => {
+      let bytes = 0;
+      req.on('data', (d: Buffer) => { bytes += d.length; });
+      req.on('end', async () => {
+        seen.push({ bytes, framing: req.headers['transfer-encoding'] ?? req.headers['content-length'] });
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        for (let i = 0; i < PARTS; i++) {
+          if (!res.write(PART)) await new Promise((r) => res.once('drain', r));
+        }
+        res.end();
+      });
+    });
+    const lb = await balancer();
+    lb.register('a', a.url);
+    await lb.waitHealthy('a', 5_000);
+    /** Sends PARTS parts without a length (chunked), or with a length and Expect: 100-continue; reads the whole answer. */
+    const upload = (options: { http10?: boolean; expectContinue?: boolean }) => new Promise<{ bytes: number; chunked: boolean }>((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = options.expectContinue ? { expect: '100-continue', 'content-length': PART.length * PARTS } : {};
+      const req = http.request(`${lb.url}/upload`, { method: 'POST', headers }, (res) => {
+        let bytes = 0;
+        res.on('data', (d: Buffer) => { bytes += d.length; });
+        res.on('end', () => resolve({ bytes, chunked: res.headers['transfer-encoding'] === 'chunked' }));
+      });
+      req.on('error', reject);
+      const send = async () => {
+        for (let i = 0; i < PARTS; i++) {
+          if (!req.write(PART)) await new Promise((r) => req.once('drain', r));
+        }
+        req.end();
+      };
+      if (options.expectContinue) req.once('continue', () => void send());
+      else void send();
+    });
+    expect(await upload({})).toEqual({ bytes: PART.length * PARTS, chunked: true });
+    expect(await upload({ expectContinue: true })).toEqual({ bytes: PART.length * PARTS, chunked: true });
+    expect(seen).toEqual([
+      { bytes: PART.length * PARTS, framing: 'chunked' },
+      { bytes: PART.length * PARTS, framing: String(PART.length * PARTS) },
+    ]);
+    // An HTTP/1.0 client cannot read chunks: its answer ends with the connection instead.
+    const old = await new Promise<{ head: string; bytes: number }>((resolve, reject) => {
+      const socket = net.connect(Number(new URL(lb.url).port), '127.0.0.1', () => socket.write('GET /old HTTP/1.0\r\nHost: x\r\n\r\n'));
+      const chunks: Buffer[] = [];
+      socket.on('data', (d: Buffer) => chunks.push(d));
+      socket.on('error', reject);
+      socket.on('close', () => {
+        const all = Buffer.concat(chunks);
+        const end = all.indexOf('\r\n\r\n');
+        resolve({ head: all.subarray(0, end).toString('latin1'), bytes: all.length - end - 4 });
+      });
+    });
+    expect(old.head).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(old.head.toLowerCase()).not.toContain('transfer-encoding');
+    expect(old.bytes).toBe(PART.length * PARTS);
   });
 
   test('lets a deregistered target finish its requests in flight, sending it no new one', async () => {
