@@ -16,7 +16,7 @@
  *    many repetitions: the cost of each repetition against the direct run next to it, its median
  *    and spread; and the CPU per request of each process, read from /proc.
  *
- * Knobs: BENCH_WEB_TIER_RESTARTS (default 3), BENCH_WEB_TIER_PAIRS (default 9).
+ * Knobs: BENCH_WEB_TIER_RESTARTS (default 3), BENCH_WEB_TIER_PAIRS (default 12).
  */
 import { fork, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -36,11 +36,13 @@ import { describeSpread, median, spread, verdict } from './lib/stats';
 const ROOT = path.join(__dirname, '..');
 const OUT = path.join(ROOT, '.tmp', 'bench-web-tier');
 const RESTARTS = Number(process.env.BENCH_WEB_TIER_RESTARTS ?? 3);
-const PAIRS = Number(process.env.BENCH_WEB_TIER_PAIRS ?? 9);
+const PAIRS = Number(process.env.BENCH_WEB_TIER_PAIRS ?? 12);
 const RESTART_CONNECTIONS = 10;
 const RESTART_DELAY_MS = 20;
 const THROUGHPUT_CONNECTIONS = 20;
 const THROUGHPUT_SECONDS = 3;
+/** Untimed load on each path before the repetitions. */
+const WARMUP_SECONDS = 3;
 const GOAL_COST = 0.2;
 /** The README's derived timings at the defaults (requestTimeout 30 s, idleTimeout 60 s), as WebTier deploys them. */
 const T = deriveWebTierTimings({ requestTimeoutSeconds: 30, idleTimeoutSeconds: 60 });
@@ -176,7 +178,9 @@ export async function run(): Promise<BenchOutcome> {
         loadCpuUsPerRequest: per(r.cpuMs),
       };
     };
-    for (const p of paths) await measure(p, 1); // untimed: JIT, connections
+    // Untimed, the same for each path: each process's hot code compiled, its connections open. With
+    // 1 s each the first two timed repetitions still cost more (32.8% and 22.2%, then 15.5 to 20.2%).
+    for (const p of paths) await measure(p, WARMUP_SECONDS);
     for (let i = 0; i < PAIRS; i++) {
       const order = paths.map((_, k) => paths[(k + i) % paths.length]!);
       orders.push(`throughput ${i + 1}: ${order.map((p) => p.key).join(', ')}`);
@@ -236,7 +240,7 @@ export async function run(): Promise<BenchOutcome> {
       `1. Rolling restarts: 2 servers behind the local balancer (in the benchmark's process, as the local cloud runs it), load from autocannon in its own process (${RESTART_CONNECTIONS} connections, ${RESTART_DELAY_MS} ms per request) from 2 s before the restart to 2 s after it; the restart launches 2 new servers, waits until the balancer finds them healthy, then sends the old ones SIGTERM without telling the balancer. ` +
       `Timings as the README derives them from the defaults (requestTimeout 30 s, idleTimeout 60 s): health checks every ${T.healthCheckIntervalSeconds} s with a ${T.healthCheckTimeoutSeconds} s timeout, ${T.healthyThreshold} to be healthy and ${T.unhealthyThreshold} to be unhealthy, deregistration delay ${T.deregistrationDelaySeconds} s, idle timeout ${T.idleTimeoutSeconds} s; our server's own (notice ${T.unreadyNoticeSeconds} s, drain ${T.drainSeconds} s). ` +
       `Three servers, ${RESTARTS} restarts each: ours (runWebServerFromEnv), the careful peer (bench/web-tier/careful-server.ts: \`http.createServer\`, keep-alive 65 s, on SIGTERM \`server.close()\`, idle connections closed, \`Connection: close\` on what is in flight, exit when every connection is closed or after a 30 s drain) and Node's defaults (no SIGTERM handling: the process ends at once). ` +
-      `2. The balancer's cost: one server of ours (no delay, no access log: the cheapest request, the worst case for a proxy) reached directly, through the local balancer in a process of its own, and through a minimal proxy (Node's HTTP server and undici's dispatch over a keep-alive pool) in a process of its own; autocannon in its own process, ${THROUGHPUT_CONNECTIONS} connections, ${THROUGHPUT_SECONDS} s per run, ${PAIRS} repetitions of the three back to back. ` +
+      `2. The balancer's cost: one server of ours (no delay, no access log: the cheapest request, the worst case for a proxy) reached directly, through the local balancer in a process of its own, and through a minimal proxy (Node's HTTP server and undici's dispatch over a keep-alive pool) in a process of its own; autocannon in its own process, ${THROUGHPUT_CONNECTIONS} connections, ${THROUGHPUT_SECONDS} s per run, ${PAIRS} repetitions of the three back to back, after ${WARMUP_SECONDS} s of untimed load on each. ` +
       'The cost of a repetition is 1 - its req/s through the proxy / its req/s direct; the goal is judged on the middle half of those costs: met only when all of it is under 20%, missed when all of it is over. CPU per request of each process from /proc.',
     repetitions: RESTARTS,
     order: `interleaved: rolling restarts with the order of the three servers rotating every repetition (${RESTARTS} each), then ${PAIRS} repetitions of the three throughput paths, the order rotating. The orders: ${orders.join('; ')}.`,
