@@ -178,8 +178,7 @@ export async function run(): Promise<BenchOutcome> {
         loadCpuUsPerRequest: per(r.cpuMs),
       };
     };
-    // Untimed, the same for each path: each process's hot code compiled, its connections open. With
-    // 1 s each the first two timed repetitions still cost more (32.8% and 22.2%, then 15.5 to 20.2%).
+    // Untimed, the same for each path: each process's hot code compiled, its connections open.
     for (const p of paths) await measure(p, WARMUP_SECONDS);
     for (let i = 0; i < PAIRS; i++) {
       const order = paths.map((_, k) => paths[(k + i) % paths.length]!);
