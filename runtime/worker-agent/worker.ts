@@ -548,12 +548,12 @@ class QueueWorker<T, R> implements Worker {
     this.fire('sqsError', error);
   }
 
-  /** Emits an event; a listener that throws is logged and does not break the worker. */
   /** A job's event, its fields made only when someone listens (most workers have no listener). */
   private fireJob<E extends 'jobTimedOut' | 'jobSucceeded' | 'jobFailed'>(event: E, make: () => WorkerEvents[E][0]): void {
     if (this.events.listenerCount(event) > 0) this.fire(event, ...([make()] as WorkerEvents[E]));
   }
 
+  /** Emits an event; a listener that throws is logged and does not break the worker. */
   private fire<E extends keyof WorkerEvents>(event: E, ...args: WorkerEvents[E]): void {
     try {
       this.events.emit(event, ...args);
