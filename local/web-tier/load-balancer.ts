@@ -275,7 +275,7 @@ export class LocalLoadBalancer {
         if (target.inFlight === 0) target.drained?.();
       };
       res.once('close', finished);
-      forwardTo(target, req, res, this.options.idleTimeoutMs, (err: NodeJS.ErrnoException) => {
+      forwardTo(target, req, res, hasBody, this.options.idleTimeoutMs, (err: NodeJS.ErrnoException) => {
         finished();
         res.off('close', finished);
         // Never sent (the connection was refused) and nothing to replay: another target may take it.
@@ -342,7 +342,7 @@ function targetError(err: Error & { code?: string }): NodeJS.ErrnoException {
  * Node's http.request as the client the balancer spent about 1.5 times the CPU a request
  * (docs/decisions.md).
  */
-function forwardTo(target: Target, req: http.IncomingMessage, res: http.ServerResponse, timeoutMs: number, onError: (err: NodeJS.ErrnoException) => void): void {
+function forwardTo(target: Target, req: http.IncomingMessage, res: http.ServerResponse, hasBody: boolean, timeoutMs: number, onError: (err: NodeJS.ErrnoException) => void): void {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     // undici frames the body itself, and Node's server has already answered any 100-continue.
@@ -354,7 +354,6 @@ function forwardTo(target: Target, req: http.IncomingMessage, res: http.ServerRe
   headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${client}` : client;
   headers['x-forwarded-proto'] = 'http';
   headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   let settled = false; // the answer was sent, the client went away, or onError was called
   let abort: ((reason?: Error) => void) | undefined;
   let resume: (() => void) | undefined;
