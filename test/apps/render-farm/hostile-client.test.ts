@@ -46,6 +46,8 @@ interface Figures {
   readonly normalRequests: number;
   readonly normalFailed: number;
   readonly normalSlowestMs: number;
+  /** The longest time from the drill's start to the normal user's first answer, between two answers, or from the last to the drill's end. */
+  readonly normalLongestGapMs: number;
   readonly guesses: number;
   readonly guessesRefused: number;
   /** InitiateAuth calls the app made during the burst. */
@@ -148,12 +150,13 @@ async function drill(protections: boolean, drillMs: number = DRILL_MS): Promise<
     const until = Date.now() + drillMs;
 
     // WHEN the hostile client keeps at it (8 s; 4 s with the protections off) while ada polls every 250 ms
-    const normal: { status: number; ms: number }[] = [];
+    const normal: { status: number; ms: number; at: number }[] = [];
+    const drillStart = Date.now();
     const normalLoop = (async () => {
       while (Date.now() < until) {
         const t = Date.now();
         const a = await ada.call(`/api/renders/${adaRender}`).catch(() => ({ status: 0 }));
-        normal.push({ status: a.status, ms: Date.now() - t });
+        normal.push({ status: a.status, ms: Date.now() - t, at: Date.now() });
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
@@ -197,6 +200,7 @@ async function drill(protections: boolean, drillMs: number = DRILL_MS): Promise<
       normalRequests: normal.length,
       normalFailed: normal.filter((n) => n.status !== 200).length,
       normalSlowestMs: Math.max(...normal.map((n) => n.ms)),
+      normalLongestGapMs: Math.max(...[drillStart, ...normal.map((n) => n.at), until].map((t, i, all) => (i === 0 ? 0 : t - all[i - 1]!))),
       guesses, guessesRefused, guessesAtThePool,
       polls, pollsRefused,
       fleetReads: (proxy.seen.DescribeAutoScalingGroups ?? 0) - fleetReadsBefore,
@@ -229,9 +233,14 @@ function broken(f: Figures): string[] {
 describe('the render farm against a hostile client', () => {
   test('answers a normal user within the request timeout throughout, while its protections hold: guesses and polls refused, one fleet read per 5 s, small sign-in bodies, every forged or replayed cookie a 401', async () => {
     const f = await drill(true);
-    expect(f.normalRequests).toBeGreaterThan(10);
+    // Answered throughout: every poll 200 within the request timeout, and never longer than that
+    // (and the 250 ms pause, with 750 ms for a busy machine's timers) without an answer, from the
+    // drill's start to its end. (A count of answers would measure the machine: 14 to 23 over 8 s
+    // in full runs of the suite, 30 alone, 8 once beside the heaviest files.)
+    expect(f.normalRequests).toBeGreaterThanOrEqual(2);
     expect(f.normalFailed).toBe(0);
     expect(f.normalSlowestMs).toBeLessThan(REQUEST_TIMEOUT_MS);
+    expect(f.normalLongestGapMs).toBeLessThan(REQUEST_TIMEOUT_MS + 1_000);
     expect(broken(f)).toEqual([]);
     expect(f.guessesRefused).toBeGreaterThan(0);
     expect(f.forged).toBeGreaterThan(10);
