@@ -21,7 +21,7 @@
  * jobs/s of that round. Also the requests a minute of an idle agent and an idle sqs-consumer.
  *
  * Knobs: BENCH_WORKER_AGENT_REPS (default 4; at least 2 run), BENCH_WORKER_AGENT_BUDGET_S
- * (default 1200: no repetition starts that would end past it), BENCH_WORKER_AGENT_SCALE
+ * (default 1800: no repetition starts that would end past it), BENCH_WORKER_AGENT_SCALE
  * (multiplies the seconds of work per run, default 1), BENCH_WORKER_AGENT_IDLE=0 (skip the idle minute).
  */
 import * as os from 'os';
@@ -35,7 +35,7 @@ import { createQueue, fillQueue, longTailedDurations, percentile, streamJobs } f
 
 const MAX_REPS = Math.max(2, Number(process.env.BENCH_WORKER_AGENT_REPS ?? 4));
 const MIN_REPS = 2;
-const BUDGET_MS = Number(process.env.BENCH_WORKER_AGENT_BUDGET_S ?? 1200) * 1000;
+const BUDGET_MS = Number(process.env.BENCH_WORKER_AGENT_BUDGET_S ?? 1800) * 1000;
 const SCALE = Number(process.env.BENCH_WORKER_AGENT_SCALE ?? 1);
 const IDLE_WINDOW_MS = 60_000;
 const RUN_LIMIT_MS = 180_000;
@@ -47,8 +47,15 @@ const CONSUMER_ACTIONS = ['ReceiveMessage', 'DeleteMessage', 'DeleteMessageBatch
 const PARITY = 0.1;
 /** The long-tailed lead at equal jobs in flight. */
 const TAIL_LEAD = 1.5;
-/** Seconds of a setting's own work in a throughput backlog, and of a latency stream. */
-const BACKLOG_SECONDS = 3 * SCALE;
+/**
+ * Seconds of a setting's own work in a throughput backlog: 150 fixed jobs' time, and 8 times the
+ * longest long-tailed job. With 3 s of long-tailed work (drains of 200 to 1,500 jobs) the ramp up
+ * and the last second-long jobs were a third of each run, and one setting's CPU per job varied
+ * 0.96x to 1.77x from repetition to repetition (docs/decisions.md, "Worker agent: long-tailed drains
+ * of 8 s").
+ */
+const BACKLOG_SECONDS = { fixed: 3 * SCALE, tail: 8 * SCALE } as const;
+/** Seconds of a latency stream. */
 const STREAM_SECONDS = 3 * SCALE;
 /** The stream's rate as a share of the slowest side's jobs/s in that round: below every side's capacity. */
 const STREAM_SHARE = 0.5;
@@ -181,8 +188,10 @@ const times = (x: number) => `${x.toFixed(2)}x`;
 /** A first guess of a setting's jobs/s, for the first repetition's backlog (later ones use what was measured). */
 function firstGuess(kind: Kind, spec: ContenderSpec): number {
   const inFlight = jobsInFlight(spec);
-  // A fixed 20 ms job: up to 50 jobs/s per slot; long-tailed (mean 188 ms, and sqs-consumer waits for a batch's slowest): about 1.5.
-  return Math.max(5, inFlight * (kind === 'fixed' ? 15 : 1.5) * 0.5);
+  // A fixed 20 ms job: up to 50 jobs/s per slot; long-tailed (mean 188 ms): about 4 for the
+  // agent, which refills a slot as its job ends, and 1.5 for sqs-consumer, which waits for a batch's slowest.
+  const perSlot = kind === 'fixed' ? 15 : spec.kind === 'agent' ? 4 : 1.5;
+  return Math.max(5, inFlight * perSlot * 0.5);
 }
 
 /** The smallest backlog of a throughput run: enough jobs for a steady middle part. */
@@ -251,7 +260,7 @@ export async function run(): Promise<BenchOutcome> {
         orders.push(`rep ${rep + 1}, ${KIND_LABEL[kind]} throughput: ${order.map((p) => p.key).join(' ')}`);
         for (const p of order) {
           const id = `${kind} ${p.key}`;
-          const jobs = clamp((estimate[id] ?? firstGuess(kind, p.spec)) * BACKLOG_SECONDS, minBacklog(kind, p.spec), MAX_JOBS);
+          const jobs = clamp((estimate[id] ?? firstGuess(kind, p.spec)) * BACKLOG_SECONDS[kind], minBacklog(kind, p.spec), MAX_JOBS);
           const t = await throughputRun(fauxqs, procs.get(p.key)!, p.spec, durations[kind], jobs, `${describe(p.spec)}, ${KIND_LABEL[kind]}, throughput`);
           (tp[id] ??= []).push(t);
           estimate[id] = t.jobsPerSecond;
@@ -408,7 +417,7 @@ export async function run(): Promise<BenchOutcome> {
       method:
         `fauxqs 1.9.2 (an SQS emulator in its own process on this machine), one fresh queue per run. Every setting runs in its own long-lived child process, bundled with the catalog's agent esbuild options (one ES module) as FleetWorker bundles an agent program, so its CPU time (every thread) is its own. ` +
         `Jobs: a fixed ${FIXED_MS} ms, or long-tailed (log-uniform from ${TAIL.minMs} ms to ${TAIL.maxMs} ms, seed ${TAIL.seed}: median ${percentile(durations.tail, 50)} ms, mean ${tailMean} ms, p99 ${percentile(durations.tail, 99)} ms); each job's body carries its duration, and job n takes the same time on every side. ` +
-        `Throughput: a backlog sent first (JobClient batches of 10; ${BACKLOG_SECONDS} s of that setting's work as measured in the previous repetition, at least 600 fixed or 200 long-tailed jobs, 60 for one job in flight), then drained; jobs/s over the steady part (10th to 90th percentile of delete times); the drain rate over the whole run from the consumer's start; SQS requests per job counted at the emulator without the sends (the same for every side); CPU of the consumer's process per 1,000 jobs; medians of the repetitions. ` +
+        `Throughput: a backlog sent first (JobClient batches of 10; ${BACKLOG_SECONDS.fixed} s of that setting's work with fixed jobs and ${BACKLOG_SECONDS.tail} s with long-tailed ones (${BACKLOG_SECONDS.tail / (TAIL.maxMs / 1000)} times the longest job, so that ramping up and the last long jobs are a small part of the run), as measured in the previous repetition, at least 600 fixed or 200 long-tailed jobs, 60 for one job in flight), then drained; jobs/s over the steady part (10th to 90th percentile of delete times); the drain rate over the whole run from the consumer's start; SQS requests per job counted at the emulator without the sends (the same for every side); CPU of the consumer's process per 1,000 jobs; medians of the repetitions. ` +
         `Warm-up, untimed and the same for every setting, before the repetitions: a small drain (its code loaded, its connections open), then ${WARMUP_SECONDS} s of its own work in fixed jobs (up to ${WARMUP_JOBS.toLocaleString('en-US')} jobs), so that the repetitions measure warm processes, as a fleet's long-lived workers are; the curves of fixed jobs show each setting's CPU per job over its warm-up too (from a fresh process: what a worker that just started pays). ` +
         `Latency: a stream of jobs at half the slowest equal-jobs-in-flight side's jobs/s in that round (the same rate for each side of a round), ${STREAM_SECONDS} s long (at least 50 jobs): send to done (the handler returned: what a user waits for) p50 and p99, and send to delete p99, each the median of the repetitions' own. ` +
         'The agent is startWorker as a user calls it (its defaults, handlers on its event loop), except the rows "as the worker program runs it": job threads, one per CPU, as runWorkerFromEnv (what a FleetWorker instance runs) turns them on by default. ' +
