@@ -110,6 +110,11 @@ function chunkedSignIn(url: string, total: number): Promise<{ status: number; po
  */
 const PAUSE_MS = 40;
 
+/** The longest time between two consecutive instants of `times` (in order). */
+function longestGap(times: readonly number[]): number {
+  return times.slice(1).reduce((longest, t, i) => Math.max(longest, t - times[i]!), 0);
+}
+
 /** Runs `worker` on `n` loops, {@link PAUSE_MS} apart, until `until`; resolves when all stop. */
 async function loops(n: number, until: number, worker: () => Promise<void>): Promise<void> {
   await Promise.all(Array.from({ length: n }, async () => {
@@ -200,7 +205,7 @@ async function drill(protections: boolean, drillMs: number = DRILL_MS): Promise<
       normalRequests: normal.length,
       normalFailed: normal.filter((n) => n.status !== 200).length,
       normalSlowestMs: Math.max(...normal.map((n) => n.ms)),
-      normalLongestGapMs: Math.max(...[drillStart, ...normal.map((n) => n.at), until].map((t, i, all) => (i === 0 ? 0 : t - all[i - 1]!))),
+      normalLongestGapMs: longestGap([drillStart, ...normal.map((n) => n.at), until]),
       guesses, guessesRefused, guessesAtThePool,
       polls, pollsRefused,
       fleetReads: (proxy.seen.DescribeAutoScalingGroups ?? 0) - fleetReadsBefore,
