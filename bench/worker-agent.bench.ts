@@ -121,7 +121,7 @@ const isAgent = (p: Point) => p.spec.kind === 'agent';
 const isPeerFrontier = (p: Point) => p.spec.kind === 'sqs-consumer' && p.spec.batchHandler && p.spec.batchSize === 10;
 
 /** One throughput run's figures. */
-interface Throughput { readonly jobsPerSecond: number; readonly drainJobsPerSecond: number; readonly requestsPerJob: number; readonly cpuMsPer1000: number; readonly jobs: number }
+interface Throughput { readonly jobsPerSecond: number; readonly drainJobsPerSecond: number; readonly requestsPerJob: number; readonly cpuMsPer1000: number; readonly faultsPer1000: number; readonly jobs: number }
 /** One latency run's figures. */
 interface Latency { readonly doneMs: readonly number[]; readonly deleteMs: readonly number[]; readonly requestsPerJob: number; readonly cpuMsPer1000: number; readonly rate: number }
 
@@ -150,6 +150,7 @@ async function throughputRun(fauxqs: Fauxqs, proc: ContenderProcess, spec: Conte
     drainJobsPerSecond: (jobs * 1000) / Math.max(1, times[times.length - 1]! - report.startedAt),
     requestsPerJob: requests / jobs,
     cpuMsPer1000: (report.cpuMs * 1000) / jobs,
+    faultsPer1000: (report.minorFaults * 1000) / jobs,
     jobs,
   };
 }
@@ -264,7 +265,7 @@ export async function run(): Promise<BenchOutcome> {
           const t = await throughputRun(fauxqs, procs.get(p.key)!, p.spec, durations[kind], jobs, `${describe(p.spec)}, ${KIND_LABEL[kind]}, throughput`);
           (tp[id] ??= []).push(t);
           estimate[id] = t.jobsPerSecond;
-          console.log(`  rep ${rep + 1} ${KIND_LABEL[kind]}, ${describe(p.spec)}: ${r0(t.jobsPerSecond)} jobs/s (drain ${r0(t.drainJobsPerSecond)}), ${r3(t.requestsPerJob)} req/job, ${r0(t.cpuMsPer1000)} CPU ms/1000 jobs (${jobs} jobs)`);
+          console.log(`  rep ${rep + 1} ${KIND_LABEL[kind]}, ${describe(p.spec)}: ${r0(t.jobsPerSecond)} jobs/s (drain ${r0(t.drainJobsPerSecond)}), ${r3(t.requestsPerJob)} req/job, ${r0(t.cpuMsPer1000)} CPU ms/1000 jobs, ${r0(t.faultsPer1000)} page faults/1000 jobs (${jobs} jobs)`);
         }
         // Latency: the equal-jobs-in-flight sides, at half the slowest one's jobs/s of this round.
         for (const inFlight of [10, 100]) {
@@ -291,6 +292,7 @@ export async function run(): Promise<BenchOutcome> {
     const jps = (kind: Kind, key: string) => med(kind, key, (t) => t.jobsPerSecond);
     const rpj = (kind: Kind, key: string) => med(kind, key, (t) => t.requestsPerJob);
     const cpu = (kind: Kind, key: string) => med(kind, key, (t) => t.cpuMsPer1000);
+    const faults = (kind: Kind, key: string) => med(kind, key, (t) => t.faultsPer1000);
     const label = (key: string) => describe(POINTS.find((p) => p.key === key)!.spec);
     const pointsOf = (kind: Kind) => POINTS.filter((p) => !p.kinds || p.kinds.includes(kind));
 
@@ -318,7 +320,7 @@ export async function run(): Promise<BenchOutcome> {
       goals.push({
         goal: `${KIND_LABEL[kind]}: at the jobs/s of sqs-consumer's best setting (${label(best.key)}, ${r0(x)} jobs/s), some setting of the agent makes no more SQS requests and uses no more CPU per job (parity: within ${PARITY * 100}%)`,
         measured: shown
-          ? `${winners.length > 0 ? `yes: ${winners.map((p) => label(p.key)).join('; ')}` : `no; closest ${label(shown.key)}`}: ${r0(jps(kind, shown.key))} jobs/s, ${times(rpj(kind, shown.key) / rpj(kind, best.key))} the requests and ${times(cpu(kind, shown.key) / cpu(kind, best.key))} the CPU per job (${r3(rpj(kind, shown.key))} vs ${r3(rpj(kind, best.key))}; ${r0(cpu(kind, shown.key))} vs ${r0(cpu(kind, best.key))} CPU ms per 1,000 jobs; repetition by repetition: jobs/s ${perRep(shown, (t) => t.jobsPerSecond)}, CPU ${perRep(shown, (t) => t.cpuMsPer1000)})`
+          ? `${winners.length > 0 ? `yes: ${winners.map((p) => label(p.key)).join('; ')}` : `no; closest ${label(shown.key)}`}: ${r0(jps(kind, shown.key))} jobs/s, ${times(rpj(kind, shown.key) / rpj(kind, best.key))} the requests and ${times(cpu(kind, shown.key) / cpu(kind, best.key))} the CPU per job (${r3(rpj(kind, shown.key))} vs ${r3(rpj(kind, best.key))}; ${r0(cpu(kind, shown.key))} vs ${r0(cpu(kind, best.key))} CPU ms per 1,000 jobs, with ${r0(faults(kind, shown.key))} vs ${r0(faults(kind, best.key))} page faults; repetition by repetition: jobs/s ${perRep(shown, (t) => t.jobsPerSecond)}, CPU ${perRep(shown, (t) => t.cpuMsPer1000)}, page faults ${perRep(shown, (t) => t.faultsPer1000)})`
           : `no agent setting reached ${r0((1 - PARITY) * x)} jobs/s`,
         met: winners.length > 0,
       });
@@ -332,14 +334,14 @@ export async function run(): Promise<BenchOutcome> {
         const s = spread(tp[`${kind} ${p.key}`]!.map((t) => t.jobsPerSecond));
         return [
           `${p.key}: ${label(p.key)}`, jobsInFlight(p.spec), r0(s.median), `${r0(s.min)}-${r0(s.max)}`, r0(med(kind, p.key, (t) => t.drainJobsPerSecond)),
-          r3(rpj(kind, p.key)), r0(cpu(kind, p.key)), kind === 'fixed' ? `${r0(warmup[p.key]!.cpuMsPer1000)} (${warmup[p.key]!.jobs})` : '-',
+          r3(rpj(kind, p.key)), r0(cpu(kind, p.key)), r0(faults(kind, p.key)), kind === 'fixed' ? `${r0(warmup[p.key]!.cpuMsPer1000)} (${warmup[p.key]!.jobs})` : '-',
           isAgent(p) ? (winners.includes(p) ? `yes: reaches ${best.key}` : agents.includes(p) && peers.some((q) => reaches(p, q)) ? `reaches ${peers.filter((q) => reaches(p, q)).map((q) => q.key).join(', ')}` : '-') : isPeerFrontier(p) ? (p === best ? 'best setting' : 'frontier') : 'off the frontier',
         ];
       };
       const sorted = (ps: readonly Point[]) => [...ps].sort((a, b) => jps(kind, a.key) - jps(kind, b.key));
       tables.push({
         caption: `**Curves, ${KIND_LABEL[kind]} jobs**: SQS requests and CPU per job against jobs/s, every setting (medians of ${reps} backlog drains each; jobs/s over the steady part, its lowest-highest, and the drain rate from start to last delete). sqs-consumer first, then the agent, each by jobs/s.`,
-        header: ['setting', 'jobs in flight', 'jobs/s', 'jobs/s lowest-highest', 'drain jobs/s', 'SQS requests per job', 'CPU ms per 1,000 jobs', 'warm-up: CPU ms per 1,000 jobs from a fresh process (its jobs)', 'against sqs-consumer\'s frontier (within 10%)'],
+        header: ['setting', 'jobs in flight', 'jobs/s', 'jobs/s lowest-highest', 'drain jobs/s', 'SQS requests per job', 'CPU ms per 1,000 jobs', 'page faults per 1,000 jobs', 'warm-up: CPU ms per 1,000 jobs from a fresh process (its jobs)', 'against sqs-consumer\'s frontier (within 10%)'],
         rows: [...sorted(pointsOf(kind).filter((p) => !isAgent(p))), ...sorted(pointsOf(kind).filter(isAgent))].map(row),
       });
     }
@@ -417,7 +419,7 @@ export async function run(): Promise<BenchOutcome> {
       method:
         `fauxqs 1.9.2 (an SQS emulator in its own process on this machine), one fresh queue per run. Every setting runs in its own long-lived child process, bundled with the catalog's agent esbuild options (one ES module) as FleetWorker bundles an agent program, so its CPU time (every thread) is its own. ` +
         `Jobs: a fixed ${FIXED_MS} ms, or long-tailed (log-uniform from ${TAIL.minMs} ms to ${TAIL.maxMs} ms, seed ${TAIL.seed}: median ${percentile(durations.tail, 50)} ms, mean ${tailMean} ms, p99 ${percentile(durations.tail, 99)} ms); each job's body carries its duration, and job n takes the same time on every side. ` +
-        `Throughput: a backlog sent first (JobClient batches of 10; ${BACKLOG_SECONDS.fixed} s of that setting's work with fixed jobs and ${BACKLOG_SECONDS.tail} s with long-tailed ones (${BACKLOG_SECONDS.tail / (TAIL.maxMs / 1000)} times the longest job, so that ramping up and the last long jobs are a small part of the run), as measured in the previous repetition, at least 600 fixed or 200 long-tailed jobs, 60 for one job in flight), then drained; jobs/s over the steady part (10th to 90th percentile of delete times); the drain rate over the whole run from the consumer's start; SQS requests per job counted at the emulator without the sends (the same for every side); CPU of the consumer's process per 1,000 jobs; medians of the repetitions. ` +
+        `Throughput: a backlog sent first (JobClient batches of 10; ${BACKLOG_SECONDS.fixed} s of that setting's work with fixed jobs and ${BACKLOG_SECONDS.tail} s with long-tailed ones (${BACKLOG_SECONDS.tail / (TAIL.maxMs / 1000)} times the longest job, so that ramping up and the last long jobs are a small part of the run), as measured in the previous repetition, at least 600 fixed or 200 long-tailed jobs, 60 for one job in flight), then drained; jobs/s over the steady part (10th to 90th percentile of delete times); the drain rate over the whole run from the consumer's start; SQS requests per job counted at the emulator without the sends (the same for every side); CPU of the consumer's process per 1,000 jobs, and its minor page faults per 1,000 jobs (memory it touched fresh: on this machine's VM each costs some 11 to 15 us of CPU, counted in its CPU, where bare metal takes a fraction of a microsecond); medians of the repetitions. ` +
         `Warm-up, untimed and the same for every setting, before the repetitions: a small drain (its code loaded, its connections open), then ${WARMUP_SECONDS} s of its own work in fixed jobs (up to ${WARMUP_JOBS.toLocaleString('en-US')} jobs), so that the repetitions measure warm processes, as a fleet's long-lived workers are; the curves of fixed jobs show each setting's CPU per job over its warm-up too (from a fresh process: what a worker that just started pays). ` +
         `Latency: a stream of jobs at half the slowest equal-jobs-in-flight side's jobs/s in that round (the same rate for each side of a round), ${STREAM_SECONDS} s long (at least 50 jobs): send to done (the handler returned: what a user waits for) p50 and p99, and send to delete p99, each the median of the repetitions' own. ` +
         'The agent is startWorker as a user calls it (its defaults, handlers on its event loop), except the rows "as the worker program runs it": job threads, one per CPU, as runWorkerFromEnv (what a FleetWorker instance runs) turns them on by default. ' +
