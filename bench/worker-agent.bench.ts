@@ -314,8 +314,8 @@ export async function run(): Promise<BenchOutcome> {
       const shown = winners[0] ?? closest;
       // What the spread allows: the same ratios repetition by repetition (the two ran in the same round).
       const perRep = (p: Point, f: (t: Throughput) => number) => {
-        const xs = tp[`${kind} ${p.key}`]!.map((t, i) => f(t) / f(tp[`${kind} ${best.key}`]![i]!));
-        return `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}x`;
+        const xs = tp[`${kind} ${p.key}`]!.map((t, i) => [f(t), f(tp[`${kind} ${best.key}`]![i]!)] as const).filter(([, of]) => of > 0).map(([v, of]) => v / of);
+        return xs.length > 0 ? `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}x` : '-';
       };
       goals.push({
         goal: `${KIND_LABEL[kind]}: at the jobs/s of sqs-consumer's best setting (${label(best.key)}, ${r0(x)} jobs/s), some setting of the agent makes no more SQS requests and uses no more CPU per job (parity: within ${PARITY * 100}%)`,
