@@ -20,8 +20,8 @@
  * for every side) and CPU per 1,000 jobs. A latency run streams jobs at half the slowest side's
  * jobs/s of that round. Also the requests a minute of an idle agent and an idle sqs-consumer.
  *
- * Knobs: BENCH_WORKER_AGENT_REPS (default 4; at least 2 run), BENCH_WORKER_AGENT_BUDGET_S
- * (default 1800: no repetition starts that would end past it), BENCH_WORKER_AGENT_SCALE
+ * Knobs: BENCH_WORKER_AGENT_REPS (default 8; at least 2 run), BENCH_WORKER_AGENT_BUDGET_S
+ * (default 3000: no repetition starts that would end past it), BENCH_WORKER_AGENT_SCALE
  * (multiplies the seconds of work per run, default 1), BENCH_WORKER_AGENT_IDLE=0 (skip the idle minute).
  */
 import * as os from 'os';
@@ -33,9 +33,9 @@ import { median, spread } from './lib/stats';
 import { ContenderProcess, bundleChild, describe, jobsInFlight, startIdle, type ContenderSpec, type RunReport } from './worker-agent/contenders';
 import { createQueue, fillQueue, longTailedDurations, percentile, streamJobs } from './worker-agent/load';
 
-const MAX_REPS = Math.max(2, Number(process.env.BENCH_WORKER_AGENT_REPS ?? 4));
+const MAX_REPS = Math.max(2, Number(process.env.BENCH_WORKER_AGENT_REPS ?? 8));
 const MIN_REPS = 2;
-const BUDGET_MS = Number(process.env.BENCH_WORKER_AGENT_BUDGET_S ?? 1800) * 1000;
+const BUDGET_MS = Number(process.env.BENCH_WORKER_AGENT_BUDGET_S ?? 3000) * 1000;
 const SCALE = Number(process.env.BENCH_WORKER_AGENT_SCALE ?? 1);
 const IDLE_WINDOW_MS = 60_000;
 const RUN_LIMIT_MS = 180_000;
