@@ -140,6 +140,7 @@ describe('the local cloud running a deployed WebTier group', () => {
     const before = scaled.pool.live().map((s) => s.id);
     let signalledAt: number;
     let backAt: number;
+    const since = (results: { at: number; ok: boolean }[], at: number) => results.filter((r) => r.at > at + 100);
     try {
       await new Promise((r) => setTimeout(r, 300));
       // WHEN every server of both gets SIGTERM (they drain and exit 0, as after a stray signal)
@@ -150,13 +151,14 @@ describe('the local cloud running a deployed WebTier group', () => {
         return live.length === 2 && live.every((s) => !before.includes(s.id) && scaled.balancer.target(s.id)?.state === 'healthy');
       }, bound + 5_000, 50);
       backAt = Date.now();
-      await new Promise((r) => setTimeout(r, 1_000));
+      // AND the load goes on for a second and at least 20 of the scaled tier's requests (on a busy
+      // machine a second held 10: the count below is the load's, not the tier's)
+      await waitFor('20 requests to the scaled tier after its new servers were healthy', () => Date.now() - backAt >= 1_000 && since(scaledLoad.results, backAt).length >= 20, 15_000, 50);
     } finally {
       await Promise.all([scaledLoad.stop(), deployedLoad.stop()]);
     }
 
     // THEN the scaled tier's replacements took over within the health checks' time, and answered every request since
-    const since = (results: { at: number; ok: boolean }[], at: number) => results.filter((r) => r.at > at + 100);
     expect(backAt - signalledAt).toBeLessThanOrEqual(bound);
     expect(since(scaledLoad.results, backAt).length).toBeGreaterThan(10);
     expect(since(scaledLoad.results, backAt).filter((r) => !r.ok)).toEqual([]);
