@@ -159,7 +159,7 @@ export class LocalCloud {
       // moto loads each service on its first request (CloudFormation takes seconds): load the
       // ones the deployment and the workers use now, alongside the bootstrap.
       await Promise.all([
-        parts.warmUp(this.clients),
+        parts.warmUp(this.clients, endpoint),
         bootstrap({ endpoint, projectDir: this.options.projectDir, workDir: stateDir, account, region: this.aws.region, signal: this.abort.signal, onLine: (l) => print(`  bootstrap | ${l}`) }),
       ]);
       this.mark('bootstrap');
