@@ -10,8 +10,15 @@
  * sources (transformed, with source maps) are compiled as jest compiles them. A source that
  * differs, or a cache V8 rejects, compiles from source. If jest's runtime no longer has what this
  * replaces, it runs as jest's (docs/decisions.md, "Jest keeps compiled node_modules").
+ *
+ * It also reads a node_modules file once per worker rather than once per test file: jest's file
+ * cache lives as long as one test file, and each file read a thousand modules' text again (the
+ * reads, their decoding and the fresh memory they take). A kept text is used while the file's size
+ * and modification time are unchanged, and the same string goes to every test file, so that the
+ * code cache's comparison of sources is one of identity.
  */
 'use strict';
+const fs = require('fs');
 const path = require('path');
 const vm = require('vm');
 const JestRuntime = require('jest-runtime').default;
@@ -20,10 +27,38 @@ const JestRuntime = require('jest-runtime').default;
 const codeCache = new Map();
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 
+/**
+ * `readFile` (jest's file cache's, a path to its text) with the texts of node_modules files kept
+ * in `kept` (filename -> { source, size, mtimeMs }) and used again while the file's size and
+ * modification time are those it had when read. Any other path, or one that cannot be looked at,
+ * goes to `readFile` as before.
+ */
+function keepNodeModulesSources(readFile, kept) {
+  return (filename) => {
+    if (typeof filename !== 'string' || !filename.includes(NODE_MODULES)) return readFile(filename);
+    let stat;
+    try {
+      stat = fs.statSync(filename);
+    } catch {
+      return readFile(filename); // jest's own error for a file that is not there
+    }
+    const entry = kept.get(filename);
+    if (entry !== undefined && entry.size === stat.size && entry.mtimeMs === stat.mtimeMs) return entry.source;
+    const source = readFile(filename);
+    kept.set(filename, { source, size: stat.size, mtimeMs: stat.mtimeMs });
+    return source;
+  };
+}
+
+/** The texts of the node_modules files this worker read ({@link keepNodeModulesSources}). */
+const sources = new Map();
+
 class CodeCacheRuntime extends JestRuntime {
   constructor(...args) {
     super(...args);
     this.compiledHere = [];
+    const fileCache = this.fileCache;
+    if (fileCache && typeof fileCache.readFile === 'function') fileCache.readFile = keepNodeModulesSources(fileCache.readFile.bind(fileCache), sources);
     const executor = this.executor;
     if (!executor || typeof executor.compile !== 'function' || !Array.isArray(executor.injectedModuleParameters) || typeof executor.dynamicImport !== 'function') return;
     const compile = executor.compile.bind(executor);
@@ -64,3 +99,4 @@ class CodeCacheRuntime extends JestRuntime {
 }
 
 module.exports = CodeCacheRuntime;
+module.exports.keepNodeModulesSources = keepNodeModulesSources;

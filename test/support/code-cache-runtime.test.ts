@@ -2,7 +2,8 @@
  * The runtime that keeps V8's code cache of node_modules files across a worker's test files
  * (test/support/code-cache-runtime.js, jest.config.js): a module it compiles runs as jest runs it
  * (jest's injected names, its own module object, relative requires) and its stack traces name the
- * same lines and columns as the source.
+ * same lines and columns as the source. It keeps the text of a node_modules file for the worker's
+ * later test files, and reads the file again once it changed.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -45,4 +46,57 @@ test('its stack traces give the source\'s lines and columns, the first line\'s t
   const fixture = require(file) as { firstLine: () => string; thirdLine: () => string };
   expect(fixture.firstLine().split('\n')[1]).toContain(`${file}:1:36`);
   expect(fixture.thirdLine().split('\n')[1]).toContain(`${file}:3:10`);
+});
+
+describe('the node_modules texts a worker keeps', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { keepNodeModulesSources } = require('./code-cache-runtime.js') as { keepNodeModulesSources: (read: (f: string) => string, kept: Map<string, unknown>) => (f: string) => string };
+  const counting = () => {
+    const reads: string[] = [];
+    return { reads, read: (f: string) => { reads.push(f); return fs.readFileSync(f, 'utf8'); } };
+  };
+
+  test('reads a node_modules file once, and gives every later reader the same text', () => {
+    // GIVEN a reader that counts its reads, kept texts shared as a worker shares them
+    const { reads, read } = counting();
+    const kept = new Map();
+    const file = path.join(dir, 'node_modules', 'cc-fixture', 'helper.js');
+    // WHEN two test files' caches read the same file
+    const first = keepNodeModulesSources(read, kept)(file);
+    const second = keepNodeModulesSources(read, kept)(file);
+    // THEN it was read once, and both have its text
+    expect(reads).toEqual([file]);
+    expect(second).toBe(first);
+    expect(second).toBe('exports.value = 42;\n');
+  });
+
+  test('reads a file again once its size or modification time changed', () => {
+    const { reads, read } = counting();
+    const kept = new Map();
+    const file = path.join(dir, 'node_modules', 'cc-fixture', 'changing.js');
+    fs.writeFileSync(file, 'exports.value = 1;\n');
+    expect(keepNodeModulesSources(read, kept)(file)).toBe('exports.value = 1;\n');
+    // WHEN the file is rewritten (another size) and then touched (the same size, a later time)
+    fs.writeFileSync(file, 'exports.value = 22;\n');
+    expect(keepNodeModulesSources(read, kept)(file)).toBe('exports.value = 22;\n');
+    fs.writeFileSync(file, 'exports.value = 33;\n');
+    const later = new Date(Date.now() + 5_000);
+    fs.utimesSync(file, later, later);
+    // THEN each change was read
+    expect(keepNodeModulesSources(read, kept)(file)).toBe('exports.value = 33;\n');
+    expect(reads).toEqual([file, file, file]);
+  });
+
+  test('leaves files outside node_modules, and missing ones, to jest', () => {
+    const { reads, read } = counting();
+    const kept = new Map();
+    const own = path.join(dir, 'own.js');
+    fs.writeFileSync(own, 'exports.own = true;\n');
+    keepNodeModulesSources(read, kept)(own);
+    keepNodeModulesSources(read, kept)(own);
+    expect(reads).toEqual([own, own]);
+    const missing = path.join(dir, 'node_modules', 'cc-fixture', 'missing.js');
+    expect(() => keepNodeModulesSources(read, kept)(missing)).toThrow(/ENOENT/);
+    expect(kept.has(missing)).toBe(false);
+  });
 });
