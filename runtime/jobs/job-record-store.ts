@@ -24,7 +24,10 @@
  *
  * Which delivery a Powertools call belongs to is carried by AsyncLocalStorage: Powertools calls
  * the store from within the delivery's own async context, and two deliveries of one job can run
- * in the same process at once.
+ * in the same process at once. One AsyncLocalStorage serves every store of the process (each
+ * delivery's context names its store): Node keeps each AsyncLocalStorage ever run in a list it
+ * walks for every promise and callback the process creates, so one per store made every promise
+ * dearer with each store a process made (a test worker made 41).
  */
 import { AsyncLocalStorage } from 'async_hooks';
 import {
@@ -81,9 +84,11 @@ export class JobLeaseLostError extends Error {
   override readonly name = 'JobLeaseLostError';
 }
 
+/** The delivery a call runs for, and the store it holds its lease in (one for the process: see above). */
+const deliveries = new AsyncLocalStorage<{ readonly store: JobRecordStore; readonly lease: JobLease }>();
+
 /** Powertools' DynamoDB persistence layer with leases, transactional completion and release. */
 export class JobRecordStore extends DynamoDBPersistenceLayer {
-  private readonly current = new AsyncLocalStorage<JobLease>();
 
   constructor(
     private readonly table: string,
@@ -96,11 +101,17 @@ export class JobRecordStore extends DynamoDBPersistenceLayer {
 
   /** Runs `fn` (a Powertools-wrapped call) as the delivery holding `lease`. */
   public within<V>(lease: JobLease, fn: () => Promise<V>): Promise<V> {
-    return this.current.run(lease, fn);
+    return deliveries.run({ store: this, lease }, fn);
+  }
+
+  /** The lease of the delivery this call runs for, when that delivery holds it in this store. */
+  private currentLease(): JobLease | undefined {
+    const delivery = deliveries.getStore();
+    return delivery?.store === this ? delivery.lease : undefined;
   }
 
   protected override async _putRecord(record: IdempotencyRecord): Promise<void> {
-    const lease = this.current.getStore();
+    const lease = this.currentLease();
     if (!lease) return super._putRecord(record);
     const until = Date.now() + lease.leaseMs;
     record.inProgressExpiryTimestamp = until;
@@ -117,13 +128,13 @@ export class JobRecordStore extends DynamoDBPersistenceLayer {
 
   /** The commit wrote "completed" already; Powertools' own write would only cost a request. */
   protected override async _updateRecord(record: IdempotencyRecord): Promise<void> {
-    if (this.current.getStore()?.committed) return;
+    if (this.currentLease()?.committed) return;
     return super._updateRecord(record);
   }
 
   /** Powertools deletes the record when the job fails: only while it is still this delivery's. */
   protected override async _deleteRecord(record: IdempotencyRecord): Promise<void> {
-    const lease = this.current.getStore();
+    const lease = this.currentLease();
     if (!lease) return super._deleteRecord(record);
     await this.deleteIfHeld(lease);
   }

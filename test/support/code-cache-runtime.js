@@ -18,6 +18,7 @@
  * code cache's comparison of sources is one of identity.
  */
 'use strict';
+const { AsyncLocalStorage } = require('async_hooks');
 const fs = require('fs');
 const path = require('path');
 const vm = require('vm');
@@ -53,6 +54,30 @@ function keepNodeModulesSources(readFile, kept) {
 /** The texts of the node_modules files this worker read ({@link keepNodeModulesSources}). */
 const sources = new Map();
 
+/**
+ * The AsyncLocalStorage instances run while the current test file runs. Node (20) keeps every
+ * instance ever run in a list it walks for each promise and callback the process creates, until
+ * the instance is disabled; jest-circus runs one of its own per test file, as does a module of the
+ * file's that keeps one, and nothing disables them, so a worker's later files paid for all of its
+ * earlier files' (26 in one process running test/runtime). They are disabled when the file ends,
+ * with the rest of its modules; an instance run again is enabled again (Node's own rule).
+ */
+const storagesRun = new Set();
+
+/** Disables every AsyncLocalStorage run since the last call ({@link storagesRun}). */
+function disableStoragesRun() {
+  for (const storage of storagesRun) storage.disable();
+  storagesRun.clear();
+}
+for (const method of ['run', 'enterWith']) {
+  const original = AsyncLocalStorage.prototype[method];
+  if (typeof original !== 'function' || typeof AsyncLocalStorage.prototype.disable !== 'function') continue;
+  AsyncLocalStorage.prototype[method] = function (...args) {
+    storagesRun.add(this);
+    return original.apply(this, args);
+  };
+}
+
 class CodeCacheRuntime extends JestRuntime {
   constructor(...args) {
     super(...args);
@@ -86,6 +111,7 @@ class CodeCacheRuntime extends JestRuntime {
   }
 
   teardown() {
+    disableStoragesRun();
     for (const { filename, source, script } of this.compiledHere) {
       try {
         codeCache.set(filename, { source, data: script.createCachedData() });
@@ -100,3 +126,4 @@ class CodeCacheRuntime extends JestRuntime {
 
 module.exports = CodeCacheRuntime;
 module.exports.keepNodeModulesSources = keepNodeModulesSources;
+module.exports.disableStoragesRun = disableStoragesRun;

@@ -3,8 +3,10 @@
  * (test/support/code-cache-runtime.js, jest.config.js): a module it compiles runs as jest runs it
  * (jest's injected names, its own module object, relative requires) and its stack traces name the
  * same lines and columns as the source. It keeps the text of a node_modules file for the worker's
- * later test files, and reads the file again once it changed.
+ * later test files, and reads the file again once it changed. It disables the AsyncLocalStorage
+ * instances a test file ran when the file ends.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -99,4 +101,20 @@ describe('the node_modules texts a worker keeps', () => {
     expect(() => keepNodeModulesSources(read, kept)(missing)).toThrow(/ENOENT/);
     expect(kept.has(missing)).toBe(false);
   });
+});
+
+test('disables the AsyncLocalStorage instances run since the last file ended, which a later run enables again', () => {
+  // GIVEN a process that loaded the runtime (outside jest: disabling this file's own would end its context)
+  const script = `
+    const { AsyncLocalStorage } = require('async_hooks');
+    const { disableStoragesRun } = require(${JSON.stringify(path.join(__dirname, 'code-cache-runtime.js'))});
+    const storage = new AsyncLocalStorage();
+    const seen = {};
+    // WHEN a storage is run, with a callback still to come in its context, and the file ends
+    storage.run('first', () => setTimeout(() => { seen.afterEnd = storage.getStore() ?? null; storage.run('second', () => setTimeout(() => { seen.runAgain = storage.getStore(); console.log(JSON.stringify(seen)); }, 1)); }, 5));
+    disableStoragesRun();
+  `;
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  // THEN the storage is off for what was left of it, and on again for its next run
+  expect(JSON.parse(out)).toEqual({ afterEnd: null, runAgain: 'second' });
 });
