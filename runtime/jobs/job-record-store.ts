@@ -27,7 +27,7 @@
  * in the same process at once. One AsyncLocalStorage serves every store of the process (each
  * delivery's context names its store): Node keeps each AsyncLocalStorage ever run in a list it
  * walks for every promise and callback the process creates, so one per store made every promise
- * dearer with each store a process made (a test worker made 41).
+ * dearer with each store a process made (one process running the tests of runtime/ made 15).
  */
 import { AsyncLocalStorage } from 'async_hooks';
 import {
