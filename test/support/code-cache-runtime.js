@@ -16,6 +16,9 @@
  * reads, their decoding and the fresh memory they take). A kept text is used while the file's size
  * and modification time are unchanged, and the same string goes to every test file, so that the
  * code cache's comparison of sources is one of identity.
+ *
+ * And it disables, when a test file ends, the AsyncLocalStorage instances that ran during it (it
+ * wraps `run` and `enterWith` of Node's class in the worker to see them): see storagesRun below.
  */
 'use strict';
 const { AsyncLocalStorage } = require('async_hooks');
