@@ -89,7 +89,6 @@ const deliveries = new AsyncLocalStorage<{ readonly store: JobRecordStore; reado
 
 /** Powertools' DynamoDB persistence layer with leases, transactional completion and release. */
 export class JobRecordStore extends DynamoDBPersistenceLayer {
-
   constructor(
     private readonly table: string,
     private readonly dynamodb: DynamoDBClient,
